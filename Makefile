@@ -1,0 +1,221 @@
+# SPDX-License-Identifier: MIT
+#
+# bleota: one non-recursive GNU make build.
+#
+#   make                 libraries, build/bleota, build/bleota-peripheral
+#   make test            build and run every unit and e2e test (cmocka)
+#   make check           the tests under ASan+UBSan in build-asan/, layering
+#                        and header self-containment checks
+#   make format[-check]  clang-format over tracked C sources
+#   make install         PREFIX=/usr/local DESTDIR=
+#
+# Object trees are per variant (O=build, O=build-asan), so a sanitizer build
+# never mixes with the normal one. V=1 shows full command lines.
+
+CC         ?= cc
+AR         ?= ar
+PKG_CONFIG ?= pkg-config
+O          ?= build
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+CFLAGS     ?= -O2 -g
+LDFLAGS    ?=
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wswitch-enum -Wformat=2 -Wvla -Wcast-align -Wredundant-decls \
+	-Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -I. $(WARN) $(CFLAGS) -MMD -MP
+
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+# Host-side dependencies, resolved lazily so protocol/ builds with none.
+GIO_CFLAGS    = $(shell $(PKG_CONFIG) --cflags gio-2.0 gio-unix-2.0)
+GIO_LIBS      = $(shell $(PKG_CONFIG) --libs gio-2.0 gio-unix-2.0)
+CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
+CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka)
+CRYPTO_LIBS   = -lmbedcrypto
+
+# ---------------------------------------------------------------------------
+# Sources. Every directory is picked up by wildcard; main.c files are the
+# only ones kept out of the libraries.
+
+PROTO_SRCS   := $(wildcard protocol/*.c)
+ENGINE_SRCS  := $(wildcard ota_engine/*.c)
+HOST_SRCS    := $(filter-out %/main.c,$(wildcard central/*.c peripheral/*.c))
+HARNESS_SRCS := $(wildcard tests/harness/*.c)
+TEST_SRCS    := $(wildcard tests/unit/test_*.c tests/e2e/test_*.c)
+
+PROTO_OBJS   := $(PROTO_SRCS:%.c=$(O)/%.o)
+ENGINE_OBJS  := $(ENGINE_SRCS:%.c=$(O)/%.o)
+HOST_OBJS    := $(HOST_SRCS:%.c=$(O)/%.o)
+HARNESS_OBJS := $(HARNESS_SRCS:%.c=$(O)/%.o)
+TEST_OBJS    := $(TEST_SRCS:%.c=$(O)/%.o)
+TEST_BINS    := $(patsubst %.c,$(O)/tests/%,$(notdir $(TEST_SRCS)))
+
+LIB_PROTO    := $(O)/libbleota-proto.a
+LIB_ENGINE   := $(O)/libbleota-engine.a
+LIB_HOST     := $(O)/libbleota-host.a
+
+BINS :=
+ifneq ($(wildcard central/main.c),)
+BINS += $(O)/bleota
+endif
+ifneq ($(wildcard peripheral/main.c),)
+BINS += $(O)/bleota-peripheral
+endif
+
+ALL_OBJS := $(PROTO_OBJS) $(ENGINE_OBJS) $(HOST_OBJS) $(HARNESS_OBJS) \
+	$(TEST_OBJS) $(O)/central/main.o $(O)/peripheral/main.o
+
+.PHONY: all test check check-layering check-headers format format-check \
+	install uninstall clean deps
+.DEFAULT_GOAL := all
+
+all: $(LIB_PROTO) $(LIB_ENGINE) $(BINS)
+
+# ---------------------------------------------------------------------------
+# Compilation. Host code gets GLib's flags; protocol/ and ota_engine/ get
+# nothing beyond libc (enforced again by check-layering).
+
+$(O)/protocol/%.o: protocol/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/ota_engine/%.o: ota_engine/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/central/%.o $(O)/peripheral/%.o: HOST_FLAGS = $(GIO_CFLAGS)
+$(O)/central/%.o: central/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(HOST_FLAGS) -c -o $@ $<
+
+$(O)/peripheral/%.o: peripheral/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(HOST_FLAGS) -c -o $@ $<
+
+$(O)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(GIO_CFLAGS) $(CMOCKA_CFLAGS) -c -o $@ $<
+
+$(LIB_PROTO): $(PROTO_OBJS)
+$(LIB_ENGINE): $(ENGINE_OBJS)
+$(LIB_HOST): $(HOST_OBJS)
+$(LIB_PROTO) $(LIB_ENGINE) $(LIB_HOST):
+	@mkdir -p $(@D)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+LINK_LIBS = $(LIB_HOST) $(LIB_ENGINE) $(LIB_PROTO)
+SYS_LIBS  = $(GIO_LIBS) $(CRYPTO_LIBS)
+
+$(O)/bleota: $(O)/central/main.o $(LINK_LIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SYS_LIBS)
+
+$(O)/bleota-peripheral: $(O)/peripheral/main.o $(LINK_LIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SYS_LIBS)
+
+# Each tests/{unit,e2e}/test_X.c becomes $(O)/tests/test_X, linked with the
+# shared harness and every library.
+define test_rule
+$(O)/tests/$(basename $(notdir $(1))): $(O)/$(1:.c=.o) $(HARNESS_OBJS) $(LINK_LIBS) | $(BINS)
+	$$(call say,LD,$$@)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ \
+		$$(CMOCKA_LIBS) $$(SYS_LIBS)
+endef
+$(foreach t,$(TEST_SRCS),$(eval $(call test_rule,$(t))))
+
+# ---------------------------------------------------------------------------
+# Tests. `make test` installs missing Debian packages first (README).
+
+deps:
+	@tests/tools/ensure-deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory tests-run
+
+.PHONY: tests-run
+tests-run: $(TEST_BINS) $(BINS)
+	@BLEOTA_BUILD=$(O) tests/tools/run-tests.sh $(TEST_BINS)
+
+check: deps
+	@$(MAKE) --no-print-directory O=build-asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" tests-run
+	@$(MAKE) --no-print-directory check-layering check-headers
+
+# protocol/ and ota_engine/ are the portable device side: libc only.
+check-layering:
+	@bad=$$(grep -h -o '#include *<[^>]*>' protocol/*.[ch] | \
+		sed 's/.*<\(.*\)>/\1/' | sort -u | \
+		grep -v -E '^(stdint|stddef|stdbool|string|errno|limits|assert)\.h$$'); \
+	if [ -n "$$bad" ]; then \
+		echo "check-layering: protocol/ includes non-core headers: $$bad"; \
+		exit 1; fi
+	@bad=$$(grep -l -E '#include *"(central|peripheral)/' \
+		protocol/*.[ch] ota_engine/*.[ch] 2>/dev/null); \
+	if [ -n "$$bad" ]; then \
+		echo "check-layering: device code includes host code: $$bad"; \
+		exit 1; fi
+	@bad=$$(grep -l -E '#include *"ota_engine/' protocol/*.[ch] 2>/dev/null); \
+	if [ -n "$$bad" ]; then \
+		echo "check-layering: protocol/ depends on ota_engine/: $$bad"; \
+		exit 1; fi
+	@bad=$$(grep -l -E '\b(malloc|calloc|realloc|free|printf|fprintf|fopen|g_[a-z_]+)\(' \
+		protocol/*.c $$(ls ota_engine/*.c 2>/dev/null | \
+		grep -v -E 'flash_file|_linux|_posix|_mbedtls') 2>/dev/null); \
+	if [ -n "$$bad" ]; then \
+		echo "check-layering: device code allocates or prints: $$bad"; \
+		exit 1; fi
+	@echo "check-layering: ok"
+
+check-headers:
+	@mkdir -p $(O)/check-headers
+	@for h in $$(git ls-files '*.h' 2>/dev/null || ls */*.h); do \
+		printf '#include "%s"\n' "$$h" > $(O)/check-headers/t.c; \
+		$(CC) -std=c11 -D_DEFAULT_SOURCE -I. $(WARN) $(GIO_CFLAGS) \
+			-fsyntax-only $(O)/check-headers/t.c || \
+			{ echo "check-headers: $$h does not compile alone"; exit 1; }; \
+	done
+	@echo "check-headers: ok"
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
+
+# ---------------------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/bleota/protocol $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man8
+	$(if $(BINS),install -m 755 $(BINS) $(DESTDIR)$(BINDIR))
+	install -m 644 $(LIB_PROTO) $(LIB_ENGINE) $(DESTDIR)$(LIBDIR)
+	install -m 644 protocol/*.h $(DESTDIR)$(INCLUDEDIR)/bleota/protocol
+	$(if $(wildcard docs/*.1),install -m 644 docs/*.1 $(DESTDIR)$(MANDIR)/man1)
+	$(if $(wildcard docs/*.8),install -m 644 docs/*.8 $(DESTDIR)$(MANDIR)/man8)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS)))
+	rm -f $(DESTDIR)$(LIBDIR)/libbleota-proto.a $(DESTDIR)$(LIBDIR)/libbleota-engine.a
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/bleota
+
+clean:
+	rm -rf build build-*
+
+-include $(ALL_OBJS:.o=.d)
