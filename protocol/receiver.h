@@ -23,7 +23,7 @@
 #define OTA_RX_MAX_WINDOW_BYTES     65536u /* credit window cap, bytes */
 #define OTA_RX_TRACK                1024   /* chunk states kept from cum */
 #define OTA_RX_STASH                20     /* blocks with CRC trailer pending */
-#define OTA_RX_MAX_BLOCK_RETRIES    4
+#define OTA_RX_MAX_BLOCK_RETRIES    16
 #define OTA_RX_DEFAULT_WINDOW_BYTES 32768u
 #define OTA_RX_DEFAULT_IDLE_MS      30000u
 #define OTA_RX_DEFAULT_ACK_DELAY_MS 20u

@@ -471,12 +471,15 @@ static void handle_ack(struct ota_tx *tx, const struct ota_ack *ack,
 		tx->limit = ack->limit;
 
 	/*
-	 * Infer losses only where this ACK describes the device's state:
-	 * beyond its bitmap a chunk may well be held.
+	 * Infer losses only where this ACK describes the device's state. A
+	 * bitmap that ends before the value is full is complete: nothing
+	 * beyond it is held. A full one may have been cut short, and beyond
+	 * it a chunk may well be held.
 	 */
-	covered = tx->una + 1 + nbits;
-	if (covered > tx->nxt)
-		covered = tx->nxt;
+	covered = tx->nxt;
+	if (OTA_ACK_HDR_LEN + ack->bitmap_len >= tx->cfg.max_value &&
+	    tx->una + 1 + nbits < covered)
+		covered = tx->una + 1 + nbits;
 
 	/* packet-threshold loss detection */
 	if (tx->max_acked_order > old_max) {

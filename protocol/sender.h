@@ -22,7 +22,7 @@
 #define OTA_TX_REORDER           3    /* later sends acked before a loss */
 #define OTA_TX_DEFAULT_RTO_MS    1000u
 #define OTA_TX_DEFAULT_REQ_MS    3000u
-#define OTA_TX_DEFAULT_FINISH_MS 60000u
+#define OTA_TX_DEFAULT_FINISH_MS 15000u
 #define OTA_TX_DEFAULT_RETRIES   5u
 #define OTA_TX_NO_DEADLINE       UINT64_MAX
 

@@ -528,40 +528,43 @@ static void test_flash_error_ends_session(void **state)
 
 static void test_block_retries_exhausted(void **state)
 {
-	static const struct step steps[] = {
-		MANIFEST_SEGS,
-		BEGIN_OK,
-		DATA0,
-		DATA1_GARBLED,
-		DATA2,
-		S_OUT(0x40, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00,
-		      0x00, 0x00),
-		DATA0,
-		DATA1_GARBLED,
-		DATA2,
-		S_OUT(0x40, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00,
-		      0x00, 0x00),
-		DATA0,
-		DATA1_GARBLED,
-		DATA2,
-		S_OUT(0x40, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00,
-		      0x00, 0x00),
-		DATA0,
-		DATA1_GARBLED,
-		DATA2,
-		S_OUT(0x40, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00,
-		      0x00, 0x00),
-		DATA0,
-		DATA1_GARBLED,
-		DATA2,
-		S_OUT(0x41, 0x24, 0x00, 0x00, 0x00, 0x00),
-		NONE,
-		STEPS_END,
-	};
 	struct fixture *f = *state;
+	static const uint8_t d0[] = { 0x20, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02,
+				      0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
+				      0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f };
+	static const uint8_t d1[] = { 0x20, 0x01, 0x00, 0x00, 0x10, 0x11, 0x12,
+				      0x53, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19,
+				      0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f };
+	static const uint8_t d2[] = { 0x20, 0x02, 0x00, 0x00, 0x20, 0x21,
+				      0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
+				      0x3c, 0x2e, 0xa6, 0x0d };
+	static const struct step begin[] = { MANIFEST_SEGS, BEGIN_OK,
+					     STEPS_END };
+	static const uint8_t fatal[] = { 0x41, 0x24, 0x00, 0x00, 0x00, 0x00 };
+	uint8_t out[32], rewind[] = { 0x40, 0x00, 0x00, 0x00, 0x00, 0x00,
+				      0x00, 0x03, 0x00, 0x00, 0x00 };
+	enum ota_chan chan;
+	int round, n;
 
-	run_script(f, steps);
-	assert_int_equal(f->sink.check_failures, 5);
+	run_script(f, begin);
+	for (round = 1; round <= OTA_RX_MAX_BLOCK_RETRIES + 1; round++) {
+		ota_rx_feed(&f->rx, OTA_CHAN_DATA, d0, sizeof(d0), 0);
+		ota_rx_feed(&f->rx, OTA_CHAN_DATA, d1, sizeof(d1), 0);
+		ota_rx_feed(&f->rx, OTA_CHAN_DATA, d2, sizeof(d2), 0);
+		n = ota_rx_poll(&f->rx, out, sizeof(out), &chan, 0);
+		if (round <= OTA_RX_MAX_BLOCK_RETRIES) {
+			/* ACK #round+1 rewinds to chunk 0 */
+			rewind[1] = (uint8_t)(round + 1);
+			assert_int_equal(n, sizeof(rewind));
+			assert_memory_equal(out, rewind, sizeof(rewind));
+		} else {
+			assert_int_equal(n, sizeof(fatal));
+			assert_memory_equal(out, fatal, sizeof(fatal));
+		}
+	}
+	assert_int_equal(ota_rx_poll(&f->rx, out, sizeof(out), &chan, 0),
+			 -EAGAIN);
+	assert_int_equal(f->sink.check_failures, OTA_RX_MAX_BLOCK_RETRIES + 1);
 	assert_int_equal(ota_rx_get_state(&f->rx), OTA_RX_IDLE);
 }
 
