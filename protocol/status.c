@@ -92,6 +92,13 @@ static const struct status_row rows[] = {
 	{ OTA_STATUS_NO_ROLLBACK_TARGET, "NO_ROLLBACK_TARGET",
 	  "there is no previous image to roll back to",
 	  "nothing to roll back; push an older image instead" },
+	{ OTA_STATUS_PENDING_CONFIRM, "PENDING_CONFIRM",
+	  "the running image is still waiting for confirmation",
+	  "confirm it with 'bleota confirm' or undo it with 'bleota rollback' "
+	  "before pushing another" },
+	{ OTA_STATUS_NO_SLOT, "NO_SLOT", "the device has no OTA slot to update",
+	  "give the device a partition table with two OTA app slots "
+	  "(ota_0, ota_1)" },
 	{ OTA_STATUS_TIMEOUT, "TIMEOUT",
 	  "the update session timed out on the device",
 	  "retry the push; it resumes where the device is" },
@@ -164,6 +171,8 @@ enum ota_status ota_status_from_errno(int err)
 		return OTA_STATUS_BUSY;
 	case -ENOTSUP:
 		return OTA_STATUS_UNSUPPORTED;
+	case -ENODEV:
+		return OTA_STATUS_NO_SLOT;
 	default:
 		return OTA_STATUS_INTERNAL;
 	}

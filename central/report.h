@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How bleota tells a person or a script what is happening: a progress line
+ * redrawn in place on a terminal, plain lines otherwise, or one JSON object
+ * per line with --json. Results go to stdout, progress and errors to stderr
+ * (JSON mode writes everything to stdout, one object per line).
+ */
+#ifndef BLEOTA_CENTRAL_REPORT_H
+#define BLEOTA_CENTRAL_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes: documented in docs/bleota.1.md. */
+enum bleota_exit {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,      /* anything else: invalid file, device error */
+	EXIT_USAGE = 2,     /* bad command line */
+	EXIT_BAD_IMAGE = 3, /* the local file is not a valid image */
+	EXIT_REFUSED = 4,   /* the device refused the image at pre-flight */
+	EXIT_TRANSPORT = 5, /* connection failed, lost, or device silent */
+	EXIT_VERIFY = 6,    /* the device's verification of the image failed */
+};
+
+enum report_mode {
+	REPORT_TTY,
+	REPORT_PLAIN,
+	REPORT_JSON,
+};
+
+/** report_init() - pick a mode: JSON if asked, else TTY if stderr is one. */
+void report_init(bool json);
+enum report_mode report_mode(void);
+
+/** report_progress() - @done of @total image bytes on the device. */
+void report_progress(uint64_t done, uint64_t total);
+
+/** report_progress_end() - finish the in-place line (TTY). */
+void report_progress_end(void);
+
+/**
+ * report_event() - a milestone. @name is a stable JSON event name
+ * ("connected", "resumed", "verified", "committed", ...); @fmt, printf-like,
+ * is the human text. @json_fields, if not NULL, are extra JSON members
+ * ("\"bytes\":123").
+ */
+void report_event(const char *name, const char *json_fields, const char *fmt,
+		  ...) __attribute__((format(printf, 3, 4)));
+
+/**
+ * report_error() - a failure: what happened (@what) and what to do (@hint).
+ * JSON: {"event":"error","code":..., "status":"NAME", "message":..., "hint":...}
+ */
+void report_error(int exit_code, const char *status_name, const char *what,
+		  const char *hint);
+
+/** json_escape() - @s as a JSON string body into @out (always terminated). */
+void json_escape(char *out, size_t cap, const char *s);
+
+#endif /* BLEOTA_CENTRAL_REPORT_H */

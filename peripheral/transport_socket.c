@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SEQPACKET socket transport. One read is one value, as with BlueZ's
+ * AcquireWrite fds; reads are drained until EAGAIN on every wake-up. A send
+ * that would block returns -EAGAIN and arms a G_IO_OUT watch so the owner
+ * hears when it may go on; nothing is queued here, so the protocol's own
+ * flow control stays in charge. A zero-length read is the peer closing:
+ * bleota never sends empty values.
+ */
+#include "peripheral/transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <glib.h>
+
+struct sock_transport {
+	struct transport t;
+	int fd;
+	guint in_watch;
+	guint out_watch;
+};
+
+static struct sock_transport *S(struct transport *t)
+{
+	return (struct sock_transport *)t;
+}
+
+void transport_set_cbs(struct transport *t, const struct transport_cbs *cbs,
+		       void *user_data)
+{
+	t->cbs = *cbs;
+	t->user_data = user_data;
+}
+
+int transport_send(struct transport *t, enum ota_chan chan, const uint8_t *buf,
+		   size_t len)
+{
+	if (t->closed)
+		return -ENOTCONN;
+	if (len > t->value_max)
+		return -EMSGSIZE;
+	return t->ops->send(t, chan, buf, len);
+}
+
+void transport_free(struct transport *t)
+{
+	if (t)
+		t->ops->destroy(t);
+}
+
+void transport_closed(struct transport *t, int err)
+{
+	if (t->closed)
+		return;
+	t->closed = true;
+	if (t->cbs.closed)
+		t->cbs.closed(err, t->user_data);
+}
+
+static void sock_stop_watches(struct sock_transport *s)
+{
+	if (s->in_watch)
+		g_source_remove(s->in_watch);
+	if (s->out_watch)
+		g_source_remove(s->out_watch);
+	s->in_watch = 0;
+	s->out_watch = 0;
+}
+
+static gboolean sock_writable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct sock_transport *s = data;
+
+	(void)fd;
+	(void)cond;
+	s->out_watch = 0;
+	if (!s->t.closed && s->t.cbs.writable)
+		s->t.cbs.writable(s->t.user_data);
+	return G_SOURCE_REMOVE;
+}
+
+static int sock_send(struct transport *t, enum ota_chan chan,
+		     const uint8_t *buf, size_t len)
+{
+	struct sock_transport *s = S(t);
+	ssize_t n;
+
+	(void)chan; /* one socket for all: the opcode names it */
+	n = send(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n >= 0)
+		return 0;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+		if (!s->out_watch)
+			s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT,
+						     sock_writable, s);
+		return -EAGAIN;
+	}
+	return -errno;
+}
+
+static gboolean sock_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct sock_transport *s = data;
+	uint8_t buf[OTA_MAX_VALUE + 16];
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n > 0) {
+			if (s->t.cbs.recv)
+				s->t.cbs.recv(ota_frame_chan(buf[0]), buf,
+					      (size_t)n, s->t.user_data);
+			if (s->t.closed)
+				break;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (cond & (G_IO_HUP | G_IO_ERR))
+				break;
+			return G_SOURCE_CONTINUE;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	s->in_watch = 0;
+	if (s->out_watch)
+		g_source_remove(s->out_watch);
+	s->out_watch = 0;
+	transport_closed(&s->t, 0);
+	return G_SOURCE_REMOVE;
+}
+
+static void sock_destroy(struct transport *t)
+{
+	struct sock_transport *s = S(t);
+
+	sock_stop_watches(s);
+	close(s->fd);
+	free(s);
+}
+
+static const struct transport_ops sock_ops = {
+	.name = "socket",
+	.send = sock_send,
+	.destroy = sock_destroy,
+};
+
+struct transport *transport_socket_new(int fd, size_t value_max)
+{
+	struct sock_transport *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	s->t.ops = &sock_ops;
+	s->t.value_max = value_max;
+	s->fd = fd;
+	s->in_watch = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+				    sock_readable, s);
+	return &s->t;
+}
+
+const char *unix_path_of(const char *device)
+{
+	if (device && !strncmp(device, "unix:", 5) && device[5])
+		return device + 5;
+	return NULL;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+int socket_connect_unix(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, r = unix_addr(path, &sa);
+
+	if (r)
+		return r;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int socket_listen_unix(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, r = unix_addr(path, &sa);
+
+	if (r)
+		return r;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* a stale socket file from a previous run would make bind fail */
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 4) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
