@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A transport wrapper that damages what it receives: drops, duplicates or
+ * corrupts values on the Data characteristic with a seeded PRNG, so a
+ * simulated device can be tested against a bad link (bleota-peripheral
+ * --impair, and the end-to-end tests). Sends pass through untouched.
+ */
+#ifndef BLEOTA_PERIPHERAL_TRANSPORT_IMPAIR_H
+#define BLEOTA_PERIPHERAL_TRANSPORT_IMPAIR_H
+
+#include <stdint.h>
+
+#include "peripheral/transport.h"
+
+struct impair_cfg {
+	unsigned int drop_ppm; /* per million Data values */
+	unsigned int dup_ppm;
+	unsigned int corrupt_ppm;
+	uint64_t seed;
+};
+
+/**
+ * impair_parse() - "drop=1%,dup=0.5%,corrupt=0.1%,seed=7" into @cfg.
+ * Return: 0, or -EINVAL with nothing changed.
+ */
+int impair_parse(const char *spec, struct impair_cfg *cfg);
+
+/**
+ * transport_impair_new() - wrap @inner (ownership taken: freeing the
+ * wrapper frees it).
+ */
+struct transport *transport_impair_new(struct transport *inner,
+				       const struct impair_cfg *cfg);
+
+#endif /* BLEOTA_PERIPHERAL_TRANSPORT_IMPAIR_H */
