@@ -79,8 +79,7 @@ void ota_otadata_encode(const struct ota_otadata_entry *e,
 	put_le32(raw + 28, e->crc);
 }
 
-void ota_otadata_make(struct ota_otadata_entry *e, uint32_t seq,
-		      uint32_t state)
+void ota_otadata_make(struct ota_otadata_entry *e, uint32_t seq, uint32_t state)
 {
 	e->seq = seq;
 	memset(e->label, 0xff, sizeof(e->label));
@@ -90,8 +89,8 @@ void ota_otadata_make(struct ota_otadata_entry *e, uint32_t seq,
 
 bool ota_otadata_entry_invalid(const struct ota_otadata_entry *e)
 {
-	return e->seq == OTA_OTADATA_SEQ_EMPTY ||
-	       e->state == OTA_IMG_INVALID || e->state == OTA_IMG_ABORTED;
+	return e->seq == OTA_OTADATA_SEQ_EMPTY || e->state == OTA_IMG_INVALID ||
+	       e->state == OTA_IMG_ABORTED;
 }
 
 bool ota_otadata_entry_valid(const struct ota_otadata_entry *e)
@@ -112,8 +111,8 @@ static const struct {
 	enum cmp cmp;
 	int active;
 } select_table[] = {
-	{ true, true, CMP_GE, 0 },   { true, true, CMP_LT, 1 },
-	{ true, false, CMP_ANY, 0 }, { false, true, CMP_ANY, 1 },
+	{ true, true, CMP_GE, 0 },     { true, true, CMP_LT, 1 },
+	{ true, false, CMP_ANY, 0 },   { false, true, CMP_ANY, 1 },
 	{ false, false, CMP_ANY, -1 },
 };
 

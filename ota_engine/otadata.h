@@ -20,11 +20,11 @@
  * esp_ota_img_states_t. Kept as #defines because UNDEFINED (0xFFFFFFFF) is
  * not representable in a C enum.
  */
-#define OTA_IMG_NEW	       0x0u /* set by set_boot with rollback */
+#define OTA_IMG_NEW            0x0u /* set by set_boot with rollback */
 #define OTA_IMG_PENDING_VERIFY 0x1u /* first boot of a NEW image */
-#define OTA_IMG_VALID	       0x2u /* confirmed by the app */
-#define OTA_IMG_INVALID	       0x3u /* rejected by the app; never booted */
-#define OTA_IMG_ABORTED	       0x4u /* reset before confirming; never booted */
+#define OTA_IMG_VALID          0x2u /* confirmed by the app */
+#define OTA_IMG_INVALID        0x3u /* rejected by the app; never booted */
+#define OTA_IMG_ABORTED        0x4u /* reset before confirming; never booted */
 #define OTA_IMG_UNDEFINED      0xFFFFFFFFu /* set_boot without rollback */
 
 struct ota_otadata_entry {
