@@ -479,23 +479,27 @@ const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
 		break;
 	case OTA_IMAGE_ERR_TRUNCATED:
 		snprintf(buf, cap,
-			 "image truncated at offset 0x%x: the file is incomplete",
+			 "image truncated at offset 0x%x: the file is "
+			 "incomplete",
 			 v->err_off);
 		break;
 	case OTA_IMAGE_ERR_MAGIC:
 		snprintf(buf, cap,
-			 "bad image magic 0x%02x (expected 0xe9): not an ESP app image",
+			 "bad image magic 0x%02x (expected 0xe9): not an ESP "
+			 "app image",
 			 in->checksum_stored);
 		break;
 	case OTA_IMAGE_ERR_CHIP:
 		snprintf(buf, cap,
-			 "image is for %s (chip id %u) but the device is %s (chip id %u)",
+			 "image is for %s (chip id %u) but the device is %s "
+			 "(chip id %u)",
 			 ota_image_chip_name(in->chip_id), in->chip_id,
 			 ota_image_chip_name(v->cfg.chip_id), v->cfg.chip_id);
 		break;
 	case OTA_IMAGE_ERR_CHIP_REV:
 		snprintf(buf, cap,
-			 "image needs chip revision v%u.%u..v%u.%u, the chip is v%u.%u",
+			 "image needs chip revision v%u.%u..v%u.%u, the chip "
+			 "is v%u.%u",
 			 in->min_chip_rev_full / 100,
 			 in->min_chip_rev_full % 100,
 			 in->max_chip_rev_full / 100,
@@ -512,39 +516,46 @@ const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
 		break;
 	case OTA_IMAGE_ERR_SEG_LEN:
 		snprintf(buf, cap,
-			 "segment %u length 0x%x is invalid (must be a multiple of 4 below 16 MiB)",
+			 "segment %u length 0x%x is invalid (must be a "
+			 "multiple of 4 below 16 MiB)",
 			 v->err_seg, s->len);
 		break;
 	case OTA_IMAGE_ERR_SEG0_SHORT:
 		snprintf(buf, cap,
-			 "segment 0 is %u bytes, too short for esp_app_desc_t (256)",
+			 "segment 0 is %u bytes, too short for esp_app_desc_t "
+			 "(256)",
 			 s->len);
 		break;
 	case OTA_IMAGE_ERR_APP_DESC:
 		snprintf(buf, cap,
-			 "no esp_app_desc_t at offset 0x20 (magic 0x%08x, expected 0xabcd5432)",
+			 "no esp_app_desc_t at offset 0x20 (magic 0x%08x, "
+			 "expected 0xabcd5432)",
 			 in->desc.magic);
 		break;
 	case OTA_IMAGE_ERR_MMU_ALIGN:
 		snprintf(buf, cap,
-			 "segment %u (load 0x%08x) at image offset 0x%x is not aligned to the 0x%x MMU page",
+			 "segment %u (load 0x%08x) at image offset 0x%x is not "
+			 "aligned to the 0x%x MMU page",
 			 v->err_seg, s->load_addr, s->data_off, mmu_page(v));
 		break;
 	case OTA_IMAGE_ERR_CHECKSUM:
 		snprintf(buf, cap,
-			 "image checksum mismatch (stored 0x%02x, computed 0x%02x)",
+			 "image checksum mismatch (stored 0x%02x, computed "
+			 "0x%02x)",
 			 in->checksum_stored, in->checksum_calc);
 		break;
 	case OTA_IMAGE_ERR_SHA256:
 		hex8(a, in->sha_stored);
 		hex8(b, in->sha_calc);
 		snprintf(buf, cap,
-			 "appended SHA-256 mismatch (stored %s..., computed %s...)",
+			 "appended SHA-256 mismatch (stored %s..., computed "
+			 "%s...)",
 			 a, b);
 		break;
 	case OTA_IMAGE_ERR_TOO_BIG:
 		snprintf(buf, cap,
-			 "image does not fit the 0x%x-byte partition (reached offset 0x%x)",
+			 "image does not fit the 0x%x-byte partition (reached "
+			 "offset 0x%x)",
 			 v->cfg.max_len, v->err_off);
 		break;
 	}

@@ -14,21 +14,21 @@
 
 #include "ota_engine/crypto.h"
 
-#define OTA_IMAGE_MAGIC		0xE9u
-#define OTA_IMAGE_HDR_LEN	24u
-#define OTA_IMAGE_SEG_HDR_LEN	8u
-#define OTA_IMAGE_MAX_SEGMENTS	16u
-#define OTA_IMAGE_MAX_SEG_LEN	0x1000000u /* 16 MiB, exclusive */
-#define OTA_IMAGE_MAX_LEN	0x1000000u
-#define OTA_IMAGE_CHECKSUM_SEED 0xEFu
-#define OTA_APP_DESC_MAGIC	0xABCD5432u
-#define OTA_APP_DESC_OFFSET	0x20u
-#define OTA_APP_DESC_LEN	256u
+#define OTA_IMAGE_MAGIC            0xE9u
+#define OTA_IMAGE_HDR_LEN          24u
+#define OTA_IMAGE_SEG_HDR_LEN      8u
+#define OTA_IMAGE_MAX_SEGMENTS     16u
+#define OTA_IMAGE_MAX_SEG_LEN      0x1000000u /* 16 MiB, exclusive */
+#define OTA_IMAGE_MAX_LEN          0x1000000u
+#define OTA_IMAGE_CHECKSUM_SEED    0xEFu
+#define OTA_APP_DESC_MAGIC         0xABCD5432u
+#define OTA_APP_DESC_OFFSET        0x20u
+#define OTA_APP_DESC_LEN           256u
 #define OTA_IMAGE_MMU_PAGE_DEFAULT 0x10000u
-#define OTA_CHIP_ANY		0xFFFFu /* cfg.chip_id: accept every chip */
+#define OTA_CHIP_ANY               0xFFFFu /* cfg.chip_id: accept every chip */
 
 /* esp_chip_id_t values */
-#define OTA_CHIP_ESP32	  0u
+#define OTA_CHIP_ESP32    0u
 #define OTA_CHIP_ESP32S2  2u
 #define OTA_CHIP_ESP32C3  5u
 #define OTA_CHIP_ESP32S3  9u
@@ -42,19 +42,19 @@
 /** Why an image was rejected; stable names for logs and the CLI. */
 enum ota_image_err {
 	OTA_IMAGE_OK,
-	OTA_IMAGE_ERR_TRUNCATED,     /* data ended inside the image */
-	OTA_IMAGE_ERR_MAGIC,	     /* first byte is not 0xE9 */
-	OTA_IMAGE_ERR_CHIP,	     /* built for another chip */
-	OTA_IMAGE_ERR_CHIP_REV,	     /* chip revision outside min..max */
-	OTA_IMAGE_ERR_SEG_COUNT,     /* 0 or more than 16 segments */
-	OTA_IMAGE_ERR_HASH_FLAG,     /* hash_appended is not 0 or 1 */
-	OTA_IMAGE_ERR_SEG_LEN,	     /* segment length not %4 or >= 16 MiB */
-	OTA_IMAGE_ERR_SEG0_SHORT,    /* segment 0 cannot hold esp_app_desc_t */
-	OTA_IMAGE_ERR_APP_DESC,	     /* esp_app_desc_t magic missing */
-	OTA_IMAGE_ERR_MMU_ALIGN,     /* mapped segment not MMU-page aligned */
-	OTA_IMAGE_ERR_CHECKSUM,	     /* XOR checksum byte mismatch */
-	OTA_IMAGE_ERR_SHA256,	     /* appended SHA-256 mismatch */
-	OTA_IMAGE_ERR_TOO_BIG,	     /* does not fit the partition */
+	OTA_IMAGE_ERR_TRUNCATED,  /* data ended inside the image */
+	OTA_IMAGE_ERR_MAGIC,      /* first byte is not 0xE9 */
+	OTA_IMAGE_ERR_CHIP,       /* built for another chip */
+	OTA_IMAGE_ERR_CHIP_REV,   /* chip revision outside min..max */
+	OTA_IMAGE_ERR_SEG_COUNT,  /* 0 or more than 16 segments */
+	OTA_IMAGE_ERR_HASH_FLAG,  /* hash_appended is not 0 or 1 */
+	OTA_IMAGE_ERR_SEG_LEN,    /* segment length not %4 or >= 16 MiB */
+	OTA_IMAGE_ERR_SEG0_SHORT, /* segment 0 cannot hold esp_app_desc_t */
+	OTA_IMAGE_ERR_APP_DESC,   /* esp_app_desc_t magic missing */
+	OTA_IMAGE_ERR_MMU_ALIGN,  /* mapped segment not MMU-page aligned */
+	OTA_IMAGE_ERR_CHECKSUM,   /* XOR checksum byte mismatch */
+	OTA_IMAGE_ERR_SHA256,     /* appended SHA-256 mismatch */
+	OTA_IMAGE_ERR_TOO_BIG,    /* does not fit the partition */
 };
 
 struct ota_app_desc {

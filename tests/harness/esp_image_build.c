@@ -15,10 +15,10 @@
 #include "ota_engine/image.h"
 
 static const char *const corruption_names[ESP_CORRUPT_COUNT] = {
-	"none",		 "magic",    "seg-count",    "seg-count-zero",
-	"hash-flag",	 "seg-len-odd", "seg-len-huge", "seg0-short",
-	"app-desc",	 "mmu-align", "checksum",    "data-byte",
-	"sha",		 "truncate", "truncate-header",
+	"none",      "magic",       "seg-count",       "seg-count-zero",
+	"hash-flag", "seg-len-odd", "seg-len-huge",    "seg0-short",
+	"app-desc",  "mmu-align",   "checksum",        "data-byte",
+	"sha",       "truncate",    "truncate-header",
 };
 
 const char *esp_corruption_name(enum esp_corruption c)
@@ -236,8 +236,9 @@ uint8_t *esp_image_build(const struct esp_image_spec *sp, size_t *out_len)
 		}
 		seg_hdr_off[nseg] = o.len;
 		seg_len[nseg] = len;
-		seg_start[nseg] = put_segment(&o, load, len, i == 0 ? desc : NULL,
-					      i == 0 ? sizeof(desc) : 0, &seed);
+		seg_start[nseg] =
+			put_segment(&o, load, len, i == 0 ? desc : NULL,
+				    i == 0 ? sizeof(desc) : 0, &seed);
 		nseg++;
 	}
 	o.buf[1] = (uint8_t)nseg;

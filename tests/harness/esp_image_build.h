@@ -21,20 +21,20 @@ enum esp_seg_kind {
 
 enum esp_corruption {
 	ESP_CORRUPT_NONE,
-	ESP_CORRUPT_MAGIC,	   /* byte 0 */
-	ESP_CORRUPT_SEG_COUNT,	   /* 17 segments claimed */
+	ESP_CORRUPT_MAGIC,     /* byte 0 */
+	ESP_CORRUPT_SEG_COUNT, /* 17 segments claimed */
 	ESP_CORRUPT_SEG_COUNT_ZERO,
-	ESP_CORRUPT_HASH_FLAG,	   /* hash_appended = 2 */
-	ESP_CORRUPT_SEG_LEN_ODD,   /* segment 1 length not %4 */
-	ESP_CORRUPT_SEG_LEN_HUGE,  /* segment 1 length 16 MiB */
-	ESP_CORRUPT_SEG0_SHORT,	   /* segment 0 of 128 bytes */
-	ESP_CORRUPT_APP_DESC,	   /* app desc magic */
-	ESP_CORRUPT_MMU_ALIGN,	   /* IROM segment moved off its page */
-	ESP_CORRUPT_CHECKSUM,	   /* checksum byte (hash re-computed) */
-	ESP_CORRUPT_DATA_BYTE,	   /* one data byte flipped, nothing fixed */
-	ESP_CORRUPT_SHA,	   /* one byte of the appended digest */
-	ESP_CORRUPT_TRUNCATE,	   /* last 10 bytes cut */
-	ESP_CORRUPT_TRUNCATE_HDR,  /* only 12 bytes */
+	ESP_CORRUPT_HASH_FLAG,    /* hash_appended = 2 */
+	ESP_CORRUPT_SEG_LEN_ODD,  /* segment 1 length not %4 */
+	ESP_CORRUPT_SEG_LEN_HUGE, /* segment 1 length 16 MiB */
+	ESP_CORRUPT_SEG0_SHORT,   /* segment 0 of 128 bytes */
+	ESP_CORRUPT_APP_DESC,     /* app desc magic */
+	ESP_CORRUPT_MMU_ALIGN,    /* IROM segment moved off its page */
+	ESP_CORRUPT_CHECKSUM,     /* checksum byte (hash re-computed) */
+	ESP_CORRUPT_DATA_BYTE,    /* one data byte flipped, nothing fixed */
+	ESP_CORRUPT_SHA,          /* one byte of the appended digest */
+	ESP_CORRUPT_TRUNCATE,     /* last 10 bytes cut */
+	ESP_CORRUPT_TRUNCATE_HDR, /* only 12 bytes */
 	ESP_CORRUPT_COUNT,
 };
 
@@ -49,7 +49,7 @@ struct esp_image_spec {
 	const char *time;      /* default "00:00:00" */
 	uint32_t secure_version;
 	uint8_t mmu_page_log2; /* 0 = unknown (64 KiB used) */
-	bool no_hash;	       /* hash_appended = 0 */
+	bool no_hash;          /* hash_appended = 0 */
 	unsigned int nseg;     /* 0 = default layout DROM, IRAM, IROM */
 	struct {
 		enum esp_seg_kind kind;

@@ -20,9 +20,12 @@ static void usage(FILE *fp)
 {
 	fprintf(fp,
 		"usage: mkimage [--chip NAME|ID] [--version V] [--project P]\n"
-		"               [--secure-version N] [--idf-ver S] [--min-rev N] [--max-rev N]\n"
-		"               [--segments KIND:LEN,...] [--mmu-page-log2 N] [--no-hash]\n"
-		"               [--pad-to BYTES] [--seed N] [--corrupt NAME] OUT\n"
+		"               [--secure-version N] [--idf-ver S] [--min-rev "
+		"N] [--max-rev N]\n"
+		"               [--segments KIND:LEN,...] [--mmu-page-log2 N] "
+		"[--no-hash]\n"
+		"               [--pad-to BYTES] [--seed N] [--corrupt NAME] "
+		"OUT\n"
 		"KIND is drom, irom, iram or dram (segment 0 must be drom).\n"
 		"NAME for --corrupt:");
 	for (int c = 0; c < ESP_CORRUPT_COUNT; c++)
@@ -133,8 +136,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			if (parse_segments(optarg, &sp)) {
-				fprintf(stderr,
-					"mkimage: bad --segments: use KIND:LEN,... with drom, irom, iram, dram\n");
+				fprintf(stderr, "mkimage: bad --segments: use "
+						"KIND:LEN,... with drom, irom, "
+						"iram, dram\n");
 				return 2;
 			}
 			break;
@@ -152,8 +156,9 @@ int main(int argc, char **argv)
 			break;
 		case 'x':
 			for (k = 0; k < ESP_CORRUPT_COUNT; k++)
-				if (!strcmp(optarg, esp_corruption_name(
-							    (enum esp_corruption)k)))
+				if (!strcmp(optarg,
+					    esp_corruption_name(
+						    (enum esp_corruption)k)))
 					break;
 			if (k == ESP_CORRUPT_COUNT) {
 				fprintf(stderr,

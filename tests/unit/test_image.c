@@ -41,7 +41,7 @@ static int verify_chunked(const uint8_t *img, size_t len,
 static void test_valid_chips(void **state)
 {
 	static const uint16_t chip_ids[] = {
-		OTA_CHIP_ESP32,	  OTA_CHIP_ESP32S2, OTA_CHIP_ESP32C3,
+		OTA_CHIP_ESP32,   OTA_CHIP_ESP32S2, OTA_CHIP_ESP32C3,
 		OTA_CHIP_ESP32S3, OTA_CHIP_ESP32C2, OTA_CHIP_ESP32C6,
 		OTA_CHIP_ESP32H2, OTA_CHIP_ESP32P4, OTA_CHIP_ESP32C5,
 	};
@@ -224,9 +224,8 @@ static void test_describe(void **state)
 	cfg.chip_id = OTA_CHIP_ESP32S3;
 	verify_chunked(img, len, &cfg, len, &v);
 	ota_image_describe(&v, buf, sizeof(buf));
-	assert_string_equal(
-		buf,
-		"image is for esp32c3 (chip id 5) but the device is esp32s3 (chip id 9)");
+	assert_string_equal(buf, "image is for esp32c3 (chip id 5) but the "
+				 "device is esp32s3 (chip id 9)");
 	free(img);
 }
 
