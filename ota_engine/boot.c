@@ -37,7 +37,7 @@
 
 #include "ota_engine/otadata.h"
 
-#define SLOT_TEST (-3)
+#define SLOT_TEST  (-3)
 #define READ_CHUNK 256u
 
 bool eng_slot_region(const struct ota_engine *eng, int slot, uint32_t *off,
@@ -189,8 +189,7 @@ int eng_entry_for_slot(struct ota_engine *eng,
 }
 
 /* Tries one candidate of the load walk. */
-static int try_load(struct ota_engine *eng, int slot,
-		    struct ota_app_desc *desc)
+static int try_load(struct ota_engine *eng, int slot, struct ota_app_desc *desc)
 {
 	uint32_t off, size;
 	int err;
@@ -225,7 +224,8 @@ int eng_boot_select(struct ota_engine *eng, bool apply,
 			e[i].state = OTA_IMG_ABORTED;
 			if (apply) {
 				eng_log(eng, OTA_ENGINE_LOG_WARN,
-					"bootloader: seq %u was never confirmed: ABORTED",
+					"bootloader: seq %u was never "
+					"confirmed: ABORTED",
 					e[i].seq);
 				if (eng_otadata_rewrite(eng, (unsigned int)i,
 							&e[i]))
@@ -253,10 +253,9 @@ int eng_boot_select(struct ota_engine *eng, bool apply,
 						      l->ota_count);
 			if (rollback && e[active].state == OTA_IMG_NEW) {
 				e[active].state = OTA_IMG_PENDING_VERIFY;
-				if (apply &&
-				    eng_otadata_rewrite(eng,
-							(unsigned int)active,
-							&e[active]))
+				if (apply && eng_otadata_rewrite(
+						     eng, (unsigned int)active,
+						     &e[active]))
 					return -EIO;
 			}
 		} else {

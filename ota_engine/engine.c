@@ -45,55 +45,78 @@ static const struct {
 	const char *text;
 } reasons[] = {
 	[OTA_ENGINE_REASON_NONE] = { "NONE", "no error" },
-	[OTA_ENGINE_REASON_BUSY] = { "BUSY",
-				     "another update is in progress: finish or abort it first" },
-	[OTA_ENGINE_REASON_UNCONFIRMED] = {
-		"UNCONFIRMED",
-		"the running image is still pending verification: confirm it or roll back before updating" },
+	[OTA_ENGINE_REASON_BUSY] = { "BUSY", "another update is in progress: "
+					     "finish or abort it first" },
+	[OTA_ENGINE_REASON_UNCONFIRMED] = { "UNCONFIRMED",
+					    "the running image is still "
+					    "pending verification: confirm it "
+					    "or roll back before updating" },
 	[OTA_ENGINE_REASON_BAD_MANIFEST] = { "BAD_MANIFEST",
-					     "the manifest is malformed (size 0?): rebuild the request" },
+					     "the manifest is malformed (size "
+					     "0?): rebuild the request" },
 	[OTA_ENGINE_REASON_NO_SLOT] = { "NO_SLOT",
-					"the device has no usable OTA slot: check its partition table" },
+					"the device has no usable OTA slot: "
+					"check its partition table" },
 	[OTA_ENGINE_REASON_TOO_LARGE] = { "TOO_LARGE",
-					  "the image does not fit the OTA slot: build a smaller image or repartition" },
+					  "the image does not fit the OTA "
+					  "slot: build a smaller image or "
+					  "repartition" },
 	[OTA_ENGINE_REASON_WRONG_CHIP] = { "WRONG_CHIP",
-					   "the image is built for another chip: build it for this device's target" },
+					   "the image is built for another "
+					   "chip: build it for this device's "
+					   "target" },
 	[OTA_ENGINE_REASON_DOWNGRADE] = { "DOWNGRADE",
-					  "secure_version is lower than the device allows: raise it in the image" },
-	[OTA_ENGINE_REASON_SAME_AS_FAILED] = {
-		"SAME_AS_FAILED",
-		"this exact image already failed on the device: send a fixed build (or force)" },
-	[OTA_ENGINE_REASON_SAME_AS_RUNNING] = {
-		"SAME_AS_RUNNING",
-		"the device already runs this exact image: nothing to do (force to reinstall)" },
-	[OTA_ENGINE_REASON_NO_SESSION] = { "NO_SESSION",
-					   "no update session: send BEGIN first" },
+					  "secure_version is lower than the "
+					  "device allows: raise it in the "
+					  "image" },
+	[OTA_ENGINE_REASON_SAME_AS_FAILED] = { "SAME_AS_FAILED",
+					       "this exact image already "
+					       "failed on the device: send a "
+					       "fixed build (or force)" },
+	[OTA_ENGINE_REASON_SAME_AS_RUNNING] = { "SAME_AS_RUNNING",
+						"the device already runs this "
+						"exact image: nothing to do "
+						"(force to reinstall)" },
+	[OTA_ENGINE_REASON_NO_SESSION] = { "NO_SESSION", "no update session: "
+							 "send BEGIN first" },
 	[OTA_ENGINE_REASON_OUT_OF_RANGE] = { "OUT_OF_RANGE",
-					     "data beyond the announced image size: check the offsets" },
+					     "data beyond the announced image "
+					     "size: check the offsets" },
 	[OTA_ENGINE_REASON_BLOCK_CRC] = { "BLOCK_CRC",
-					  "a block arrived corrupted: resend the whole block" },
+					  "a block arrived corrupted: resend "
+					  "the whole block" },
 	[OTA_ENGINE_REASON_BAD_IMAGE] = { "BAD_IMAGE",
-					  "the image is not a valid ESP-IDF app image: rebuild it" },
-	[OTA_ENGINE_REASON_HASH_MISMATCH] = {
-		"HASH_MISMATCH",
-		"the image in flash does not match the announced SHA-256: start the transfer again" },
-	[OTA_ENGINE_REASON_MANIFEST_MISMATCH] = {
-		"MANIFEST_MISMATCH",
-		"the image's app description or chip differs from the manifest: fix the sender" },
+					  "the image is not a valid ESP-IDF "
+					  "app image: rebuild it" },
+	[OTA_ENGINE_REASON_HASH_MISMATCH] = { "HASH_MISMATCH",
+					      "the image in flash does not "
+					      "match the announced SHA-256: "
+					      "start the transfer again" },
+	[OTA_ENGINE_REASON_MANIFEST_MISMATCH] = { "MANIFEST_MISMATCH",
+						  "the image's app description "
+						  "or chip differs from the "
+						  "manifest: fix the sender" },
 	[OTA_ENGINE_REASON_INCOMPLETE] = { "INCOMPLETE",
-					   "blocks are missing: send them, then finish again" },
+					   "blocks are missing: send them, "
+					   "then finish again" },
 	[OTA_ENGINE_REASON_NOT_VERIFIED] = { "NOT_VERIFIED",
-					     "the image was not verified: finish before commit" },
-	[OTA_ENGINE_REASON_NOTHING_PENDING] = {
-		"NOTHING_PENDING",
-		"the running image is not pending verification: nothing to confirm" },
-	[OTA_ENGINE_REASON_NO_ROLLBACK_TARGET] = {
-		"NO_ROLLBACK_TARGET",
-		"there is no valid previous image to roll back to" },
+					     "the image was not verified: "
+					     "finish before commit" },
+	[OTA_ENGINE_REASON_NOTHING_PENDING] = { "NOTHING_PENDING",
+						"the running image is not "
+						"pending verification: nothing "
+						"to confirm" },
+	[OTA_ENGINE_REASON_NO_ROLLBACK_TARGET] = { "NO_ROLLBACK_TARGET",
+						   "there is no valid previous "
+						   "image to roll back to" },
 	[OTA_ENGINE_REASON_NO_BOOTABLE] = { "NO_BOOTABLE",
-					    "no slot holds a bootable image: flash one over the wire or serial" },
+					    "no slot holds a bootable image: "
+					    "flash one over the wire or "
+					    "serial" },
 	[OTA_ENGINE_REASON_FLASH_ERROR] = { "FLASH_ERROR",
-					    "flash read/write/erase failed: retry; if it persists the flash is failing" },
+					    "flash read/write/erase failed: "
+					    "retry; if it persists the flash "
+					    "is failing" },
 };
 
 const char *ota_engine_reason_name(enum ota_engine_reason r)
@@ -119,8 +142,8 @@ int eng_fail(struct ota_engine *eng, enum ota_engine_reason reason, int err,
 	va_start(ap, fmt);
 	vsnprintf(eng->detail, sizeof(eng->detail), fmt, ap);
 	va_end(ap);
-	eng_log(eng, OTA_ENGINE_LOG_ERR, "%s: %s", ota_engine_reason_name(reason),
-		eng->detail);
+	eng_log(eng, OTA_ENGINE_LOG_ERR, "%s: %s",
+		ota_engine_reason_name(reason), eng->detail);
 	return err;
 }
 
@@ -153,7 +176,7 @@ static void set_bit(uint8_t *map, uint32_t b, bool on)
 	if (on)
 		map[b / 8] |= (uint8_t)(1u << (b % 8));
 	else
-		map[b / 8] &= (uint8_t)~(1u << (b % 8));
+		map[b / 8] &= (uint8_t) ~(1u << (b % 8));
 }
 
 static uint32_t block_len(const struct ota_engine *eng, uint32_t b)
@@ -184,8 +207,8 @@ static int read_table(struct ota_engine *eng)
 		if (rc < 0)
 			return -ENODEV;
 		if (rc == 0)
-			return ota_layout_finish(&eng->layout, &err) ? -ENODEV :
-								       0;
+			return ota_layout_finish(&eng->layout, &err) ? -ENODEV
+								     : 0;
 		if (p.type != 0xff && ota_layout_add(&eng->layout, &p, &err))
 			return -ENODEV;
 	}
@@ -216,8 +239,7 @@ int ota_engine_init(struct ota_engine *eng, const struct ota_engine_cfg *cfg)
 	eng->table_ok = true;
 	if (eng->layout.has_journal &&
 	    ota_journal_init(&eng->jr, cfg->flash, cfg->flash_ctx,
-			     eng->layout.journal_off,
-			     eng->layout.journal_size))
+			     eng->layout.journal_off, eng->layout.journal_size))
 		return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR, -EIO,
 				"cannot read the journal partition");
 	if (!eng->layout.has_journal)
@@ -314,9 +336,8 @@ static int last_failed(struct ota_engine *eng, uint8_t sha[OTA_SHA256_LEN],
 		if (i >= 0) {
 			*slot = (int)ota_otadata_slot(e[i].seq,
 						      eng->layout.ota_count);
-			rc = ota_journal_find_last(&eng->jr,
-						   OTA_JOURNAL_REC_COMMIT,
-						   *slot, &cr);
+			rc = ota_journal_find_last(
+				&eng->jr, OTA_JOURNAL_REC_COMMIT, *slot, &cr);
 			if (rc < 0)
 				return -EIO;
 			have_c = rc > 0;
@@ -365,19 +386,19 @@ static int preflight(struct ota_engine *eng,
 					-EIO, "cannot read otadata");
 		if (state == OTA_IMG_PENDING_VERIFY)
 			return eng_fail(eng, OTA_ENGINE_REASON_UNCONFIRMED,
-					-EBUSY,
-					"slot %d is PENDING_VERIFY",
+					-EBUSY, "slot %d is PENDING_VERIFY",
 					eng->running);
 	}
-	if (m->image_size > size ||
-	    (m->image_size + OTA_ENGINE_BLOCK_SIZE - 1) / OTA_ENGINE_BLOCK_SIZE >
-		    OTA_ENGINE_MAX_BLOCKS)
+	if (m->image_size > size || (m->image_size + OTA_ENGINE_BLOCK_SIZE -
+				     1) / OTA_ENGINE_BLOCK_SIZE >
+					    OTA_ENGINE_MAX_BLOCKS)
 		return eng_fail(eng, OTA_ENGINE_REASON_TOO_LARGE, -ENOSPC,
 				"image is %u bytes, slot ota_%d holds %u",
 				m->image_size, slot, size);
 	if (m->chip_id != eng->cfg.chip_id)
 		return eng_fail(eng, OTA_ENGINE_REASON_WRONG_CHIP, -ENOEXEC,
-				"image is for %s (chip id %u), device is %s (chip id %u)",
+				"image is for %s (chip id %u), device is %s "
+				"(chip id %u)",
 				ota_image_chip_name(m->chip_id), m->chip_id,
 				ota_image_chip_name(eng->cfg.chip_id),
 				eng->cfg.chip_id);
@@ -386,8 +407,8 @@ static int preflight(struct ota_engine *eng,
 		floor = eng->running_desc.secure_version;
 	if (m->secure_version < floor)
 		return eng_fail(eng, OTA_ENGINE_REASON_DOWNGRADE, -EPERM,
-				"image secure_version %u < %u", m->secure_version,
-				floor);
+				"image secure_version %u < %u",
+				m->secure_version, floor);
 	if (!(flags & OTA_ENGINE_FORCE)) {
 		rc = last_failed(eng, sha, &fslot);
 		if (rc < 0)
@@ -480,13 +501,13 @@ static int resume(struct ota_engine *eng)
 		    want == OTA_JOURNAL_BLOCK_REVOKED)
 			continue;
 		for (pos = 0; pos < len; pos += READ_CHUNK) {
-			uint32_t n = len - pos < READ_CHUNK ? len - pos :
-							      READ_CHUNK;
+			uint32_t n =
+				len - pos < READ_CHUNK ? len - pos : READ_CHUNK;
 
-			if (eng->cfg.flash->read(eng->cfg.flash_ctx,
-						 off + b * OTA_ENGINE_BLOCK_SIZE +
-							 pos,
-						 buf, n))
+			if (eng->cfg.flash->read(
+				    eng->cfg.flash_ctx,
+				    off + b * OTA_ENGINE_BLOCK_SIZE + pos, buf,
+				    n))
 				return -EIO;
 			got = ota_crc_ieee(got, buf, n);
 		}
@@ -594,9 +615,8 @@ static int program_checked(struct ota_engine *eng, uint32_t addr,
 			}
 		}
 	}
-	return eng->cfg.flash->write(eng->cfg.flash_ctx, addr, data, len) ?
-		       -EIO :
-		       0;
+	return eng->cfg.flash->write(eng->cfg.flash_ctx, addr, data, len) ? -EIO
+									  : 0;
 }
 
 int ota_engine_write(struct ota_engine *eng, uint32_t offset,
@@ -607,8 +627,7 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
 	if (eng->session != OTA_ENGINE_SESSION_RECEIVING)
 		return eng_fail(eng, OTA_ENGINE_REASON_NO_SESSION, -EPROTO,
 				"write without an active session");
-	if (offset > eng->man.image_size ||
-	    len > eng->man.image_size - offset)
+	if (offset > eng->man.image_size || len > eng->man.image_size - offset)
 		return eng_fail(eng, OTA_ENGINE_REASON_OUT_OF_RANGE, -EINVAL,
 				"write [%u, +%zu) beyond the %u-byte image",
 				offset, len, eng->man.image_size);
@@ -631,14 +650,14 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
 			if (!err && conflict) {
 				/* differs from what landed: start the block over */
 				eng_log(eng, OTA_ENGINE_LOG_WARN,
-					"block %u rewritten with other data: erasing it",
+					"block %u rewritten with other data: "
+					"erasing it",
 					b);
 				err = erase_block(eng, slot_off, b);
 				if (!err)
-					err = program_checked(eng,
-							      slot_off + offset,
-							      data, n,
-							      &conflict);
+					err = program_checked(
+						eng, slot_off + offset, data, n,
+						&conflict);
 			}
 			if (err)
 				goto err_io;
@@ -710,8 +729,7 @@ static int desc_vs_manifest(struct ota_engine *eng,
 				in->desc.project, m->project);
 	if (in->desc.secure_version != m->secure_version)
 		return eng_fail(eng, OTA_ENGINE_REASON_MANIFEST_MISMATCH,
-				-ENOEXEC,
-				"app secure_version %u, manifest %u",
+				-ENOEXEC, "app secure_version %u, manifest %u",
 				in->desc.secure_version, m->secure_version);
 	return 0;
 }
@@ -744,14 +762,14 @@ static int stream_advance(struct ota_engine *eng)
 	if (eng->stream_failed && eng->iv.err != OTA_IMAGE_OK) {
 		/* a verified prefix that is invalid stays invalid */
 		if (eng->iv.err == OTA_IMAGE_ERR_CHIP)
-			return eng_fail(eng, OTA_ENGINE_REASON_MANIFEST_MISMATCH,
+			return eng_fail(eng,
+					OTA_ENGINE_REASON_MANIFEST_MISMATCH,
 					-ENOEXEC, "%s",
 					ota_image_describe(&eng->iv, text,
 							   sizeof(text)));
-		return eng_fail(eng, OTA_ENGINE_REASON_BAD_IMAGE, -ENOEXEC,
-				"%s",
-				ota_image_describe(&eng->iv, text,
-						   sizeof(text)));
+		return eng_fail(
+			eng, OTA_ENGINE_REASON_BAD_IMAGE, -ENOEXEC, "%s",
+			ota_image_describe(&eng->iv, text, sizeof(text)));
 	}
 	if (eng->iv.info.has_desc && desc_vs_manifest(eng, &eng->iv.info)) {
 		eng->stream_failed = true;
@@ -805,8 +823,7 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 	return 0;
 }
 
-bool ota_engine_block_is_verified(const struct ota_engine *eng,
-				  uint32_t block)
+bool ota_engine_block_is_verified(const struct ota_engine *eng, uint32_t block)
 {
 	if (eng->session != OTA_ENGINE_SESSION_RECEIVING &&
 	    eng->session != OTA_ENGINE_SESSION_VERIFIED)
@@ -851,9 +868,9 @@ int ota_engine_finish(struct ota_engine *eng)
 	stream_reset(eng);
 	ota_sha256_init(&ctx);
 	for (pos = 0; pos < eng->man.image_size; pos += READ_CHUNK) {
-		uint32_t n = eng->man.image_size - pos < READ_CHUNK ?
-				     eng->man.image_size - pos :
-				     READ_CHUNK;
+		uint32_t n = eng->man.image_size - pos < READ_CHUNK
+				     ? eng->man.image_size - pos
+				     : READ_CHUNK;
 
 		if (eng->cfg.flash->read(eng->cfg.flash_ctx, off + pos, buf,
 					 n)) {
@@ -873,7 +890,8 @@ int ota_engine_finish(struct ota_engine *eng)
 	if (memcmp(sha, eng->man.sha256, OTA_SHA256_LEN)) {
 		end_session(eng);
 		return eng_fail(eng, OTA_ENGINE_REASON_HASH_MISMATCH, -EILSEQ,
-				"SHA-256 of the %u bytes in ota_%u differs from the manifest",
+				"SHA-256 of the %u bytes in ota_%u differs "
+				"from the manifest",
 				eng->man.image_size, eng->target);
 	}
 	if (!image_ok) {
@@ -881,8 +899,7 @@ int ota_engine_finish(struct ota_engine *eng)
 
 		ota_image_describe(&eng->iv, text, sizeof(text));
 		if (eng->iv.err == OTA_IMAGE_ERR_CHIP) {
-			err = eng_fail(eng,
-				       OTA_ENGINE_REASON_MANIFEST_MISMATCH,
+			err = eng_fail(eng, OTA_ENGINE_REASON_MANIFEST_MISMATCH,
 				       -ENOEXEC, "%s", text);
 		} else {
 			err = eng_fail(eng, OTA_ENGINE_REASON_BAD_IMAGE,
@@ -935,10 +952,10 @@ int ota_engine_commit(struct ota_engine *eng)
 			       eng->man.sha256, NULL))
 		goto err_io;
 	ota_otadata_make(&n, seq,
-			 eng->cfg.rollback_disabled ? OTA_IMG_UNDEFINED :
-						      OTA_IMG_NEW);
-	err = in_place ? eng_otadata_rewrite(eng, sector, &n) :
-			 eng_otadata_write_inactive(eng, sector, &n);
+			 eng->cfg.rollback_disabled ? OTA_IMG_UNDEFINED
+						    : OTA_IMG_NEW);
+	err = in_place ? eng_otadata_rewrite(eng, sector, &n)
+		       : eng_otadata_write_inactive(eng, sector, &n);
 	if (err)
 		goto err_io;
 	/* a failure here only leaves a journal that resume will re-check */
@@ -972,8 +989,8 @@ int ota_engine_confirm(struct ota_engine *eng)
 	if (i < 0 || e[i].state != OTA_IMG_PENDING_VERIFY)
 		return eng_fail(eng, OTA_ENGINE_REASON_NOTHING_PENDING,
 				-EALREADY, "ota_%d is %s", eng->running,
-				i < 0 ? "not in otadata" :
-					ota_otadata_state_str(e[i].state));
+				i < 0 ? "not in otadata"
+				      : ota_otadata_state_str(e[i].state));
 	e[i].state = OTA_IMG_VALID;
 	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i]))
 		goto err_io;
@@ -1010,9 +1027,9 @@ int ota_engine_rollback(struct ota_engine *eng)
 	if (ota_otadata_entry_valid(&e[other])) {
 		int slot = (int)ota_otadata_slot(e[other].seq,
 						 eng->layout.ota_count);
-		int err = slot != eng->running ?
-				  eng_verify_slot(eng, slot, &eng->iv, NULL) :
-				  -ENOEXEC;
+		int err = slot != eng->running
+				  ? eng_verify_slot(eng, slot, &eng->iv, NULL)
+				  : -ENOEXEC;
 
 		if (err == -EIO)
 			goto err_io;
@@ -1026,15 +1043,15 @@ int ota_engine_rollback(struct ota_engine *eng)
 		possible = !err;
 	}
 	if (!possible)
-		return eng_fail(eng, OTA_ENGINE_REASON_NO_ROLLBACK_TARGET,
-				-ENOENT,
-				"no valid previous image besides ota_%d",
-				eng->running);
+		return eng_fail(
+			eng, OTA_ENGINE_REASON_NO_ROLLBACK_TARGET, -ENOENT,
+			"no valid previous image besides ota_%d", eng->running);
 	e[i].state = OTA_IMG_INVALID;
 	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i]))
 		goto err_io;
 	eng_log(eng, OTA_ENGINE_LOG_INFO,
-		"rollback: ota_%d marked INVALID, reboot to run the previous image",
+		"rollback: ota_%d marked INVALID, reboot to run the previous "
+		"image",
 		eng->running);
 	ok(eng);
 	return 0;
@@ -1072,8 +1089,8 @@ int ota_engine_status(struct ota_engine *eng, struct ota_engine_status *out)
 	out->running_state = OTA_IMG_UNDEFINED;
 	out->other_state = OTA_IMG_UNDEFINED;
 	out->boot_slot = OTA_ENGINE_SLOT_NONE;
-	out->other_slot = next_slot(eng) >= 0 ? next_slot(eng) :
-						OTA_ENGINE_SLOT_NONE;
+	out->other_slot =
+		next_slot(eng) >= 0 ? next_slot(eng) : OTA_ENGINE_SLOT_NONE;
 	out->last_invalid_slot = OTA_ENGINE_SLOT_NONE;
 	if (eng->running_desc_ok) {
 		copy_desc_str(out->running_version, eng->running_desc.version);

@@ -45,7 +45,7 @@
 
 /* Slot numbers in status and info */
 #define OTA_ENGINE_SLOT_FACTORY (-1)
-#define OTA_ENGINE_SLOT_NONE	(-2)
+#define OTA_ENGINE_SLOT_NONE    (-2)
 
 typedef void (*ota_engine_log_cb_t)(int level, const char *msg,
 				    void *user_data);
@@ -58,27 +58,27 @@ typedef void (*ota_engine_log_cb_t)(int level, const char *msg,
 /** Why the last call failed. Names are stable (logs, wire mapping). */
 enum ota_engine_reason {
 	OTA_ENGINE_REASON_NONE,
-	OTA_ENGINE_REASON_BUSY,		/* -EBUSY: another session is active */
-	OTA_ENGINE_REASON_UNCONFIRMED,	/* -EBUSY: running image not confirmed */
-	OTA_ENGINE_REASON_BAD_MANIFEST, /* -EINVAL: size 0 or bad strings */
-	OTA_ENGINE_REASON_NO_SLOT,	/* -ENODEV: no OTA slot / bad table */
-	OTA_ENGINE_REASON_TOO_LARGE,	/* -ENOSPC: does not fit the slot */
-	OTA_ENGINE_REASON_WRONG_CHIP,	/* -ENOEXEC: built for another chip */
-	OTA_ENGINE_REASON_DOWNGRADE,	/* -EPERM: secure_version too low */
-	OTA_ENGINE_REASON_SAME_AS_FAILED,  /* -EPERM: last failed image */
+	OTA_ENGINE_REASON_BUSY,        /* -EBUSY: another session is active */
+	OTA_ENGINE_REASON_UNCONFIRMED, /* -EBUSY: running image not confirmed */
+	OTA_ENGINE_REASON_BAD_MANIFEST,   /* -EINVAL: size 0 or bad strings */
+	OTA_ENGINE_REASON_NO_SLOT,        /* -ENODEV: no OTA slot / bad table */
+	OTA_ENGINE_REASON_TOO_LARGE,      /* -ENOSPC: does not fit the slot */
+	OTA_ENGINE_REASON_WRONG_CHIP,     /* -ENOEXEC: built for another chip */
+	OTA_ENGINE_REASON_DOWNGRADE,      /* -EPERM: secure_version too low */
+	OTA_ENGINE_REASON_SAME_AS_FAILED, /* -EPERM: last failed image */
 	OTA_ENGINE_REASON_SAME_AS_RUNNING, /* -EALREADY: already running */
-	OTA_ENGINE_REASON_NO_SESSION,	/* -EPROTO: no begin() */
-	OTA_ENGINE_REASON_OUT_OF_RANGE, /* -EINVAL: beyond image_size */
-	OTA_ENGINE_REASON_BLOCK_CRC,	/* -EILSEQ: block CRC mismatch */
-	OTA_ENGINE_REASON_BAD_IMAGE,	/* -ENOEXEC: not a valid ESP image */
-	OTA_ENGINE_REASON_HASH_MISMATCH,     /* -EILSEQ: SHA-256 != manifest */
+	OTA_ENGINE_REASON_NO_SESSION,      /* -EPROTO: no begin() */
+	OTA_ENGINE_REASON_OUT_OF_RANGE,    /* -EINVAL: beyond image_size */
+	OTA_ENGINE_REASON_BLOCK_CRC,       /* -EILSEQ: block CRC mismatch */
+	OTA_ENGINE_REASON_BAD_IMAGE,       /* -ENOEXEC: not a valid ESP image */
+	OTA_ENGINE_REASON_HASH_MISMATCH,   /* -EILSEQ: SHA-256 != manifest */
 	OTA_ENGINE_REASON_MANIFEST_MISMATCH, /* -ENOEXEC: app desc != manifest */
-	OTA_ENGINE_REASON_INCOMPLETE,	/* -EAGAIN: blocks missing */
-	OTA_ENGINE_REASON_NOT_VERIFIED, /* -EPROTO: commit before finish */
-	OTA_ENGINE_REASON_NOTHING_PENDING,  /* -EALREADY: nothing to confirm */
+	OTA_ENGINE_REASON_INCOMPLETE,        /* -EAGAIN: blocks missing */
+	OTA_ENGINE_REASON_NOT_VERIFIED,      /* -EPROTO: commit before finish */
+	OTA_ENGINE_REASON_NOTHING_PENDING,   /* -EALREADY: nothing to confirm */
 	OTA_ENGINE_REASON_NO_ROLLBACK_TARGET, /* -ENOENT */
-	OTA_ENGINE_REASON_NO_BOOTABLE,	/* -ENOENT: bootloader found nothing */
-	OTA_ENGINE_REASON_FLASH_ERROR,	/* -EIO */
+	OTA_ENGINE_REASON_NO_BOOTABLE, /* -ENOENT: bootloader found nothing */
+	OTA_ENGINE_REASON_FLASH_ERROR, /* -EIO */
 };
 
 /** "TOO_LARGE", ... */
@@ -89,9 +89,9 @@ const char *ota_engine_reason_str(enum ota_engine_reason r);
 struct ota_engine_cfg {
 	const struct ota_flash_ops *flash;
 	void *flash_ctx;
-	bool rollback_disabled; /* zero: rollback on (NEW/PENDING_VERIFY) */
-	uint16_t chip_id;	/* this device's chip (esp_chip_id_t) */
-	uint16_t chip_rev;	/* major * 100 + minor */
+	bool rollback_disabled;  /* zero: rollback on (NEW/PENDING_VERIFY) */
+	uint16_t chip_id;        /* this device's chip (esp_chip_id_t) */
+	uint16_t chip_rev;       /* major * 100 + minor */
 	uint32_t secure_version; /* simulated eFuse anti-rollback counter */
 	ota_engine_log_cb_t log;
 	void *log_data;
@@ -120,8 +120,8 @@ struct ota_engine_status {
 	char running_project[33];
 	uint32_t running_secure_version;
 	uint32_t running_state; /* OTA_IMG_*; UNDEFINED if no entry */
-	int boot_slot;		/* what otadata selects now (or NONE) */
-	int other_slot;		/* the update target, or NONE */
+	int boot_slot;          /* what otadata selects now (or NONE) */
+	int other_slot;         /* the update target, or NONE */
 	uint32_t other_state;
 	enum ota_engine_session session;
 	uint32_t image_size;
@@ -231,8 +231,7 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 			    uint32_t crc32);
 
 /** True if @block is verified in the current session. */
-bool ota_engine_block_is_verified(const struct ota_engine *eng,
-				  uint32_t block);
+bool ota_engine_block_is_verified(const struct ota_engine *eng, uint32_t block);
 
 /**
  * Verify the whole written image from flash: ESP format (header, segments,

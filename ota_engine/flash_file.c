@@ -2,9 +2,10 @@
 /*
  * File-backed NOR flash simulator.
  *
- * The file is the flash: byte i of the file is flash address i. Each
- * operation goes straight to the file with pread/pwrite, so a "reboot" is
- * simply closing and reopening it; nothing is cached.
+ * The file is the flash: byte i of the file is flash address i. The file is
+ * mapped MAP_SHARED, so every operation lands in the file (page cache) at
+ * once and a "reboot" is simply closing and reopening it; the simulator
+ * keeps no state of its own besides the fault counters.
  *
  * NOR rules enforced here, like ESP-IDF's partition_linux.c and MCUboot's
  * simflash:
@@ -29,15 +30,16 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define FILE_ERASE_SIZE  4096u
 #define FILE_WRITE_ALIGN 1u
-#define FILE_CHUNK       4096u
 
 struct ota_flash_file {
 	int fd;
+	uint8_t *mem;
 	uint32_t size;
 	uint64_t count[3]; /* read, write, erase */
 	uint64_t fail_at;
@@ -95,42 +97,6 @@ static int check_range(const struct ota_flash_file *f, uint32_t off, size_t len)
 	return 0;
 }
 
-static int pread_all(int fd, void *buf, size_t len, off_t off)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, p, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 static int file_read(void *ctx, uint32_t off, void *dst, size_t len)
 {
 	struct ota_flash_file *f = ctx;
@@ -147,36 +113,23 @@ static int file_read(void *ctx, uint32_t off, void *dst, size_t len)
 	}
 	if (fault == FAULT_FAIL)
 		return -EIO;
-	return pread_all(f->fd, dst, len, off);
+	memcpy(dst, f->mem + off, len);
+	return 0;
 }
 
 /* Programs [off, off+len) with AND semantics after checking 0 -> 1. */
 static int program(struct ota_flash_file *f, uint32_t off, const uint8_t *src,
 		   size_t len, bool check_only)
 {
-	uint8_t old[FILE_CHUNK];
-	size_t done = 0;
+	uint8_t *p = f->mem + off;
+	size_t i;
 
-	while (done < len) {
-		size_t n = len - done < FILE_CHUNK ? len - done : FILE_CHUNK;
-		size_t i;
-		int err;
-
-		err = pread_all(f->fd, old, n, off + done);
-		if (err)
-			return err;
-		for (i = 0; i < n; i++) {
-			if ((old[i] & src[done + i]) != src[done + i])
-				return -EIO;
-			old[i] &= src[done + i];
-		}
-		if (!check_only) {
-			err = pwrite_all(f->fd, old, n, off + done);
-			if (err)
-				return err;
-		}
-		done += n;
-	}
+	for (i = 0; i < len; i++)
+		if ((p[i] & src[i]) != src[i])
+			return -EIO;
+	if (!check_only)
+		for (i = 0; i < len; i++)
+			p[i] &= src[i];
 	return 0;
 }
 
@@ -211,18 +164,7 @@ static int file_write(void *ctx, uint32_t off, const void *src, size_t len)
 
 static int fill_ff(struct ota_flash_file *f, uint32_t off, size_t len)
 {
-	uint8_t ff[FILE_CHUNK];
-
-	memset(ff, 0xff, sizeof(ff));
-	while (len) {
-		size_t n = len < sizeof(ff) ? len : sizeof(ff);
-		int err = pwrite_all(f->fd, ff, n, off);
-
-		if (err)
-			return err;
-		off += n;
-		len -= n;
-	}
+	memset(f->mem + off, 0xff, len);
 	return 0;
 }
 
@@ -293,9 +235,10 @@ struct ota_flash_file *ota_flash_file_open(const char *path, uint32_t size,
 	}
 	if (flags & OTA_FLASH_FILE_CREATE) {
 		f->size = size;
-		err = fill_ff(f, 0, size);
-		if (err)
+		if (ftruncate(f->fd, size) < 0) {
+			err = -errno;
 			goto err_close;
+		}
 	} else {
 		if (st.st_size <= 0 || st.st_size % FILE_ERASE_SIZE ||
 		    (uint64_t)st.st_size > UINT32_MAX ||
@@ -305,6 +248,14 @@ struct ota_flash_file *ota_flash_file_open(const char *path, uint32_t size,
 		}
 		f->size = (uint32_t)st.st_size;
 	}
+	f->mem = mmap(NULL, f->size, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd,
+		      0);
+	if (f->mem == MAP_FAILED) {
+		err = -errno;
+		goto err_close;
+	}
+	if (flags & OTA_FLASH_FILE_CREATE)
+		fill_ff(f, 0, size);
 	f->fail_at = UINT64_MAX;
 	f->cut_at = UINT64_MAX;
 	return f;
@@ -323,6 +274,7 @@ void ota_flash_file_close(struct ota_flash_file *f)
 {
 	if (!f)
 		return;
+	munmap(f->mem, f->size);
 	close(f->fd);
 	free(f);
 }

@@ -108,7 +108,8 @@ static bool rec_decode(const uint8_t *raw, struct ota_journal_rec *r)
 	if (get_le32(raw + 60) != rec_crc(raw))
 		return false;
 	if (raw[0] != OTA_JOURNAL_REC_INTENT &&
-	    raw[0] != OTA_JOURNAL_REC_COMMIT && raw[0] != OTA_JOURNAL_REC_FAILED)
+	    raw[0] != OTA_JOURNAL_REC_COMMIT &&
+	    raw[0] != OTA_JOURNAL_REC_FAILED)
 		return false;
 	r->type = (enum ota_journal_rec_type)raw[0];
 	r->a = raw[1];

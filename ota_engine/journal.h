@@ -17,13 +17,15 @@
 #include "ota_engine/crypto.h"
 #include "ota_engine/flash.h"
 
-#define OTA_JOURNAL_MIN_SIZE	 (3u * OTA_FLASH_SECTOR_SIZE)
-#define OTA_JOURNAL_REC_LEN	 64u
-#define OTA_JOURNAL_LOG_HDR_LEN	 64u
-#define OTA_JOURNAL_LOG_RECS	 ((OTA_FLASH_SECTOR_SIZE - OTA_JOURNAL_LOG_HDR_LEN) / OTA_JOURNAL_REC_LEN)
+#define OTA_JOURNAL_MIN_SIZE    (3u * OTA_FLASH_SECTOR_SIZE)
+#define OTA_JOURNAL_REC_LEN     64u
+#define OTA_JOURNAL_LOG_HDR_LEN 64u
+#define OTA_JOURNAL_LOG_RECS                                 \
+	((OTA_FLASH_SECTOR_SIZE - OTA_JOURNAL_LOG_HDR_LEN) / \
+	 OTA_JOURNAL_REC_LEN)
 #define OTA_JOURNAL_RESUME_HDR_LEN 64u
-#define OTA_JOURNAL_BLOCK_NONE	 0xFFFFFFFFu /* resume record: not verified */
-#define OTA_JOURNAL_BLOCK_REVOKED 0x00000000u /* resume record: withdrawn */
+#define OTA_JOURNAL_BLOCK_NONE     0xFFFFFFFFu /* resume record: not verified */
+#define OTA_JOURNAL_BLOCK_REVOKED  0x00000000u /* resume record: withdrawn */
 
 enum ota_journal_rec_type {
 	OTA_JOURNAL_REC_INTENT = 0x01, /* rewrite otadata sector a with entry */
@@ -57,7 +59,7 @@ struct ota_journal {
 	uint32_t off;
 	uint32_t size;
 	bool present;
-	int log_sector;	/* -1: no valid log sector yet */
+	int log_sector; /* -1: no valid log sector yet */
 	uint32_t log_gen;
 	uint32_t log_next; /* first free record index */
 	bool resume_open;

@@ -34,8 +34,8 @@ void dev_create(struct dev *d, const char *name, const char *table_csv,
 	if (!d->f)
 		die("cannot create flash file");
 	if (ota_partcsv_parse(table_csv ? table_csv : ota_partcsv_two_ota,
-			      OTA_PARTTABLE_OFFSET, DEV_FLASH_SIZE, &table,
-			      err, sizeof(err)))
+			      OTA_PARTTABLE_OFFSET, DEV_FLASH_SIZE, &table, err,
+			      sizeof(err)))
 		die(err);
 	if (ota_partcsv_to_bin(&table, true, bin) ||
 	    ota_flash_file_ops.write(d->f, OTA_PARTTABLE_OFFSET, bin,
@@ -94,8 +94,7 @@ void dev_sha256(const uint8_t *buf, size_t len, uint8_t out[32])
 	ota_sha256_final(&s, out);
 }
 
-void dev_manifest(const uint8_t *img, size_t len,
-		  struct ota_engine_manifest *m)
+void dev_manifest(const uint8_t *img, size_t len, struct ota_engine_manifest *m)
 {
 	struct ota_app_desc desc;
 
@@ -111,8 +110,7 @@ void dev_manifest(const uint8_t *img, size_t len,
 	}
 }
 
-int dev_send_blocks(struct dev *d, const uint8_t *img, size_t len,
-		    size_t chunk)
+int dev_send_blocks(struct dev *d, const uint8_t *img, size_t len, size_t chunk)
 {
 	uint32_t b, nb = (uint32_t)((len + OTA_ENGINE_BLOCK_SIZE - 1) /
 				    OTA_ENGINE_BLOCK_SIZE);
@@ -120,9 +118,9 @@ int dev_send_blocks(struct dev *d, const uint8_t *img, size_t len,
 
 	for (b = 0; b < nb; b++) {
 		size_t start = (size_t)b * OTA_ENGINE_BLOCK_SIZE, off;
-		size_t blen = len - start < OTA_ENGINE_BLOCK_SIZE ?
-				      len - start :
-				      OTA_ENGINE_BLOCK_SIZE;
+		size_t blen = len - start < OTA_ENGINE_BLOCK_SIZE
+				      ? len - start
+				      : OTA_ENGINE_BLOCK_SIZE;
 
 		if (ota_engine_block_is_verified(&d->eng, b))
 			continue;
@@ -134,8 +132,8 @@ int dev_send_blocks(struct dev *d, const uint8_t *img, size_t len,
 			if (rc)
 				return rc;
 		}
-		rc = ota_engine_block_verify(&d->eng, b,
-					     ota_crc_ieee(0, img + start, blen));
+		rc = ota_engine_block_verify(
+			&d->eng, b, ota_crc_ieee(0, img + start, blen));
 		if (rc)
 			return rc;
 	}
@@ -172,12 +170,19 @@ uint8_t *dev_snapshot(struct dev *d)
 
 void dev_slot_sha256(struct dev *d, int slot, size_t len, uint8_t out[32])
 {
-	uint8_t *snap = dev_snapshot(d);
+	uint8_t tbl[OTA_PARTTABLE_MAX_LEN], *buf = malloc(len);
 	struct ota_layout l;
+	FILE *fp = fopen(d->path, "rb");
 
-	if (ota_parttable_parse(snap + OTA_PARTTABLE_OFFSET,
-				OTA_PARTTABLE_MAX_LEN, DEV_FLASH_SIZE, &l, NULL))
+	if (!buf || !fp || fseek(fp, OTA_PARTTABLE_OFFSET, SEEK_SET) ||
+	    fread(tbl, 1, sizeof(tbl), fp) != sizeof(tbl))
+		die("cannot read the table");
+	if (ota_parttable_parse(tbl, sizeof(tbl), DEV_FLASH_SIZE, &l, NULL))
 		die("table");
-	dev_sha256(snap + l.ota_off[slot], len, out);
-	free(snap);
+	if (fseek(fp, (long)l.ota_off[slot], SEEK_SET) ||
+	    fread(buf, 1, len, fp) != len)
+		die("cannot read the slot");
+	fclose(fp);
+	dev_sha256(buf, len, out);
+	free(buf);
 }

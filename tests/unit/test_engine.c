@@ -31,8 +31,8 @@ struct fx {
 	size_t v1_len, v2_len;
 };
 
-static uint8_t *mk(const char *version, uint32_t secure_version,
-		   uint32_t seed, enum esp_corruption c, size_t *len)
+static uint8_t *mk(const char *version, uint32_t secure_version, uint32_t seed,
+		   enum esp_corruption c, size_t *len)
 {
 	struct esp_image_spec sp = { .chip_id = DEV_CHIP,
 				     .version = version,
@@ -115,6 +115,23 @@ static void test_update_confirm(void **state)
 	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
 	assert_int_equal(dev_power_on(&fx->d), 1);
 	expect_running(fx, 1, "2.0.0", OTA_IMG_VALID);
+
+	/* begin erases the stale VALID entry of the slot it overwrites */
+	{
+		struct ota_engine_manifest m;
+		size_t len;
+		uint8_t *v3 = mk("3.0.0", 1, 33, ESP_CORRUPT_NONE, &len);
+
+		assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
+		assert_int_equal(st.other_slot, 0);
+		assert_int_equal(st.other_state, OTA_IMG_VALID);
+		dev_manifest(v3, len, &m);
+		assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+		assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
+		assert_int_equal(st.other_state, OTA_IMG_UNDEFINED);
+		assert_int_equal(st.running_state, OTA_IMG_VALID);
+		free(v3);
+	}
 }
 
 static void test_reboot_without_confirm(void **state)
@@ -158,9 +175,8 @@ static void test_rollback(void **state)
 	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -EPERM);
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
 			 OTA_ENGINE_REASON_SAME_AS_FAILED);
-	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len,
-				    OTA_ENGINE_FORCE),
-			 0);
+	assert_int_equal(
+		dev_update(&fx->d, fx->v2, fx->v2_len, OTA_ENGINE_FORCE), 0);
 	assert_int_equal(dev_power_on(&fx->d), 1);
 	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
 }
@@ -286,9 +302,8 @@ static void test_begin_refusals(void **state)
 		struct ota_engine_manifest m;
 
 		dev_manifest(fx->v1, fx->v1_len, &m);
-		assert_int_equal(ota_engine_begin(&fx->d.eng, &m,
-						  OTA_ENGINE_FORCE),
-				 0);
+		assert_int_equal(
+			ota_engine_begin(&fx->d.eng, &m, OTA_ENGINE_FORCE), 0);
 	}
 }
 
@@ -372,8 +387,7 @@ static void test_finish_refusals(void **state)
 	dev_manifest(bad, bad_len, &m);
 	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
 	/* the streaming check sees the checksum with the last block */
-	assert_int_equal(dev_send_blocks(&fx->d, bad, bad_len, 4096),
-			 -ENOEXEC);
+	assert_int_equal(dev_send_blocks(&fx->d, bad, bad_len, 4096), -ENOEXEC);
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
 			 OTA_ENGINE_REASON_BAD_IMAGE);
 	assert_int_equal(ota_engine_finish(&fx->d.eng), -ENOEXEC);
@@ -391,8 +405,7 @@ static void test_finish_refusals(void **state)
 	dev_manifest(bad, bad_len, &m);
 	m.chip_id = DEV_CHIP;
 	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
-	assert_int_equal(dev_send_blocks(&fx->d, bad, bad_len, 4096),
-			 -ENOEXEC);
+	assert_int_equal(dev_send_blocks(&fx->d, bad, bad_len, 4096), -ENOEXEC);
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
 			 OTA_ENGINE_REASON_BAD_IMAGE);
 	assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
@@ -423,8 +436,7 @@ static void test_session_misuse(void **state)
 			 -EINVAL);
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
 			 OTA_ENGINE_REASON_OUT_OF_RANGE);
-	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 1000, 0),
-			 -EINVAL);
+	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 1000, 0), -EINVAL);
 }
 
 static void test_block_crc_and_idempotence(void **state)
@@ -443,14 +455,12 @@ static void test_block_crc_and_idempotence(void **state)
 	memcpy(blk, fx->v2 + 4096, sizeof(blk));
 	blk[100] ^= 0x01;
 	assert_int_equal(ota_engine_write(&fx->d.eng, 4096, blk, 4096), 0);
-	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 1, crc1),
-			 -EILSEQ);
+	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 1, crc1), -EILSEQ);
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
 			 OTA_ENGINE_REASON_BLOCK_CRC);
 	assert_false(ota_engine_block_is_verified(&fx->d.eng, 1));
-	assert_int_equal(ota_engine_write(&fx->d.eng, 4096, fx->v2 + 4096,
-					  4096),
-			 0);
+	assert_int_equal(
+		ota_engine_write(&fx->d.eng, 4096, fx->v2 + 4096, 4096), 0);
 	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 1, crc1), 0);
 	assert_true(ota_engine_block_is_verified(&fx->d.eng, 1));
 
@@ -468,8 +478,8 @@ static void test_block_crc_and_idempotence(void **state)
 	/* a conflicting rewrite of an unverified block restarts the block */
 	memset(blk, 0x00, 16);
 	assert_int_equal(ota_engine_write(&fx->d.eng, 0, blk, 16), 0);
-	assert_int_equal(ota_engine_block_verify(
-				 &fx->d.eng, 0, ota_crc_ieee(0, fx->v2, 4096)),
+	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 0,
+						 ota_crc_ieee(0, fx->v2, 4096)),
 			 -EILSEQ);
 	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 777), 0);
 	/* writes into verified blocks are skipped */
@@ -496,11 +506,11 @@ static void test_resume_after_reboot(void **state)
 		assert_int_equal(ota_engine_write(&fx->d.eng, b * 4096,
 						  fx->v2 + b * 4096, 4096),
 				 0);
-		assert_int_equal(ota_engine_block_verify(
-					 &fx->d.eng, b,
-					 ota_crc_ieee(0, fx->v2 + b * 4096,
-						      4096)),
-				 0);
+		assert_int_equal(
+			ota_engine_block_verify(
+				&fx->d.eng, b,
+				ota_crc_ieee(0, fx->v2 + b * 4096, 4096)),
+			0);
 	}
 	/* half of the next block lands, then power goes */
 	assert_int_equal(ota_engine_write(&fx->d.eng, half * 4096,
@@ -619,15 +629,20 @@ static void test_no_journal_partition(void **state)
 
 int main(void)
 {
-#define T(name, fn) { name, fn, setup, teardown, NULL }
+#define T(name, fn)                             \
+	{                                       \
+		name, fn, setup, teardown, NULL \
+	}
 	static const struct CMUnitTest tests[] = {
 		T("/engine/boot/fresh", test_fresh_boot),
 		T("/engine/update/confirm", test_update_confirm),
-		T("/engine/boot/no-confirm-aborts", test_reboot_without_confirm),
+		T("/engine/boot/no-confirm-aborts",
+		  test_reboot_without_confirm),
 		T("/engine/rollback", test_rollback),
 		T("/engine/rollback-disabled", test_rollback_disabled),
 		T("/engine/begin/refusals", test_begin_refusals),
-		T("/engine/begin/busy-unconfirmed", test_begin_busy_unconfirmed),
+		T("/engine/begin/busy-unconfirmed",
+		  test_begin_busy_unconfirmed),
 		T("/engine/finish/refusals", test_finish_refusals),
 		T("/engine/session/misuse", test_session_misuse),
 		T("/engine/write/crc-idempotence",
