@@ -244,7 +244,7 @@ int ota_engine_init(struct ota_engine *eng, const struct ota_engine_cfg *cfg)
 				"cannot read the journal partition");
 	if (!eng->layout.has_journal)
 		ota_journal_init(&eng->jr, cfg->flash, cfg->flash_ctx, 0, 0);
-	if (eng_recover(eng))
+	if (!cfg->inspect_only && eng_recover(eng))
 		return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR, -EIO,
 				"flash error while recovering otadata");
 	/* predict what the bootloader ran, until ota_engine_boot() says */

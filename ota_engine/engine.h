@@ -93,6 +93,7 @@ struct ota_engine_cfg {
 	uint16_t chip_id;        /* this device's chip (esp_chip_id_t) */
 	uint16_t chip_rev;       /* major * 100 + minor */
 	uint32_t secure_version; /* simulated eFuse anti-rollback counter */
+	bool inspect_only;       /* init never writes (tools reading a flash) */
 	ota_engine_log_cb_t log;
 	void *log_data;
 };

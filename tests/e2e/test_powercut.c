@@ -150,8 +150,8 @@ static void check_boots_valid(struct world *wd, const char *what)
 	}
 }
 
-static void expect_final(struct world *wd, const char *version,
-			 uint32_t state, const char *what)
+static void expect_final(struct world *wd, const char *version, uint32_t state,
+			 const char *what)
 {
 	struct ota_engine_status st;
 
@@ -301,9 +301,8 @@ static void run_scenario(const struct scenario *sc)
 							 what, q);
 				}
 				open_flash(&w);
-				ota_flash_file_cut_at(w.d.f, i,
-						      OTA_FLASH_OP_MUTATE,
-						      torn);
+				ota_flash_file_cut_at(
+					w.d.f, i, OTA_FLASH_OP_MUTATE, torn);
 				run_phase(&w, sc->phase[p]);
 				if (!ota_flash_file_is_dead(w.d.f))
 					fail_msg("%s: the cut never happened",
