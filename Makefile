@@ -136,6 +136,22 @@ $(O)/tests/$(basename $(notdir $(1))): $(O)/$(1:.c=.o) $(HARNESS_OBJS) $(LINK_LI
 endef
 $(foreach t,$(TEST_SRCS),$(eval $(call test_rule,$(t))))
 
+# --- tests/tools programs (added with the OTA engine) -----------------------
+# Each tests/tools/X.c becomes $(O)/tests/tools/X (e.g. mkimage, the test
+# image builder CLI), linked with the harness and every library.
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst %.c,$(O)/%,$(TOOL_SRCS))
+ALL_OBJS  += $(TOOL_SRCS:%.c=$(O)/%.o)
+.SECONDARY: $(TOOL_SRCS:%.c=$(O)/%.o)
+
+$(O)/tests/tools/%: $(O)/tests/tools/%.o $(HARNESS_OBJS) $(LINK_LIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ \
+		$(CMOCKA_LIBS) $(SYS_LIBS)
+
+all: $(TOOL_BINS)
+tests-run: $(TOOL_BINS)
+# --- end of tests/tools block -------------------------------------------------
+
 # ---------------------------------------------------------------------------
 # Tests. `make test` installs missing Debian packages first (README).
 

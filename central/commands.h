@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bleota subcommands. main.c holds the table { name, handler, help };
+ * each handler gets argv starting at its own name and returns an exit code.
+ */
+#ifndef BLEOTA_CENTRAL_COMMANDS_H
+#define BLEOTA_CENTRAL_COMMANDS_H
+
+#include <stddef.h>
+
+#define BLEOTA_EXIT_OK    0 /* success */
+#define BLEOTA_EXIT_FAIL  1 /* the operation failed (invalid image, I/O) */
+#define BLEOTA_EXIT_USAGE 2 /* bad command line */
+
+struct bleota_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+};
+
+/** `bleota image info|verify FILE` */
+int cmd_image(int argc, char **argv);
+
+/** `bleota flash create|info FILE ...` */
+int cmd_flash(int argc, char **argv);
+
+/** `bleota part csv2bin|bin2csv IN OUT` */
+int cmd_part(int argc, char **argv);
+
+/**
+ * Read a whole file (at most @max bytes) into a malloc'd buffer. Prints
+ * "bleota: PATH: reason" and returns NULL on failure.
+ */
+unsigned char *cmd_read_file(const char *path, size_t max, size_t *out_len);
+
+/** Parse "4M", "64K", "0x1000", "4096". Returns 0 or -1. */
+int cmd_parse_size(const char *s, unsigned long *out);
+
+#endif /* BLEOTA_CENTRAL_COMMANDS_H */

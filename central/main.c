@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bleota: command-line entry. Dispatches on the first argument through the
+ * command table below; each command parses its own options (getopt_long)
+ * and has --help. Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "central/commands.h"
+
+static const struct bleota_cmd commands[] = {
+	{ "image", cmd_image, "inspect or verify an ESP-IDF app image file" },
+	{ "flash", cmd_flash, "create or inspect a simulated device flash" },
+	{ "part", cmd_part, "convert partition tables (CSV <-> binary)" },
+};
+
+static void usage(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "usage: bleota COMMAND [ARGS...]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(fp, "\n'bleota COMMAND --help' describes a command.\n"
+		    "exit status: 0 success, 1 failure, 2 usage error\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return BLEOTA_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return BLEOTA_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "bleota: unknown command '%s': see 'bleota --help'\n",
+		argv[1]);
+	return BLEOTA_EXIT_USAGE;
+}

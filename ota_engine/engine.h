@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The OTA engine: receives an image into the OTA slot that is not running,
+ * verifies it, selects it in otadata, and runs a simulated ESP-IDF
+ * bootloader with rollback. Storage only through struct ota_flash_ops; no
+ * allocation (struct ota_engine is placed by the caller); libc + crypto.h.
+ *
+ * Typical use (device side):
+ *
+ *   ota_engine_init(&eng, &cfg);     power-on: parse table, recover
+ *   ota_engine_boot(&eng);           the bootloader's decision
+ *   ota_engine_begin(&eng, &m, 0);   pre-flight; resumes a matching journal
+ *   ota_engine_write(...) / ota_engine_block_verify(...)   any order
+ *   ota_engine_finish(&eng);         whole-image verification
+ *   ota_engine_commit(&eng);         otadata selects the new slot (NEW)
+ *   ... reboot: ota_engine_init + ota_engine_boot -> PENDING_VERIFY
+ *   ota_engine_confirm(&eng);        VALID  (or ota_engine_rollback)
+ *
+ * Errors: every call returns 0 or -errno and, on failure, sets a reason
+ * (ota_engine_last_reason(), ota_engine_reason_str()) plus a detail line
+ * (ota_engine_last_detail()). A refused call changes nothing.
+ */
+#ifndef BLEOTA_OTA_ENGINE_ENGINE_H
+#define BLEOTA_OTA_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ota_engine/crypto.h"
+#include "ota_engine/flash.h"
+#include "ota_engine/image.h"
+#include "ota_engine/journal.h"
+#include "ota_engine/parttable.h"
+
+/** The wire protocol's block: image bytes [b * 4096, (b + 1) * 4096). */
+#define OTA_ENGINE_BLOCK_SIZE 4096u
+/** Largest image in blocks (16 MiB); sizes the two RAM bitmaps (1 KiB). */
+#define OTA_ENGINE_MAX_BLOCKS 4096u
+#define OTA_ENGINE_DETAIL_LEN 128u
+
+/* ota_engine_begin() flags */
+#define OTA_ENGINE_FORCE     0x1u /* allow the running or last failed image */
+#define OTA_ENGINE_NO_RESUME 0x2u /* discard a matching partial journal */
+
+/* Slot numbers in status and info */
+#define OTA_ENGINE_SLOT_FACTORY (-1)
+#define OTA_ENGINE_SLOT_NONE    (-2)
+
+typedef void (*ota_engine_log_cb_t)(int level, const char *msg,
+				    void *user_data);
+
+#define OTA_ENGINE_LOG_ERR   3
+#define OTA_ENGINE_LOG_WARN  4
+#define OTA_ENGINE_LOG_INFO  6
+#define OTA_ENGINE_LOG_DEBUG 7
+
+/** Why the last call failed. Names are stable (logs, wire mapping). */
+enum ota_engine_reason {
+	OTA_ENGINE_REASON_NONE,
+	OTA_ENGINE_REASON_BUSY,        /* -EBUSY: another session is active */
+	OTA_ENGINE_REASON_UNCONFIRMED, /* -EBUSY: running image not confirmed */
+	OTA_ENGINE_REASON_BAD_MANIFEST,   /* -EINVAL: size 0 or bad strings */
+	OTA_ENGINE_REASON_NO_SLOT,        /* -ENODEV: no OTA slot / bad table */
+	OTA_ENGINE_REASON_TOO_LARGE,      /* -ENOSPC: does not fit the slot */
+	OTA_ENGINE_REASON_WRONG_CHIP,     /* -ENOEXEC: built for another chip */
+	OTA_ENGINE_REASON_DOWNGRADE,      /* -EPERM: secure_version too low */
+	OTA_ENGINE_REASON_SAME_AS_FAILED, /* -EPERM: last failed image */
+	OTA_ENGINE_REASON_SAME_AS_RUNNING, /* -EALREADY: already running */
+	OTA_ENGINE_REASON_NO_SESSION,      /* -EPROTO: no begin() */
+	OTA_ENGINE_REASON_OUT_OF_RANGE,    /* -EINVAL: beyond image_size */
+	OTA_ENGINE_REASON_BLOCK_CRC,       /* -EILSEQ: block CRC mismatch */
+	OTA_ENGINE_REASON_BAD_IMAGE,       /* -ENOEXEC: not a valid ESP image */
+	OTA_ENGINE_REASON_HASH_MISMATCH,   /* -EILSEQ: SHA-256 != manifest */
+	OTA_ENGINE_REASON_MANIFEST_MISMATCH, /* -ENOEXEC: app desc != manifest */
+	OTA_ENGINE_REASON_INCOMPLETE,        /* -EAGAIN: blocks missing */
+	OTA_ENGINE_REASON_NOT_VERIFIED,      /* -EPROTO: commit before finish */
+	OTA_ENGINE_REASON_NOTHING_PENDING,   /* -EALREADY: nothing to confirm */
+	OTA_ENGINE_REASON_NO_ROLLBACK_TARGET, /* -ENOENT */
+	OTA_ENGINE_REASON_NO_BOOTABLE, /* -ENOENT: bootloader found nothing */
+	OTA_ENGINE_REASON_FLASH_ERROR, /* -EIO */
+};
+
+/** "TOO_LARGE", ... */
+const char *ota_engine_reason_name(enum ota_engine_reason r);
+/** What went wrong and what to do, one sentence. */
+const char *ota_engine_reason_str(enum ota_engine_reason r);
+
+struct ota_engine_cfg {
+	const struct ota_flash_ops *flash;
+	void *flash_ctx;
+	bool rollback_disabled;  /* zero: rollback on (NEW/PENDING_VERIFY) */
+	uint16_t chip_id;        /* this device's chip (esp_chip_id_t) */
+	uint16_t chip_rev;       /* major * 100 + minor */
+	uint32_t secure_version; /* simulated eFuse anti-rollback counter */
+	bool inspect_only;       /* init never writes (tools reading a flash) */
+	ota_engine_log_cb_t log;
+	void *log_data;
+};
+
+/** What BEGIN announces. Strings are NUL-padded as in esp_app_desc_t. */
+struct ota_engine_manifest {
+	uint32_t image_size;
+	uint8_t sha256[OTA_SHA256_LEN]; /* of all image_size bytes */
+	char version[32];
+	char project[32];
+	uint16_t chip_id;
+	uint32_t secure_version;
+};
+
+enum ota_engine_session {
+	OTA_ENGINE_SESSION_IDLE,
+	OTA_ENGINE_SESSION_RECEIVING,
+	OTA_ENGINE_SESSION_VERIFIED,
+	OTA_ENGINE_SESSION_COMMITTED,
+};
+
+struct ota_engine_status {
+	int running_slot; /* 0..15, FACTORY or NONE */
+	char running_version[33];
+	char running_project[33];
+	uint32_t running_secure_version;
+	uint32_t running_state; /* OTA_IMG_*; UNDEFINED if no entry */
+	int boot_slot;          /* what otadata selects now (or NONE) */
+	int other_slot;         /* the update target, or NONE */
+	uint32_t other_state;
+	enum ota_engine_session session;
+	uint32_t image_size;
+	uint32_t bytes_verified;
+	enum ota_engine_reason last_reason;
+	bool has_last_invalid;
+	int last_invalid_slot; /* from otadata (INVALID/ABORTED), or NONE */
+	uint8_t last_invalid_sha256[OTA_SHA256_LEN];
+	uint32_t efuse_secure_version;
+};
+
+struct ota_engine_info {
+	uint32_t slot_size; /* of the update target */
+	uint16_t chip_id;
+	char version[33];
+	char project[33];
+	uint32_t secure_version;
+};
+
+/* Treat as opaque: placed by the caller, about 3 KiB, layout may change. */
+struct ota_engine {
+	struct ota_engine_cfg cfg;
+	struct ota_layout layout;
+	bool table_ok;
+	uint32_t flash_size;
+	int running;
+	bool running_desc_ok;
+	struct ota_app_desc running_desc;
+	uint32_t efuse_secure_version;
+	struct ota_journal jr;
+	enum ota_engine_session session;
+	struct ota_engine_manifest man;
+	unsigned int target;
+	uint32_t nblocks;
+	uint8_t verified[OTA_ENGINE_MAX_BLOCKS / 8];
+	uint8_t erased[OTA_ENGINE_MAX_BLOCKS / 8];
+	uint32_t stream_next; /* next block for the in-order verifier */
+	bool stream_failed;
+	struct ota_sha256 stream_sha;
+	struct ota_image_verify iv; /* streaming verifier, reused by finish */
+	enum ota_engine_reason reason;
+	char detail[OTA_ENGINE_DETAIL_LEN];
+};
+
+/**
+ * Power-on of the device side: read and verify the partition table at
+ * 0x8000, bind the journal, complete any interrupted otadata rewrite, and
+ * work out (without writing) which slot the bootloader would run.
+ * @cfg is copied; cfg->flash must stay valid. Call ota_engine_boot() next to
+ * perform the bootloader's own transitions.
+ * Returns 0, -EINVAL (no flash ops), -ENODEV (no valid partition table;
+ * the engine then refuses every update), -EIO.
+ */
+int ota_engine_init(struct ota_engine *eng, const struct ota_engine_cfg *cfg);
+
+/**
+ * The simulated ESP-IDF bootloader at power-on: PENDING_VERIFY -> ABORTED,
+ * pick the active otadata entry (factory / ota_0 fallbacks), NEW ->
+ * PENDING_VERIFY, verify the chosen image and walk down/up the slots as IDF
+ * does when it is broken. Records the running slot; ends any RAM session.
+ * Returns the slot (>= 0, or OTA_ENGINE_SLOT_FACTORY) or -ENOENT (nothing
+ * bootable), -EIO.
+ * Power loss: state changes go through the journal's intent records and are
+ * completed at the next init, so each is atomic (docs/ota-engine.md).
+ */
+int ota_engine_boot(struct ota_engine *eng);
+
+/**
+ * Start (or resume) receiving @m into the slot after the running one.
+ * Pre-flight first, with no flash change on refusal: BUSY, UNCONFIRMED,
+ * BAD_MANIFEST, NO_SLOT, TOO_LARGE, WRONG_CHIP, DOWNGRADE (secure_version
+ * below the eFuse counter or the running app's), SAME_AS_FAILED and
+ * SAME_AS_RUNNING (both skipped with OTA_ENGINE_FORCE). Then, if the
+ * resume journal holds the same image for the same slot (and no
+ * OTA_ENGINE_NO_RESUME), every journalled block is re-read and its CRC
+ * re-checked and resumes as verified; otherwise the stale otadata entry of
+ * the target is erased and a new journal session is written. Nothing in the
+ * slot is erased here. Calling it again with the same manifest during a
+ * session returns 0.
+ * Power loss: the running slot and its otadata entry are never touched.
+ */
+int ota_engine_begin(struct ota_engine *eng,
+		     const struct ota_engine_manifest *m, unsigned int flags);
+
+/**
+ * Write @len bytes of image at image offset @offset. Idempotent for
+ * identical data; bytes of already verified blocks are skipped; a sector is
+ * erased the first time its block is touched in this boot, or when the
+ * new data conflicts with what is programmed (the block's CRC will then fail
+ * and the sender resends the whole block).
+ * Returns 0, -EPROTO (NO_SESSION), -EINVAL (OUT_OF_RANGE), -EIO.
+ */
+int ota_engine_write(struct ota_engine *eng, uint32_t offset,
+		     const uint8_t *data, size_t len);
+
+/**
+ * Read block @block back and compare its CRC-32 (IEEE) with @crc32. On a
+ * match it is journalled as verified and 0 is returned. On a mismatch:
+ * -EILSEQ (BLOCK_CRC), the block is unverified and its sector will be
+ * erased by the next write into it. Verified blocks also feed, in order,
+ * a streaming image check: once the verified prefix proves the image can
+ * never be accepted (bad header, wrong chip, app desc != manifest) the call
+ * returns -ENOEXEC (BAD_IMAGE / MANIFEST_MISMATCH): stop and abort.
+ * Also -EPROTO (NO_SESSION), -EINVAL (block out of range), -EIO.
+ */
+int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
+			    uint32_t crc32);
+
+/** True if @block is verified in the current session. */
+bool ota_engine_block_is_verified(const struct ota_engine *eng, uint32_t block);
+
+/**
+ * Verify the whole written image from flash: ESP format (header, segments,
+ * checksum, appended SHA-256, fits the slot, right chip), SHA-256 of all
+ * image_size bytes == manifest, and app desc / chip == manifest.
+ * Returns 0 (session VERIFIED; again 0 if already verified), -EAGAIN
+ * (INCOMPLETE: blocks never written; session kept), -EILSEQ
+ * (HASH_MISMATCH), -ENOEXEC (BAD_IMAGE with detail, MANIFEST_MISMATCH),
+ * -EPROTO, -EIO. After -EILSEQ/-ENOEXEC the session and journal are
+ * discarded; an image that hashes right but is invalid is remembered as
+ * failed (SAME_AS_FAILED).
+ */
+int ota_engine_finish(struct ota_engine *eng);
+
+/**
+ * Select the verified slot for the next boot (esp_ota_set_boot_partition:
+ * the inactive otadata sector gets seq' with state NEW, or UNDEFINED when
+ * rollback is disabled) and close the resume journal. Idempotent.
+ * Returns 0, -EPROTO (NOT_VERIFIED), -EIO.
+ * Power loss: before the new entry's CRC lands the old entry still wins;
+ * the journal still holds the session, so begin + finish + commit again.
+ */
+int ota_engine_commit(struct ota_engine *eng);
+
+/**
+ * Mark the running PENDING_VERIFY image VALID (cancels rollback) and raise
+ * the simulated eFuse secure_version to the app's. 0 if already VALID.
+ * Returns 0, -EALREADY (NOTHING_PENDING), -EIO.
+ * Power loss: intent-protected; completes at the next init.
+ */
+int ota_engine_confirm(struct ota_engine *eng);
+
+/**
+ * Mark the running image INVALID so that the next boot runs the previous
+ * slot (esp_ota_mark_app_invalid_rollback). Refused unless the other
+ * otadata entry is valid and its image verifies (or a factory app does).
+ * Returns 0, -ENOENT (NO_ROLLBACK_TARGET), -EIO. Call ota_engine_boot()
+ * (reboot) afterwards. Power loss: intent-protected.
+ */
+int ota_engine_rollback(struct ota_engine *eng);
+
+/**
+ * Discard the session and close the journal. The running slot and otadata
+ * are untouched. Always 0 unless the journal write fails (-EIO).
+ */
+int ota_engine_abort(struct ota_engine *eng);
+
+/** Fill @out. Reads otadata and the journal; 0 or -EIO. */
+int ota_engine_status(struct ota_engine *eng, struct ota_engine_status *out);
+
+/** Fill @out for the Info characteristic. 0, or -ENODEV with no slot. */
+int ota_engine_info(const struct ota_engine *eng, struct ota_engine_info *out);
+
+/** Reason of the last failed call (NONE after a success). */
+enum ota_engine_reason ota_engine_last_reason(const struct ota_engine *eng);
+
+/** Detail line of the last failure ("" if none). */
+const char *ota_engine_last_detail(const struct ota_engine *eng);
+
+#endif /* BLEOTA_OTA_ENGINE_ENGINE_H */

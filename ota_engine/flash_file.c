@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * File-backed NOR flash simulator.
+ *
+ * The file is the flash: byte i of the file is flash address i. The file is
+ * mapped MAP_SHARED, so every operation lands in the file (page cache) at
+ * once and a "reboot" is simply closing and reopening it; the simulator
+ * keeps no state of its own besides the fault counters.
+ *
+ * NOR rules enforced here, like ESP-IDF's partition_linux.c and MCUboot's
+ * simflash:
+ *   - erase works on whole 4 KiB sectors and sets them to 0xFF;
+ *   - a write may only clear bits: if any byte would need a 0 -> 1 change the
+ *     write fails with -EIO and nothing is programmed;
+ *   - every access is bounds checked, writes and erases alignment checked.
+ *
+ * Fault injection (SQLite faultsim / test6.c style) lives here and nowhere
+ * else. Every call is counted by kind (read, write, erase). A "fail" fault
+ * makes one chosen op return -EIO with no effect. A "cut" fault simulates a
+ * power loss: the chosen op lands partially when torn (first half of a
+ * write's bytes, or the first half of an erase's range becomes 0xFF and the
+ * rest keeps its old content), and from then on every op fails until the
+ * file is reopened. A torn erase that leaves old data in the tail is the
+ * nastier of the two plausible outcomes for the engine (stale data that looks
+ * valid), which is why it was chosen.
+ */
+#include "ota_engine/flash_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FILE_ERASE_SIZE  4096u
+#define FILE_WRITE_ALIGN 1u
+
+struct ota_flash_file {
+	int fd;
+	uint8_t *mem;
+	uint32_t size;
+	uint64_t count[3]; /* read, write, erase */
+	uint64_t fail_at;
+	unsigned int fail_mask;
+	uint64_t cut_at;
+	unsigned int cut_mask;
+	bool cut_torn;
+	bool dead;
+};
+
+static int kind_index(unsigned int kind)
+{
+	return kind == OTA_FLASH_OP_READ    ? 0
+	       : kind == OTA_FLASH_OP_WRITE ? 1
+					    : 2;
+}
+
+static uint64_t masked_count(const struct ota_flash_file *f, unsigned int mask)
+{
+	uint64_t n = 0;
+
+	if (mask & OTA_FLASH_OP_READ)
+		n += f->count[0];
+	if (mask & OTA_FLASH_OP_WRITE)
+		n += f->count[1];
+	if (mask & OTA_FLASH_OP_ERASE)
+		n += f->count[2];
+	return n;
+}
+
+enum fault {
+	FAULT_NONE,
+	FAULT_FAIL,
+	FAULT_CUT,
+};
+
+/* Counts the op and tells whether a fault fires on it. */
+static enum fault account(struct ota_flash_file *f, unsigned int kind)
+{
+	enum fault fault = FAULT_NONE;
+
+	if ((f->fail_mask & kind) &&
+	    masked_count(f, f->fail_mask) == f->fail_at)
+		fault = FAULT_FAIL;
+	if ((f->cut_mask & kind) && masked_count(f, f->cut_mask) == f->cut_at)
+		fault = FAULT_CUT;
+	f->count[kind_index(kind)]++;
+	return fault;
+}
+
+static int check_range(const struct ota_flash_file *f, uint32_t off, size_t len)
+{
+	if (off > f->size || len > (size_t)(f->size - off))
+		return -EINVAL;
+	return 0;
+}
+
+static int file_read(void *ctx, uint32_t off, void *dst, size_t len)
+{
+	struct ota_flash_file *f = ctx;
+	enum fault fault;
+
+	if (check_range(f, off, len))
+		return -EINVAL;
+	fault = account(f, OTA_FLASH_OP_READ);
+	if (f->dead)
+		return -EIO;
+	if (fault == FAULT_CUT) {
+		f->dead = true;
+		return -EIO;
+	}
+	if (fault == FAULT_FAIL)
+		return -EIO;
+	memcpy(dst, f->mem + off, len);
+	return 0;
+}
+
+/* Programs [off, off+len) with AND semantics after checking 0 -> 1. */
+static int program(struct ota_flash_file *f, uint32_t off, const uint8_t *src,
+		   size_t len, bool check_only)
+{
+	uint8_t *p = f->mem + off;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((p[i] & src[i]) != src[i])
+			return -EIO;
+	if (!check_only)
+		for (i = 0; i < len; i++)
+			p[i] &= src[i];
+	return 0;
+}
+
+static int file_write(void *ctx, uint32_t off, const void *src, size_t len)
+{
+	struct ota_flash_file *f = ctx;
+	enum fault fault;
+	int err;
+
+	if (check_range(f, off, len) || off % FILE_WRITE_ALIGN ||
+	    len % FILE_WRITE_ALIGN)
+		return -EINVAL;
+	fault = account(f, OTA_FLASH_OP_WRITE);
+	if (f->dead || fault == FAULT_FAIL)
+		return -EIO;
+	/* a write that would set bits fails as a whole, like a strict simflash */
+	err = program(f, off, src, len, true);
+	if (err)
+		return err;
+	if (fault == FAULT_CUT) {
+		f->dead = true;
+		if (f->cut_torn) {
+			size_t part = len / 2;
+
+			part -= part % FILE_WRITE_ALIGN;
+			program(f, off, src, part, false);
+		}
+		return -EIO;
+	}
+	return program(f, off, src, len, false);
+}
+
+static int fill_ff(struct ota_flash_file *f, uint32_t off, size_t len)
+{
+	memset(f->mem + off, 0xff, len);
+	return 0;
+}
+
+static int file_erase(void *ctx, uint32_t off, size_t len)
+{
+	struct ota_flash_file *f = ctx;
+	enum fault fault;
+
+	if (check_range(f, off, len) || off % FILE_ERASE_SIZE ||
+	    len % FILE_ERASE_SIZE)
+		return -EINVAL;
+	fault = account(f, OTA_FLASH_OP_ERASE);
+	if (f->dead || fault == FAULT_FAIL)
+		return -EIO;
+	if (fault == FAULT_CUT) {
+		f->dead = true;
+		if (f->cut_torn)
+			fill_ff(f, off, len / 2);
+		return -EIO;
+	}
+	return fill_ff(f, off, len);
+}
+
+static uint32_t file_size(void *ctx)
+{
+	const struct ota_flash_file *f = ctx;
+
+	return f->size;
+}
+
+const struct ota_flash_ops ota_flash_file_ops = {
+	.read = file_read,
+	.write = file_write,
+	.erase = file_erase,
+	.size = file_size,
+	.erase_size = FILE_ERASE_SIZE,
+	.write_align = FILE_WRITE_ALIGN,
+};
+
+struct ota_flash_file *ota_flash_file_open(const char *path, uint32_t size,
+					   unsigned int flags, int *out_err)
+{
+	struct ota_flash_file *f;
+	struct stat st;
+	int oflags = O_RDWR | O_CLOEXEC;
+	int err;
+
+	if (size % FILE_ERASE_SIZE ||
+	    (!size && (flags & OTA_FLASH_FILE_CREATE))) {
+		err = -EINVAL;
+		goto err_out;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		err = -ENOMEM;
+		goto err_out;
+	}
+	if (flags & OTA_FLASH_FILE_CREATE)
+		oflags |= O_CREAT | O_TRUNC;
+	f->fd = open(path, oflags, 0644);
+	if (f->fd < 0) {
+		err = -errno;
+		goto err_free;
+	}
+	if (fstat(f->fd, &st) < 0) {
+		err = -errno;
+		goto err_close;
+	}
+	if (flags & OTA_FLASH_FILE_CREATE) {
+		f->size = size;
+		if (ftruncate(f->fd, size) < 0) {
+			err = -errno;
+			goto err_close;
+		}
+	} else {
+		if (st.st_size <= 0 || st.st_size % FILE_ERASE_SIZE ||
+		    (uint64_t)st.st_size > UINT32_MAX ||
+		    (size && (uint64_t)st.st_size != size)) {
+			err = -EINVAL;
+			goto err_close;
+		}
+		f->size = (uint32_t)st.st_size;
+	}
+	f->mem = mmap(NULL, f->size, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd,
+		      0);
+	if (f->mem == MAP_FAILED) {
+		err = -errno;
+		goto err_close;
+	}
+	if (flags & OTA_FLASH_FILE_CREATE)
+		fill_ff(f, 0, size);
+	f->fail_at = UINT64_MAX;
+	f->cut_at = UINT64_MAX;
+	return f;
+
+err_close:
+	close(f->fd);
+err_free:
+	free(f);
+err_out:
+	if (out_err)
+		*out_err = err;
+	return NULL;
+}
+
+void ota_flash_file_close(struct ota_flash_file *f)
+{
+	if (!f)
+		return;
+	munmap(f->mem, f->size);
+	close(f->fd);
+	free(f);
+}
+
+void ota_flash_file_fail_at(struct ota_flash_file *f, uint64_t n,
+			    unsigned int mask)
+{
+	f->fail_at = n;
+	f->fail_mask = mask;
+}
+
+void ota_flash_file_cut_at(struct ota_flash_file *f, uint64_t n,
+			   unsigned int mask, bool torn)
+{
+	f->cut_at = n;
+	f->cut_mask = mask;
+	f->cut_torn = torn;
+}
+
+uint64_t ota_flash_file_op_count(const struct ota_flash_file *f,
+				 unsigned int mask)
+{
+	return masked_count(f, mask);
+}
+
+bool ota_flash_file_is_dead(const struct ota_flash_file *f)
+{
+	return f->dead;
+}

@@ -1,0 +1,662 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * OTA engine on the simulated device: the happy path, every refusal of
+ * begin/finish/commit/confirm/rollback with "nothing changed" checks, block
+ * CRC handling, idempotent writes, resume after reboot (with re-check),
+ * abort, the bootloader's NEW -> PENDING_VERIFY -> VALID / ABORTED and
+ * INVALID paths, fallback over a corrupt slot, rollback disabled.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ota_engine/crc.h"
+#include "ota_engine/otadata.h"
+#include "tests/harness/device.h"
+#include "tests/harness/esp_image_build.h"
+#include "tests/harness/tmpdir.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct fx {
+	struct dev d;
+	uint8_t *v1, *v2;
+	size_t v1_len, v2_len;
+};
+
+static uint8_t *mk(const char *version, uint32_t secure_version, uint32_t seed,
+		   enum esp_corruption c, size_t *len)
+{
+	struct esp_image_spec sp = { .chip_id = DEV_CHIP,
+				     .version = version,
+				     .project = "demo",
+				     .secure_version = secure_version,
+				     .seed = seed,
+				     .corrupt = c };
+
+	return esp_image_build(&sp, len);
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	fx->v1 = mk("1.0.0", 1, 11, ESP_CORRUPT_NONE, &fx->v1_len);
+	fx->v2 = mk("2.0.0", 1, 22, ESP_CORRUPT_NONE, &fx->v2_len);
+	dev_create(&fx->d, "engine.bin", NULL, fx->v1, fx->v1_len);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	if (fx->d.f)
+		dev_power_off(&fx->d);
+	free(fx->v1);
+	free(fx->v2);
+	free(fx);
+	return 0;
+}
+
+static void expect_running(struct fx *fx, int slot, const char *version,
+			   uint32_t state)
+{
+	struct ota_engine_status st;
+
+	assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
+	assert_int_equal(st.running_slot, slot);
+	assert_string_equal(st.running_version, version);
+	assert_int_equal(st.running_state, state);
+}
+
+static void test_fresh_boot(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_info info;
+
+	/* all-0xFF otadata, no factory: ota_0 boots and entry 0 is written */
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+	assert_int_equal(ota_engine_info(&fx->d.eng, &info), 0);
+	assert_int_equal(info.slot_size, 0x100000);
+	assert_int_equal(info.chip_id, DEV_CHIP);
+	assert_string_equal(info.version, "1.0.0");
+	assert_string_equal(info.project, "demo");
+	assert_int_equal(info.secure_version, 1);
+}
+
+static void test_update_confirm(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_status st;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	/* commit is idempotent */
+	assert_int_equal(ota_engine_commit(&fx->d.eng), 0);
+	assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
+	assert_int_equal(st.session, OTA_ENGINE_SESSION_COMMITTED);
+	assert_int_equal(st.boot_slot, 1);
+	assert_int_equal(st.other_state, OTA_IMG_NEW);
+
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	expect_running(fx, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
+	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
+	expect_running(fx, 1, "2.0.0", OTA_IMG_VALID);
+	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	expect_running(fx, 1, "2.0.0", OTA_IMG_VALID);
+
+	/* begin erases the stale VALID entry of the slot it overwrites */
+	{
+		struct ota_engine_manifest m;
+		size_t len;
+		uint8_t *v3 = mk("3.0.0", 1, 33, ESP_CORRUPT_NONE, &len);
+
+		assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
+		assert_int_equal(st.other_slot, 0);
+		assert_int_equal(st.other_state, OTA_IMG_VALID);
+		dev_manifest(v3, len, &m);
+		assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+		assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
+		assert_int_equal(st.other_state, OTA_IMG_UNDEFINED);
+		assert_int_equal(st.running_state, OTA_IMG_VALID);
+		free(v3);
+	}
+}
+
+static void test_reboot_without_confirm(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_status st;
+	uint8_t sha[32];
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	/* crash before confirming: PENDING_VERIFY -> ABORTED -> old slot */
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+	assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
+	assert_true(st.has_last_invalid);
+	assert_int_equal(st.last_invalid_slot, 1);
+	dev_sha256(fx->v2, fx->v2_len, sha);
+	assert_memory_equal(st.last_invalid_sha256, sha, 32);
+	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0); /* VALID already */
+}
+
+static void test_rollback(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(ota_engine_rollback(&fx->d.eng), -ENOENT);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_NO_ROLLBACK_TARGET);
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	assert_int_equal(ota_engine_rollback(&fx->d.eng), 0);
+	expect_running(fx, 1, "2.0.0", OTA_IMG_INVALID);
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+
+	/* the rejected image is refused again unless forced */
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -EPERM);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_SAME_AS_FAILED);
+	assert_int_equal(
+		dev_update(&fx->d, fx->v2, fx->v2_len, OTA_ENGINE_FORCE), 0);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
+}
+
+static void test_rollback_disabled(void **state)
+{
+	struct fx *fx = *state;
+
+	fx->d.cfg.rollback_disabled = true;
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	expect_running(fx, 1, "2.0.0", OTA_IMG_UNDEFINED);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	assert_int_equal(ota_engine_confirm(&fx->d.eng), -EALREADY);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_NOTHING_PENDING);
+}
+
+struct snap {
+	uint8_t *flash;
+	struct ota_engine_status st;
+};
+
+static void snap_take(struct fx *fx, struct snap *s)
+{
+	s->flash = dev_snapshot(&fx->d);
+	assert_int_equal(ota_engine_status(&fx->d.eng, &s->st), 0);
+}
+
+static void snap_same(struct fx *fx, struct snap *s, const char *name)
+{
+	uint8_t *now = dev_snapshot(&fx->d);
+	struct ota_engine_status st;
+
+	if (memcmp(now, s->flash, DEV_FLASH_SIZE))
+		fail_msg("%s: flash changed", name);
+	assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
+	st.last_reason = s->st.last_reason;
+	if (memcmp(&st, &s->st, sizeof(st)))
+		fail_msg("%s: status changed", name);
+	free(now);
+	free(s->flash);
+}
+
+static void test_begin_refusals(void **state)
+{
+	enum mut {
+		M_TOO_LARGE,
+		M_ZERO,
+		M_CHIP,
+		M_DOWNGRADE_RUNNING,
+		M_DOWNGRADE_EFUSE,
+		M_SAME_RUNNING,
+	};
+	static const struct {
+		const char *name;
+		enum mut mut;
+		int rc;
+		enum ota_engine_reason reason;
+	} cases[] = {
+		{ "/begin/too-large", M_TOO_LARGE, -ENOSPC,
+		  OTA_ENGINE_REASON_TOO_LARGE },
+		{ "/begin/size-zero", M_ZERO, -EINVAL,
+		  OTA_ENGINE_REASON_BAD_MANIFEST },
+		{ "/begin/wrong-chip", M_CHIP, -ENOEXEC,
+		  OTA_ENGINE_REASON_WRONG_CHIP },
+		{ "/begin/downgrade-vs-running", M_DOWNGRADE_RUNNING, -EPERM,
+		  OTA_ENGINE_REASON_DOWNGRADE },
+		{ "/begin/downgrade-vs-efuse", M_DOWNGRADE_EFUSE, -EPERM,
+		  OTA_ENGINE_REASON_DOWNGRADE },
+		{ "/begin/same-as-running", M_SAME_RUNNING, -EALREADY,
+		  OTA_ENGINE_REASON_SAME_AS_RUNNING },
+	};
+	struct fx *fx = *state;
+	size_t i;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct ota_engine_manifest m;
+		struct snap s;
+		uint64_t ops;
+
+		dev_manifest(fx->v2, fx->v2_len, &m);
+		fx->d.eng.efuse_secure_version = 0;
+		switch (cases[i].mut) {
+		case M_TOO_LARGE:
+			m.image_size = 0x100001;
+			break;
+		case M_ZERO:
+			m.image_size = 0;
+			break;
+		case M_CHIP:
+			m.chip_id = 9;
+			break;
+		case M_DOWNGRADE_RUNNING:
+			m.secure_version = 0; /* running app has 1 */
+			break;
+		case M_DOWNGRADE_EFUSE:
+			fx->d.eng.efuse_secure_version = 2;
+			break;
+		case M_SAME_RUNNING:
+			dev_manifest(fx->v1, fx->v1_len, &m);
+			break;
+		}
+		snap_take(fx, &s);
+		ops = ota_flash_file_op_count(fx->d.f, OTA_FLASH_OP_MUTATE);
+		if (ota_engine_begin(&fx->d.eng, &m, 0) != cases[i].rc ||
+		    ota_engine_last_reason(&fx->d.eng) != cases[i].reason)
+			fail_msg("%s: rc/reason %s (%s)", cases[i].name,
+				 ota_engine_reason_name(
+					 ota_engine_last_reason(&fx->d.eng)),
+				 ota_engine_last_detail(&fx->d.eng));
+		assert_int_equal(ops, ota_flash_file_op_count(
+					      fx->d.f, OTA_FLASH_OP_MUTATE));
+		assert_true(strlen(ota_engine_reason_str(cases[i].reason)) >
+			    10);
+		snap_same(fx, &s, cases[i].name);
+	}
+	fx->d.eng.efuse_secure_version = 0;
+	/* FORCE reinstalls the running image */
+	{
+		struct ota_engine_manifest m;
+
+		dev_manifest(fx->v1, fx->v1_len, &m);
+		assert_int_equal(
+			ota_engine_begin(&fx->d.eng, &m, OTA_ENGINE_FORCE), 0);
+	}
+}
+
+static void test_begin_busy_unconfirmed(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m, m1;
+	struct snap s;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	dev_manifest(fx->v1, fx->v1_len, &m1);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	/* same manifest again: idempotent */
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	snap_take(fx, &s);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m1, OTA_ENGINE_FORCE),
+			 -EBUSY);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_BUSY);
+	snap_same(fx, &s, "busy");
+	assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	/* PENDING_VERIFY: no new update until confirmed */
+	snap_take(fx, &s);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m1, 0), -EBUSY);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_UNCONFIRMED);
+	snap_same(fx, &s, "unconfirmed");
+}
+
+static void test_finish_refusals(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+	uint8_t *bad;
+	size_t bad_len;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+
+	/* HASH_MISMATCH: the manifest announces other bytes */
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	m.sha256[0] ^= 1;
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 1000), 0);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), -EILSEQ);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_HASH_MISMATCH);
+	assert_int_equal(ota_engine_commit(&fx->d.eng), -EPROTO);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_NOT_VERIFIED);
+
+	/* MANIFEST_MISMATCH: version in the manifest differs */
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	strcpy(m.version, "2.0.1");
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 4096),
+			 -ENOEXEC); /* caught by the streaming check */
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_MANIFEST_MISMATCH);
+	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 4096),
+			 -ENOEXEC);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), -ENOEXEC);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_MANIFEST_MISMATCH);
+
+	/* INCOMPLETE: a block never arrived; the session survives */
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	assert_int_equal(ota_engine_write(&fx->d.eng, 0, fx->v2, 4096), 0);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), -EAGAIN);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_INCOMPLETE);
+	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 4096), 0);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
+	assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
+
+	/* BAD_IMAGE: right hash, broken checksum -> remembered as failed */
+	bad = mk("3.0.0", 1, 33, ESP_CORRUPT_CHECKSUM, &bad_len);
+	dev_manifest(bad, bad_len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	/* the streaming check sees the checksum with the last block */
+	assert_int_equal(dev_send_blocks(&fx->d, bad, bad_len, 4096), -ENOEXEC);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_BAD_IMAGE);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), -ENOEXEC);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_BAD_IMAGE);
+	assert_non_null(strstr(ota_engine_last_detail(&fx->d.eng),
+			       "image checksum mismatch (stored 0x"));
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -EPERM);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_SAME_AS_FAILED);
+	free(bad);
+
+	/* early BAD_IMAGE from the stream: bad magic in block 0 */
+	bad = mk("3.0.1", 1, 34, ESP_CORRUPT_MAGIC, &bad_len);
+	dev_manifest(bad, bad_len, &m);
+	m.chip_id = DEV_CHIP;
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	assert_int_equal(dev_send_blocks(&fx->d, bad, bad_len, 4096), -ENOEXEC);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_BAD_IMAGE);
+	assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
+	free(bad);
+
+	/* after all that, the old image still boots */
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+}
+
+static void test_session_misuse(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+	uint8_t b[4] = { 0 };
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(ota_engine_write(&fx->d.eng, 0, b, 4), -EPROTO);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_NO_SESSION);
+	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 0, 0), -EPROTO);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), -EPROTO);
+	assert_int_equal(ota_engine_commit(&fx->d.eng), -EPROTO);
+	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0); /* VALID */
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	assert_int_equal(ota_engine_write(&fx->d.eng, m.image_size - 2, b, 4),
+			 -EINVAL);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_OUT_OF_RANGE);
+	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 1000, 0), -EINVAL);
+}
+
+static void test_block_crc_and_idempotence(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+	uint8_t blk[4096];
+	uint32_t crc1 = ota_crc_ieee(0, fx->v2 + 4096, 4096);
+	size_t off;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+
+	/* corrupted in transit: CRC refuses, resend erases and heals */
+	memcpy(blk, fx->v2 + 4096, sizeof(blk));
+	blk[100] ^= 0x01;
+	assert_int_equal(ota_engine_write(&fx->d.eng, 4096, blk, 4096), 0);
+	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 1, crc1), -EILSEQ);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_BLOCK_CRC);
+	assert_false(ota_engine_block_is_verified(&fx->d.eng, 1));
+	assert_int_equal(
+		ota_engine_write(&fx->d.eng, 4096, fx->v2 + 4096, 4096), 0);
+	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 1, crc1), 0);
+	assert_true(ota_engine_block_is_verified(&fx->d.eng, 1));
+
+	/* duplicates and reordering: chunks back to front, each twice */
+	for (off = 4096; off > 0; off -= 512) {
+		assert_int_equal(ota_engine_write(&fx->d.eng,
+						  (uint32_t)(off - 512),
+						  fx->v2 + off - 512, 512),
+				 0);
+		assert_int_equal(ota_engine_write(&fx->d.eng,
+						  (uint32_t)(off - 512),
+						  fx->v2 + off - 512, 512),
+				 0);
+	}
+	/* a conflicting rewrite of an unverified block restarts the block */
+	memset(blk, 0x00, 16);
+	assert_int_equal(ota_engine_write(&fx->d.eng, 0, blk, 16), 0);
+	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 0,
+						 ota_crc_ieee(0, fx->v2, 4096)),
+			 -EILSEQ);
+	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 777), 0);
+	/* writes into verified blocks are skipped */
+	assert_int_equal(ota_engine_write(&fx->d.eng, 0, blk, 16), 0);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
+	assert_int_equal(ota_engine_commit(&fx->d.eng), 0);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+}
+
+static void test_resume_after_reboot(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+	struct ota_engine_status st;
+	uint32_t nb = (uint32_t)((fx->v2_len + 4095) / 4096), b, half = nb / 2;
+	uint8_t junk[8] = { 0 };
+	FILE *fp;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	for (b = 0; b < half; b++) {
+		assert_int_equal(ota_engine_write(&fx->d.eng, b * 4096,
+						  fx->v2 + b * 4096, 4096),
+				 0);
+		assert_int_equal(
+			ota_engine_block_verify(
+				&fx->d.eng, b,
+				ota_crc_ieee(0, fx->v2 + b * 4096, 4096)),
+			0);
+	}
+	/* half of the next block lands, then power goes */
+	assert_int_equal(ota_engine_write(&fx->d.eng, half * 4096,
+					  fx->v2 + half * 4096, 2048),
+			 0);
+	dev_power_off(&fx->d);
+
+	/* meanwhile block 1 gets damaged in flash */
+	fp = fopen(fx->d.path, "r+b");
+	assert_non_null(fp);
+	fseek(fp, 0x110000 + 4096 + 10, SEEK_SET);
+	fwrite(junk, 1, sizeof(junk), fp);
+	fclose(fp);
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	for (b = 0; b < nb; b++)
+		assert_int_equal(ota_engine_block_is_verified(&fx->d.eng, b),
+				 b < half && b != 1);
+	assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
+	assert_int_equal(st.bytes_verified, (half - 1) * 4096);
+	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 4096), 0);
+	if (ota_engine_finish(&fx->d.eng))
+		fail_msg("finish: %s", ota_engine_last_detail(&fx->d.eng));
+	assert_int_equal(ota_engine_commit(&fx->d.eng), 0);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	expect_running(fx, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
+}
+
+static void test_no_resume_and_abort(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, 8192, 4096), 0);
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, OTA_ENGINE_NO_RESUME),
+			 0);
+	assert_false(ota_engine_block_is_verified(&fx->d.eng, 0));
+	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, 8192, 4096), 0);
+	assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
+	assert_false(ota_engine_block_is_verified(&fx->d.eng, 0));
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	assert_false(ota_engine_block_is_verified(&fx->d.eng, 0));
+	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+}
+
+static void test_fallback_over_corrupt_slot(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_status st;
+	uint8_t junk[64];
+	FILE *fp;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	dev_power_off(&fx->d);
+	memset(junk, 0, sizeof(junk));
+	fp = fopen(fx->d.path, "r+b");
+	assert_non_null(fp);
+	fseek(fp, 0x110000 + 0x2000, SEEK_SET);
+	fwrite(junk, 1, sizeof(junk), fp);
+	fclose(fp);
+	/* otadata says ota_1, its image is broken: ota_0 runs, otadata kept */
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
+	assert_int_equal(st.running_slot, 0);
+	assert_int_equal(st.boot_slot, 1);
+}
+
+static void test_log_compaction(void **state)
+{
+	struct fx *fx = *state;
+	int i;
+
+	/* enough update cycles to fill and compact the log sectors twice */
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	for (i = 0; i < 50; i++) {
+		const uint8_t *img = i % 2 ? fx->v1 : fx->v2;
+		size_t len = i % 2 ? fx->v1_len : fx->v2_len;
+
+		if (dev_update(&fx->d, img, len, 0))
+			fail_msg("cycle %d: %s (%s)", i,
+				 ota_engine_reason_name(
+					 ota_engine_last_reason(&fx->d.eng)),
+				 ota_engine_last_detail(&fx->d.eng));
+		assert_int_equal(dev_power_on(&fx->d), (i + 1) % 2);
+		assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
+	}
+	assert_true(fx->d.eng.jr.log_gen >= 2);
+	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+}
+
+static void test_no_journal_partition(void **state)
+{
+	static const char csv[] = "nvs, data, nvs, 0x9000, 0x4000\n"
+				  "otadata, data, ota, 0xd000, 0x2000\n"
+				  "factory, app, factory, 0x10000, 512K\n"
+				  "ota_0, app, ota_0, , 512K\n"
+				  "ota_1, app, ota_1, , 512K\n";
+	struct fx *fx = *state;
+
+	/* with a factory app: erased otadata boots factory */
+	dev_create(&fx->d, "nojournal.bin", csv, fx->v1, fx->v1_len);
+	assert_int_equal(dev_power_on(&fx->d), OTA_ENGINE_SLOT_FACTORY);
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	expect_running(fx, 0, "2.0.0", OTA_IMG_VALID);
+}
+
+int main(void)
+{
+#define T(name, fn)                             \
+	{                                       \
+		name, fn, setup, teardown, NULL \
+	}
+	static const struct CMUnitTest tests[] = {
+		T("/engine/boot/fresh", test_fresh_boot),
+		T("/engine/update/confirm", test_update_confirm),
+		T("/engine/boot/no-confirm-aborts",
+		  test_reboot_without_confirm),
+		T("/engine/rollback", test_rollback),
+		T("/engine/rollback-disabled", test_rollback_disabled),
+		T("/engine/begin/refusals", test_begin_refusals),
+		T("/engine/begin/busy-unconfirmed",
+		  test_begin_busy_unconfirmed),
+		T("/engine/finish/refusals", test_finish_refusals),
+		T("/engine/session/misuse", test_session_misuse),
+		T("/engine/write/crc-idempotence",
+		  test_block_crc_and_idempotence),
+		T("/engine/resume/after-reboot", test_resume_after_reboot),
+		T("/engine/resume/no-resume-abort", test_no_resume_and_abort),
+		T("/engine/boot/fallback-corrupt-slot",
+		  test_fallback_over_corrupt_slot),
+		T("/engine/journal/compaction", test_log_compaction),
+		T("/engine/layout/factory-no-journal",
+		  test_no_journal_partition),
+	};
+	int rc = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+
+	tmpdir_cleanup();
+	return rc;
+}

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NOR simulator: erase/program rules, bounds and alignment, fault injection
+ * (fail Nth op, power cut plain and torn), op counting and reopen.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ota_engine/crc.h"
+#include "ota_engine/flash_file.h"
+#include "tests/harness/tmpdir.h"
+
+#define SZ (64u * 1024u)
+
+static const struct ota_flash_ops *ops = &ota_flash_file_ops;
+
+static struct ota_flash_file *open_new(void)
+{
+	char path[512];
+	struct ota_flash_file *f;
+	int err = 0;
+
+	f = ota_flash_file_open(tmpdir_path(path, sizeof(path), "flash.bin"),
+				SZ, OTA_FLASH_FILE_CREATE, &err);
+	assert_non_null(f);
+	return f;
+}
+
+static struct ota_flash_file *reopen(struct ota_flash_file *f)
+{
+	char path[512];
+	int err = 0;
+
+	ota_flash_file_close(f);
+	f = ota_flash_file_open(tmpdir_path(path, sizeof(path), "flash.bin"), 0,
+				0, &err);
+	assert_non_null(f);
+	return f;
+}
+
+static void expect_bytes(struct ota_flash_file *f, uint32_t off,
+			 const uint8_t *want, size_t len)
+{
+	uint8_t buf[64];
+
+	assert_true(len <= sizeof(buf));
+	assert_int_equal(ops->read(f, off, buf, len), 0);
+	assert_memory_equal(buf, want, len);
+}
+
+static void test_created_erased(void **state)
+{
+	struct ota_flash_file *f = open_new();
+	uint8_t ff[64];
+
+	(void)state;
+	memset(ff, 0xff, sizeof(ff));
+	expect_bytes(f, 0, ff, sizeof(ff));
+	expect_bytes(f, SZ - 64, ff, sizeof(ff));
+	assert_int_equal(ops->size(f), SZ);
+	ota_flash_file_close(f);
+}
+
+static void test_program_clears_only(void **state)
+{
+	struct ota_flash_file *f = open_new();
+	const uint8_t a[4] = { 0xf0, 0x0f, 0xaa, 0x55 };
+	const uint8_t b[4] = { 0xf0, 0x0f, 0xaa, 0x54 }; /* clears one bit */
+	const uint8_t c[4] = { 0xf1, 0x0f, 0xaa, 0x54 }; /* sets one bit */
+
+	(void)state;
+	assert_int_equal(ops->write(f, 100, a, 4), 0);
+	expect_bytes(f, 100, a, 4);
+	/* identical rewrite is a no-op, as on real NOR */
+	assert_int_equal(ops->write(f, 100, a, 4), 0);
+	assert_int_equal(ops->write(f, 100, b, 4), 0);
+	expect_bytes(f, 100, b, 4);
+	/* 0 -> 1 without erase fails and changes nothing */
+	assert_int_equal(ops->write(f, 100, c, 4), -EIO);
+	expect_bytes(f, 100, b, 4);
+	assert_int_equal(ops->erase(f, 0, 4096), 0);
+	assert_int_equal(ops->write(f, 100, c, 4), 0);
+	expect_bytes(f, 100, c, 4);
+	ota_flash_file_close(f);
+}
+
+static void test_bounds_alignment(void **state)
+{
+	struct ota_flash_file *f = open_new();
+	uint8_t buf[8] = { 0 };
+
+	(void)state;
+	assert_int_equal(ops->read(f, SZ - 4, buf, 8), -EINVAL);
+	assert_int_equal(ops->read(f, SZ, buf, 1), -EINVAL);
+	assert_int_equal(ops->read(f, UINT32_MAX, buf, 2), -EINVAL);
+	assert_int_equal(ops->write(f, SZ - 4, buf, 8), -EINVAL);
+	assert_int_equal(ops->erase(f, 1, 4096), -EINVAL);
+	assert_int_equal(ops->erase(f, 0, 100), -EINVAL);
+	assert_int_equal(ops->erase(f, SZ, 4096), -EINVAL);
+	assert_int_equal(ops->erase(f, SZ - 4096, 4096), 0);
+	assert_int_equal(ota_flash_file_op_count(f, OTA_FLASH_OP_ALL), 1);
+	ota_flash_file_close(f);
+}
+
+static void test_open_errors(void **state)
+{
+	char path[512];
+	int err = 0;
+
+	(void)state;
+	assert_null(ota_flash_file_open(
+		tmpdir_path(path, sizeof(path), "missing.bin"), 0, 0, &err));
+	assert_int_equal(err, -ENOENT);
+	assert_null(
+		ota_flash_file_open(path, 1000, OTA_FLASH_FILE_CREATE, &err));
+	assert_int_equal(err, -EINVAL);
+}
+
+static void test_fail_nth(void **state)
+{
+	struct ota_flash_file *f = open_new();
+	const uint8_t d[4] = { 1, 2, 3, 4 };
+	uint8_t ff[4] = { 0xff, 0xff, 0xff, 0xff };
+
+	(void)state;
+	ota_flash_file_fail_at(f, 1, OTA_FLASH_OP_MUTATE);
+	assert_int_equal(ops->write(f, 0, d, 4), 0);    /* op 0 */
+	assert_int_equal(ops->write(f, 8, d, 4), -EIO); /* op 1 fails */
+	expect_bytes(f, 8, ff, 4);                      /* untouched */
+	assert_int_equal(ops->write(f, 8, d, 4), 0);    /* op 2 works */
+	expect_bytes(f, 8, d, 4);
+	assert_false(ota_flash_file_is_dead(f));
+	assert_int_equal(ota_flash_file_op_count(f, OTA_FLASH_OP_WRITE), 3);
+	ota_flash_file_close(f);
+}
+
+static void test_cut_plain(void **state)
+{
+	struct ota_flash_file *f = open_new();
+	uint8_t d[16], ff[16], buf[16];
+
+	(void)state;
+	memset(d, 0, sizeof(d));
+	memset(ff, 0xff, sizeof(ff));
+	ota_flash_file_cut_at(f, 0, OTA_FLASH_OP_MUTATE, false);
+	assert_int_equal(ops->write(f, 0, d, 16), -EIO);
+	assert_true(ota_flash_file_is_dead(f));
+	assert_int_equal(ops->read(f, 0, buf, 16), -EIO);
+	assert_int_equal(ops->erase(f, 0, 4096), -EIO);
+	f = reopen(f);
+	expect_bytes(f, 0, ff, 16);
+	assert_false(ota_flash_file_is_dead(f));
+	ota_flash_file_close(f);
+}
+
+static void test_cut_torn_write(void **state)
+{
+	struct ota_flash_file *f = open_new();
+	uint8_t d[16], want[16];
+
+	(void)state;
+	memset(d, 0, sizeof(d));
+	memset(want, 0xff, sizeof(want));
+	memset(want, 0, 8);
+	ota_flash_file_cut_at(f, 0, OTA_FLASH_OP_WRITE, true);
+	assert_int_equal(ops->write(f, 32, d, 16), -EIO);
+	f = reopen(f);
+	expect_bytes(f, 32, want, 16);
+	ota_flash_file_close(f);
+}
+
+static void test_cut_torn_erase(void **state)
+{
+	struct ota_flash_file *f = open_new();
+	uint8_t zero[16], ff[16];
+
+	(void)state;
+	memset(zero, 0, sizeof(zero));
+	memset(ff, 0xff, sizeof(ff));
+	assert_int_equal(ops->write(f, 0, zero, 16), 0);
+	assert_int_equal(ops->write(f, 4000, zero, 16), 0);
+	ota_flash_file_cut_at(f, 2, OTA_FLASH_OP_MUTATE, true);
+	assert_int_equal(ops->erase(f, 0, 4096), -EIO);
+	f = reopen(f);
+	expect_bytes(f, 0, ff, 16);      /* first half erased */
+	expect_bytes(f, 4000, zero, 16); /* tail kept old data */
+	ota_flash_file_close(f);
+}
+
+static void test_crc_vectors(void **state)
+{
+	static const struct {
+		uint32_t seq;
+		uint32_t crc;
+	} otadata[] = {
+		{ 1, 0x4743989A }, { 2, 0x55F63774 }, { 3, 0xED4A5011 },
+		{ 4, 0x709D68A8 }, { 5, 0xC8210FCD }, { 6, 0xDA94A023 },
+	};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(ota_crc_ieee(0, "123456789", 9), 0xCBF43926);
+	assert_int_equal(ota_crc_ieee(ota_crc_ieee(0, "1234", 4), "56789", 5),
+			 0xCBF43926);
+	for (i = 0; i < sizeof(otadata) / sizeof(otadata[0]); i++) {
+		uint8_t le[4] = { (uint8_t)otadata[i].seq, 0, 0, 0 };
+
+		assert_int_equal(ota_crc_rom_le(UINT32_MAX, le, 4),
+				 otadata[i].crc);
+	}
+}
+
+int main(void)
+{
+	static const struct CMUnitTest tests[] = {
+		{ "/flash_file/create/erased", test_created_erased, NULL, NULL,
+		  NULL },
+		{ "/flash_file/program/clears-only", test_program_clears_only,
+		  NULL, NULL, NULL },
+		{ "/flash_file/bounds-alignment", test_bounds_alignment, NULL,
+		  NULL, NULL },
+		{ "/flash_file/open/errors", test_open_errors, NULL, NULL,
+		  NULL },
+		{ "/flash_file/fault/fail-nth", test_fail_nth, NULL, NULL,
+		  NULL },
+		{ "/flash_file/fault/cut-plain", test_cut_plain, NULL, NULL,
+		  NULL },
+		{ "/flash_file/fault/cut-torn-write", test_cut_torn_write, NULL,
+		  NULL, NULL },
+		{ "/flash_file/fault/cut-torn-erase", test_cut_torn_erase, NULL,
+		  NULL, NULL },
+		{ "/crc/vectors", test_crc_vectors, NULL, NULL, NULL },
+	};
+	int rc = cmocka_run_group_tests_name("flash_file", tests, NULL, NULL);
+
+	tmpdir_cleanup();
+	return rc;
+}
