@@ -73,8 +73,8 @@ static int load_table(const char *csv_path, const char *layout,
 	return 0;
 }
 
-static int create(const char *path, unsigned long size, const char *csv,
-		  const char *layout, const char *app)
+int cmd_flash_create(const char *path, unsigned long size, const char *csv,
+		     const char *layout, const char *app)
 {
 	static struct ota_partcsv t;
 	static struct ota_image_verify v;
@@ -395,5 +395,5 @@ int cmd_flash(int argc, char **argv)
 				"--table or --layout\n");
 		return BLEOTA_EXIT_USAGE;
 	}
-	return create(argv[1 + optind], size, table, layout, app);
+	return cmd_flash_create(argv[1 + optind], size, table, layout, app);
 }

@@ -8,9 +8,14 @@
 
 #include <stddef.h>
 
-#define BLEOTA_EXIT_OK    0 /* success */
-#define BLEOTA_EXIT_FAIL  1 /* the operation failed (invalid image, I/O) */
-#define BLEOTA_EXIT_USAGE 2 /* bad command line */
+/* Exit codes, documented in docs/bleota.1.md. */
+#define BLEOTA_EXIT_OK        0 /* success */
+#define BLEOTA_EXIT_FAIL      1 /* the operation failed (invalid image, I/O) */
+#define BLEOTA_EXIT_USAGE     2 /* bad command line */
+#define BLEOTA_EXIT_BAD_IMAGE 3 /* push: the local file is not a valid image */
+#define BLEOTA_EXIT_REFUSED   4 /* the device refused (pre-flight, busy) */
+#define BLEOTA_EXIT_TRANSPORT 5 /* no connection, lost, or device silent */
+#define BLEOTA_EXIT_VERIFY    6 /* the device's verification failed */
 
 struct bleota_cmd {
 	const char *name;
@@ -23,6 +28,21 @@ int cmd_image(int argc, char **argv);
 
 /** `bleota flash create|info FILE ...` */
 int cmd_flash(int argc, char **argv);
+
+/**
+ * cmd_flash_create() - write a simulated device flash: partition table from
+ * @csv or the built-in @layout ("two-ota"), and @app (may be NULL) in the
+ * factory or ota_0 slot. Messages go to stdout/stderr.
+ * Return: an exit code.
+ */
+int cmd_flash_create(const char *path, unsigned long size, const char *csv,
+		     const char *layout, const char *app);
+
+/** `bleota push DEVICE FILE` */
+int cmd_push(int argc, char **argv);
+
+/** `bleota info|status|confirm|rollback|reboot|abort DEVICE` */
+int cmd_device(int argc, char **argv);
 
 /** `bleota part csv2bin|bin2csv IN OUT` */
 int cmd_part(int argc, char **argv);

@@ -10,6 +10,13 @@
 #include "central/commands.h"
 
 static const struct bleota_cmd commands[] = {
+	{ "push", cmd_push, "send an app image to a device, verify, commit" },
+	{ "info", cmd_device, "what a device is and runs" },
+	{ "status", cmd_device, "a device's boot state and update session" },
+	{ "confirm", cmd_device, "keep the new image running on a device" },
+	{ "rollback", cmd_device, "reject a device's running image" },
+	{ "reboot", cmd_device, "restart a device" },
+	{ "abort", cmd_device, "end a device's update session" },
 	{ "image", cmd_image, "inspect or verify an ESP-IDF app image file" },
 	{ "flash", cmd_flash, "create or inspect a simulated device flash" },
 	{ "part", cmd_part, "convert partition tables (CSV <-> binary)" },

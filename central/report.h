@@ -12,17 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Exit codes: documented in docs/bleota.1.md. */
-enum bleota_exit {
-	EXIT_OK = 0,
-	EXIT_FAIL = 1,      /* anything else: invalid file, device error */
-	EXIT_USAGE = 2,     /* bad command line */
-	EXIT_BAD_IMAGE = 3, /* the local file is not a valid image */
-	EXIT_REFUSED = 4,   /* the device refused the image at pre-flight */
-	EXIT_TRANSPORT = 5, /* connection failed, lost, or device silent */
-	EXIT_VERIFY = 6,    /* the device's verification of the image failed */
-};
-
 enum report_mode {
 	REPORT_TTY,
 	REPORT_PLAIN,

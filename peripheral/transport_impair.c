@@ -152,8 +152,8 @@ int impair_parse(const char *spec, struct impair_cfg *cfg)
 			char *end;
 
 			c.seed = strtoull(eq + 1, &end, 0);
-			r = (end != eq + 1 && (!*end || *end == ',')) ? 0 :
-									 -EINVAL;
+			r = (end != eq + 1 && (!*end || *end == ',')) ? 0
+								      : -EINVAL;
 		}
 		if (r)
 			return r;

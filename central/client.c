@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+#include "central/client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "peripheral/pump.h"
+#include "peripheral/transport.h"
+
+struct client {
+	struct transport *t;
+	GMainLoop *loop;
+	struct pump *pump;
+	struct ota_tx *tx;
+	client_event_cb_t on_event;
+	client_tick_cb_t on_tick;
+	void *user_data;
+	struct ota_tx_event done;
+	bool have_done;
+	bool closed;
+	guint wait_timer;
+	uint8_t token; /* last token used on this connection */
+};
+
+struct client *client_connect(const char *device, size_t value_max, int *err)
+{
+	const char *path = unix_path_of(device);
+	struct client *c;
+	int fd;
+
+	if (!path) {
+		*err = -EPROTONOSUPPORT;
+		return NULL;
+	}
+	fd = socket_connect_unix(path);
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (!value_max || value_max > OTA_MAX_VALUE)
+		value_max = OTA_MAX_VALUE;
+	c->t = transport_socket_new(fd, value_max);
+	if (!c->t) {
+		free(c);
+		close(fd);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	c->loop = g_main_loop_new(NULL, FALSE);
+	return c;
+}
+
+size_t client_value_max(const struct client *c)
+{
+	return c->t->value_max;
+}
+
+uint8_t client_token(const struct client *c)
+{
+	return c->token;
+}
+
+static void on_activity(void *user_data)
+{
+	struct client *c = user_data;
+	struct ota_tx_event ev;
+
+	while (ota_tx_next_event(c->tx, &ev) == 0) {
+		if (c->on_event)
+			c->on_event(&ev, c->tx, c->user_data);
+		if (ev.type == OTA_TX_EV_DONE) {
+			c->done = ev;
+			c->have_done = true;
+		}
+	}
+	if (c->on_tick)
+		c->on_tick(c->tx, c->user_data);
+	if (c->have_done)
+		g_main_loop_quit(c->loop);
+}
+
+static void on_closed(int err, void *user_data)
+{
+	struct client *c = user_data;
+
+	(void)err;
+	c->closed = true;
+	g_main_loop_quit(c->loop);
+}
+
+int client_run(struct client *c, struct ota_tx *tx, client_event_cb_t on_event,
+	       client_tick_cb_t on_tick, void *user_data,
+	       struct ota_tx_event *done)
+{
+	if (c->closed)
+		return -ENOTCONN;
+	c->tx = tx;
+	c->on_event = on_event;
+	c->on_tick = on_tick;
+	c->user_data = user_data;
+	c->have_done = false;
+	c->pump = pump_new(c->t, &pump_tx_ops, tx, on_activity, on_closed, c);
+	if (!c->pump)
+		return -ENOMEM;
+	pump_kick(c->pump);
+	if (!c->have_done && !c->closed)
+		g_main_loop_run(c->loop);
+	pump_free(c->pump);
+	c->pump = NULL;
+	c->token = tx->token;
+	if (!c->have_done)
+		return -ENOTCONN;
+	*done = c->done;
+	return 0;
+}
+
+static gboolean wait_expired(gpointer data)
+{
+	struct client *c = data;
+
+	c->wait_timer = 0;
+	g_main_loop_quit(c->loop);
+	return G_SOURCE_REMOVE;
+}
+
+static void idle_closed(int err, void *user_data)
+{
+	on_closed(err, user_data);
+}
+
+bool client_wait_closed(struct client *c, unsigned int ms)
+{
+	struct transport_cbs cbs = { .closed = idle_closed };
+
+	if (c->closed)
+		return true;
+	transport_set_cbs(c->t, &cbs, c);
+	c->wait_timer = g_timeout_add(ms, wait_expired, c);
+	g_main_loop_run(c->loop);
+	if (c->wait_timer)
+		g_source_remove(c->wait_timer);
+	c->wait_timer = 0;
+	return c->closed;
+}
+
+int client_request(struct client *c, struct ota_tx *tx, uint8_t op,
+		   uint8_t attr, struct ota_tx_event *done)
+{
+	struct ota_tx_cfg cfg = { .max_value = client_value_max(c),
+				  .first_token = client_token(c) };
+	int r = ota_tx_init(tx, &cfg);
+
+	if (r)
+		return r;
+	r = ota_tx_request(tx, op, attr, now_ms());
+	if (r)
+		return r;
+	return client_run(c, tx, NULL, NULL, NULL, done);
+}
+
+void client_free(struct client *c)
+{
+	if (!c)
+		return;
+	pump_free(c->pump);
+	transport_free(c->t);
+	g_main_loop_unref(c->loop);
+	free(c);
+}

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bleota-peripheral: a simulated device. It opens (or creates) a flash
+ * file, runs the simulated ESP-IDF bootloader, and serves the bleota
+ * protocol on a UNIX SEQPACKET socket. Event loop glue only: the protocol
+ * lives in protocol/, the device in ota_engine/, the rest in server.c.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <glib.h>
+
+#include "central/commands.h"
+#include "ota_engine/flash_file.h"
+#include "ota_engine/image.h"
+#include "peripheral/log.h"
+#include "peripheral/server.h"
+#include "peripheral/transport.h"
+#include "peripheral/transport_impair.h"
+
+struct app {
+	GMainLoop *loop;
+	struct server *server;
+	int listen_fd;
+	const char *listen_path;
+	size_t value_max;
+	bool impair;
+	struct impair_cfg impair_cfg;
+	unsigned int clients;
+	int exit_code;
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: bleota-peripheral --flash FILE --listen unix:PATH "
+		"[OPTIONS]\n"
+		"\n"
+		"A simulated ESP-IDF device that receives bleota updates.\n"
+		"\n"
+		"  -f, --flash FILE          the device's flash image\n"
+		"      --create-layout two-ota\n"
+		"                            create FILE with this partition "
+		"layout if missing\n"
+		"      --flash-size SIZE     size of a created flash (default "
+		"4M)\n"
+		"  -l, --listen unix:PATH    serve on a UNIX SEQPACKET socket\n"
+		"      --chip NAME|ID        the device's chip (default "
+		"esp32c3)\n"
+		"      --chip-rev N          its revision, major*100+minor "
+		"(default 0)\n"
+		"      --secure-version N    anti-rollback eFuse value (default "
+		"0)\n"
+		"      --no-rollback         new images boot VALID, no "
+		"confirmation\n"
+		"      --mtu N               behave as over an ATT MTU of N "
+		"(23..517)\n"
+		"      --window BYTES        credit budget (default 32768)\n"
+		"      --idle-timeout SEC    end a silent session after SEC "
+		"(default 30)\n"
+		"      --impair SPEC         damage received data, e.g. "
+		"drop=1%%,dup=1%%,corrupt=0.1%%,seed=7\n"
+		"  -v, --verbose             more logs; -vvv traces every PDU\n"
+		"  -h, --help\n"
+		"\n"
+		"SIGINT or SIGTERM stops the device cleanly.\n");
+}
+
+static gboolean on_signal(gpointer data)
+{
+	struct app *a = data;
+
+	info("stopping");
+	g_main_loop_quit(a->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
+{
+	struct app *a = data;
+	struct transport *t;
+	int c;
+
+	(void)cond;
+	c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0) {
+		if (errno != EINTR && errno != EAGAIN)
+			warn("accept failed: %s", strerror(errno));
+		return G_SOURCE_CONTINUE;
+	}
+	t = transport_socket_new(c, a->value_max);
+	if (t && a->impair)
+		t = transport_impair_new(t, &a->impair_cfg);
+	if (!t) {
+		close(c);
+		return G_SOURCE_CONTINUE;
+	}
+	a->clients++;
+	server_attach(a->server, t);
+	return G_SOURCE_CONTINUE;
+}
+
+static int parse_chip(const char *s, uint16_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	for (v = 0; v < 64; v++) {
+		if (!strcmp(s, ota_image_chip_name((uint16_t)v))) {
+			*out = (uint16_t)v;
+			return 0;
+		}
+	}
+	v = strtoul(s, &end, 0);
+	if (end == s || *end || v > 0xffff)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 0);
+	return (end == s || *end || errno || *out > max) ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "flash", required_argument, NULL, 'f' },
+		{ "create-layout", required_argument, NULL, 'C' },
+		{ "flash-size", required_argument, NULL, 'S' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "chip", required_argument, NULL, 'c' },
+		{ "chip-rev", required_argument, NULL, 'R' },
+		{ "secure-version", required_argument, NULL, 's' },
+		{ "no-rollback", no_argument, NULL, 'n' },
+		{ "mtu", required_argument, NULL, 'm' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "idle-timeout", required_argument, NULL, 'i' },
+		{ "impair", required_argument, NULL, 'I' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct app a = { .listen_fd = -1, .value_max = OTA_MAX_VALUE };
+	struct server_cfg scfg = { 0 };
+	const char *flash = NULL, *layout = NULL, *listen_on = NULL;
+	unsigned long flash_size = 4ul << 20, v;
+	uint16_t chip = OTA_CHIP_ESP32C3;
+	struct ota_flash_file *f = NULL;
+	struct stat st;
+	int c, verbose = LOG_INFO, r;
+
+	while ((c = getopt_long(argc, argv, "f:l:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			flash = optarg;
+			break;
+		case 'C':
+			layout = optarg;
+			break;
+		case 'S':
+			if (cmd_parse_size(optarg, &flash_size)) {
+				fprintf(stderr,
+					"bleota-peripheral: bad --flash-size "
+					"'%s': e.g. 4M\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'l':
+			listen_on = optarg;
+			break;
+		case 'c':
+			if (parse_chip(optarg, &chip)) {
+				fprintf(stderr,
+					"bleota-peripheral: unknown chip "
+					"'%s': use a name such as esp32c3 or "
+					"a number\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'R':
+			if (parse_uint(optarg, 0xffff, &v))
+				goto bad_number;
+			scfg.engine.chip_rev = (uint16_t)v;
+			break;
+		case 's':
+			if (parse_uint(optarg, 0xffffffffu, &v))
+				goto bad_number;
+			scfg.engine.secure_version = (uint32_t)v;
+			break;
+		case 'n':
+			scfg.engine.rollback_disabled = true;
+			break;
+		case 'm':
+			if (parse_uint(optarg, OTA_MAX_MTU, &v) ||
+			    v < OTA_MIN_MTU)
+				goto bad_number;
+			a.value_max = ota_frame_value_max((uint16_t)v);
+			break;
+		case 'w':
+			if (parse_uint(optarg, 65536, &v) || v < 64)
+				goto bad_number;
+			scfg.window_bytes = (uint32_t)v;
+			break;
+		case 'i':
+			if (parse_uint(optarg, 3600, &v) || v < 1)
+				goto bad_number;
+			scfg.idle_timeout_ms = (uint32_t)v * 1000;
+			break;
+		case 'I':
+			if (impair_parse(optarg, &a.impair_cfg)) {
+				fprintf(stderr,
+					"bleota-peripheral: bad --impair "
+					"'%s': e.g. drop=1%%,corrupt=0.1%%\n",
+					optarg);
+				return 2;
+			}
+			a.impair = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!flash || !listen_on || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!unix_path_of(listen_on)) {
+		fprintf(stderr,
+			"bleota-peripheral: --listen '%s': use unix:PATH "
+			"(BlueZ support comes with --adapter)\n",
+			listen_on);
+		return 2;
+	}
+	log_init("bleota-peripheral", verbose);
+
+	if (stat(flash, &st) < 0) {
+		if (!layout) {
+			err("%s: %s: create it with 'bleota flash create' or "
+			    "pass --create-layout two-ota",
+			    flash, strerror(errno));
+			return 1;
+		}
+		if (cmd_flash_create(flash, flash_size, NULL, layout, NULL))
+			return 1;
+		info("created %s (%lu bytes, %s layout, no app yet)", flash,
+		     flash_size, layout);
+	}
+	f = ota_flash_file_open(flash, 0, 0, &r);
+	if (!f) {
+		err("%s: cannot open the flash: %s", flash, strerror(-r));
+		return 1;
+	}
+	scfg.engine.flash = &ota_flash_file_ops;
+	scfg.engine.flash_ctx = f;
+	scfg.engine.chip_id = chip;
+	a.server = server_new(&scfg, &r);
+	if (!a.server) {
+		err("%s: %s", flash,
+		    r == -ENODEV ? "no valid partition table at 0x8000: "
+				   "create the flash with 'bleota flash create'" :
+				   strerror(-r));
+		ota_flash_file_close(f);
+		return 1;
+	}
+
+	a.listen_path = unix_path_of(listen_on);
+	a.listen_fd = socket_listen_unix(a.listen_path);
+	if (a.listen_fd < 0) {
+		err("%s: cannot listen: %s", a.listen_path,
+		    strerror(-a.listen_fd));
+		server_free(a.server);
+		ota_flash_file_close(f);
+		return 1;
+	}
+	info("listening on unix:%s (values up to %zu bytes)", a.listen_path,
+	     a.value_max);
+
+	a.loop = g_main_loop_new(NULL, FALSE);
+	g_unix_signal_add(SIGINT, on_signal, &a);
+	g_unix_signal_add(SIGTERM, on_signal, &a);
+	g_unix_fd_add(a.listen_fd, G_IO_IN, on_accept, &a);
+	g_main_loop_run(a.loop);
+
+	/* the flash file is consistent after every operation: just close */
+	server_free(a.server);
+	close(a.listen_fd);
+	unlink(a.listen_path);
+	ota_flash_file_close(f);
+	g_main_loop_unref(a.loop);
+	return a.exit_code;
+
+bad_number:
+	fprintf(stderr, "bleota-peripheral: bad value '%s' for --%s\n", optarg,
+		argv[optind - 1] + 2);
+	return 2;
+}

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lifetimes: a transport and its pump are freed from an idle callback,
+ * never from inside one of their own callbacks. The receiver and the engine
+ * live as long as the server; the receiver is re-initialised on reboot
+ * because a real device loses its RAM.
+ */
+#include "peripheral/server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "peripheral/engine_sink.h"
+#include "peripheral/log.h"
+#include "peripheral/pump.h"
+
+struct busy_client {
+	struct server *s;
+	struct transport *t;
+	guint idle;
+};
+
+struct server {
+	struct server_cfg cfg;
+	struct ota_engine eng;
+	struct engine_sink sink;
+	struct ota_rx rx;
+	struct transport *client;
+	struct pump *pump;
+	guint reap;
+	guint reboot;
+	GSList *busy;
+};
+
+static const char *state_name(uint32_t st)
+{
+	switch (st) {
+	case 0:
+		return "NEW";
+	case 1:
+		return "PENDING_VERIFY";
+	case 2:
+		return "VALID";
+	case 3:
+		return "INVALID";
+	case 4:
+		return "ABORTED";
+	case 0xffffffffu:
+		return "UNDEFINED";
+	default:
+		return "?";
+	}
+}
+
+static void engine_log(int level, const char *msg, void *user_data)
+{
+	(void)user_data;
+	if (level <= OTA_ENGINE_LOG_ERR)
+		err("engine: %s", msg);
+	else if (level <= OTA_ENGINE_LOG_WARN)
+		warn("engine: %s", msg);
+	else if (level <= OTA_ENGINE_LOG_INFO)
+		info("engine: %s", msg);
+	else
+		dbg("engine: %s", msg);
+}
+
+void server_log_boot(struct server *s)
+{
+	struct ota_engine_status st;
+
+	if (ota_engine_status(&s->eng, &st) < 0) {
+		err("cannot read the device state");
+		return;
+	}
+	if (st.running_slot == OTA_ENGINE_SLOT_FACTORY)
+		info("running factory app %s (%s)", st.running_version,
+		     st.running_project);
+	else
+		info("running ota_%d: %s %s, state %s", st.running_slot,
+		     st.running_project, st.running_version,
+		     state_name(st.running_state));
+}
+
+static int power_on(struct server *s)
+{
+	struct ota_rx_cfg rc = {
+		.sink = &engine_sink_ops,
+		.sink_ctx = &s->sink,
+		.window_bytes = s->cfg.window_bytes,
+		.idle_timeout_ms = s->cfg.idle_timeout_ms,
+	};
+	int r;
+
+	r = ota_engine_init(&s->eng, &s->cfg.engine);
+	if (r < 0)
+		return r;
+	r = ota_engine_boot(&s->eng);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r == -ENOENT)
+		warn("no bootable app on the device: only an update can fix "
+		     "it");
+	engine_sink_init(&s->sink, &s->eng);
+	r = ota_rx_init(&s->rx, &rc);
+	if (r < 0)
+		return r;
+	server_log_boot(s);
+	return 0;
+}
+
+struct server *server_new(const struct server_cfg *cfg, int *err)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	s->cfg = *cfg;
+	if (!s->cfg.engine.log)
+		s->cfg.engine.log = engine_log;
+	r = power_on(s);
+	if (r < 0) {
+		*err = r;
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct ota_engine *server_engine(struct server *s)
+{
+	return &s->eng;
+}
+
+bool server_has_client(const struct server *s)
+{
+	return s->client != NULL;
+}
+
+/* ---- the client ---------------------------------------------------------- */
+
+static gboolean reap_client(gpointer data)
+{
+	struct server *s = data;
+
+	s->reap = 0;
+	pump_free(s->pump);
+	transport_free(s->client);
+	s->pump = NULL;
+	s->client = NULL;
+	return G_SOURCE_REMOVE;
+}
+
+static void drop_client(struct server *s)
+{
+	if (!s->client || s->reap)
+		return;
+	ota_rx_disconnect(&s->rx);
+	s->reap = g_idle_add(reap_client, s);
+}
+
+static gboolean do_reboot(gpointer data)
+{
+	struct server *s = data;
+
+	s->reboot = 0;
+	server_reboot(s);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_activity(void *user_data)
+{
+	struct server *s = user_data;
+	struct ota_rx_event ev;
+
+	while (ota_rx_next_event(&s->rx, &ev) == 0) {
+		switch (ev.type) {
+		case OTA_RX_EV_BEGIN:
+			info("update started%s (%u bytes already held)",
+			     ev.value ? ", resuming" : "", ev.value);
+			break;
+		case OTA_RX_EV_VERIFIED:
+			info("image verified (%u bytes)", ev.value);
+			break;
+		case OTA_RX_EV_COMMITTED:
+			info("image committed: it boots next, pending "
+			     "confirmation");
+			break;
+		case OTA_RX_EV_FAILED:
+			warn("update failed: %s: %s",
+			     ota_status_name(ev.status),
+			     ota_status_str(ev.status));
+			break;
+		case OTA_RX_EV_TIMEOUT:
+			warn("update session idle for %u ms: ended, received "
+			     "blocks kept",
+			     ev.value);
+			break;
+		case OTA_RX_EV_ABORTED:
+			info("update aborted by the client");
+			break;
+		case OTA_RX_EV_CONFIRMED:
+			info("running image confirmed");
+			break;
+		case OTA_RX_EV_ROLLED_BACK:
+			info("running image marked invalid: the previous one "
+			     "boots next");
+			break;
+		case OTA_RX_EV_BLOCK_RETRY:
+			dbg("block %u failed its check; asked again", ev.value);
+			break;
+		case OTA_RX_EV_REBOOT:
+			info("reboot requested");
+			/* after the response has gone out */
+			if (!s->reboot)
+				s->reboot = g_idle_add(do_reboot, s);
+			break;
+		}
+	}
+}
+
+static void on_closed(int err, void *user_data)
+{
+	struct server *s = user_data;
+
+	if (err)
+		info("client connection failed: %s", strerror(-err));
+	else
+		info("client disconnected");
+	drop_client(s);
+}
+
+/* ---- busy clients --------------------------------------------------------- */
+
+static gboolean reap_busy(gpointer data)
+{
+	struct busy_client *b = data;
+
+	b->s->busy = g_slist_remove(b->s->busy, b);
+	transport_free(b->t);
+	free(b);
+	return G_SOURCE_REMOVE;
+}
+
+static void busy_recv(enum ota_chan chan, const uint8_t *buf, size_t len,
+		      void *user_data)
+{
+	struct busy_client *b = user_data;
+	uint8_t rsp[OTA_ERR_RSP_LEN], d[4] = { 0 };
+	struct ota_msg msg;
+	int n;
+
+	if (chan != OTA_CHAN_CONTROL || ota_frame_decode_msg(buf, len, &msg) ||
+	    msg.is_rsp)
+		return;
+	n = ota_frame_encode_rsp(rsp, sizeof(rsp), msg.op, msg.token,
+				 OTA_STATUS_BUSY, d, sizeof(d));
+	if (n > 0)
+		transport_send(b->t, OTA_CHAN_CONTROL, rsp, (size_t)n);
+	if (!b->idle)
+		b->idle = g_idle_add(reap_busy, b);
+}
+
+static void busy_closed(int err, void *user_data)
+{
+	struct busy_client *b = user_data;
+
+	(void)err;
+	if (!b->idle)
+		b->idle = g_idle_add(reap_busy, b);
+}
+
+void server_attach(struct server *s, struct transport *t)
+{
+	if (s->client) {
+		struct busy_client *b = calloc(1, sizeof(*b));
+		struct transport_cbs cbs = { .recv = busy_recv,
+					     .closed = busy_closed };
+
+		info("second client refused: BUSY (one update at a time)");
+		if (!b) {
+			transport_free(t);
+			return;
+		}
+		b->s = s;
+		b->t = t;
+		s->busy = g_slist_prepend(s->busy, b);
+		transport_set_cbs(t, &cbs, b);
+		return;
+	}
+	info("client connected");
+	s->client = t;
+	s->pump = pump_new(t, &pump_rx_ops, &s->rx, on_activity, on_closed, s);
+	if (!s->pump) {
+		transport_free(t);
+		s->client = NULL;
+	}
+}
+
+int server_reboot(struct server *s)
+{
+	if (s->client) {
+		if (s->reap)
+			g_source_remove(s->reap);
+		s->reap = 0;
+		reap_client(s);
+	}
+	info("rebooting: running the bootloader");
+	return power_on(s);
+}
+
+void server_free(struct server *s)
+{
+	GSList *l;
+
+	if (!s)
+		return;
+	if (s->reboot)
+		g_source_remove(s->reboot);
+	if (s->reap)
+		g_source_remove(s->reap);
+	pump_free(s->pump);
+	transport_free(s->client);
+	for (l = s->busy; l; l = l->next) {
+		struct busy_client *b = l->data;
+
+		if (b->idle)
+			g_source_remove(b->idle);
+		transport_free(b->t);
+		free(b);
+	}
+	g_slist_free(s->busy);
+	free(s);
+}
