@@ -165,6 +165,12 @@ test: deps
 tests-run: $(TEST_BINS) $(BINS)
 	@BLEOTA_BUILD=$(O) tests/tools/run-tests.sh $(TEST_BINS)
 
+# The README's first command: a push to a simulated device on a local socket.
+.PHONY: demo
+demo: deps
+	@$(MAKE) --no-print-directory all $(O)/tests/tools/mkimage
+	@tests/tools/demo.sh $(O)
+
 check: deps
 	@$(MAKE) --no-print-directory O=build-asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \

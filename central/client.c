@@ -41,10 +41,18 @@ struct client *client_connect(const char *device, size_t value_max, int *err)
 		*err = fd;
 		return NULL;
 	}
-	c = calloc(1, sizeof(*c));
+	c = client_new_fd(fd, value_max);
+	if (!c)
+		*err = -ENOMEM;
+	return c;
+}
+
+struct client *client_new_fd(int fd, size_t value_max)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
 	if (!c) {
 		close(fd);
-		*err = -ENOMEM;
 		return NULL;
 	}
 	if (!value_max || value_max > OTA_MAX_VALUE)
@@ -53,7 +61,6 @@ struct client *client_connect(const char *device, size_t value_max, int *err)
 	if (!c->t) {
 		free(c);
 		close(fd);
-		*err = -ENOMEM;
 		return NULL;
 	}
 	c->loop = g_main_loop_new(NULL, FALSE);

@@ -29,6 +29,12 @@ typedef void (*client_tick_cb_t)(const struct ota_tx *tx, void *user_data);
  */
 struct client *client_connect(const char *device, size_t value_max, int *err);
 
+/**
+ * client_new_fd() - a client on a connected SOCK_SEQPACKET @fd (ownership
+ * taken), e.g. one end of a socketpair. NULL on allocation failure.
+ */
+struct client *client_new_fd(int fd, size_t value_max);
+
 /** client_value_max() - the longest value this connection carries. */
 size_t client_value_max(const struct client *c);
 

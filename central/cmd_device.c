@@ -19,8 +19,8 @@
 
 #include "central/client.h"
 #include "central/commands.h"
+#include "central/manifest.h"
 #include "central/report.h"
-#include "ota_engine/crypto.h"
 #include "ota_engine/image.h"
 #include "peripheral/log.h"
 #include "peripheral/pump.h"
@@ -109,8 +109,8 @@ static void parse_info(const uint8_t *buf, size_t len, struct dev_info *d)
 			d->secure_version = tlv_uint(v, n);
 			break;
 		case OTA_INFO_RUN_SLOT:
-			d->slot = tlv_uint(v, n) == 0xff ? -1 :
-							   (int)tlv_uint(v, n);
+			d->slot = tlv_uint(v, n) == 0xff ? -1
+							 : (int)tlv_uint(v, n);
 			break;
 		case OTA_INFO_CAPS:
 			d->caps = tlv_uint(v, n);
@@ -142,9 +142,9 @@ static void parse_status(const uint8_t *buf, size_t len, struct dev_status *d)
 			d->held = tlv_uint(v, n);
 			break;
 		case OTA_ST_RUN_SLOT:
-			d->run_slot = tlv_uint(v, n) == 0xff ?
-					      -1 :
-					      (int)tlv_uint(v, n);
+			d->run_slot = tlv_uint(v, n) == 0xff
+					      ? -1
+					      : (int)tlv_uint(v, n);
 			break;
 		case OTA_ST_RUN_STATE:
 			d->run_state = tlv_uint(v, n);
@@ -253,9 +253,8 @@ static int device_error(const char *device, const char *doing,
 		return BLEOTA_EXIT_TRANSPORT;
 	}
 	if (ev->err != -EREMOTEIO) {
-		snprintf(what, sizeof(what),
-			 "%s: protocol error while %s (%s)", device, doing,
-			 strerror(-ev->err));
+		snprintf(what, sizeof(what), "%s: protocol error while %s (%s)",
+			 device, doing, strerror(-ev->err));
 		report_error(BLEOTA_EXIT_FAIL, "PROTOCOL", what,
 			     "check that bleota and the device firmware are "
 			     "compatible versions");
@@ -385,8 +384,8 @@ static void print_info(const struct dev_info *i)
 		       "\"project\":\"%s\",\"secure_version\":%u,"
 		       "\"slot_size\":%u,\"rollback\":%s,\"max_value\":%u}\n",
 		       i->proto, ota_image_chip_name(i->chip_id), i->chip_id,
-		       i->slot, esc[0], esc[1], i->secure_version,
-		       i->slot_size, i->caps & OTA_CAP_ROLLBACK ? "true" : "false",
+		       i->slot, esc[0], esc[1], i->secure_version, i->slot_size,
+		       i->caps & OTA_CAP_ROLLBACK ? "true" : "false",
 		       i->max_value);
 		return;
 	}
@@ -396,10 +395,10 @@ static void print_info(const struct dev_info *i)
 	printf("running:         %s %s (%s)\n", i->project, i->version, slot);
 	printf("secure_version:  %u\n", i->secure_version);
 	printf("update slot:     %s\n", size);
-	printf("rollback:        %s\n",
-	       i->caps & OTA_CAP_ROLLBACK ? "enabled (new images must be "
-					    "confirmed)" :
-					    "disabled");
+	printf("rollback:        %s\n", i->caps & OTA_CAP_ROLLBACK
+						? "enabled (new images must be "
+						  "confirmed)"
+						: "disabled");
 	printf("protocol:        bleota %u, values up to %u bytes\n", i->proto,
 	       i->max_value);
 }
@@ -418,9 +417,8 @@ static void print_status(const struct dev_status *s)
 		       "\"last_boot\":\"%s\"}\n",
 		       s->run_slot, esc[0], img_state_name(s->run_state),
 		       img_state_name(s->other_state),
-		       ota_rx_state_name(s->rx_state), s->held,
-		       s->image_size, ota_status_name((uint8_t)s->last_status),
-		       esc[1]);
+		       ota_rx_state_name(s->rx_state), s->held, s->image_size,
+		       ota_status_name((uint8_t)s->last_status), esc[1]);
 		return;
 	}
 	slot_name(slot, sizeof(slot), s->run_slot);
@@ -429,8 +427,7 @@ static void print_status(const struct dev_status *s)
 	printf("other slot:      %s\n", img_state_name(s->other_state));
 	if (s->has_session)
 		printf("update session:  %s, %u of %u bytes held\n",
-		       ota_rx_state_name(s->rx_state), s->held,
-		       s->image_size);
+		       ota_rx_state_name(s->rx_state), s->held, s->image_size);
 	else
 		printf("update session:  none\n");
 	if (s->last_status)
@@ -458,6 +455,7 @@ struct push {
 	uint64_t t0;
 	uint32_t first_held;
 	bool begun;
+	bool verified;
 	uint64_t resent;
 };
 
@@ -497,46 +495,32 @@ static void push_usage(FILE *fp)
 
 static int load_image(struct push *p)
 {
-	struct ota_image_cfg icfg = { .chip_id = OTA_CHIP_ANY };
-	struct ota_sha256 sha;
 	char what[512], desc[200];
+	int r;
 
 	p->img = cmd_read_file(p->file, OTA_MAX_IMAGE, &p->len);
 	if (!p->img)
 		return BLEOTA_EXIT_BAD_IMAGE;
-	ota_image_verify_init(&p->v, &icfg);
-	if (ota_image_verify_update(&p->v, p->img, p->len) ||
-	    ota_image_verify_final(&p->v)) {
+	r = manifest_from_image(p->img, p->len, &p->v, &p->m);
+	if (r == -EILSEQ) {
 		snprintf(what, sizeof(what), "%s: not a valid app image: %s",
-			 p->file, ota_image_describe(&p->v, desc, sizeof(desc)));
+			 p->file,
+			 ota_image_describe(&p->v, desc, sizeof(desc)));
 		report_error(BLEOTA_EXIT_BAD_IMAGE, "BAD_IMAGE", what,
 			     "nothing was sent; rebuild the image, 'bleota "
 			     "image info FILE' shows its contents");
 		return BLEOTA_EXIT_BAD_IMAGE;
 	}
-	if (p->v.info.image_len != p->len) {
+	if (r) {
 		snprintf(what, sizeof(what),
 			 "%s: %zu bytes follow the image's end (%u bytes)",
 			 p->file, p->len - p->v.info.image_len,
 			 p->v.info.image_len);
 		report_error(BLEOTA_EXIT_BAD_IMAGE, "BAD_IMAGE", what,
-			     "push the app image itself, not a merged or "
-			     "padded binary");
+			     "nothing was sent; push the app image itself, not "
+			     "a merged or padded binary");
 		return BLEOTA_EXIT_BAD_IMAGE;
 	}
-	memset(&p->m, 0, sizeof(p->m));
-	p->m.image_size = (uint32_t)p->len;
-	ota_sha256_init(&sha);
-	ota_sha256_update(&sha, p->img, p->len);
-	ota_sha256_final(&sha, p->m.sha256);
-	snprintf(p->m.version, sizeof(p->m.version), "%s",
-		 p->v.info.desc.version);
-	snprintf(p->m.project, sizeof(p->m.project), "%s",
-		 p->v.info.desc.project);
-	p->m.chip_id = p->v.info.chip_id;
-	p->m.has_chip_id = true;
-	p->m.secure_version = p->v.info.desc.secure_version;
-	p->m.has_secure_version = true;
 	return BLEOTA_EXIT_OK;
 }
 
@@ -574,6 +558,7 @@ static void push_event(const struct ota_tx_event *ev, const struct ota_tx *tx,
 		break;
 	case OTA_TX_EV_VERIFIED:
 		report_progress(pr->image_size, pr->image_size);
+		p->verified = true;
 		report_event("verified", NULL,
 			     "verified by the device (SHA-256 and image "
 			     "format)");
@@ -591,9 +576,9 @@ static void push_event(const struct ota_tx_event *ev, const struct ota_tx *tx,
 static void push_tick(const struct ota_tx *tx, void *user_data)
 {
 	const struct ota_tx_progress *pr = ota_tx_get_progress(tx);
+	struct push *p = user_data;
 
-	(void)user_data;
-	if (pr->image_size && pr->window)
+	if (pr->image_size && pr->window && !p->verified)
 		report_progress(pr->acked_bytes, pr->image_size);
 }
 
@@ -695,11 +680,10 @@ static int after_reboot(struct push *p)
 	if (r)
 		goto out;
 	snprintf(fields, sizeof(fields),
-		 "\"slot\":%d,\"version\":\"%s\",\"state\":\"%s\"",
-		 st.run_slot, st.run_version, img_state_name(st.run_state));
+		 "\"slot\":%d,\"version\":\"%s\",\"state\":\"%s\"", st.run_slot,
+		 st.run_version, img_state_name(st.run_state));
 	report_event("booted", fields, "the device runs ota_%d %s, %s",
-		     st.run_slot, st.run_version,
-		     img_state_name(st.run_state));
+		     st.run_slot, st.run_version, img_state_name(st.run_state));
 	if (strcmp(st.run_version, p->m.version)) {
 		char what[256];
 
@@ -863,9 +847,9 @@ int cmd_push(int argc, char **argv)
 			     "pushed %s %s (%s) in %.1f s, %s/s%s%s",
 			     p.m.project, p.m.version, sz, secs, rate,
 			     p.first_held ? ", resumed" : "",
-			     p.flags & OTA_TX_F_COMMIT ?
-				     "; it boots next" :
-				     "; not committed (--no-commit)");
+			     p.flags & OTA_TX_F_COMMIT
+				     ? "; it boots next"
+				     : "; not committed (--no-commit)");
 	}
 	if (p.reboot || p.confirm)
 		r = after_reboot(&p);

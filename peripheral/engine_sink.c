@@ -97,9 +97,9 @@ static uint32_t refusal_detail(struct engine_sink *s, enum ota_status st)
 	if (st == OTA_STATUS_WRONG_CHIP)
 		return s->eng->cfg.chip_id;
 	if (st == OTA_STATUS_DOWNGRADE && ota_engine_status(s->eng, &es) == 0)
-		return es.efuse_secure_version > es.running_secure_version ?
-			       es.efuse_secure_version :
-			       es.running_secure_version;
+		return es.efuse_secure_version > es.running_secure_version
+			       ? es.efuse_secure_version
+			       : es.running_secure_version;
 	return (uint32_t)ota_engine_last_reason(s->eng);
 }
 
@@ -110,8 +110,10 @@ static void to_engine_manifest(const struct ota_manifest *m,
 	em->image_size = m->image_size;
 	memcpy(em->sha256, m->sha256, sizeof(em->sha256));
 	/* NUL-padded 32-byte fields, as esp_app_desc_t keeps them */
-	memcpy(em->version, m->version, strnlen(m->version, sizeof(em->version)));
-	memcpy(em->project, m->project, strnlen(m->project, sizeof(em->project)));
+	memcpy(em->version, m->version,
+	       strnlen(m->version, sizeof(em->version)));
+	memcpy(em->project, m->project,
+	       strnlen(m->project, sizeof(em->project)));
 	/* without the fields, the image itself is checked at FINISH */
 	em->chip_id = m->has_chip_id ? m->chip_id : chip;
 	em->secure_version = m->has_secure_version ? m->secure_version : 0;
@@ -161,8 +163,7 @@ static enum ota_status sink_write(void *ctx, uint32_t offset,
 	return OTA_STATUS_OK;
 }
 
-static enum ota_status sink_check_block(void *ctx, uint32_t block,
-					uint32_t crc)
+static enum ota_status sink_check_block(void *ctx, uint32_t block, uint32_t crc)
 {
 	struct engine_sink *s = S(ctx);
 	int r = ota_engine_block_verify(s->eng, block, crc);
@@ -270,8 +271,8 @@ static void sink_get_status(void *ctx, struct ota_dev_status *out)
 	if (es.has_last_invalid && es.last_invalid_slot >= 0)
 		snprintf(out->last_boot, sizeof(out->last_boot),
 			 "ota_%d was rejected (%s)", es.last_invalid_slot,
-			 es.other_state == 4 ? "rebooted without confirm" :
-					       "marked invalid");
+			 es.other_state == 4 ? "rebooted without confirm"
+					     : "marked invalid");
 }
 
 const struct ota_sink_ops engine_sink_ops = {

@@ -57,7 +57,8 @@ static void usage(FILE *fp)
 		"esp32c3)\n"
 		"      --chip-rev N          its revision, major*100+minor "
 		"(default 0)\n"
-		"      --secure-version N    anti-rollback eFuse value (default "
+		"      --secure-version N    anti-rollback eFuse value "
+		"(default "
 		"0)\n"
 		"      --no-rollback         new images boot VALID, no "
 		"confirmation\n"
@@ -67,7 +68,7 @@ static void usage(FILE *fp)
 		"      --idle-timeout SEC    end a silent session after SEC "
 		"(default 30)\n"
 		"      --impair SPEC         damage received data, e.g. "
-		"drop=1%%,dup=1%%,corrupt=0.1%%,seed=7\n"
+		"drop=1%%,dup=1%%,corrupt=0.1%%,seed=7,rate=150K\n"
 		"  -v, --verbose             more logs; -vvv traces every PDU\n"
 		"  -h, --help\n"
 		"\n"
@@ -280,8 +281,8 @@ int main(int argc, char **argv)
 	if (!a.server) {
 		err("%s: %s", flash,
 		    r == -ENODEV ? "no valid partition table at 0x8000: "
-				   "create the flash with 'bleota flash create'" :
-				   strerror(-r));
+				   "create the flash with 'bleota flash create'"
+				 : strerror(-r));
 		ota_flash_file_close(f);
 		return 1;
 	}

@@ -17,7 +17,7 @@
 
 struct server_cfg {
 	struct ota_engine_cfg engine; /* flash, chip, rollback, ... */
-	uint32_t window_bytes;	      /* 0: protocol default */
+	uint32_t window_bytes;        /* 0: protocol default */
 	uint32_t idle_timeout_ms;     /* 0: protocol default */
 };
 

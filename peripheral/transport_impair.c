@@ -5,11 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
+struct held_value {
+	enum ota_chan chan;
+	size_t len;
+	uint8_t buf[];
+};
+
 struct impair {
 	struct transport t;
 	struct transport *inner;
 	struct impair_cfg cfg;
 	uint64_t rng;
+	/* rate limit: values wait here until the byte budget allows */
+	GQueue held;
+	guint timer;
+	int64_t budget_at_us; /* when the budget was last refilled */
+	double budget;        /* bytes that may be delivered now */
 };
 
 static uint64_t next_rand(uint64_t *state)
@@ -26,11 +39,65 @@ static bool chance(struct impair *im, unsigned int ppm)
 	return ppm && next_rand(&im->rng) % 1000000u < ppm;
 }
 
-static void deliver(struct impair *im, enum ota_chan chan, const uint8_t *buf,
-		    size_t len)
+static void deliver_now(struct impair *im, enum ota_chan chan,
+			const uint8_t *buf, size_t len)
 {
 	if (im->t.cbs.recv && !im->t.closed)
 		im->t.cbs.recv(chan, buf, len, im->t.user_data);
+}
+
+static gboolean release(gpointer data);
+
+static void refill(struct impair *im)
+{
+	int64_t now = g_get_monotonic_time();
+
+	im->budget += (double)(now - im->budget_at_us) * im->cfg.rate / 1e6;
+	/* at most 20 ms of burst, as a connection event or two */
+	if (im->budget > im->cfg.rate / 50.0 + OTA_MAX_VALUE)
+		im->budget = im->cfg.rate / 50.0 + OTA_MAX_VALUE;
+	im->budget_at_us = now;
+}
+
+static gboolean release(gpointer data)
+{
+	struct impair *im = data;
+	struct held_value *h;
+
+	im->timer = 0;
+	refill(im);
+	while ((h = g_queue_peek_head(&im->held)) &&
+	       im->budget >= (double)h->len) {
+		g_queue_pop_head(&im->held);
+		im->budget -= (double)h->len;
+		deliver_now(im, h->chan, h->buf, h->len);
+		free(h);
+		if (im->t.closed)
+			return G_SOURCE_REMOVE;
+	}
+	if (!g_queue_is_empty(&im->held))
+		im->timer = g_timeout_add(5, release, im);
+	return G_SOURCE_REMOVE;
+}
+
+static void deliver(struct impair *im, enum ota_chan chan, const uint8_t *buf,
+		    size_t len)
+{
+	struct held_value *h;
+
+	if (!im->cfg.rate) {
+		deliver_now(im, chan, buf, len);
+		return;
+	}
+	h = malloc(sizeof(*h) + len);
+	if (!h)
+		return; /* as good as lost */
+	h->chan = chan;
+	h->len = len;
+	memcpy(h->buf, buf, len);
+	g_queue_push_tail(&im->held, h);
+	if (!im->timer)
+		im->timer = g_idle_add(release, im);
 }
 
 static void on_recv(enum ota_chan chan, const uint8_t *buf, size_t len,
@@ -80,6 +147,9 @@ static void impair_destroy(struct transport *t)
 {
 	struct impair *im = (struct impair *)t;
 
+	if (im->timer)
+		g_source_remove(im->timer);
+	g_queue_clear_full(&im->held, free);
 	transport_free(im->inner);
 	free(im);
 }
@@ -107,6 +177,8 @@ struct transport *transport_impair_new(struct transport *inner,
 	im->inner = inner;
 	im->cfg = *cfg;
 	im->rng = cfg->seed ^ 0x1badf00dull;
+	g_queue_init(&im->held);
+	im->budget_at_us = g_get_monotonic_time();
 	transport_set_cbs(inner, &cbs, im);
 	return &im->t;
 }
@@ -148,7 +220,20 @@ int impair_parse(const char *spec, struct impair_cfg *cfg)
 			r = parse_ppm(eq + 1, &c.dup_ppm);
 		else if (klen == 7 && !strncmp(p, "corrupt", 7))
 			r = parse_ppm(eq + 1, &c.corrupt_ppm);
-		else if (klen == 4 && !strncmp(p, "seed", 4)) {
+		else if (klen == 4 && !strncmp(p, "rate", 4)) {
+			char *end;
+			double v = strtod(eq + 1, &end);
+
+			if (*end == 'K' || *end == 'k')
+				v *= 1024, end++;
+			else if (*end == 'M' || *end == 'm')
+				v *= 1024 * 1024, end++;
+			r = (end != eq + 1 && v >= 1000 && v < 1e9 &&
+			     (!*end || *end == ','))
+				    ? 0
+				    : -EINVAL;
+			c.rate = (uint32_t)v;
+		} else if (klen == 4 && !strncmp(p, "seed", 4)) {
 			char *end;
 
 			c.seed = strtoull(eq + 1, &end, 0);

@@ -1,0 +1,77 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# make demo: a simulated ESP32-C3 with a v1 app on a 4 MiB flash (ESP-IDF
+# two-OTA partition table), served by bleota-peripheral on a local socket
+# with a link throttled to a BLE-like 150 KiB/s; bleota pushes a v2 app,
+# reboots the device into it, shows it PENDING_VERIFY, confirms it, shows
+# it VALID, and stops the device.
+#
+# usage: demo.sh BUILD_DIR
+set -eu
+
+B=${1:-build}
+D=$B/demo
+SOCK=$D/bleota.sock
+rm -rf "$D"
+mkdir -p "$D"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+step "two app images (ESP-IDF format, made by the test image builder)"
+run "$B/tests/tools/mkimage" --project blinky --version 1.0.0 \
+	--segments drom:60000,irom:150000,dram:4096 "$D/blinky-v1.bin"
+run "$B/tests/tools/mkimage" --project blinky --version 2.0.0 \
+	--segments drom:90000,irom:480000,dram:4096 "$D/blinky-v2.bin"
+run "$B/bleota" image info "$D/blinky-v2.bin"
+
+step "a simulated device flash: two-OTA table, v1 in ota_0"
+run "$B/bleota" flash create "$D/device.flash" --size 4M --layout two-ota \
+	--app "$D/blinky-v1.bin"
+
+step "the device: bleota-peripheral on unix:$SOCK (150 KiB/s link)"
+"$B/bleota-peripheral" --flash "$D/device.flash" --listen "unix:$SOCK" \
+	--impair rate=150K >"$D/peripheral.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+i=0
+while [ ! -S "$SOCK" ]; do
+	i=$((i + 1))
+	if [ $i -gt 200 ] || ! kill -0 $PID 2>/dev/null; then
+		cat "$D/peripheral.log" >&2
+		echo "demo: bleota-peripheral did not start" >&2
+		exit 1
+	fi
+	sleep 0.05
+done
+cat "$D/peripheral.log"
+
+step "what the device runs"
+run "$B/bleota" info "unix:$SOCK"
+
+step "push v2, verify on the device, commit, reboot into it"
+start=$(date +%s.%N)
+run "$B/bleota" push --reboot "unix:$SOCK" "$D/blinky-v2.bin"
+end=$(date +%s.%N)
+
+step "after the reboot: v2 runs, waiting for confirmation"
+run "$B/bleota" status "unix:$SOCK"
+
+step "confirm it"
+run "$B/bleota" confirm "unix:$SOCK"
+run "$B/bleota" status "unix:$SOCK"
+
+step "stop the device (SIGTERM)"
+kill -TERM $PID
+wait $PID
+trap - EXIT
+echo "--- device log"
+cat "$D/peripheral.log"
+
+state=$("$B/bleota" flash info "$D/device.flash" | grep -i 'boot' | head -1)
+size=$(wc -c <"$D/blinky-v2.bin")
+secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+echo
+echo "demo: pushed blinky 2.0.0 ($size bytes) to a simulated ESP32-C3 over a" \
+	"150 KiB/s link in $secs s; it now runs ota_1 2.0.0, VALID ($state)"
