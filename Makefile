@@ -20,7 +20,7 @@ PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/bleota
 CFLAGS     ?= -O2 -g
 LDFLAGS    ?=
 
@@ -224,18 +224,24 @@ format-check:
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(INCLUDEDIR)/bleota/protocol $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(INCLUDEDIR)/bleota/protocol
 	$(if $(BINS),install -m 755 $(BINS) $(DESTDIR)$(BINDIR))
 	install -m 644 $(LIB_PROTO) $(LIB_ENGINE) $(DESTDIR)$(LIBDIR)
 	install -m 644 protocol/*.h $(DESTDIR)$(INCLUDEDIR)/bleota/protocol
-	$(if $(wildcard docs/*.1),install -m 644 docs/*.1 $(DESTDIR)$(MANDIR)/man1)
-	$(if $(wildcard docs/*.8),install -m 644 docs/*.8 $(DESTDIR)$(MANDIR)/man8)
+	install -d $(DESTDIR)$(INCLUDEDIR)/bleota/ota_engine
+	install -m 644 $(filter-out %_priv.h,$(wildcard ota_engine/*.h)) \
+		$(DESTDIR)$(INCLUDEDIR)/bleota/ota_engine
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(DOCDIR)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' bleota.pc.in \
+		> $(DESTDIR)$(LIBDIR)/pkgconfig/bleota.pc
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS)))
 	rm -f $(DESTDIR)$(LIBDIR)/libbleota-proto.a $(DESTDIR)$(LIBDIR)/libbleota-engine.a
-	rm -rf $(DESTDIR)$(INCLUDEDIR)/bleota
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/bleota $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/bleota.pc
 
 clean:
 	rm -rf build build-*
