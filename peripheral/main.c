@@ -21,6 +21,7 @@
 #include "central/commands.h"
 #include "ota_engine/flash_file.h"
 #include "ota_engine/image.h"
+#include "peripheral/gatt_bluez.h"
 #include "peripheral/log.h"
 #include "peripheral/server.h"
 #include "peripheral/transport.h"
@@ -36,13 +37,14 @@ struct app {
 	struct impair_cfg impair_cfg;
 	unsigned int clients;
 	int exit_code;
+	struct gatt_app *gatt;
 };
 
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-		"usage: bleota-peripheral --flash FILE --listen unix:PATH "
-		"[OPTIONS]\n"
+		"usage: bleota-peripheral --flash FILE (--listen unix:PATH | "
+		"--adapter hciN) [OPTIONS]\n"
 		"\n"
 		"A simulated ESP-IDF device that receives bleota updates.\n"
 		"\n"
@@ -53,6 +55,12 @@ static void usage(FILE *fp)
 		"      --flash-size SIZE     size of a created flash (default "
 		"4M)\n"
 		"  -l, --listen unix:PATH    serve on a UNIX SEQPACKET socket\n"
+		"  -a, --adapter hciN        serve over Bluetooth LE through "
+		"BlueZ\n"
+		"      --name NAME           advertised name (default "
+		"bleota)\n"
+		"      --insecure            allow unencrypted links (no "
+		"pairing)\n"
 		"      --chip NAME|ID        the device's chip (default "
 		"esp32c3)\n"
 		"      --chip-rev N          its revision, major*100+minor "
@@ -109,6 +117,25 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+static void on_gatt_client(struct transport *t, void *user_data)
+{
+	struct app *a = user_data;
+
+	if (a->impair)
+		t = transport_impair_new(t, &a->impair_cfg);
+	if (!t)
+		return;
+	a->clients++;
+	server_attach(a->server, t);
+}
+
+static int gatt_read_info(uint8_t *buf, size_t cap, void *user_data)
+{
+	struct app *a = user_data;
+
+	return server_read_info(a->server, buf, cap);
+}
+
 static int parse_chip(const char *s, uint16_t *out)
 {
 	unsigned long v;
@@ -143,6 +170,9 @@ int main(int argc, char **argv)
 		{ "create-layout", required_argument, NULL, 'C' },
 		{ "flash-size", required_argument, NULL, 'S' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "adapter", required_argument, NULL, 'a' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "insecure", no_argument, NULL, 'k' },
 		{ "chip", required_argument, NULL, 'c' },
 		{ "chip-rev", required_argument, NULL, 'R' },
 		{ "secure-version", required_argument, NULL, 's' },
@@ -158,13 +188,15 @@ int main(int argc, char **argv)
 	struct app a = { .listen_fd = -1, .value_max = OTA_MAX_VALUE };
 	struct server_cfg scfg = { 0 };
 	const char *flash = NULL, *layout = NULL, *listen_on = NULL;
+	const char *adapter = NULL, *name = "bleota";
+	bool insecure = false;
 	unsigned long flash_size = 4ul << 20, v;
 	uint16_t chip = OTA_CHIP_ESP32C3;
 	struct ota_flash_file *f = NULL;
 	struct stat st;
 	int c, verbose = LOG_INFO, r;
 
-	while ((c = getopt_long(argc, argv, "f:l:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:l:a:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			flash = optarg;
@@ -183,6 +215,15 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			listen_on = optarg;
+			break;
+		case 'a':
+			adapter = optarg;
+			break;
+		case 'N':
+			name = optarg;
+			break;
+		case 'k':
+			insecure = true;
 			break;
 		case 'c':
 			if (parse_chip(optarg, &chip)) {
@@ -244,14 +285,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!flash || !listen_on || optind != argc) {
+	if (!flash || (!listen_on && !adapter) || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (!unix_path_of(listen_on)) {
+	if (listen_on && !unix_path_of(listen_on)) {
 		fprintf(stderr,
 			"bleota-peripheral: --listen '%s': use unix:PATH "
-			"(BlueZ support comes with --adapter)\n",
+			"(for Bluetooth use --adapter hciN)\n",
 			listen_on);
 		return 2;
 	}
@@ -287,28 +328,53 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	a.listen_path = unix_path_of(listen_on);
-	a.listen_fd = socket_listen_unix(a.listen_path);
-	if (a.listen_fd < 0) {
-		err("%s: cannot listen: %s", a.listen_path,
-		    strerror(-a.listen_fd));
-		server_free(a.server);
-		ota_flash_file_close(f);
-		return 1;
+	if (listen_on) {
+		a.listen_path = unix_path_of(listen_on);
+		a.listen_fd = socket_listen_unix(a.listen_path);
+		if (a.listen_fd < 0) {
+			err("%s: cannot listen: %s", a.listen_path,
+			    strerror(-a.listen_fd));
+			server_free(a.server);
+			ota_flash_file_close(f);
+			return 1;
+		}
+		info("listening on unix:%s (values up to %zu bytes)",
+		     a.listen_path, a.value_max);
 	}
-	info("listening on unix:%s (values up to %zu bytes)", a.listen_path,
-	     a.value_max);
+	if (adapter) {
+		struct gatt_app_cfg gcfg = { .adapter = adapter,
+					     .name = name,
+					     .insecure = insecure,
+					     .new_client = on_gatt_client,
+					     .read_info = gatt_read_info,
+					     .user_data = &a };
+		char why[256];
+
+		a.gatt = gatt_app_new(&gcfg, why, sizeof(why));
+		if (!a.gatt) {
+			err("%s: %s", adapter, why);
+			server_free(a.server);
+			if (a.listen_fd >= 0)
+				close(a.listen_fd);
+			ota_flash_file_close(f);
+			return 1;
+		}
+	}
 
 	a.loop = g_main_loop_new(NULL, FALSE);
 	g_unix_signal_add(SIGINT, on_signal, &a);
 	g_unix_signal_add(SIGTERM, on_signal, &a);
-	g_unix_fd_add(a.listen_fd, G_IO_IN, on_accept, &a);
+	if (a.listen_fd >= 0)
+		g_unix_fd_add(a.listen_fd, G_IO_IN, on_accept, &a);
 	g_main_loop_run(a.loop);
 
 	/* the flash file is consistent after every operation: just close */
 	server_free(a.server);
-	close(a.listen_fd);
-	unlink(a.listen_path);
+	gatt_app_free(a.gatt);
+	if (a.listen_fd >= 0) {
+		close(a.listen_fd);
+		unlink(a.listen_path);
+	}
 	ota_flash_file_close(f);
 	g_main_loop_unref(a.loop);
 	return a.exit_code;

@@ -138,6 +138,11 @@ struct ota_engine *server_engine(struct server *s)
 	return &s->eng;
 }
 
+int server_read_info(struct server *s, uint8_t *buf, size_t cap)
+{
+	return ota_rx_read_attr(&s->rx, OTA_ATTR_INFO, buf, cap);
+}
+
 bool server_has_client(const struct server *s)
 {
 	return s->client != NULL;

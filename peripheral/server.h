@@ -43,6 +43,9 @@ void server_free(struct server *s);
 /** server_engine() - for status logs and tests. */
 struct ota_engine *server_engine(struct server *s);
 
+/** server_read_info() - the INFO attribute (Info characteristic value). */
+int server_read_info(struct server *s, uint8_t *buf, size_t cap);
+
 /** server_has_client() - whether a client is being served. */
 bool server_has_client(const struct server *s);
 

@@ -527,6 +527,20 @@ static void build_status(struct ota_rx *rx, struct ota_tlv_writer *w)
 		ota_tlv_put_str(w, OTA_ST_LAST_DETAIL, st.last_boot);
 }
 
+int ota_rx_read_attr(struct ota_rx *rx, uint8_t attr, uint8_t *buf,
+		     size_t cap)
+{
+	struct ota_tlv_writer w = { .buf = buf, .cap = cap };
+
+	if (attr == OTA_ATTR_INFO)
+		build_info(rx, &w);
+	else if (attr == OTA_ATTR_STATUS)
+		build_status(rx, &w);
+	else
+		return -ENOTSUP;
+	return w.overflow ? -EMSGSIZE : (int)w.len;
+}
+
 static void handle_read(struct ota_rx *rx, const struct ota_msg *msg)
 {
 	uint8_t tlv[256], out[OTA_MAX_VALUE];

@@ -588,7 +588,8 @@ static void test_reboot_event_after_response(void **state)
 static void test_read_info_paged(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t info[256], out[32], req[5] = { 0x01, 0, OTA_ATTR_INFO, 0, 0 };
+	uint8_t info[256], out[32], out2[256];
+	uint8_t req[5] = { 0x01, 0, OTA_ATTR_INFO, 0, 0 };
 	size_t got = 0, total = 0, off = 0;
 	enum ota_chan chan;
 	const uint8_t *val;
@@ -622,6 +623,15 @@ static void test_read_info_paged(void **state)
 	}
 	assert_int_equal(off, total);
 	assert_true(saw_slot && saw_version);
+	/* the Info characteristic serves the same bytes */
+	assert_int_equal(ota_rx_read_attr(&f->rx, OTA_ATTR_INFO, out2,
+					  sizeof(out2)),
+			 (int)total);
+	assert_memory_equal(out2, info, total);
+	assert_int_equal(ota_rx_read_attr(&f->rx, 7, out2, sizeof(out2)),
+			 -ENOTSUP);
+	assert_int_equal(ota_rx_read_attr(&f->rx, OTA_ATTR_INFO, out2, 8),
+			 -EMSGSIZE);
 }
 
 /*

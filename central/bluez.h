@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bleota's BlueZ central: finds a device advertising the bleota service,
+ * connects through bluetoothd (org.bluez over the system bus), and makes
+ * its characteristics a struct transport: Data through an AcquireWrite fd
+ * (fallback WriteValue type=command), Control writes as write requests,
+ * notifications through AcquireNotify fds (fallback StartNotify).
+ */
+#ifndef BLEOTA_CENTRAL_BLUEZ_H
+#define BLEOTA_CENTRAL_BLUEZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "peripheral/transport.h"
+
+struct bluez_opts {
+	const char *adapter;	  /* "hci0"; NULL: the first adapter */
+	unsigned int timeout_s;	  /* discovery and connection, 0 = 20 */
+	bool no_acquire;	  /* force the WriteValue/StartNotify path */
+};
+
+/**
+ * bluez_connect() - connect to @device (a Bluetooth address or a name).
+ * @why: on failure, what went wrong and what to do, for the user.
+ * Return: a transport, or NULL with *err: -EHOSTDOWN (bluetoothd not
+ * running), -ENODEV (no such adapter), -ENETDOWN (adapter off), -ENOENT
+ * (device not found), -ECONNREFUSED (could not connect), -ENOTSUP (bleota
+ * service missing), -EACCES (not permitted / pairing needed), -EBUSY (an
+ * operation in progress), -ETIMEDOUT.
+ */
+struct transport *bluez_connect(const char *device,
+				const struct bluez_opts *opts, char *why,
+				size_t why_cap, int *err);
+
+/**
+ * bluez_scan() - list devices advertising the bleota service for
+ * @timeout_s seconds: address, name, RSSI, one per line (or JSON).
+ * Return: an exit code (0, or 5 with a message on stderr).
+ */
+int bluez_scan(const struct bluez_opts *opts, bool json);
+
+/** bluez_is_address() - "AA:BB:CC:DD:EE:FF"? */
+bool bluez_is_address(const char *s);
+
+#endif /* BLEOTA_CENTRAL_BLUEZ_H */
