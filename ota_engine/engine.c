@@ -954,8 +954,10 @@ int ota_engine_commit(struct ota_engine *eng)
 	ota_otadata_make(&n, seq,
 			 eng->cfg.rollback_disabled ? OTA_IMG_UNDEFINED
 						    : OTA_IMG_NEW);
-	err = in_place ? eng_otadata_rewrite(eng, sector, &n)
-		       : eng_otadata_write_inactive(eng, sector, &n);
+	if (in_place)
+		err = eng_otadata_rewrite(eng, sector, &n, ENG_INTENT_PLAIN);
+	else
+		err = eng_otadata_write_inactive(eng, sector, &n);
 	if (err)
 		goto err_io;
 	/* a failure here only leaves a journal that resume will re-check */
@@ -992,7 +994,7 @@ int ota_engine_confirm(struct ota_engine *eng)
 				i < 0 ? "not in otadata"
 				      : ota_otadata_state_str(e[i].state));
 	e[i].state = OTA_IMG_VALID;
-	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i]))
+	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i], ENG_INTENT_PLAIN))
 		goto err_io;
 	if (eng->running_desc_ok &&
 	    eng->running_desc.secure_version > eng->efuse_secure_version)
@@ -1047,7 +1049,7 @@ int ota_engine_rollback(struct ota_engine *eng)
 			eng, OTA_ENGINE_REASON_NO_ROLLBACK_TARGET, -ENOENT,
 			"no valid previous image besides ota_%d", eng->running);
 	e[i].state = OTA_IMG_INVALID;
-	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i]))
+	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i], ENG_INTENT_PLAIN))
 		goto err_io;
 	eng_log(eng, OTA_ENGINE_LOG_INFO,
 		"rollback: ota_%d marked INVALID, reboot to run the previous "

@@ -154,6 +154,43 @@ static void test_reboot_without_confirm(void **state)
 	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0); /* VALID already */
 }
 
+/* A cut inside the bootloader's NEW -> PENDING_VERIFY (after its intent
+ * record, at every later op, plain and torn) must not cost the new image
+ * its trial boot: the app never ran. */
+static void test_cut_in_trial_transition(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t *golden;
+	int op, torn, e = 0;
+	FILE *fp;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	dev_power_off(&fx->d);
+	golden = dev_snapshot(&fx->d);
+	/* ops of the transition: intent record, erase, write, done mark */
+	for (op = 1; op < 4; op++) {
+		for (torn = 0; torn < 2; torn++) {
+			fp = fopen(fx->d.path, "wb");
+			assert_non_null(fp);
+			fwrite(golden, 1, DEV_FLASH_SIZE, fp);
+			fclose(fp);
+			fx->d.f = ota_flash_file_open(fx->d.path, 0, 0, &e);
+			assert_non_null(fx->d.f);
+			fx->d.cfg.flash_ctx = fx->d.f;
+			ota_flash_file_cut_at(fx->d.f, (uint64_t)op,
+					      OTA_FLASH_OP_MUTATE, torn);
+			assert_int_equal(
+				ota_engine_init(&fx->d.eng, &fx->d.cfg), 0);
+			assert_int_equal(ota_engine_boot(&fx->d.eng), -EIO);
+			assert_int_equal(dev_power_on(&fx->d), 1);
+			expect_running(fx, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
+			dev_power_off(&fx->d);
+		}
+	}
+	free(golden);
+}
+
 static void test_rollback(void **state)
 {
 	struct fx *fx = *state;
@@ -638,6 +675,8 @@ int main(void)
 		T("/engine/update/confirm", test_update_confirm),
 		T("/engine/boot/no-confirm-aborts",
 		  test_reboot_without_confirm),
+		T("/engine/boot/cut-in-trial-transition",
+		  test_cut_in_trial_transition),
 		T("/engine/rollback", test_rollback),
 		T("/engine/rollback-disabled", test_rollback_disabled),
 		T("/engine/begin/refusals", test_begin_refusals),
