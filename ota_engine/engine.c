@@ -221,9 +221,11 @@ int ota_engine_init(struct ota_engine *eng, const struct ota_engine_cfg *cfg)
 	int rc;
 
 	memset(eng, 0, sizeof(*eng));
+	/* image data arrives at any byte offset: byte-programmable flash only */
 	if (!cfg || !cfg->flash || !cfg->flash->read || !cfg->flash->write ||
 	    !cfg->flash->erase || !cfg->flash->size ||
-	    cfg->flash->erase_size != OTA_FLASH_SECTOR_SIZE)
+	    cfg->flash->erase_size != OTA_FLASH_SECTOR_SIZE ||
+	    cfg->flash->write_align > 1)
 		return -EINVAL;
 	eng->cfg = *cfg;
 	eng->running = OTA_ENGINE_SLOT_NONE;
@@ -539,6 +541,10 @@ int ota_engine_begin(struct ota_engine *eng,
 		return eng_fail(eng, OTA_ENGINE_REASON_BUSY, -EBUSY,
 				"a session for another image is active");
 	}
+	/* the target slot now holds the committed image: keep it */
+	if (eng->session == OTA_ENGINE_SESSION_COMMITTED)
+		return eng_fail(eng, OTA_ENGINE_REASON_BUSY, -EBUSY,
+				"an update is committed: reboot to run it");
 	err = preflight(eng, m, flags, &slot);
 	if (err)
 		return err;
@@ -1120,6 +1126,21 @@ int ota_engine_status(struct ota_engine *eng, struct ota_engine_status *out)
 			i = eng_entry_for_slot(eng, e, out->other_slot);
 			if (i >= 0)
 				out->other_state = e[i].state;
+		}
+	}
+	if (out->other_slot >= 0 && out->other_slot != eng->running) {
+		uint8_t raw[OTA_APP_DESC_LEN];
+		struct ota_app_desc d;
+		uint32_t off, size;
+
+		/* a peek at the app desc, not a verification */
+		if (eng_slot_region(eng, out->other_slot, &off, &size) &&
+		    !eng->cfg.flash->read(eng->cfg.flash_ctx,
+					  off + OTA_APP_DESC_OFFSET, raw,
+					  sizeof(raw)) &&
+		    !ota_app_desc_parse(raw, &d)) {
+			copy_desc_str(out->other_version, d.version);
+			copy_desc_str(out->other_project, d.project);
 		}
 	}
 	rc = last_failed(eng, out->last_invalid_sha256,

@@ -124,6 +124,8 @@ struct ota_engine_status {
 	int boot_slot;          /* what otadata selects now (or NONE) */
 	int other_slot;         /* the update target, or NONE */
 	uint32_t other_state;
+	char other_version[33]; /* app desc found there ("" if none) */
+	char other_project[33];
 	enum ota_engine_session session;
 	uint32_t image_size;
 	uint32_t bytes_verified;
@@ -173,7 +175,9 @@ struct ota_engine {
  * work out (without writing) which slot the bootloader would run.
  * @cfg is copied; cfg->flash must stay valid. Call ota_engine_boot() next to
  * perform the bootloader's own transitions.
- * Returns 0, -EINVAL (no flash ops), -ENODEV (no valid partition table;
+ * The flash must be byte-programmable (write_align 1; flash encryption's
+ * 16-byte writes are not supported) with 4 KiB erase sectors.
+ * Returns 0, -EINVAL (bad flash ops), -ENODEV (no valid partition table;
  * the engine then refuses every update), -EIO.
  */
 int ota_engine_init(struct ota_engine *eng, const struct ota_engine_cfg *cfg);
@@ -201,7 +205,7 @@ int ota_engine_boot(struct ota_engine *eng);
  * re-checked and resumes as verified; otherwise the stale otadata entry of
  * the target is erased and a new journal session is written. Nothing in the
  * slot is erased here. Calling it again with the same manifest during a
- * session returns 0.
+ * session returns 0; after commit it is BUSY until the next boot.
  * Power loss: the running slot and its otadata entry are never touched.
  */
 int ota_engine_begin(struct ota_engine *eng,

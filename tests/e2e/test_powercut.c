@@ -375,6 +375,9 @@ static void test_countdown_update(void **state)
 					 (unsigned long long)n, rc);
 		} else {
 			ok_runs++;
+			if (getenv("BLEOTA_DEBUG"))
+				printf("countdown: op %llu failed, run ok\n",
+				       (unsigned long long)n);
 		}
 		check_boots_valid(&w, "countdown");
 		assert_int_equal(ota_engine_status(&w.d.eng, &st), 0);

@@ -107,6 +107,19 @@ static void test_update_confirm(void **state)
 	assert_int_equal(st.session, OTA_ENGINE_SESSION_COMMITTED);
 	assert_int_equal(st.boot_slot, 1);
 	assert_int_equal(st.other_state, OTA_IMG_NEW);
+	assert_string_equal(st.other_version, "2.0.0");
+	assert_string_equal(st.other_project, "demo");
+	{
+		/* committed: the slot is not to be overwritten before reboot */
+		struct ota_engine_manifest m;
+
+		dev_manifest(fx->v1, fx->v1_len, &m);
+		assert_int_equal(
+			ota_engine_begin(&fx->d.eng, &m, OTA_ENGINE_FORCE),
+			-EBUSY);
+		assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+				 OTA_ENGINE_REASON_BUSY);
+	}
 
 	assert_int_equal(dev_power_on(&fx->d), 1);
 	expect_running(fx, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
