@@ -894,6 +894,22 @@ int ota_engine_finish(struct ota_engine *eng)
 	eng->stream_next = eng->nblocks; /* the stream is spent */
 
 	if (memcmp(sha, eng->man.sha256, OTA_SHA256_LEN)) {
+		uint32_t unverified = 0;
+
+		for (b = 0; b < eng->nblocks; b++) {
+			if (bit(eng->verified, b))
+				continue;
+			/* the next write into it starts the block over */
+			set_bit(eng->erased, b, false);
+			unverified++;
+		}
+		if (unverified)
+			/* keep what the sender proved; it resends the rest */
+			return eng_fail(
+				eng, OTA_ENGINE_REASON_HASH_MISMATCH, -EILSEQ,
+				"SHA-256 differs; %u of %u blocks were never "
+				"verified: resend them",
+				unverified, eng->nblocks);
 		end_session(eng);
 		return eng_fail(eng, OTA_ENGINE_REASON_HASH_MISMATCH, -EILSEQ,
 				"SHA-256 of the %u bytes in ota_%u differs "

@@ -245,9 +245,10 @@ bool ota_engine_block_is_verified(const struct ota_engine *eng, uint32_t block);
  * Returns 0 (session VERIFIED; again 0 if already verified), -EAGAIN
  * (INCOMPLETE: blocks never written; session kept), -EILSEQ
  * (HASH_MISMATCH), -ENOEXEC (BAD_IMAGE with detail, MANIFEST_MISMATCH),
- * -EPROTO, -EIO. After -EILSEQ/-ENOEXEC the session and journal are
- * discarded; an image that hashes right but is invalid is remembered as
- * failed (SAME_AS_FAILED).
+ * -EPROTO, -EIO. HASH_MISMATCH with blocks that were written but never
+ * block-verified keeps the session: those blocks are to be resent. Otherwise
+ * after -EILSEQ/-ENOEXEC the session and journal are discarded; an image
+ * that hashes right but is invalid is remembered as failed (SAME_AS_FAILED).
  */
 int ota_engine_finish(struct ota_engine *eng);
 

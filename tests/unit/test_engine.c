@@ -428,6 +428,33 @@ static void test_finish_refusals(void **state)
 	assert_int_equal(ota_engine_finish(&fx->d.eng), -EAGAIN);
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
 			 OTA_ENGINE_REASON_INCOMPLETE);
+	/* all written, block 2 garbled and never verified: keep the rest */
+	{
+		uint8_t blk[4096];
+		size_t off;
+
+		for (off = 4096; off < fx->v2_len; off += 4096) {
+			size_t n = fx->v2_len - off < 4096 ? fx->v2_len - off
+							   : 4096;
+
+			memcpy(blk, fx->v2 + off, n);
+			if (off == 2 * 4096)
+				blk[9] ^= 0x40;
+			assert_int_equal(ota_engine_write(&fx->d.eng,
+							  (uint32_t)off, blk,
+							  n),
+					 0);
+		}
+		assert_int_equal(
+			ota_engine_block_verify(&fx->d.eng, 0,
+						ota_crc_ieee(0, fx->v2, 4096)),
+			0);
+		assert_int_equal(ota_engine_finish(&fx->d.eng), -EILSEQ);
+		assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+				 OTA_ENGINE_REASON_HASH_MISMATCH);
+		assert_true(ota_engine_block_is_verified(&fx->d.eng, 0));
+		assert_false(ota_engine_block_is_verified(&fx->d.eng, 2));
+	}
 	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 4096), 0);
 	assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
 	assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
