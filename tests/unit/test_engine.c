@@ -704,6 +704,46 @@ static void test_no_journal_partition(void **state)
 	expect_running(fx, 0, "2.0.0", OTA_IMG_VALID);
 }
 
+static void test_no_slot_no_bootable_no_table(void **state)
+{
+	static const char factory_only[] =
+		"nvs, data, nvs, 0x9000, 0x4000\n"
+		"factory, app, factory, 0x10000, 1M\n";
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+	FILE *fp;
+
+	/* no OTA slot at all: the factory app runs, updates are refused */
+	dev_create(&fx->d, "factory-only.bin", factory_only, fx->v1,
+		   fx->v1_len);
+	assert_int_equal(dev_power_on(&fx->d), OTA_ENGINE_SLOT_FACTORY);
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -ENODEV);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_NO_SLOT);
+	assert_int_equal(ota_engine_confirm(&fx->d.eng), -EALREADY);
+	dev_power_off(&fx->d);
+
+	/* nothing valid in any slot */
+	dev_create(&fx->d, "empty.bin", NULL, NULL, 0);
+	assert_int_equal(dev_power_on(&fx->d), -ENOENT);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_NO_BOOTABLE);
+	dev_power_off(&fx->d);
+
+	/* a damaged partition table */
+	fp = fopen(fx->d.path, "r+b");
+	assert_non_null(fp);
+	fseek(fp, 0x8000 + 40, SEEK_SET);
+	fputc(0x12, fp);
+	fclose(fp);
+	assert_int_equal(dev_open(&fx->d), -ENODEV);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_NO_SLOT);
+	assert_int_equal(ota_engine_boot(&fx->d.eng), -ENODEV);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -ENODEV);
+}
+
 int main(void)
 {
 #define T(name, fn)                             \
@@ -733,6 +773,8 @@ int main(void)
 		T("/engine/journal/compaction", test_log_compaction),
 		T("/engine/layout/factory-no-journal",
 		  test_no_journal_partition),
+		T("/engine/layout/no-slot-no-bootable-no-table",
+		  test_no_slot_no_bootable_no_table),
 	};
 	int rc = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 
