@@ -305,6 +305,7 @@ int ota_engine_boot(struct ota_engine *eng)
 	int slot;
 
 	eng->session = OTA_ENGINE_SESSION_IDLE;
+	eng->stream_on = false;
 	eng->reason = OTA_ENGINE_REASON_NONE;
 	eng->detail[0] = '\0';
 	if (!eng->table_ok)

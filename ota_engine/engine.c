@@ -485,6 +485,7 @@ static void stream_reset(struct ota_engine *eng)
 	ota_sha256_init(&eng->stream_sha);
 	eng->stream_next = 0;
 	eng->stream_failed = false;
+	eng->stream_on = true;
 }
 
 /* Re-checks every journalled block of a resumable session. */
@@ -816,7 +817,8 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 					-EIO, "flash error in the journal");
 		set_bit(eng->verified, block, true);
 	}
-	if (block == eng->stream_next || eng->stream_failed) {
+	if (eng->stream_on &&
+	    (block == eng->stream_next || eng->stream_failed)) {
 		int err = stream_advance(eng);
 
 		if (err == -EIO)
@@ -855,7 +857,7 @@ int ota_engine_finish(struct ota_engine *eng)
 	for (b = 0; b < eng->nblocks; b++)
 		if (!bit(eng->verified, b) && !bit(eng->erased, b))
 			missing++;
-	if (eng->stream_failed && missing) {
+	if (eng->stream_on && eng->stream_failed && missing) {
 		/* the verified prefix already proved it: say so, end it */
 		int err = stream_advance(eng);
 		enum ota_engine_reason r = eng->reason;
@@ -872,6 +874,7 @@ int ota_engine_finish(struct ota_engine *eng)
 	/* one pass over flash: the ESP format and the whole-file hash */
 	eng_slot_region(eng, (int)eng->target, &off, &size);
 	stream_reset(eng);
+	eng->stream_on = false; /* iv now serves the full pass */
 	ota_sha256_init(&ctx);
 	for (pos = 0; pos < eng->man.image_size; pos += READ_CHUNK) {
 		uint32_t n = eng->man.image_size - pos < READ_CHUNK
@@ -891,7 +894,6 @@ int ota_engine_finish(struct ota_engine *eng)
 	ota_sha256_final(&ctx, sha);
 	if (image_ok && ota_image_verify_final(&eng->iv))
 		image_ok = false;
-	eng->stream_next = eng->nblocks; /* the stream is spent */
 
 	if (memcmp(sha, eng->man.sha256, OTA_SHA256_LEN)) {
 		uint32_t unverified = 0;
@@ -1046,7 +1048,8 @@ int ota_engine_rollback(struct ota_engine *eng)
 		return eng_fail(eng, OTA_ENGINE_REASON_NO_ROLLBACK_TARGET,
 				-ENOENT, "ota_%d has no otadata entry",
 				eng->running);
-	/* esp_ota_check_rollback_is_possible() */
+	/* esp_ota_check_rollback_is_possible(); iv is reused for it */
+	eng->stream_on = false;
 	other = 1 - i;
 	if (ota_otadata_entry_valid(&e[other])) {
 		int slot = (int)ota_otadata_slot(e[other].seq,

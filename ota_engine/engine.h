@@ -163,6 +163,7 @@ struct ota_engine {
 	uint8_t erased[OTA_ENGINE_MAX_BLOCKS / 8];
 	uint32_t stream_next; /* next block for the in-order verifier */
 	bool stream_failed;
+	bool stream_on; /* iv holds this session's in-order stream */
 	struct ota_sha256 stream_sha;
 	struct ota_image_verify iv; /* streaming verifier, reused by finish */
 	enum ota_engine_reason reason;
