@@ -482,7 +482,6 @@ static void stream_reset(struct ota_engine *eng)
 	if (eng_slot_region(eng, (int)eng->target, &off, &size))
 		cfg.max_len = size;
 	ota_image_verify_init(&eng->iv, &cfg);
-	ota_sha256_init(&eng->stream_sha);
 	eng->stream_next = 0;
 	eng->stream_failed = false;
 	eng->stream_on = true;
@@ -698,7 +697,6 @@ static int read_block(struct ota_engine *eng, uint32_t b, uint32_t *crc,
 			return -EIO;
 		*crc = ota_crc_ieee(*crc, buf, n);
 		if (feed_stream) {
-			ota_sha256_update(&eng->stream_sha, buf, n);
 			if (!eng->stream_failed &&
 			    ota_image_verify_update(&eng->iv, buf, n))
 				eng->stream_failed = true;

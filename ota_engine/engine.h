@@ -164,7 +164,6 @@ struct ota_engine {
 	uint32_t stream_next; /* next block for the in-order verifier */
 	bool stream_failed;
 	bool stream_on; /* iv holds this session's in-order stream */
-	struct ota_sha256 stream_sha;
 	struct ota_image_verify iv; /* streaming verifier, reused by finish */
 	enum ota_engine_reason reason;
 	char detail[OTA_ENGINE_DETAIL_LEN];
