@@ -567,6 +567,70 @@ static void test_block_crc_and_idempotence(void **state)
 	assert_int_equal(dev_power_on(&fx->d), 1);
 }
 
+/*
+ * Property: any chunking, order and duplication of the writes gives the
+ * same verified image (seeded PRNG; blocks are verified once complete).
+ */
+static void test_chunking_invariance(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+	uint32_t seed = 99, nb = (uint32_t)((fx->v2_len + 4095) / 4096);
+	unsigned int round;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	for (round = 0; round < 4; round++) {
+		uint32_t b;
+
+		assert_int_equal(
+			ota_engine_begin(&fx->d.eng, &m, OTA_ENGINE_NO_RESUME),
+			0);
+		for (b = 0; b < nb; b++) {
+			/* visit blocks in a scrambled order */
+			uint32_t bb = (b * 7 + round) % nb;
+			size_t start = (size_t)bb * 4096;
+			size_t blen = fx->v2_len - start < 4096
+					      ? fx->v2_len - start
+					      : 4096;
+			size_t off = 0;
+
+			while (off < blen) {
+				size_t n;
+
+				seed ^= seed << 13;
+				seed ^= seed >> 17;
+				seed ^= seed << 5;
+				n = 1 + seed % 1500;
+				if (n > blen - off)
+					n = blen - off;
+				assert_int_equal(
+					ota_engine_write(
+						&fx->d.eng,
+						(uint32_t)(start + off),
+						fx->v2 + start + off, n),
+					0);
+				if (seed & 0x100) /* duplicate */
+					assert_int_equal(
+						ota_engine_write(
+							&fx->d.eng,
+							(uint32_t)(start + off),
+							fx->v2 + start + off,
+							n),
+						0);
+				off += n;
+			}
+			assert_int_equal(
+				ota_engine_block_verify(
+					&fx->d.eng, bb,
+					ota_crc_ieee(0, fx->v2 + start, blen)),
+				0);
+		}
+		assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
+		assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
+	}
+}
+
 static void test_resume_after_reboot(void **state)
 {
 	struct fx *fx = *state;
@@ -766,6 +830,8 @@ int main(void)
 		T("/engine/session/misuse", test_session_misuse),
 		T("/engine/write/crc-idempotence",
 		  test_block_crc_and_idempotence),
+		T("/engine/write/chunking-invariance",
+		  test_chunking_invariance),
 		T("/engine/resume/after-reboot", test_resume_after_reboot),
 		T("/engine/resume/no-resume-abort", test_no_resume_and_abort),
 		T("/engine/boot/fallback-corrupt-slot",
