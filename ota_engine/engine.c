@@ -462,6 +462,23 @@ static int invalidate_target_entry(struct ota_engine *eng, int slot)
 		    (int)ota_otadata_slot(e[i].seq, eng->layout.ota_count) !=
 			    slot)
 			continue;
+		/* keep "this image failed" past the entry that says so */
+		if (e[i].crc == ota_otadata_crc(e[i].seq) &&
+		    (e[i].state == OTA_IMG_INVALID ||
+		     e[i].state == OTA_IMG_ABORTED)) {
+			struct ota_journal_rec cr;
+			int rc = ota_journal_find_last(
+				&eng->jr, OTA_JOURNAL_REC_COMMIT, slot, &cr);
+
+			if (rc < 0)
+				return -EIO;
+			if (rc > 0 &&
+			    ota_journal_append(&eng->jr, OTA_JOURNAL_REC_FAILED,
+					       (uint8_t)OTA_ENGINE_REASON_NONE,
+					       (uint8_t)slot, cr.val,
+					       cr.payload, NULL))
+				return -EIO;
+		}
 		/* stale or torn entry for the target: nobody relies on it */
 		if (eng->cfg.flash->erase(eng->cfg.flash_ctx,
 					  eng->layout.otadata_off +

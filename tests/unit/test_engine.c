@@ -225,6 +225,21 @@ static void test_rollback(void **state)
 	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -EPERM);
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
 			 OTA_ENGINE_REASON_SAME_AS_FAILED);
+	/* ... even after another transfer erased its INVALID entry */
+	{
+		struct ota_engine_manifest m3;
+		size_t len;
+		uint8_t *v3 = mk("3.0.0", 1, 33, ESP_CORRUPT_NONE, &len);
+
+		dev_manifest(v3, len, &m3);
+		assert_int_equal(ota_engine_begin(&fx->d.eng, &m3, 0), 0);
+		assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
+		assert_int_equal(dev_power_on(&fx->d), 0);
+		assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -EPERM);
+		assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+				 OTA_ENGINE_REASON_SAME_AS_FAILED);
+		free(v3);
+	}
 	assert_int_equal(
 		dev_update(&fx->d, fx->v2, fx->v2_len, OTA_ENGINE_FORCE), 0);
 	assert_int_equal(dev_power_on(&fx->d), 1);
