@@ -24,6 +24,9 @@
  * + the full 32-byte entry, CRC-protected); after erase + write the record's
  * done byte is programmed. eng_recover(), run by init before anything reads
  * otadata, redoes any intent without its done byte; the redo is idempotent.
+ * One refinement: an unfinished NEW -> PENDING_VERIFY intent means the
+ * bootloader was cut before the app could start, so the redo writes NEW and
+ * the image still gets its trial boot instead of being ABORTED untried.
  * The otadata bytes are always standard entries, so a real ESP-IDF
  * bootloader reads them unchanged; in the window before recovery it sees
  * what IDF itself would leave (the older entry), never garbage it could
@@ -97,7 +100,7 @@ int eng_otadata_write_inactive(struct ota_engine *eng, unsigned int sector,
 }
 
 int eng_otadata_rewrite(struct ota_engine *eng, unsigned int sector,
-			const struct ota_otadata_entry *e)
+			const struct ota_otadata_entry *e, unsigned int kind)
 {
 	uint8_t raw[OTA_OTADATA_ENTRY_LEN];
 	struct ota_journal_rec rec;
@@ -107,7 +110,7 @@ int eng_otadata_rewrite(struct ota_engine *eng, unsigned int sector,
 		return eng_otadata_write_inactive(eng, sector, e);
 	ota_otadata_encode(e, raw);
 	err = ota_journal_append(&eng->jr, OTA_JOURNAL_REC_INTENT,
-				 (uint8_t)sector, 0, 0, raw, &rec);
+				 (uint8_t)sector, (uint8_t)kind, 0, raw, &rec);
 	if (err)
 		return -EIO;
 	err = eng_otadata_write_inactive(eng, sector, e);
@@ -132,6 +135,8 @@ int eng_recover(struct ota_engine *eng)
 	eng_log(eng, OTA_ENGINE_LOG_WARN,
 		"completing interrupted otadata rewrite of sector %u", rec.a);
 	ota_otadata_decode(rec.payload, &e);
+	if (rec.b == ENG_INTENT_TRIAL && e.state == OTA_IMG_PENDING_VERIFY)
+		e.state = OTA_IMG_NEW;
 	if (eng_otadata_write_inactive(eng, rec.a, &e))
 		return -EIO;
 	return ota_journal_mark_done(&eng->jr, rec.index) ? -EIO : 0;
@@ -228,7 +233,8 @@ int eng_boot_select(struct ota_engine *eng, bool apply,
 					"confirmed: ABORTED",
 					e[i].seq);
 				if (eng_otadata_rewrite(eng, (unsigned int)i,
-							&e[i]))
+							&e[i],
+							ENG_INTENT_PLAIN))
 					return -EIO;
 			}
 		}
@@ -253,9 +259,10 @@ int eng_boot_select(struct ota_engine *eng, bool apply,
 						      l->ota_count);
 			if (rollback && e[active].state == OTA_IMG_NEW) {
 				e[active].state = OTA_IMG_PENDING_VERIFY;
-				if (apply && eng_otadata_rewrite(
-						     eng, (unsigned int)active,
-						     &e[active]))
+				if (apply &&
+				    eng_otadata_rewrite(
+					    eng, (unsigned int)active,
+					    &e[active], ENG_INTENT_TRIAL))
 					return -EIO;
 			}
 		} else {
@@ -298,6 +305,7 @@ int ota_engine_boot(struct ota_engine *eng)
 	int slot;
 
 	eng->session = OTA_ENGINE_SESSION_IDLE;
+	eng->stream_on = false;
 	eng->reason = OTA_ENGINE_REASON_NONE;
 	eng->detail[0] = '\0';
 	if (!eng->table_ok)

@@ -30,8 +30,11 @@ void ota_sha256_update(struct ota_sha256 *ctx, const void *data, size_t len);
 /** Write the digest to @out; the context must be re-initialised to reuse. */
 void ota_sha256_final(struct ota_sha256 *ctx, uint8_t out[OTA_SHA256_LEN]);
 
+/** Start an MD5 computation (partition table checksum only). */
 void ota_md5_init(struct ota_md5 *ctx);
+/** Hash @len more bytes. */
 void ota_md5_update(struct ota_md5 *ctx, const void *data, size_t len);
+/** Write the digest to @out; re-initialise to reuse. */
 void ota_md5_final(struct ota_md5 *ctx, uint8_t out[OTA_MD5_LEN]);
 
 #endif /* BLEOTA_OTA_ENGINE_CRYPTO_H */

@@ -221,9 +221,11 @@ int ota_engine_init(struct ota_engine *eng, const struct ota_engine_cfg *cfg)
 	int rc;
 
 	memset(eng, 0, sizeof(*eng));
+	/* image data arrives at any byte offset: byte-programmable flash only */
 	if (!cfg || !cfg->flash || !cfg->flash->read || !cfg->flash->write ||
 	    !cfg->flash->erase || !cfg->flash->size ||
-	    cfg->flash->erase_size != OTA_FLASH_SECTOR_SIZE)
+	    cfg->flash->erase_size != OTA_FLASH_SECTOR_SIZE ||
+	    cfg->flash->write_align > 1)
 		return -EINVAL;
 	eng->cfg = *cfg;
 	eng->running = OTA_ENGINE_SLOT_NONE;
@@ -460,6 +462,23 @@ static int invalidate_target_entry(struct ota_engine *eng, int slot)
 		    (int)ota_otadata_slot(e[i].seq, eng->layout.ota_count) !=
 			    slot)
 			continue;
+		/* keep "this image failed" past the entry that says so */
+		if (e[i].crc == ota_otadata_crc(e[i].seq) &&
+		    (e[i].state == OTA_IMG_INVALID ||
+		     e[i].state == OTA_IMG_ABORTED)) {
+			struct ota_journal_rec cr;
+			int rc = ota_journal_find_last(
+				&eng->jr, OTA_JOURNAL_REC_COMMIT, slot, &cr);
+
+			if (rc < 0)
+				return -EIO;
+			if (rc > 0 &&
+			    ota_journal_append(&eng->jr, OTA_JOURNAL_REC_FAILED,
+					       (uint8_t)OTA_ENGINE_REASON_NONE,
+					       (uint8_t)slot, cr.val,
+					       cr.payload, NULL))
+				return -EIO;
+		}
 		/* stale or torn entry for the target: nobody relies on it */
 		if (eng->cfg.flash->erase(eng->cfg.flash_ctx,
 					  eng->layout.otadata_off +
@@ -480,9 +499,9 @@ static void stream_reset(struct ota_engine *eng)
 	if (eng_slot_region(eng, (int)eng->target, &off, &size))
 		cfg.max_len = size;
 	ota_image_verify_init(&eng->iv, &cfg);
-	ota_sha256_init(&eng->stream_sha);
 	eng->stream_next = 0;
 	eng->stream_failed = false;
+	eng->stream_on = true;
 }
 
 /* Re-checks every journalled block of a resumable session. */
@@ -539,6 +558,10 @@ int ota_engine_begin(struct ota_engine *eng,
 		return eng_fail(eng, OTA_ENGINE_REASON_BUSY, -EBUSY,
 				"a session for another image is active");
 	}
+	/* the target slot now holds the committed image: keep it */
+	if (eng->session == OTA_ENGINE_SESSION_COMMITTED)
+		return eng_fail(eng, OTA_ENGINE_REASON_BUSY, -EBUSY,
+				"an update is committed: reboot to run it");
 	err = preflight(eng, m, flags, &slot);
 	if (err)
 		return err;
@@ -691,7 +714,6 @@ static int read_block(struct ota_engine *eng, uint32_t b, uint32_t *crc,
 			return -EIO;
 		*crc = ota_crc_ieee(*crc, buf, n);
 		if (feed_stream) {
-			ota_sha256_update(&eng->stream_sha, buf, n);
 			if (!eng->stream_failed &&
 			    ota_image_verify_update(&eng->iv, buf, n))
 				eng->stream_failed = true;
@@ -810,7 +832,8 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 					-EIO, "flash error in the journal");
 		set_bit(eng->verified, block, true);
 	}
-	if (block == eng->stream_next || eng->stream_failed) {
+	if (eng->stream_on &&
+	    (block == eng->stream_next || eng->stream_failed)) {
 		int err = stream_advance(eng);
 
 		if (err == -EIO)
@@ -849,7 +872,7 @@ int ota_engine_finish(struct ota_engine *eng)
 	for (b = 0; b < eng->nblocks; b++)
 		if (!bit(eng->verified, b) && !bit(eng->erased, b))
 			missing++;
-	if (eng->stream_failed && missing) {
+	if (eng->stream_on && eng->stream_failed && missing) {
 		/* the verified prefix already proved it: say so, end it */
 		int err = stream_advance(eng);
 		enum ota_engine_reason r = eng->reason;
@@ -866,6 +889,7 @@ int ota_engine_finish(struct ota_engine *eng)
 	/* one pass over flash: the ESP format and the whole-file hash */
 	eng_slot_region(eng, (int)eng->target, &off, &size);
 	stream_reset(eng);
+	eng->stream_on = false; /* iv now serves the full pass */
 	ota_sha256_init(&ctx);
 	for (pos = 0; pos < eng->man.image_size; pos += READ_CHUNK) {
 		uint32_t n = eng->man.image_size - pos < READ_CHUNK
@@ -885,9 +909,24 @@ int ota_engine_finish(struct ota_engine *eng)
 	ota_sha256_final(&ctx, sha);
 	if (image_ok && ota_image_verify_final(&eng->iv))
 		image_ok = false;
-	eng->stream_next = eng->nblocks; /* the stream is spent */
 
 	if (memcmp(sha, eng->man.sha256, OTA_SHA256_LEN)) {
+		uint32_t unverified = 0;
+
+		for (b = 0; b < eng->nblocks; b++) {
+			if (bit(eng->verified, b))
+				continue;
+			/* the next write into it starts the block over */
+			set_bit(eng->erased, b, false);
+			unverified++;
+		}
+		if (unverified)
+			/* keep what the sender proved; it resends the rest */
+			return eng_fail(
+				eng, OTA_ENGINE_REASON_HASH_MISMATCH, -EILSEQ,
+				"SHA-256 differs; %u of %u blocks were never "
+				"verified: resend them",
+				unverified, eng->nblocks);
 		end_session(eng);
 		return eng_fail(eng, OTA_ENGINE_REASON_HASH_MISMATCH, -EILSEQ,
 				"SHA-256 of the %u bytes in ota_%u differs "
@@ -954,8 +993,10 @@ int ota_engine_commit(struct ota_engine *eng)
 	ota_otadata_make(&n, seq,
 			 eng->cfg.rollback_disabled ? OTA_IMG_UNDEFINED
 						    : OTA_IMG_NEW);
-	err = in_place ? eng_otadata_rewrite(eng, sector, &n)
-		       : eng_otadata_write_inactive(eng, sector, &n);
+	if (in_place)
+		err = eng_otadata_rewrite(eng, sector, &n, ENG_INTENT_PLAIN);
+	else
+		err = eng_otadata_write_inactive(eng, sector, &n);
 	if (err)
 		goto err_io;
 	/* a failure here only leaves a journal that resume will re-check */
@@ -992,7 +1033,7 @@ int ota_engine_confirm(struct ota_engine *eng)
 				i < 0 ? "not in otadata"
 				      : ota_otadata_state_str(e[i].state));
 	e[i].state = OTA_IMG_VALID;
-	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i]))
+	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i], ENG_INTENT_PLAIN))
 		goto err_io;
 	if (eng->running_desc_ok &&
 	    eng->running_desc.secure_version > eng->efuse_secure_version)
@@ -1022,7 +1063,8 @@ int ota_engine_rollback(struct ota_engine *eng)
 		return eng_fail(eng, OTA_ENGINE_REASON_NO_ROLLBACK_TARGET,
 				-ENOENT, "ota_%d has no otadata entry",
 				eng->running);
-	/* esp_ota_check_rollback_is_possible() */
+	/* esp_ota_check_rollback_is_possible(); iv is reused for it */
+	eng->stream_on = false;
 	other = 1 - i;
 	if (ota_otadata_entry_valid(&e[other])) {
 		int slot = (int)ota_otadata_slot(e[other].seq,
@@ -1047,7 +1089,7 @@ int ota_engine_rollback(struct ota_engine *eng)
 			eng, OTA_ENGINE_REASON_NO_ROLLBACK_TARGET, -ENOENT,
 			"no valid previous image besides ota_%d", eng->running);
 	e[i].state = OTA_IMG_INVALID;
-	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i]))
+	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i], ENG_INTENT_PLAIN))
 		goto err_io;
 	eng_log(eng, OTA_ENGINE_LOG_INFO,
 		"rollback: ota_%d marked INVALID, reboot to run the previous "
@@ -1118,6 +1160,21 @@ int ota_engine_status(struct ota_engine *eng, struct ota_engine_status *out)
 			i = eng_entry_for_slot(eng, e, out->other_slot);
 			if (i >= 0)
 				out->other_state = e[i].state;
+		}
+	}
+	if (out->other_slot >= 0 && out->other_slot != eng->running) {
+		uint8_t raw[OTA_APP_DESC_LEN];
+		struct ota_app_desc d;
+		uint32_t off, size;
+
+		/* a peek at the app desc, not a verification */
+		if (eng_slot_region(eng, out->other_slot, &off, &size) &&
+		    !eng->cfg.flash->read(eng->cfg.flash_ctx,
+					  off + OTA_APP_DESC_OFFSET, raw,
+					  sizeof(raw)) &&
+		    !ota_app_desc_parse(raw, &d)) {
+			copy_desc_str(out->other_version, d.version);
+			copy_desc_str(out->other_project, d.project);
 		}
 	}
 	rc = last_failed(eng, out->last_invalid_sha256,

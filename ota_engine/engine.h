@@ -124,6 +124,8 @@ struct ota_engine_status {
 	int boot_slot;          /* what otadata selects now (or NONE) */
 	int other_slot;         /* the update target, or NONE */
 	uint32_t other_state;
+	char other_version[33]; /* app desc found there ("" if none) */
+	char other_project[33];
 	enum ota_engine_session session;
 	uint32_t image_size;
 	uint32_t bytes_verified;
@@ -161,7 +163,7 @@ struct ota_engine {
 	uint8_t erased[OTA_ENGINE_MAX_BLOCKS / 8];
 	uint32_t stream_next; /* next block for the in-order verifier */
 	bool stream_failed;
-	struct ota_sha256 stream_sha;
+	bool stream_on; /* iv holds this session's in-order stream */
 	struct ota_image_verify iv; /* streaming verifier, reused by finish */
 	enum ota_engine_reason reason;
 	char detail[OTA_ENGINE_DETAIL_LEN];
@@ -173,7 +175,9 @@ struct ota_engine {
  * work out (without writing) which slot the bootloader would run.
  * @cfg is copied; cfg->flash must stay valid. Call ota_engine_boot() next to
  * perform the bootloader's own transitions.
- * Returns 0, -EINVAL (no flash ops), -ENODEV (no valid partition table;
+ * The flash must be byte-programmable (write_align 1; flash encryption's
+ * 16-byte writes are not supported) with 4 KiB erase sectors.
+ * Returns 0, -EINVAL (bad flash ops), -ENODEV (no valid partition table;
  * the engine then refuses every update), -EIO.
  */
 int ota_engine_init(struct ota_engine *eng, const struct ota_engine_cfg *cfg);
@@ -201,7 +205,7 @@ int ota_engine_boot(struct ota_engine *eng);
  * re-checked and resumes as verified; otherwise the stale otadata entry of
  * the target is erased and a new journal session is written. Nothing in the
  * slot is erased here. Calling it again with the same manifest during a
- * session returns 0.
+ * session returns 0; after commit it is BUSY until the next boot.
  * Power loss: the running slot and its otadata entry are never touched.
  */
 int ota_engine_begin(struct ota_engine *eng,
@@ -241,9 +245,10 @@ bool ota_engine_block_is_verified(const struct ota_engine *eng, uint32_t block);
  * Returns 0 (session VERIFIED; again 0 if already verified), -EAGAIN
  * (INCOMPLETE: blocks never written; session kept), -EILSEQ
  * (HASH_MISMATCH), -ENOEXEC (BAD_IMAGE with detail, MANIFEST_MISMATCH),
- * -EPROTO, -EIO. After -EILSEQ/-ENOEXEC the session and journal are
- * discarded; an image that hashes right but is invalid is remembered as
- * failed (SAME_AS_FAILED).
+ * -EPROTO, -EIO. HASH_MISMATCH with blocks that were written but never
+ * block-verified keeps the session: those blocks are to be resent. Otherwise
+ * after -EILSEQ/-ENOEXEC the session and journal are discarded; an image
+ * that hashes right but is invalid is remembered as failed (SAME_AS_FAILED).
  */
 int ota_engine_finish(struct ota_engine *eng);
 

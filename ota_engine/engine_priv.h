@@ -26,12 +26,20 @@ bool eng_slot_region(const struct ota_engine *eng, int slot, uint32_t *off,
 /** Read both otadata entries. 0 or -EIO. */
 int eng_read_otadata(struct ota_engine *eng, struct ota_otadata_entry e[2]);
 
+/* Intent kinds (record field b) */
+#define ENG_INTENT_PLAIN 0u /* redo writes the entry as recorded */
+#define ENG_INTENT_TRIAL \
+	1u /* bootloader NEW -> PENDING_VERIFY: the app
+			     * never ran if this is unfinished, so the redo
+			     * restores NEW and the trial boot happens */
+
 /**
  * Rewrite otadata sector @sector with @e in place, protected by an intent
- * record in the journal (plain erase + write without a journal). 0 / -EIO.
+ * record of @kind in the journal (plain erase + write without a journal).
+ * 0 / -EIO.
  */
 int eng_otadata_rewrite(struct ota_engine *eng, unsigned int sector,
-			const struct ota_otadata_entry *e);
+			const struct ota_otadata_entry *e, unsigned int kind);
 
 /** Erase sector @sector and write @e (for a sector nobody relies on). */
 int eng_otadata_write_inactive(struct ota_engine *eng, unsigned int sector,

@@ -32,7 +32,6 @@
 
 #define LOG_MAGIC    0x474F4C42u /* "BLOG" */
 #define RESUME_MAGIC 0x4D535242u /* "BRSM" */
-#define MAX_ALIGN    16u
 
 static uint32_t get_le32(const uint8_t *p)
 {
@@ -56,26 +55,11 @@ static bool all_ff(const uint8_t *p, size_t n)
 	return true;
 }
 
-/*
- * Programs @len bytes at @off honouring write_align by padding with 0xFF,
- * which leaves neighbouring bytes unchanged on NOR.
- */
+/* The engine only runs on byte-programmable flash (write_align 1). */
 static int program(struct ota_journal *j, uint32_t off, const void *src,
 		   size_t len)
 {
-	uint32_t align = j->ops->write_align ? j->ops->write_align : 1;
-	uint8_t buf[OTA_JOURNAL_REC_LEN + 2 * MAX_ALIGN];
-	uint32_t start, end;
-
-	if (align == 1)
-		return j->ops->write(j->ctx, off, src, len);
-	if (align > MAX_ALIGN || len > OTA_JOURNAL_REC_LEN)
-		return -EINVAL;
-	start = off - off % align;
-	end = (uint32_t)((off + len + align - 1) / align * align);
-	memset(buf, 0xff, end - start);
-	memcpy(buf + (off - start), src, len);
-	return j->ops->write(j->ctx, start, buf, end - start);
+	return j->ops->write(j->ctx, off, src, len);
 }
 
 static uint32_t log_off(const struct ota_journal *j, int sector)

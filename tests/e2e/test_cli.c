@@ -22,6 +22,9 @@
 
 static char bleota[512];
 
+static int run(char *out, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Runs "bleota ARGS", captures stdout+stderr; returns the exit code. */
 static int run(char *out, size_t cap, const char *fmt, ...)
 {

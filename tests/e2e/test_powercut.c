@@ -40,6 +40,7 @@ struct world {
 	size_t v1_len, v2_len, v3_len;
 	uint8_t sha1[32], sha2[32];
 	unsigned long cuts_plain, cuts_torn, countdown_runs;
+	unsigned long by_resume, by_retry, by_force, by_confirm, by_none;
 };
 
 static struct world w;
@@ -180,12 +181,22 @@ static void complete_update(struct world *wd)
 	/* the device is on (check_boots_valid); finish the job */
 	assert_int_equal(ota_engine_status(&wd->d.eng, &st), 0);
 	if (!strcmp(st.running_version, "1.0.0")) {
-		rc = dev_update(&wd->d, wd->v2, wd->v2_len, 0);
+		struct ota_engine_manifest m;
+
+		dev_manifest(wd->v2, wd->v2_len, &m);
+		rc = ota_engine_begin(&wd->d.eng, &m, 0);
 		if (rc && ota_engine_last_reason(&wd->d.eng) ==
-				  OTA_ENGINE_REASON_SAME_AS_FAILED)
-			/* a cut during its first boot looks like a crash */
-			rc = dev_update(&wd->d, wd->v2, wd->v2_len,
-					OTA_ENGINE_FORCE);
+				  OTA_ENGINE_REASON_SAME_AS_FAILED) {
+			/* a cut while it ran unconfirmed looks like a crash */
+			rc = ota_engine_begin(&wd->d.eng, &m, OTA_ENGINE_FORCE);
+			wd->by_force++;
+		} else if (!rc && ota_engine_block_is_verified(&wd->d.eng, 0)) {
+			wd->by_resume++;
+		} else {
+			wd->by_retry++;
+		}
+		if (!rc)
+			rc = dev_update(&wd->d, wd->v2, wd->v2_len, 0);
 		if (rc)
 			fail_msg("retry failed: %s (%s)",
 				 ota_engine_reason_name(
@@ -195,8 +206,12 @@ static void complete_update(struct world *wd)
 		assert_int_equal(ota_engine_status(&wd->d.eng, &st), 0);
 	}
 	assert_string_equal(st.running_version, "2.0.0");
-	if (st.running_state == OTA_IMG_PENDING_VERIFY)
+	if (st.running_state == OTA_IMG_PENDING_VERIFY) {
 		assert_int_equal(ota_engine_confirm(&wd->d.eng), 0);
+		wd->by_confirm++;
+	} else {
+		wd->by_none++;
+	}
 	expect_final(wd, "2.0.0", OTA_IMG_VALID, "update");
 }
 
@@ -375,6 +390,9 @@ static void test_countdown_update(void **state)
 					 (unsigned long long)n, rc);
 		} else {
 			ok_runs++;
+			if (getenv("BLEOTA_DEBUG"))
+				printf("countdown: op %llu failed, run ok\n",
+				       (unsigned long long)n);
 		}
 		check_boots_valid(&w, "countdown");
 		assert_int_equal(ota_engine_status(&w.d.eng, &st), 0);
@@ -434,6 +452,9 @@ static int group_teardown(void **state)
 	(void)state;
 	printf("power cut: %lu cut points covered (%lu plain + %lu torn)\n",
 	       w.cuts_plain + w.cuts_torn, w.cuts_plain, w.cuts_torn);
+	printf("power cut: update completed by resume %lu, fresh retry %lu, "
+	       "forced retry %lu; then confirm %lu, already valid %lu\n",
+	       w.by_resume, w.by_retry, w.by_force, w.by_confirm, w.by_none);
 	free(w.v1);
 	free(w.v2);
 	free(w.v3);

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Simulated device for engine tests: builds the flash file from a CSV with
+ * the same code the CLI uses (central/partcsv.c), and drives the engine the
+ * way the protocol receiver does (write a block, then block_verify it).
+ */
 #include "tests/harness/device.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Scratch directory for test files: mkdtemp once, remove at the end. */
 #include "tests/harness/tmpdir.h"
 
 #include <dirent.h>

@@ -107,6 +107,19 @@ static void test_update_confirm(void **state)
 	assert_int_equal(st.session, OTA_ENGINE_SESSION_COMMITTED);
 	assert_int_equal(st.boot_slot, 1);
 	assert_int_equal(st.other_state, OTA_IMG_NEW);
+	assert_string_equal(st.other_version, "2.0.0");
+	assert_string_equal(st.other_project, "demo");
+	{
+		/* committed: the slot is not to be overwritten before reboot */
+		struct ota_engine_manifest m;
+
+		dev_manifest(fx->v1, fx->v1_len, &m);
+		assert_int_equal(
+			ota_engine_begin(&fx->d.eng, &m, OTA_ENGINE_FORCE),
+			-EBUSY);
+		assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+				 OTA_ENGINE_REASON_BUSY);
+	}
 
 	assert_int_equal(dev_power_on(&fx->d), 1);
 	expect_running(fx, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
@@ -154,6 +167,43 @@ static void test_reboot_without_confirm(void **state)
 	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0); /* VALID already */
 }
 
+/* A cut inside the bootloader's NEW -> PENDING_VERIFY (after its intent
+ * record, at every later op, plain and torn) must not cost the new image
+ * its trial boot: the app never ran. */
+static void test_cut_in_trial_transition(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t *golden;
+	int op, torn, e = 0;
+	FILE *fp;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	dev_power_off(&fx->d);
+	golden = dev_snapshot(&fx->d);
+	/* ops of the transition: intent record, erase, write, done mark */
+	for (op = 1; op < 4; op++) {
+		for (torn = 0; torn < 2; torn++) {
+			fp = fopen(fx->d.path, "wb");
+			assert_non_null(fp);
+			fwrite(golden, 1, DEV_FLASH_SIZE, fp);
+			fclose(fp);
+			fx->d.f = ota_flash_file_open(fx->d.path, 0, 0, &e);
+			assert_non_null(fx->d.f);
+			fx->d.cfg.flash_ctx = fx->d.f;
+			ota_flash_file_cut_at(fx->d.f, (uint64_t)op,
+					      OTA_FLASH_OP_MUTATE, torn);
+			assert_int_equal(
+				ota_engine_init(&fx->d.eng, &fx->d.cfg), 0);
+			assert_int_equal(ota_engine_boot(&fx->d.eng), -EIO);
+			assert_int_equal(dev_power_on(&fx->d), 1);
+			expect_running(fx, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
+			dev_power_off(&fx->d);
+		}
+	}
+	free(golden);
+}
+
 static void test_rollback(void **state)
 {
 	struct fx *fx = *state;
@@ -175,6 +225,21 @@ static void test_rollback(void **state)
 	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -EPERM);
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
 			 OTA_ENGINE_REASON_SAME_AS_FAILED);
+	/* ... even after another transfer erased its INVALID entry */
+	{
+		struct ota_engine_manifest m3;
+		size_t len;
+		uint8_t *v3 = mk("3.0.0", 1, 33, ESP_CORRUPT_NONE, &len);
+
+		dev_manifest(v3, len, &m3);
+		assert_int_equal(ota_engine_begin(&fx->d.eng, &m3, 0), 0);
+		assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
+		assert_int_equal(dev_power_on(&fx->d), 0);
+		assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -EPERM);
+		assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+				 OTA_ENGINE_REASON_SAME_AS_FAILED);
+		free(v3);
+	}
 	assert_int_equal(
 		dev_update(&fx->d, fx->v2, fx->v2_len, OTA_ENGINE_FORCE), 0);
 	assert_int_equal(dev_power_on(&fx->d), 1);
@@ -378,6 +443,33 @@ static void test_finish_refusals(void **state)
 	assert_int_equal(ota_engine_finish(&fx->d.eng), -EAGAIN);
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
 			 OTA_ENGINE_REASON_INCOMPLETE);
+	/* all written, block 2 garbled and never verified: keep the rest */
+	{
+		uint8_t blk[4096];
+		size_t off;
+
+		for (off = 4096; off < fx->v2_len; off += 4096) {
+			size_t n = fx->v2_len - off < 4096 ? fx->v2_len - off
+							   : 4096;
+
+			memcpy(blk, fx->v2 + off, n);
+			if (off == 2 * 4096)
+				blk[9] ^= 0x40;
+			assert_int_equal(ota_engine_write(&fx->d.eng,
+							  (uint32_t)off, blk,
+							  n),
+					 0);
+		}
+		assert_int_equal(
+			ota_engine_block_verify(&fx->d.eng, 0,
+						ota_crc_ieee(0, fx->v2, 4096)),
+			0);
+		assert_int_equal(ota_engine_finish(&fx->d.eng), -EILSEQ);
+		assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+				 OTA_ENGINE_REASON_HASH_MISMATCH);
+		assert_true(ota_engine_block_is_verified(&fx->d.eng, 0));
+		assert_false(ota_engine_block_is_verified(&fx->d.eng, 2));
+	}
 	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 4096), 0);
 	assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
 	assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
@@ -488,6 +580,70 @@ static void test_block_crc_and_idempotence(void **state)
 	assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
 	assert_int_equal(ota_engine_commit(&fx->d.eng), 0);
 	assert_int_equal(dev_power_on(&fx->d), 1);
+}
+
+/*
+ * Property: any chunking, order and duplication of the writes gives the
+ * same verified image (seeded PRNG; blocks are verified once complete).
+ */
+static void test_chunking_invariance(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+	uint32_t seed = 99, nb = (uint32_t)((fx->v2_len + 4095) / 4096);
+	unsigned int round;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	for (round = 0; round < 4; round++) {
+		uint32_t b;
+
+		assert_int_equal(
+			ota_engine_begin(&fx->d.eng, &m, OTA_ENGINE_NO_RESUME),
+			0);
+		for (b = 0; b < nb; b++) {
+			/* visit blocks in a scrambled order */
+			uint32_t bb = (b * 7 + round) % nb;
+			size_t start = (size_t)bb * 4096;
+			size_t blen = fx->v2_len - start < 4096
+					      ? fx->v2_len - start
+					      : 4096;
+			size_t off = 0;
+
+			while (off < blen) {
+				size_t n;
+
+				seed ^= seed << 13;
+				seed ^= seed >> 17;
+				seed ^= seed << 5;
+				n = 1 + seed % 1500;
+				if (n > blen - off)
+					n = blen - off;
+				assert_int_equal(
+					ota_engine_write(
+						&fx->d.eng,
+						(uint32_t)(start + off),
+						fx->v2 + start + off, n),
+					0);
+				if (seed & 0x100) /* duplicate */
+					assert_int_equal(
+						ota_engine_write(
+							&fx->d.eng,
+							(uint32_t)(start + off),
+							fx->v2 + start + off,
+							n),
+						0);
+				off += n;
+			}
+			assert_int_equal(
+				ota_engine_block_verify(
+					&fx->d.eng, bb,
+					ota_crc_ieee(0, fx->v2 + start, blen)),
+				0);
+		}
+		assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
+		assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
+	}
 }
 
 static void test_resume_after_reboot(void **state)
@@ -627,6 +783,46 @@ static void test_no_journal_partition(void **state)
 	expect_running(fx, 0, "2.0.0", OTA_IMG_VALID);
 }
 
+static void test_no_slot_no_bootable_no_table(void **state)
+{
+	static const char factory_only[] =
+		"nvs, data, nvs, 0x9000, 0x4000\n"
+		"factory, app, factory, 0x10000, 1M\n";
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+	FILE *fp;
+
+	/* no OTA slot at all: the factory app runs, updates are refused */
+	dev_create(&fx->d, "factory-only.bin", factory_only, fx->v1,
+		   fx->v1_len);
+	assert_int_equal(dev_power_on(&fx->d), OTA_ENGINE_SLOT_FACTORY);
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -ENODEV);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_NO_SLOT);
+	assert_int_equal(ota_engine_confirm(&fx->d.eng), -EALREADY);
+	dev_power_off(&fx->d);
+
+	/* nothing valid in any slot */
+	dev_create(&fx->d, "empty.bin", NULL, NULL, 0);
+	assert_int_equal(dev_power_on(&fx->d), -ENOENT);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_NO_BOOTABLE);
+	dev_power_off(&fx->d);
+
+	/* a damaged partition table */
+	fp = fopen(fx->d.path, "r+b");
+	assert_non_null(fp);
+	fseek(fp, 0x8000 + 40, SEEK_SET);
+	fputc(0x12, fp);
+	fclose(fp);
+	assert_int_equal(dev_open(&fx->d), -ENODEV);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_NO_SLOT);
+	assert_int_equal(ota_engine_boot(&fx->d.eng), -ENODEV);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -ENODEV);
+}
+
 int main(void)
 {
 #define T(name, fn)                             \
@@ -638,6 +834,8 @@ int main(void)
 		T("/engine/update/confirm", test_update_confirm),
 		T("/engine/boot/no-confirm-aborts",
 		  test_reboot_without_confirm),
+		T("/engine/boot/cut-in-trial-transition",
+		  test_cut_in_trial_transition),
 		T("/engine/rollback", test_rollback),
 		T("/engine/rollback-disabled", test_rollback_disabled),
 		T("/engine/begin/refusals", test_begin_refusals),
@@ -647,6 +845,8 @@ int main(void)
 		T("/engine/session/misuse", test_session_misuse),
 		T("/engine/write/crc-idempotence",
 		  test_block_crc_and_idempotence),
+		T("/engine/write/chunking-invariance",
+		  test_chunking_invariance),
 		T("/engine/resume/after-reboot", test_resume_after_reboot),
 		T("/engine/resume/no-resume-abort", test_no_resume_and_abort),
 		T("/engine/boot/fallback-corrupt-slot",
@@ -654,6 +854,8 @@ int main(void)
 		T("/engine/journal/compaction", test_log_compaction),
 		T("/engine/layout/factory-no-journal",
 		  test_no_journal_partition),
+		T("/engine/layout/no-slot-no-bootable-no-table",
+		  test_no_slot_no_bootable_no_table),
 	};
 	int rc = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 

@@ -350,6 +350,37 @@ static void test_bin_csv_roundtrip(void **state)
 	assert_non_null(strstr(err, "bad magic"));
 }
 
+/* Random byte flips: never a crash, and an accepted table still parses. */
+static void test_random_mutations(void **state)
+{
+	uint8_t bin[OTA_PARTTABLE_MAX_LEN], mut[OTA_PARTTABLE_MAX_LEN];
+	static struct ota_partcsv t;
+	uint32_t seed = 777;
+	unsigned int i, k;
+	char err[256];
+
+	(void)state;
+	build(idf_two_ota, bin, true);
+	for (i = 0; i < 3000; i++) {
+		struct ota_layout l;
+		enum ota_parttable_err e;
+
+		memcpy(mut, bin, sizeof(mut));
+		for (k = 0; k < 1 + i % 4; k++) {
+			seed ^= seed << 13;
+			seed ^= seed >> 17;
+			seed ^= seed << 5;
+			mut[seed % (8 * 32)] ^= (uint8_t)(seed >> 24 | 1);
+		}
+		if (ota_parttable_parse(mut, sizeof(mut), CHIP_4M, &l, &e))
+			continue;
+		assert_int_equal(ota_partcsv_from_bin(mut, sizeof(mut), &t, err,
+						      sizeof(err)),
+				 0);
+		assert_true(l.ota_count <= OTA_PART_MAX_OTA);
+	}
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -368,6 +399,8 @@ int main(void)
 		  NULL },
 		{ "/parttable/csv/bin-roundtrip", test_bin_csv_roundtrip, NULL,
 		  NULL, NULL },
+		{ "/parttable/property/random-mutations", test_random_mutations,
+		  NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests_name("parttable", tests, NULL, NULL);
