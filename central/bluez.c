@@ -33,14 +33,19 @@
 #include "peripheral/log.h"
 #include "protocol/frame.h"
 
-#define BLUEZ	     "org.bluez"
-#define IFACE_ADAPTER "org.bluez.Adapter1"
-#define IFACE_DEVICE "org.bluez.Device1"
-#define IFACE_CHRC   "org.bluez.GattCharacteristic1"
-#define IFACE_PROPS  "org.freedesktop.DBus.Properties"
+#define BLUEZ              "org.bluez"
+#define IFACE_ADAPTER      "org.bluez.Adapter1"
+#define IFACE_DEVICE       "org.bluez.Device1"
+#define IFACE_CHRC         "org.bluez.GattCharacteristic1"
+#define IFACE_PROPS        "org.freedesktop.DBus.Properties"
 #define MAX_CMDS_IN_FLIGHT 4
 
-enum { CH_CTRL, CH_DATA, CH_STATUS, CH_COUNT };
+enum {
+	CH_CTRL,
+	CH_DATA,
+	CH_STATUS,
+	CH_COUNT
+};
 
 struct bz {
 	struct transport t;
@@ -135,8 +140,8 @@ static bool find_adapter(GVariant *objs, const char *want, char *path,
 
 static bool has_service_uuid(GVariant *props)
 {
-	GVariant *uuids = g_variant_lookup_value(props, "UUIDs",
-						 G_VARIANT_TYPE("as"));
+	GVariant *uuids =
+		g_variant_lookup_value(props, "UUIDs", G_VARIANT_TYPE("as"));
 	const char **list;
 	bool found = false;
 	gsize i, n;
@@ -163,8 +168,8 @@ static bool find_device(GVariant *objs, const char *adapter, const char *want,
 
 	g_variant_iter_init(&it, objs);
 	while (g_variant_iter_next(&it, "{&o@a{sa{sv}}}", &p, &ifaces)) {
-		GVariant *dev = g_variant_lookup_value(ifaces, IFACE_DEVICE,
-						       NULL);
+		GVariant *dev =
+			g_variant_lookup_value(ifaces, IFACE_DEVICE, NULL);
 		const char *addr = NULL, *name = NULL, *alias = NULL;
 		bool match = false;
 
@@ -196,8 +201,8 @@ static void pump_loop_ms(unsigned int ms)
 	gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
 
 	while (g_get_monotonic_time() < end)
-		g_main_context_iteration(NULL, FALSE) ? (void)0 :
-							g_usleep(10000);
+		g_main_context_iteration(NULL, FALSE) ? (void)0
+						      : g_usleep(10000);
 }
 
 static const char *dbus_error_name(GError *err)
@@ -214,9 +219,8 @@ static int map_bluez_error(GError *err, const char *doing, const char *device,
 			   char *why, size_t cap)
 {
 	const char *name = dbus_error_name(err);
-	char *msg = g_dbus_error_is_remote_error(err) ?
-			    g_strdup(err->message) :
-			    g_strdup(err->message);
+	char *msg = g_dbus_error_is_remote_error(err) ? g_strdup(err->message)
+						      : g_strdup(err->message);
 
 	g_dbus_error_strip_remote_error(err);
 	if (strstr(name, "NotPermitted") || strstr(name, "NotAuthorized") ||
@@ -367,8 +371,8 @@ static void ctrl_written(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct bz *b = data;
 	GError *err = NULL;
-	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src),
-						    res, &err);
+	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res,
+						    &err);
 
 	if (r) {
 		g_variant_unref(r);
@@ -410,10 +414,10 @@ static void ctrl_write(struct bz *b, GBytes *value)
 			      g_variant_new_string("request"));
 	g_dbus_connection_call(
 		b->conn, BLUEZ, b->chrc[CH_CTRL], IFACE_CHRC, "WriteValue",
-		g_variant_new("(@aya{sv})",
-			      g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, p,
-							n, 1),
-			      &opts),
+		g_variant_new(
+			"(@aya{sv})",
+			g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, p, n, 1),
+			&opts),
 		NULL, G_DBUS_CALL_FLAGS_NONE, 10000, NULL, ctrl_written, b);
 }
 
@@ -421,8 +425,8 @@ static void cmd_written(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct bz *b = data;
 	GError *err = NULL;
-	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src),
-						    res, &err);
+	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res,
+						    &err);
 
 	if (r)
 		g_variant_unref(r);
@@ -449,8 +453,8 @@ static gboolean data_writable(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static int bz_send(struct transport *t, enum ota_chan chan,
-		   const uint8_t *buf, size_t len)
+static int bz_send(struct transport *t, enum ota_chan chan, const uint8_t *buf,
+		   size_t len)
 {
 	struct bz *b = (struct bz *)t;
 	GVariantBuilder opts;
@@ -571,9 +575,9 @@ static int acquire(struct bz *b, const char *path, const char *method,
 
 static bool find_chrcs(GVariant *objs, struct bz *b)
 {
-	static const char *const uuids[CH_COUNT] = {
-		OTA_UUID_CONTROL, OTA_UUID_DATA, OTA_UUID_STATUS
-	};
+	static const char *const uuids[CH_COUNT] = { OTA_UUID_CONTROL,
+						     OTA_UUID_DATA,
+						     OTA_UUID_STATUS };
 	size_t dlen = strlen(b->device);
 	GVariantIter it;
 	const char *p;
@@ -618,18 +622,16 @@ static int start_discovery(GDBusConnection *conn, const char *adapter,
 			      g_variant_new_string("le"));
 	g_variant_builder_add(&f, "{sv}", "UUIDs",
 			      g_variant_new_strv(uuids, -1));
-	r = g_dbus_connection_call_sync(conn, BLUEZ, adapter, IFACE_ADAPTER,
-					"SetDiscoveryFilter",
-					g_variant_new("(a{sv})", &f), NULL,
-					G_DBUS_CALL_FLAGS_NONE, 5000, NULL,
-					err);
+	r = g_dbus_connection_call_sync(
+		conn, BLUEZ, adapter, IFACE_ADAPTER, "SetDiscoveryFilter",
+		g_variant_new("(a{sv})", &f), NULL, G_DBUS_CALL_FLAGS_NONE,
+		5000, NULL, err);
 	if (!r)
 		return -1;
 	g_variant_unref(r);
-	r = g_dbus_connection_call_sync(conn, BLUEZ, adapter, IFACE_ADAPTER,
-					"StartDiscovery", NULL, NULL,
-					G_DBUS_CALL_FLAGS_NONE, 5000, NULL,
-					err);
+	r = g_dbus_connection_call_sync(
+		conn, BLUEZ, adapter, IFACE_ADAPTER, "StartDiscovery", NULL,
+		NULL, G_DBUS_CALL_FLAGS_NONE, 5000, NULL, err);
 	if (!r)
 		return -1;
 	g_variant_unref(r);
@@ -741,8 +743,8 @@ struct transport *bluez_connect(const char *device,
 
 	/* 1. the device: known already, or found by discovery */
 	objs = managed_objects(conn, NULL);
-	if (!objs || !find_device(objs, adapter, device, b->device,
-				  sizeof(b->device))) {
+	if (!objs ||
+	    !find_device(objs, adapter, device, b->device, sizeof(b->device))) {
 		bool found = false;
 
 		if (objs)
@@ -759,9 +761,9 @@ struct transport *bluez_connect(const char *device,
 		while (!found && g_get_monotonic_time() < end) {
 			pump_loop_ms(100);
 			objs = managed_objects(conn, NULL);
-			found = objs && find_device(objs, adapter, device,
-						    b->device,
-						    sizeof(b->device));
+			found = objs &&
+				find_device(objs, adapter, device, b->device,
+					    sizeof(b->device));
 			if (objs)
 				g_variant_unref(objs);
 		}
@@ -783,8 +785,8 @@ struct transport *bluez_connect(const char *device,
 	for (attempt = 0; attempt < 3; attempt++) {
 		GVariant *r = g_dbus_connection_call_sync(
 			conn, BLUEZ, b->device, IFACE_DEVICE, "Connect", NULL,
-			NULL, G_DBUS_CALL_FLAGS_NONE, (int)timeout * 1000,
-			NULL, &gerr);
+			NULL, G_DBUS_CALL_FLAGS_NONE, (int)timeout * 1000, NULL,
+			&gerr);
 
 		if (r) {
 			g_variant_unref(r);
@@ -813,8 +815,8 @@ struct transport *bluez_connect(const char *device,
 		bool resolved, ready = false;
 
 		objs = managed_objects(conn, NULL);
-		props = objs ? object_props(objs, b->device, IFACE_DEVICE) :
-			       NULL;
+		props = objs ? object_props(objs, b->device, IFACE_DEVICE)
+			     : NULL;
 		resolved = prop_bool(props, "ServicesResolved");
 		if (resolved)
 			ready = find_chrcs(objs, b);
@@ -826,11 +828,11 @@ struct transport *bluez_connect(const char *device,
 			break;
 		if (g_get_monotonic_time() >= end) {
 			snprintf(why, why_cap,
-				 resolved ?
-					 "%s has no bleota service (wrong "
-					 "device, or a stale GATT cache: "
-					 "'bluetoothctl remove %s' and retry)" :
-					 "%s: services not resolved in time",
+				 resolved
+					 ? "%s has no bleota service (wrong "
+					   "device, or a stale GATT cache: "
+					   "'bluetoothctl remove %s' and retry)"
+					 : "%s: services not resolved in time",
 				 device, device);
 			*err = resolved ? -ENOTSUP : -ETIMEDOUT;
 			goto fail;
@@ -844,8 +846,8 @@ struct transport *bluez_connect(const char *device,
 
 		if (ch == CH_DATA)
 			continue;
-		fd = opts->no_acquire ? -ENOTSUP :
-					acquire(b, b->chrc[ch], "AcquireNotify",
+		fd = opts->no_acquire ? -ENOTSUP
+				      : acquire(b, b->chrc[ch], "AcquireNotify",
 						&mtu, why, why_cap);
 		if (fd == -EACCES) {
 			*err = fd;
@@ -853,9 +855,9 @@ struct transport *bluez_connect(const char *device,
 		}
 		if (fd >= 0) {
 			b->notify_fd[ch] = fd;
-			b->notify_watch[ch] = g_unix_fd_add(
-				fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
-				notify_readable, b);
+			b->notify_watch[ch] =
+				g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+					      notify_readable, b);
 			continue;
 		}
 		b->sub_chrc[ch] = g_dbus_connection_signal_subscribe(
@@ -877,10 +879,10 @@ struct transport *bluez_connect(const char *device,
 			g_variant_unref(r);
 		}
 	}
-	b->data_fd = opts->no_acquire ?
-			     -ENOTSUP :
-			     acquire(b, b->chrc[CH_DATA], "AcquireWrite", &mtu,
-				     why, why_cap);
+	b->data_fd = opts->no_acquire
+			     ? -ENOTSUP
+			     : acquire(b, b->chrc[CH_DATA], "AcquireWrite",
+				       &mtu, why, why_cap);
 	if (b->data_fd == -EACCES) {
 		*err = -EACCES;
 		b->data_fd = -1;
@@ -896,8 +898,8 @@ struct transport *bluez_connect(const char *device,
 			props = object_props(objs, b->chrc[CH_DATA],
 					     IFACE_CHRC);
 		mv = props ? g_variant_lookup_value(props, "MTU",
-						    G_VARIANT_TYPE_UINT16) :
-			     NULL;
+						    G_VARIANT_TYPE_UINT16)
+			   : NULL;
 		mtu = mv ? g_variant_get_uint16(mv) : OTA_MIN_MTU;
 		if (mv)
 			g_variant_unref(mv);
@@ -907,10 +909,10 @@ struct transport *bluez_connect(const char *device,
 			g_variant_unref(objs);
 		info("data through WriteValue (no AcquireWrite)");
 	}
-	b->t.value_max = ota_frame_value_max(mtu < OTA_MIN_MTU ? OTA_MIN_MTU :
-								 mtu);
-	info("connected to %s (%s), ATT MTU %u, values up to %zu bytes",
-	     device, b->device, mtu, b->t.value_max);
+	b->t.value_max =
+		ota_frame_value_max(mtu < OTA_MIN_MTU ? OTA_MIN_MTU : mtu);
+	info("connected to %s (%s), ATT MTU %u, values up to %zu bytes", device,
+	     b->device, mtu, b->t.value_max);
 	return &b->t;
 
 fail:

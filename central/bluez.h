@@ -15,9 +15,9 @@
 #include "peripheral/transport.h"
 
 struct bluez_opts {
-	const char *adapter;	  /* "hci0"; NULL: the first adapter */
-	unsigned int timeout_s;	  /* discovery and connection, 0 = 20 */
-	bool no_acquire;	  /* force the WriteValue/StartNotify path */
+	const char *adapter;    /* "hci0"; NULL: the first adapter */
+	unsigned int timeout_s; /* discovery and connection, 0 = 20 */
+	bool no_acquire;        /* force the WriteValue/StartNotify path */
 };
 
 /**

@@ -134,6 +134,14 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 	if (flags & OTA_BEGIN_FRESH)
 		ef |= OTA_ENGINE_NO_RESUME;
 	if (ota_engine_status(s->eng, &es) == 0 &&
+	    es.session == OTA_ENGINE_SESSION_COMMITTED) {
+		/* the committed image must boot before anything replaces it */
+		info("update refused: %s is committed and waits for a reboot",
+		     s->man.version[0] ? s->man.version : "an image");
+		*detail = 0;
+		return OTA_STATUS_REBOOT_REQUIRED;
+	}
+	if (ota_engine_status(s->eng, &es) == 0 &&
 	    es.session != OTA_ENGINE_SESSION_IDLE &&
 	    (!s->have_manifest || memcmp(&em, &s->man, sizeof(em)) ||
 	     (ef & OTA_ENGINE_NO_RESUME)))
@@ -196,7 +204,6 @@ static enum ota_status sink_commit(void *ctx, uint32_t *detail)
 	(void)detail;
 	if (ota_engine_commit(s->eng) < 0)
 		return failed(s, "commit");
-	s->have_manifest = false;
 	return OTA_STATUS_OK;
 }
 

@@ -47,7 +47,7 @@
 #define APP_PATH    "/org/bleota"
 #define SVC_PATH    APP_PATH "/service0"
 #define ADV_PATH    APP_PATH "/adv0"
-#define BLUEZ	    "org.bluez"
+#define BLUEZ       "org.bluez"
 #define IFACE_CHRC  "org.bluez.GattCharacteristic1"
 #define IFACE_SVC   "org.bluez.GattService1"
 #define IFACE_ADV   "org.bluez.LEAdvertisement1"
@@ -197,8 +197,8 @@ static gboolean notify_writable(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static void emit_value(struct gatt_app *app, struct chrc *c,
-		       const uint8_t *buf, size_t len)
+static void emit_value(struct gatt_app *app, struct chrc *c, const uint8_t *buf,
+		       size_t len)
 {
 	GVariantBuilder changed;
 	GVariant *value;
@@ -293,8 +293,7 @@ static void options_note(struct gatt_app *app, GVariant *opts)
 	if (g_variant_lookup(opts, "mtu", "q", &mtu) && mtu >= OTA_MIN_MTU)
 		app->mtu = mtu;
 	if (g_variant_lookup(opts, "device", "&o", &dev))
-		snprintf(app->last_device, sizeof(app->last_device), "%s",
-			 dev);
+		snprintf(app->last_device, sizeof(app->last_device), "%s", dev);
 }
 
 /* The link values go to, created (and handed to the server) on demand. */
@@ -410,11 +409,11 @@ static void acquire(struct chrc *c, GDBusMethodInvocation *inv,
 	}
 	chrc_close_fd(c);
 	c->fd = sv[0];
-	c->watch = for_write ?
-			   g_unix_fd_add(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
-					 data_readable, c) :
-			   g_unix_fd_add(c->fd, G_IO_HUP | G_IO_ERR,
-					 notify_hup, c);
+	c->watch = for_write
+			   ? g_unix_fd_add(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+					   data_readable, c)
+			   : g_unix_fd_add(c->fd, G_IO_HUP | G_IO_ERR,
+					   notify_hup, c);
 	dbg("%s acquired by bluetoothd (mtu %u)", c->path, app->mtu);
 	g_dbus_method_invocation_return_value_with_unix_fd_list(
 		inv, g_variant_new("(hq)", idx, app->mtu ? app->mtu : 23), fdl);
@@ -452,10 +451,11 @@ static void chrc_method(GDBusConnection *conn, const char *sender,
 			return;
 		}
 		g_dbus_method_invocation_return_value(
-			inv, g_variant_new("(@ay)", g_variant_new_fixed_array(
-							    G_VARIANT_TYPE_BYTE,
-							    buf + off,
-							    (size_t)n - off, 1)));
+			inv,
+			g_variant_new("(@ay)",
+				      g_variant_new_fixed_array(
+					      G_VARIANT_TYPE_BYTE, buf + off,
+					      (size_t)n - off, 1)));
 		return;
 	}
 	if (!strcmp(method, "WriteValue") &&
@@ -471,8 +471,8 @@ static void chrc_method(GDBusConnection *conn, const char *sender,
 		g_dbus_method_invocation_return_value(inv, NULL);
 		if (n)
 			deliver(app,
-				c->id == CHRC_CTRL ? OTA_CHAN_CONTROL :
-						     OTA_CHAN_DATA,
+				c->id == CHRC_CTRL ? OTA_CHAN_CONTROL
+						   : OTA_CHAN_DATA,
 				bytes, n);
 		g_variant_unref(val);
 		g_variant_unref(opts);
@@ -590,7 +590,8 @@ static void root_method(GDBusConnection *conn, const char *sender,
 	(void)params;
 	if (strcmp(method, "GetManagedObjects")) {
 		g_dbus_method_invocation_return_dbus_error(
-			inv, "org.freedesktop.DBus.Error.UnknownMethod", method);
+			inv, "org.freedesktop.DBus.Error.UnknownMethod",
+			method);
 		return;
 	}
 	g_variant_builder_init(&objs, G_VARIANT_TYPE("a{oa{sa{sv}}}"));
@@ -603,9 +604,9 @@ static void root_method(GDBusConnection *conn, const char *sender,
 	for (i = 0; i < CHRC_COUNT; i++)
 		add_object(&objs, app->chrc[i].path, IFACE_CHRC,
 			   chrc_props_dict(&app->chrc[i]));
-	g_dbus_method_invocation_return_value(inv,
-					      g_variant_new("(@a{oa{sa{sv}}})",
-							    g_variant_builder_end(&objs)));
+	g_dbus_method_invocation_return_value(
+		inv, g_variant_new("(@a{oa{sa{sv}}})",
+				   g_variant_builder_end(&objs)));
 }
 
 static GVariant *svc_property(GDBusConnection *conn, const char *sender,
@@ -686,8 +687,8 @@ static void adv_registered(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct gatt_app *app = data;
 	GError *err = NULL;
-	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src),
-						    res, &err);
+	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res,
+						    &err);
 
 	if (!r) {
 		warn("%s: cannot advertise: %s (centrals that know the "
@@ -705,8 +706,8 @@ static void app_registered(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct gatt_app *app = data;
 	GError *err = NULL;
-	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src),
-						    res, &err);
+	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res,
+						    &err);
 
 	if (!r) {
 		err("%s: bluetoothd refused the GATT application: %s",
@@ -719,20 +720,19 @@ static void app_registered(GObject *src, GAsyncResult *res, gpointer data)
 	info("GATT service %s registered on %s%s", OTA_UUID_SERVICE,
 	     app->cfg.adapter,
 	     app->cfg.insecure ? " (insecure: no encryption required)" : "");
-	g_dbus_connection_call(app->conn, BLUEZ, app->adapter_path,
-			       "org.bluez.LEAdvertisingManager1",
-			       "RegisterAdvertisement",
-			       g_variant_new("(oa{sv})", ADV_PATH, NULL), NULL,
-			       G_DBUS_CALL_FLAGS_NONE, -1, NULL, adv_registered,
-			       app);
+	g_dbus_connection_call(
+		app->conn, BLUEZ, app->adapter_path,
+		"org.bluez.LEAdvertisingManager1", "RegisterAdvertisement",
+		g_variant_new("(oa{sv})", ADV_PATH, NULL), NULL,
+		G_DBUS_CALL_FLAGS_NONE, -1, NULL, adv_registered, app);
 }
 
 static void powered(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct gatt_app *app = data;
 	GError *err = NULL;
-	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src),
-						    res, &err);
+	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res,
+						    &err);
 
 	if (!r) {
 		err("%s: cannot power the adapter on: %s", app->cfg.adapter,
@@ -756,13 +756,11 @@ static void bluez_appeared(GDBusConnection *conn, const char *name,
 	(void)name;
 	(void)owner;
 	info("bluetoothd is running: registering on %s", app->cfg.adapter);
-	g_dbus_connection_call(conn, BLUEZ, app->adapter_path, IFACE_PROPS,
-			       "Set",
-			       g_variant_new("(ssv)", "org.bluez.Adapter1",
-					     "Powered",
-					     g_variant_new_boolean(TRUE)),
-			       NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, powered,
-			       app);
+	g_dbus_connection_call(
+		conn, BLUEZ, app->adapter_path, IFACE_PROPS, "Set",
+		g_variant_new("(ssv)", "org.bluez.Adapter1", "Powered",
+			      g_variant_new_boolean(TRUE)),
+		NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, powered, app);
 }
 
 static void bluez_vanished(GDBusConnection *conn, const char *name,

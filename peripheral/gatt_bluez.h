@@ -19,7 +19,7 @@ struct gatt_app;
 struct gatt_app_cfg {
 	const char *adapter; /* "hci0" */
 	const char *name;    /* advertised local name */
-	bool insecure;	     /* no encrypt-* flags (links without pairing) */
+	bool insecure;       /* no encrypt-* flags (links without pairing) */
 	/* a central started talking: take ownership of @t */
 	void (*new_client)(struct transport *t, void *user_data);
 	/* the Info characteristic's value (INFO TLVs); length or -errno */

@@ -283,6 +283,15 @@ static void busy_closed(int err, void *user_data)
 
 void server_attach(struct server *s, struct transport *t)
 {
+	if (s->client && !transport_alive(s->client)) {
+		/* it hung up; we just have not heard yet: let it go now */
+		info("client disconnected");
+		ota_rx_disconnect(&s->rx);
+		if (s->reap)
+			g_source_remove(s->reap);
+		s->reap = 0;
+		reap_client(s);
+	}
 	if (s->client) {
 		struct busy_client *b = calloc(1, sizeof(*b));
 		struct transport_cbs cbs = { .recv = busy_recv,

@@ -33,6 +33,8 @@ struct transport_ops {
 	int (*send)(struct transport *t, enum ota_chan chan, const uint8_t *buf,
 		    size_t len);
 	void (*destroy)(struct transport *t);
+	/* optional: false if the peer has certainly gone (hang-up pending) */
+	bool (*alive)(struct transport *t);
 };
 
 struct transport {
@@ -54,6 +56,12 @@ void transport_set_cbs(struct transport *t, const struct transport_cbs *cbs,
  */
 int transport_send(struct transport *t, enum ota_chan chan, const uint8_t *buf,
 		   size_t len);
+
+/**
+ * transport_alive() - whether the peer may still be there. False once
+ * closed, or when a hang-up is already pending but not yet dispatched.
+ */
+bool transport_alive(struct transport *t);
 
 /** transport_free() - close and free; no callback runs afterwards. */
 void transport_free(struct transport *t);

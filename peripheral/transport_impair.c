@@ -154,10 +154,16 @@ static void impair_destroy(struct transport *t)
 	free(im);
 }
 
+static bool impair_alive(struct transport *t)
+{
+	return transport_alive(((struct impair *)t)->inner);
+}
+
 static const struct transport_ops impair_ops = {
 	.name = "impaired",
 	.send = impair_send,
 	.destroy = impair_destroy,
+	.alive = impair_alive,
 };
 
 struct transport *transport_impair_new(struct transport *inner,

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -47,6 +48,13 @@ int transport_send(struct transport *t, enum ota_chan chan, const uint8_t *buf,
 	if (len > t->value_max)
 		return -EMSGSIZE;
 	return t->ops->send(t, chan, buf, len);
+}
+
+bool transport_alive(struct transport *t)
+{
+	if (t->closed)
+		return false;
+	return t->ops->alive ? t->ops->alive(t) : true;
 }
 
 void transport_free(struct transport *t)
@@ -147,10 +155,25 @@ static void sock_destroy(struct transport *t)
 	free(s);
 }
 
+static bool sock_alive(struct transport *t)
+{
+	struct pollfd pfd = { .fd = S(t)->fd, .events = POLLIN };
+	uint8_t b;
+
+	if (poll(&pfd, 1, 0) <= 0 ||
+	    !(pfd.revents & (POLLHUP | POLLERR | POLLIN)))
+		return true;
+	if (pfd.revents & (POLLHUP | POLLERR))
+		return false;
+	/* readable: data, or the end of the stream (a zero-length read) */
+	return recv(S(t)->fd, &b, sizeof(b), MSG_PEEK | MSG_DONTWAIT) != 0;
+}
+
 static const struct transport_ops sock_ops = {
 	.name = "socket",
 	.send = sock_send,
 	.destroy = sock_destroy,
+	.alive = sock_alive,
 };
 
 struct transport *transport_socket_new(int fd, size_t value_max)

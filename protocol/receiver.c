@@ -527,8 +527,7 @@ static void build_status(struct ota_rx *rx, struct ota_tlv_writer *w)
 		ota_tlv_put_str(w, OTA_ST_LAST_DETAIL, st.last_boot);
 }
 
-int ota_rx_read_attr(struct ota_rx *rx, uint8_t attr, uint8_t *buf,
-		     size_t cap)
+int ota_rx_read_attr(struct ota_rx *rx, uint8_t attr, uint8_t *buf, size_t cap)
 {
 	struct ota_tlv_writer w = { .buf = buf, .cap = cap };
 

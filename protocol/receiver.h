@@ -256,8 +256,7 @@ int ota_rx_next_event(struct ota_rx *rx, struct ota_rx_event *ev);
  * into @buf, as READ serves it; for a GATT read of the Info characteristic.
  * Return: length, -ENOTSUP for another @attr, -EMSGSIZE if @cap is short.
  */
-int ota_rx_read_attr(struct ota_rx *rx, uint8_t attr, uint8_t *buf,
-		     size_t cap);
+int ota_rx_read_attr(struct ota_rx *rx, uint8_t attr, uint8_t *buf, size_t cap);
 
 /** ota_rx_state() - current state. */
 enum ota_rx_state ota_rx_get_state(const struct ota_rx *rx);

@@ -99,6 +99,10 @@ static const struct status_row rows[] = {
 	{ OTA_STATUS_NO_SLOT, "NO_SLOT", "the device has no OTA slot to update",
 	  "give the device a partition table with two OTA app slots "
 	  "(ota_0, ota_1)" },
+	{ OTA_STATUS_REBOOT_REQUIRED, "REBOOT_REQUIRED",
+	  "an update is committed and waits for the device to reboot",
+	  "reboot the device ('bleota reboot') before pushing another "
+	  "image" },
 	{ OTA_STATUS_TIMEOUT, "TIMEOUT",
 	  "the update session timed out on the device",
 	  "retry the push; it resumes where the device is" },

@@ -54,9 +54,9 @@ struct image {
 	size_t len;
 };
 
-static void make_image(struct image *im, const char *name,
-		       const char *version, uint16_t chip, uint32_t secver,
-		       uint32_t big_seg, enum esp_corruption corrupt)
+static void make_image(struct image *im, const char *name, const char *version,
+		       uint16_t chip, uint32_t secver, uint32_t big_seg,
+		       enum esp_corruption corrupt)
 {
 	struct esp_image_spec sp = { .chip_id = chip,
 				     .version = version,
@@ -122,8 +122,7 @@ struct flash_view {
 	uint8_t slot_sha[2][32];
 };
 
-static void view_flash(const char *path, size_t slot_len,
-		       struct flash_view *v)
+static void view_flash(const char *path, size_t slot_len, struct flash_view *v)
 {
 	struct ota_engine_cfg cfg = { .flash = &ota_flash_file_ops,
 				      .chip_id = DEV_CHIP,
@@ -146,7 +145,8 @@ static void view_flash(const char *path, size_t slot_len,
 	buf = malloc(slot_len);
 	assert_non_null(buf);
 	for (s = 0; s < 2; s++) {
-		assert_int_equal(ota_flash_file_ops.read(f, eng.layout.ota_off[s],
+		assert_int_equal(ota_flash_file_ops.read(f,
+							 eng.layout.ota_off[s],
 							 buf, slot_len),
 				 0);
 		dev_sha256(buf, slot_len, v->slot_sha[s]);
@@ -196,8 +196,9 @@ static void periph_start(struct periph *p, const char *flash, const char *tag,
 	strcat(p->log, ".log");
 	unlink(p->sock);
 	snprintf(listen, sizeof(listen), "unix:%s", p->sock);
-	snprintf(cmd, sizeof(cmd), "exec %s --flash %s --listen %s %s >>%s 2>&1",
-		 bin_periph, flash, listen, opts, p->log);
+	snprintf(cmd, sizeof(cmd),
+		 "exec %s --flash %s --listen %s %s >>%s 2>&1", bin_periph,
+		 flash, listen, opts, p->log);
 	p->pid = fork();
 	assert_true(p->pid >= 0);
 	if (p->pid == 0) {
@@ -305,7 +306,8 @@ static unsigned long bg_wait_progress(struct bg *b, unsigned long bytes)
 	char line[1024];
 
 	while (fgets(line, sizeof(line), b->out)) {
-		const char *p = strstr(line, "\"event\":\"progress\",\"bytes\":");
+		const char *p =
+			strstr(line, "\"event\":\"progress\",\"bytes\":");
 		unsigned long v;
 
 		if (p && sscanf(p + 27, "%lu", &v) == 1 && v >= bytes)
@@ -391,8 +393,9 @@ static void test_full_update_confirm(void **state)
 
 	make_flash(f->flash, sizeof(f->flash), "full.flash", &f->v1);
 	periph_start(&f->per, f->flash, "full", "");
-	assert_int_equal(bleota(f->out, sizeof(f->out), "push --confirm unix:%s %s",
-				f->per.sock, f->v2.path),
+	assert_int_equal(bleota(f->out, sizeof(f->out),
+				"push --confirm unix:%s %s", f->per.sock,
+				f->v2.path),
 			 0);
 	assert_non_null(strstr(f->out, "verified by the device"));
 	assert_non_null(strstr(f->out, "PENDING_VERIFY"));
@@ -518,8 +521,9 @@ static void test_client_killed_then_resume(void **state)
 	bg_push(&b, f->per.sock, f->v2.path, "");
 	acked = bg_wait_progress(&b, f->v2.len * 4 / 10);
 	bg_kill(&b);
-	assert_int_equal(bleota(f->out, sizeof(f->out), "push --json unix:%s %s",
-				f->per.sock, f->v2.path),
+	assert_int_equal(bleota(f->out, sizeof(f->out),
+				"push --json unix:%s %s", f->per.sock,
+				f->v2.path),
 			 0);
 	assert_non_null(strstr(f->out, "\"event\":\"resumed\""));
 	held = json_number(f->out, "held");
@@ -566,12 +570,12 @@ static void test_abort(void **state)
 	bg_push(&b, f->per.sock, f->v2.path, "");
 	bg_wait_progress(&b, f->v2.len / 4);
 	bg_kill(&b);
-	assert_int_equal(bleota(f->out, sizeof(f->out), "abort unix:%s",
-				f->per.sock),
-			 0);
-	assert_int_equal(bleota(f->out, sizeof(f->out), "status unix:%s",
-				f->per.sock),
-			 0);
+	assert_int_equal(
+		bleota(f->out, sizeof(f->out), "abort unix:%s", f->per.sock),
+		0);
+	assert_int_equal(
+		bleota(f->out, sizeof(f->out), "status unix:%s", f->per.sock),
+		0);
 	assert_non_null(strstr(f->out, "update session:  none"));
 	/* nothing to resume: the next push starts over */
 	assert_int_equal(bleota(f->out, sizeof(f->out),
@@ -580,13 +584,23 @@ static void test_abort(void **state)
 			 0);
 	assert_null(strstr(f->out, "\"event\":\"resumed\""));
 	assert_non_null(strstr(f->out, "\"event\":\"started\""));
+	/* a committed image must boot before another push */
+	assert_int_equal(bleota(f->out, sizeof(f->out), "push unix:%s %s",
+				f->per.sock, f->v2.path),
+			 0);
+	assert_int_equal(bleota(f->out, sizeof(f->out),
+				"push --force unix:%s %s", f->per.sock,
+				f->v1.path),
+			 4);
+	assert_non_null(strstr(f->out, "waits for the device to reboot"));
 	periph_stop(&f->per);
-	/* --no-commit: v1 still selected */
+	/* --no-commit first, then the commit: v2 boots next */
 	{
 		struct flash_view v;
 
-		view_flash(f->flash, f->v1.len, &v);
-		assert_int_equal(v.running_slot, 0);
+		view_flash(f->flash, f->v2.len, &v);
+		assert_int_equal(v.running_slot, 1);
+		assert_slot_holds(f->flash, 1, &f->v2);
 	}
 }
 
@@ -599,9 +613,8 @@ static void test_busy(void **state)
 	periph_start(&f->per, f->flash, "busy", "--impair rate=200K");
 	bg_push(&b, f->per.sock, f->v2.path, "");
 	bg_wait_progress(&b, 1);
-	assert_int_equal(bleota(f->out, sizeof(f->out), "info unix:%s",
-				f->per.sock),
-			 4);
+	assert_int_equal(
+		bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock), 4);
 	assert_non_null(strstr(f->out, "another client is updating"));
 	assert_int_equal(bg_finish(&b, f->out, sizeof(f->out)), 0);
 	periph_stop(&f->per);
@@ -615,8 +628,9 @@ static void test_reboot_without_confirm_rolls_back(void **state)
 
 	make_flash(f->flash, sizeof(f->flash), "rb.flash", &f->v1);
 	periph_start(&f->per, f->flash, "rb", "");
-	assert_int_equal(bleota(f->out, sizeof(f->out), "push --reboot unix:%s %s",
-				f->per.sock, f->v2.path),
+	assert_int_equal(bleota(f->out, sizeof(f->out),
+				"push --reboot unix:%s %s", f->per.sock,
+				f->v2.path),
 			 0);
 	assert_non_null(strstr(f->out, "runs ota_1 2.0.0, PENDING_VERIFY"));
 	/* a new push must wait for the decision on the running image */
@@ -624,13 +638,13 @@ static void test_reboot_without_confirm_rolls_back(void **state)
 				f->per.sock, f->v1.path),
 			 4);
 	assert_non_null(strstr(f->out, "waiting for confirmation"));
-	assert_int_equal(bleota(f->out, sizeof(f->out), "reboot unix:%s",
-				f->per.sock),
-			 0);
+	assert_int_equal(
+		bleota(f->out, sizeof(f->out), "reboot unix:%s", f->per.sock),
+		0);
 	/* not confirmed: the bootloader went back to ota_0 */
-	assert_int_equal(bleota(f->out, sizeof(f->out), "status unix:%s",
-				f->per.sock),
-			 0);
+	assert_int_equal(
+		bleota(f->out, sizeof(f->out), "status unix:%s", f->per.sock),
+		0);
 	assert_non_null(strstr(f->out, "running:         ota_0 1.0.0, VALID"));
 	assert_non_null(strstr(f->out, "rebooted without confirm"));
 	periph_stop(&f->per);
@@ -646,23 +660,25 @@ static void test_confirm_keeps_new_image(void **state)
 
 	make_flash(f->flash, sizeof(f->flash), "keep.flash", &f->v1);
 	periph_start(&f->per, f->flash, "keep", "");
-	assert_int_equal(bleota(f->out, sizeof(f->out), "push --reboot unix:%s %s",
-				f->per.sock, f->v2.path),
+	assert_int_equal(bleota(f->out, sizeof(f->out),
+				"push --reboot unix:%s %s", f->per.sock,
+				f->v2.path),
 			 0);
-	assert_int_equal(bleota(f->out, sizeof(f->out), "confirm unix:%s",
-				f->per.sock),
-			 0);
+	assert_int_equal(
+		bleota(f->out, sizeof(f->out), "confirm unix:%s", f->per.sock),
+		0);
 	/* confirming a VALID image again is a no-op, not an error */
-	assert_int_equal(bleota(f->out, sizeof(f->out), "confirm unix:%s",
-				f->per.sock),
-			 0);
-	assert_int_equal(bleota(f->out, sizeof(f->out), "reboot unix:%s",
-				f->per.sock),
-			 0);
+	assert_int_equal(
+		bleota(f->out, sizeof(f->out), "confirm unix:%s", f->per.sock),
+		0);
+	assert_int_equal(
+		bleota(f->out, sizeof(f->out), "reboot unix:%s", f->per.sock),
+		0);
 	assert_int_equal(bleota(f->out, sizeof(f->out), "status --json unix:%s",
 				f->per.sock),
 			 0);
-	assert_non_null(strstr(f->out, "\"version\":\"2.0.0\",\"state\":\"VALID\""));
+	assert_non_null(
+		strstr(f->out, "\"version\":\"2.0.0\",\"state\":\"VALID\""));
 	periph_stop(&f->per);
 	view_flash(f->flash, f->v2.len, &v);
 	assert_int_equal(v.running_slot, 1);
@@ -680,16 +696,16 @@ static void test_rollback_command(void **state)
 				"push --confirm unix:%s %s", f->per.sock,
 				f->v2.path),
 			 0);
-	assert_int_equal(bleota(f->out, sizeof(f->out), "rollback unix:%s",
-				f->per.sock),
-			 0);
-	assert_int_equal(bleota(f->out, sizeof(f->out), "reboot unix:%s",
-				f->per.sock),
-			 0);
-	assert_int_equal(bleota(f->out, sizeof(f->out), "info unix:%s",
-				f->per.sock),
-			 0);
-	assert_non_null(strstr(f->out, "running:         blinky 1.0.0 (ota_0)"));
+	assert_int_equal(
+		bleota(f->out, sizeof(f->out), "rollback unix:%s", f->per.sock),
+		0);
+	assert_int_equal(
+		bleota(f->out, sizeof(f->out), "reboot unix:%s", f->per.sock),
+		0);
+	assert_int_equal(
+		bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock), 0);
+	assert_non_null(
+		strstr(f->out, "running:         blinky 1.0.0 (ota_0)"));
 	periph_stop(&f->per);
 	view_flash(f->flash, f->v1.len, &v);
 	assert_int_equal(v.running_slot, 0);
@@ -700,16 +716,16 @@ static void test_usage_and_connect_errors(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(bleota(f->out, sizeof(f->out), "push"), 2);
-	assert_int_equal(bleota(f->out, sizeof(f->out), "push --mtu 9 unix:/x %s",
-				f->v2.path),
+	assert_int_equal(bleota(f->out, sizeof(f->out),
+				"push --mtu 9 unix:/x %s", f->v2.path),
 			 2);
 	assert_int_equal(bleota(f->out, sizeof(f->out),
 				"push --retries 0 unix:/nonexistent/s %s",
 				f->v2.path),
 			 5);
 	assert_non_null(strstr(f->out, "is bleota-peripheral running?"));
-	assert_int_equal(bleota(f->out, sizeof(f->out), "status AA:BB:CC:DD:EE:FF"),
-			 2);
+	assert_int_equal(
+		bleota(f->out, sizeof(f->out), "status AA:BB:CC:DD:EE:FF"), 2);
 	assert_int_equal(bleota(f->out, sizeof(f->out), "push --help"), 0);
 	assert_non_null(strstr(f->out, "exit: 0 done"));
 }
@@ -765,9 +781,8 @@ static struct ota_tx_event inproc_push(struct inproc *ip,
 
 	assert_int_equal(manifest_from_image(im->data, im->len, &v, &m), 0);
 	assert_int_equal(ota_tx_init(&tx, &cfg), 0);
-	assert_int_equal(ota_tx_push(&tx, im->data, im->len, &m, flags,
-				     now_ms()),
-			 0);
+	assert_int_equal(
+		ota_tx_push(&tx, im->data, im->len, &m, flags, now_ms()), 0);
 	assert_int_equal(client_run(ip->client, &tx, NULL, NULL, NULL, &done),
 			 0);
 	return done;
@@ -800,7 +815,10 @@ static void test_inproc_socketpair(void **state)
 	assert_slot_holds(f->flash, 1, &f->v2);
 }
 
-#define T(name, fn) { name, fn, NULL, NULL, NULL }
+#define T(name, fn)                        \
+	{                                  \
+		name, fn, NULL, NULL, NULL \
+	}
 
 int main(void)
 {
@@ -819,7 +837,8 @@ int main(void)
 		T("/push/busy", test_busy),
 		T("/push/reboot-without-confirm-rolls-back",
 		  test_reboot_without_confirm_rolls_back),
-		T("/push/confirm-keeps-new-image", test_confirm_keeps_new_image),
+		T("/push/confirm-keeps-new-image",
+		  test_confirm_keeps_new_image),
 		T("/push/rollback-command", test_rollback_command),
 		T("/push/usage-and-connect-errors",
 		  test_usage_and_connect_errors),
@@ -828,7 +847,8 @@ int main(void)
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(bin_bleota, sizeof(bin_bleota), "%s/bleota", b && *b ? b : "build");
+	snprintf(bin_bleota, sizeof(bin_bleota), "%s/bleota",
+		 b && *b ? b : "build");
 	snprintf(bin_periph, sizeof(bin_periph), "%s/bleota-peripheral",
 		 b && *b ? b : "build");
 	rc = cmocka_run_group_tests_name("push", tests, setup, teardown);

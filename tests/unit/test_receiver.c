@@ -624,9 +624,9 @@ static void test_read_info_paged(void **state)
 	assert_int_equal(off, total);
 	assert_true(saw_slot && saw_version);
 	/* the Info characteristic serves the same bytes */
-	assert_int_equal(ota_rx_read_attr(&f->rx, OTA_ATTR_INFO, out2,
-					  sizeof(out2)),
-			 (int)total);
+	assert_int_equal(
+		ota_rx_read_attr(&f->rx, OTA_ATTR_INFO, out2, sizeof(out2)),
+		(int)total);
 	assert_memory_equal(out2, info, total);
 	assert_int_equal(ota_rx_read_attr(&f->rx, 7, out2, sizeof(out2)),
 			 -ENOTSUP);
