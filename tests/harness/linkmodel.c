@@ -290,7 +290,9 @@ static void pump(struct lm *m, int s, uint64_t t)
 
 	if (m->down)
 		return;
-	while ((n = e->ops->poll(e->ctx, buf, sizeof(buf), &chan, t)) >= 0) {
+	while ((s || !m->cfg.host_queue_max ||
+		m->tx[0].n < m->cfg.host_queue_max) &&
+	       (n = e->ops->poll(e->ctx, buf, sizeof(buf), &chan, t)) >= 0) {
 		struct dgram *d;
 
 		if ((unsigned int)n > limit)
@@ -476,6 +478,8 @@ static bool run_event(struct lm *m)
 
 				fifo_pop(&m->tx[0]);
 				deliver(m, 0, &d, m->now);
+				if (m->cfg.host_queue_max)
+					pump(m, 0, m->now);
 			}
 		}
 		if (p && fifo_head(&m->tx[1]) == p) {

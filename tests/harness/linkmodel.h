@@ -147,7 +147,11 @@ struct lm_cfg {
 	uint32_t corrupt_chans;    /* tags corruption applies to; 0 = all */
 	uint64_t disconnect_at_us; /* 0 = never */
 	uint32_t rx_buf_bytes;     /* peripheral RX buffer; 0 = unbounded */
-	uint64_t time_limit_us;    /* 0 = one hour */
+	/* central datagrams queued below the application (host stack and
+	 * controller); when full, the central is not polled: 0 = unbounded,
+	 * as BlueZ's AcquireWrite queue */
+	unsigned int host_queue_max;
+	uint64_t time_limit_us; /* 0 = one hour */
 };
 
 struct lm_stats {

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "tests/harness/linkmodel.h"
+#include "tests/harness/lm_bleota.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -213,6 +214,300 @@ static void test_calibration_points(void **state)
 	}
 }
 
+/* ---- the event simulator ------------------------------------------------- */
+
+/*
+ * A test source (central) sends @total datagrams of @len bytes, one more
+ * each time an echo arrives if @echo, else all at once; the sink
+ * (peripheral) records arrival times and echoes a 1-byte value if @echo.
+ */
+struct probe {
+	unsigned int total, len, queued, arrived, echoes;
+	bool echo;
+	bool want_echo; /* peripheral side: an echo is pending */
+	uint64_t first_us, last_us, echo_us[4];
+};
+
+static int src_poll(void *ctx, uint8_t *buf, size_t cap, uint8_t *chan,
+		    uint64_t now)
+{
+	struct probe *p = ctx;
+
+	(void)now;
+	if (p->queued == p->total || (p->echo && p->queued > p->echoes))
+		return -1;
+	assert_true(cap >= p->len);
+	memset(buf, 0xa5, p->len);
+	*chan = 1;
+	p->queued++;
+	return (int)p->len;
+}
+
+static void src_recv(void *ctx, uint8_t chan, const uint8_t *buf, size_t len,
+		     uint64_t now)
+{
+	struct probe *p = ctx;
+
+	(void)chan;
+	(void)buf;
+	(void)len;
+	if (p->echoes < 4)
+		p->echo_us[p->echoes] = now;
+	p->echoes++;
+}
+
+static uint64_t no_deadline(void *ctx)
+{
+	(void)ctx;
+	return LM_NO_DEADLINE;
+}
+
+static void no_timeout(void *ctx, uint64_t now)
+{
+	(void)ctx;
+	(void)now;
+}
+
+static bool src_done(void *ctx)
+{
+	struct probe *p = ctx;
+
+	return p->arrived == p->total && (!p->echo || p->echoes == p->total);
+}
+
+static void snk_recv(void *ctx, uint8_t chan, const uint8_t *buf, size_t len,
+		     uint64_t now)
+{
+	struct probe *p = ctx;
+
+	(void)chan;
+	(void)buf;
+	assert_int_equal(len, p->len);
+	if (!p->arrived)
+		p->first_us = now;
+	p->last_us = now;
+	p->arrived++;
+	p->want_echo = p->echo;
+}
+
+static int snk_poll(void *ctx, uint8_t *buf, size_t cap, uint8_t *chan,
+		    uint64_t now)
+{
+	struct probe *p = ctx;
+
+	(void)cap;
+	(void)now;
+	if (!p->want_echo)
+		return -1;
+	p->want_echo = false;
+	buf[0] = 0x40;
+	*chan = 2;
+	return 1;
+}
+
+static const struct lm_ep_ops src_ops = {
+	.recv = src_recv,
+	.poll = src_poll,
+	.next_deadline = no_deadline,
+	.on_timeout = no_timeout,
+	.done = src_done,
+};
+
+static const struct lm_ep_ops snk_ops = {
+	.recv = snk_recv,
+	.poll = snk_poll,
+	.next_deadline = no_deadline,
+	.on_timeout = no_timeout,
+};
+
+static struct lm *probe_run(const struct lm_cfg *cfg, struct probe *p)
+{
+	struct lm *m = lm_new(cfg, &src_ops, p, &snk_ops, p);
+
+	assert_int_equal(lm_run(m), LM_DONE);
+	return m;
+}
+
+/* A saturated stream packs exactly as lm_capacity() says, pair by pair. */
+static void test_event_packing(void **state)
+{
+	struct lm_cfg cfg = { .link = { LM_PHY_2M, 251, 247, false, 15000, 0,
+					0 } };
+	struct probe p = { .total = 100, .len = 244 };
+	struct lm *m;
+
+	(void)state;
+	/* queued at t = 0 (event 0), on air from event 1: 10 per event */
+	m = probe_run(&cfg, &p);
+	assert_int_equal(p.first_us, 15000 + 1392);
+	assert_int_equal(p.last_us, 10 * 15000 + 10 * 1392);
+	assert_int_equal(lm_get_stats(m)->events, 10);
+	assert_int_equal(lm_get_stats(m)->pairs, 100);
+	lm_free(m);
+
+	/* a cap of 4 packets per event */
+	memset(&p, 0, sizeof(p));
+	p.total = 100;
+	p.len = 244;
+	cfg.link.max_pkts = 4;
+	m = probe_run(&cfg, &p);
+	assert_int_equal(p.last_us, 25 * 15000 + 4 * 1392);
+	lm_free(m);
+
+	/* MTU 517 over LL 251: 251 + 251 + 19, 2 writes per 7.5 ms event */
+	memset(&p, 0, sizeof(p));
+	p.total = 10;
+	p.len = 514;
+	cfg.link = (struct lm_link){ LM_PHY_2M, 251, 517, false, 7500, 0, 0 };
+	m = probe_run(&cfg, &p);
+	assert_int_equal(p.last_us, 5 * 7500 + 2 * (2 * 1392 + 464));
+	lm_free(m);
+}
+
+/* Data in event j, the answer in j + 1, the next data in j + 2 (r = 2). */
+static void test_round_trip_events(void **state)
+{
+	struct lm_cfg cfg = { .link = { LM_PHY_1M, 251, 247, false, 30000, 0,
+					0 } };
+	struct probe p = { .total = 3, .len = 100, .echo = true };
+	uint32_t data = lm_pair_us(LM_PHY_1M, 100 + 7, 0, false);
+	uint32_t note = lm_pair_us(LM_PHY_1M, 0, 1 + 7, false);
+	struct lm *m;
+
+	(void)state;
+	m = probe_run(&cfg, &p);
+	assert_int_equal(p.first_us, 30000 + data);
+	assert_int_equal(p.echo_us[0], 2 * 30000 + note);
+	assert_int_equal(p.echo_us[1], 4 * 30000 + note);
+	assert_int_equal(p.last_us, 5 * 30000 + data);
+	lm_free(m);
+
+	/* a peripheral that answers one event later: r = 3 */
+	memset(&p, 0, sizeof(p));
+	p.total = 2;
+	p.len = 100;
+	p.echo = true;
+	cfg.ack_turnaround_ev = 2;
+	m = probe_run(&cfg, &p);
+	assert_int_equal(p.echo_us[0], 3 * 30000 + note);
+	assert_int_equal(p.echo_us[1], 6 * 30000 + note);
+	lm_free(m);
+}
+
+/* LL errors cost pairs, not data; the same seed gives the same run. */
+static void test_packet_errors_deterministic(void **state)
+{
+	struct lm_cfg cfg = { .link = { LM_PHY_2M, 251, 247, false, 15000, 0,
+					0 },
+			      .per_ppm = 50000,
+			      .seed = 7 };
+	struct probe p = { .total = 1000, .len = 244 };
+	struct probe q = p;
+	struct lm_stats a, b;
+	struct lm *m;
+
+	(void)state;
+	m = probe_run(&cfg, &p);
+	a = *lm_get_stats(m);
+	lm_free(m);
+	m = probe_run(&cfg, &q);
+	b = *lm_get_stats(m);
+	lm_free(m);
+	assert_int_equal(p.arrived, 1000);
+	assert_true(a.failed_pairs > 0);
+	assert_int_equal(a.pairs, 1000 + a.failed_pairs);
+	assert_int_equal(a.failed_pairs, b.failed_pairs);
+	assert_int_equal(p.last_us, q.last_us);
+	/* slower than loss-free: 100 events of 10 */
+	assert_true(p.last_us > 100 * 15000);
+}
+
+/* The real protocol over the model, small images (tests stay fast). */
+static struct lmb_case small_case(void)
+{
+	struct lmb_case k = {
+		.link = { .link = { LM_PHY_2M, 251, 247, false, 15000, 0, 0 } },
+		.image_len = 200000,
+		.image_seed = 3,
+	};
+
+	return k;
+}
+
+static void test_bleota_clean(void **state)
+{
+	struct lmb_case k = small_case();
+	struct lmb_result r;
+	struct lm_capacity cap;
+
+	(void)state;
+	assert_int_equal(lmb_run(&k, &r), 0);
+	assert_true(r.ok);
+	assert_int_equal(r.resent_bytes, 0);
+	assert_int_equal(r.connections, 1);
+	assert_int_equal(lm_capacity(&k.link.link, &cap), 0);
+	/* never faster than the link allows */
+	assert_true((double)k.image_len / r.time_us * 1e6 <
+		    lm_capacity_Bps(&cap));
+}
+
+static void test_bleota_loss_deterministic(void **state)
+{
+	struct lmb_case k = small_case();
+	struct lmb_result r1, r2, r3;
+
+	(void)state;
+	k.link.drop_ppm = 50000;
+	k.link.corrupt_ppm = 5000;
+	k.link.seed = 11;
+	assert_int_equal(lmb_run(&k, &r1), 0);
+	assert_int_equal(lmb_run(&k, &r2), 0);
+	k.link.seed = 12;
+	assert_int_equal(lmb_run(&k, &r3), 0);
+	assert_true(r1.ok && r2.ok && r3.ok);
+	assert_true(r1.resent_bytes > 0);
+	assert_int_equal(r1.time_us, r2.time_us);
+	assert_int_equal(r1.resent_bytes, r2.resent_bytes);
+	assert_int_equal(r1.link.dropped, r2.link.dropped);
+	assert_true(r1.link.dropped != r3.link.dropped ||
+		    r1.time_us != r3.time_us);
+}
+
+static void test_bleota_disconnect_resumes(void **state)
+{
+	struct lmb_case k = small_case();
+	struct lmb_result r;
+
+	(void)state;
+	k.link.disconnect_at_us = 600000;
+	assert_int_equal(lmb_run(&k, &r), 0);
+	assert_true(r.ok);
+	assert_int_equal(r.connections, 2);
+	assert_true(r.held_at_resume > 0);
+	/* what was in flight or not yet verified: at most a window + a
+	 * block */
+	assert_true(r.resent_bytes <=
+		    (uint64_t)r.window_chunks * r.chunk_size + 4100);
+}
+
+static void test_bleota_flash_bound(void **state)
+{
+	struct lmb_case k = small_case();
+	struct lmb_result r;
+	uint64_t sectors = (k.image_len + 4095) / 4096;
+
+	(void)state;
+	k.flash = &lm_flash_nrf52840;
+	k.link.rx_buf_bytes = 16384;
+	assert_int_equal(lmb_run(&k, &r), 0);
+	assert_true(r.ok);
+	/* every sector erased once and the image programmed once */
+	assert_int_equal(r.flash_erase_us, sectors * 85000);
+	assert_int_equal(r.flash_prog_us, (k.image_len + 3) / 4 * 41);
+	assert_true(r.time_us > r.flash_erase_us + r.flash_prog_us);
+	assert_true(r.link.naks > 0); /* the RX buffer throttled the link */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +521,20 @@ int main(void)
 		{ "/linkmodel/table-2", test_table_2_capped, NULL, NULL, NULL },
 		{ "/linkmodel/calibration", test_calibration_points, NULL, NULL,
 		  NULL },
+		{ "/linkmodel/event-packing", test_event_packing, NULL, NULL,
+		  NULL },
+		{ "/linkmodel/round-trip", test_round_trip_events, NULL, NULL,
+		  NULL },
+		{ "/linkmodel/packet-errors", test_packet_errors_deterministic,
+		  NULL, NULL, NULL },
+		{ "/linkmodel/bleota/clean", test_bleota_clean, NULL, NULL,
+		  NULL },
+		{ "/linkmodel/bleota/loss", test_bleota_loss_deterministic,
+		  NULL, NULL, NULL },
+		{ "/linkmodel/bleota/disconnect",
+		  test_bleota_disconnect_resumes, NULL, NULL, NULL },
+		{ "/linkmodel/bleota/flash", test_bleota_flash_bound, NULL,
+		  NULL, NULL },
 	};
 
 	return cmocka_run_group_tests_name("linkmodel", tests, NULL, NULL);
