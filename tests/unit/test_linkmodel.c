@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "tests/harness/anchors.h"
 #include "tests/harness/linkmodel.h"
 #include "tests/harness/lm_bleota.h"
 
@@ -508,6 +509,93 @@ static void test_bleota_flash_bound(void **state)
 	assert_true(r.link.naks > 0); /* the RX buffer throttled the link */
 }
 
+/* ---- anchor models against the reference's formulas (section 3) --------- */
+
+static const struct lm_cfg link_a = {
+	.link = { LM_PHY_2M, 251, 247, false, 15000, 0, 0 },
+};
+
+/*
+ * Section 3.3, PRN = N as block stop-and-wait: N writes take
+ * m = ceil(N k / n) events and the next block starts r events after the
+ * last one, so eta = N k / (n (m - 1 + r)). A bare stream of B blocks ends
+ * ((B - 1)(m - 1 + r) + m) events after the first (event 1), the last
+ * event carrying N k - (m - 1) n pairs.
+ */
+static void check_prn(unsigned int prn, unsigned int cap, unsigned int n,
+		      unsigned int blocks)
+{
+	struct anchor_cfg a = { ANCHOR_NORDIC, prn, UINT32_MAX, 0, 0 };
+	struct lm_cfg cfg = link_a;
+	struct anchor_result r;
+	unsigned int m = (prn + n - 1) / n, r_ev = 2;
+	uint64_t want;
+	struct lm_capacity c;
+
+	cfg.link.max_pkts = cap;
+	assert_int_equal(lm_capacity(&cfg.link, &c), 0);
+	assert_int_equal(c.pkts_per_event, n);
+	assert_int_equal(
+		anchor_run(&a, &cfg, (size_t)blocks * prn * 244, NULL, 0, &r),
+		0);
+	assert_true(r.ok);
+	want = ((uint64_t)(blocks - 1) * (m - 1 + r_ev) + m) * 15000 +
+	       (uint64_t)(prn - (m - 1) * n) * 1392;
+	assert_int_equal(r.time_us, want);
+	/* and so the steady-state efficiency is the formula's, exactly:
+	 * N writes per (m - 1 + r) events of n */
+	print_message("PRN %u, n %u: eta = %u/%u\n", prn, n, prn,
+		      n * (m - 1 + r_ev));
+}
+
+static void test_anchor_prn_formula(void **state)
+{
+	(void)state;
+	check_prn(12, 0, 10, 40); /* n = 10: 40 % */
+	check_prn(64, 0, 10, 10); /* 80 % */
+	check_prn(12, 4, 4, 40);  /* phone-like cap 4: 75 % */
+	/* N = 1 is stop-and-wait per write: S = P / (r CI) */
+	check_prn(1, 0, 10, 100);
+}
+
+/* Section 3.2: MCUmgr window 1 with one write per request is per-chunk
+ * stop-and-wait, S = P / (r CI): 2 events per request. */
+static void test_anchor_smp_stop_and_wait(void **state)
+{
+	struct anchor_cfg a = { .kind = ANCHOR_SMP, .depth = 1 };
+	struct anchor_result r;
+
+	(void)state;
+	assert_int_equal(anchor_run(&a, &link_a, 100000, NULL, 0, &r), 0);
+	assert_true(r.ok);
+	/* the first request starts at event 1, the last one's answer is
+	 * on air 2 events after it */
+	assert_int_equal((r.time_us / 15000 - 1) / 2 + 1, r.data_writes);
+	/* pipelining 3 requests triples the rate (window < W* = 20) */
+	a.depth = 3;
+	assert_int_equal(anchor_run(&a, &link_a, 100000, NULL, 0, &r), 0);
+	assert_true(r.ok);
+	assert_int_equal((r.time_us / 15000 - 1) / 2 + 1,
+			 (r.data_writes + 2) / 3);
+}
+
+/* ESP: each 4 KiB sector is 18 writes of 241 B (2 events at n = 10), its
+ * ACK in the next event, the next sector one event later: 3 events per
+ * sector, plus START and STOP round trips (section 3.4, O = r CI). */
+static void test_anchor_esp_sector(void **state)
+{
+	struct anchor_cfg a = { .kind = ANCHOR_ESP };
+	struct anchor_result r;
+
+	(void)state;
+	assert_int_equal(anchor_run(&a, &link_a, 64 * 4096, NULL, 0, &r), 0);
+	assert_true(r.ok);
+	assert_int_equal(r.data_writes, 64 * 18);
+	assert_int_equal(r.time_us,
+			 (3 * 64 + 4) * 15000 +
+				 lm_pair_us(LM_PHY_2M, 0, 27, false));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +623,12 @@ int main(void)
 		  test_bleota_disconnect_resumes, NULL, NULL, NULL },
 		{ "/linkmodel/bleota/flash", test_bleota_flash_bound, NULL,
 		  NULL, NULL },
+		{ "/linkmodel/anchor/prn", test_anchor_prn_formula, NULL, NULL,
+		  NULL },
+		{ "/linkmodel/anchor/smp", test_anchor_smp_stop_and_wait, NULL,
+		  NULL, NULL },
+		{ "/linkmodel/anchor/esp", test_anchor_esp_sector, NULL, NULL,
+		  NULL },
 	};
 
 	return cmocka_run_group_tests_name("linkmodel", tests, NULL, NULL);
