@@ -20,6 +20,7 @@ enum tag {
 	T_DATA = 'D', /* firmware bytes */
 	T_PRN = 'P',  /* Nordic packet receipt notification */
 	T_ACK = 'A',  /* ESP sector ACK */
+	T_FRAG = 'F', /* not the last fragment of a longer notification */
 };
 
 enum step {
@@ -108,12 +109,19 @@ static uint32_t smp_data_for(const struct model *m, uint32_t off)
 	return d < left ? d : left;
 }
 
+/* Queue a notification; one longer than a value goes in fragments (SMP
+ * over GATT does that; the others never exceed 20 bytes). */
 static void note(struct model *m, enum tag t, unsigned int size)
 {
-	if (m->note_n == NOTE_RING)
-		abort();
-	m->notes[(m->note_head + m->note_n++) % NOTE_RING] =
-		(unsigned int)t << 16 | size;
+	while (size) {
+		unsigned int n = size < m->value ? size : m->value;
+
+		size -= n;
+		if (m->note_n == NOTE_RING)
+			abort();
+		m->notes[(m->note_head + m->note_n++) % NOTE_RING] =
+			(unsigned int)(size ? T_FRAG : t) << 16 | n;
+	}
 }
 
 static void flash_write(struct model *m, uint32_t off, uint32_t len,
@@ -155,8 +163,12 @@ static int nordic_poll(struct model *m, uint8_t *buf, uint8_t *chan)
 	case N_INIT_CREATE:
 		return ctrl(m, buf, 6, chan);
 	case N_INIT_DATA:
-		m->step = N_INIT_CRC;
-		return emit(m, buf, T_DATA, 141, 0, chan);
+		/* the 141-byte init packet, in writes of the value size */
+		n = 141 - m->sec_pos < m->value ? 141 - m->sec_pos : m->value;
+		m->sec_pos += n;
+		if (m->sec_pos == 141)
+			m->step = N_INIT_CRC;
+		return emit(m, buf, T_DATA, n, 0, chan);
 	case N_INIT_CRC:
 	case N_OBJ_CRC:
 	case N_INIT_EXEC:
@@ -360,6 +372,8 @@ static void c_recv(void *ctx, uint8_t chan, const uint8_t *buf, size_t len,
 
 	(void)chan;
 	(void)len;
+	if (buf[0] == T_FRAG)
+		return;
 	switch (m->a.kind) {
 	case ANCHOR_NORDIC:
 		nordic_answer(m, (enum tag)buf[0]);
