@@ -221,9 +221,8 @@ $(foreach b,$(BENCH_SRCS),$(eval $(call bench_rule,$(b))))
 .PHONY: bench bench-build size
 bench-build: $(BENCH_BINS)
 
-bench:
+bench: $(BENCH_BINS)
 	@tests/tools/ensure-deps.sh valgrind
-	@$(MAKE) --no-print-directory bench-build
 	@$(O)/tests/bench_model
 	@echo
 	@$(O)/tests/bench_loopback
