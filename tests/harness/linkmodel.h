@@ -108,7 +108,7 @@ struct lm_capacity {
  */
 int lm_capacity(const struct lm_link *link, struct lm_capacity *cap);
 
-/** lm_capacity_bps() - @cap in bytes per second (rounded down). */
+/** lm_capacity_Bps() - @cap in bytes per second (for printing). */
 double lm_capacity_Bps(const struct lm_capacity *cap);
 
 /* ---- the event simulator ------------------------------------------------ */
@@ -134,7 +134,9 @@ struct lm_ep_ops {
 	bool (*done)(void *ctx);
 };
 
-/* Which channel tags the impairments apply to (bit i = tag i). */
+/*
+ * Link configuration. Channel masks: bit i stands for datagram tag i.
+ */
 struct lm_cfg {
 	struct lm_link link;
 	unsigned int ack_turnaround_ev;  /* peripheral; 0 = 1 */
