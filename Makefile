@@ -221,6 +221,43 @@ format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
 
 # ---------------------------------------------------------------------------
+# Benchmarks and device footprint (issue 6; additive block).
+#
+#   make bench   bleota over the BLE link model vs the anchor protocol models
+#                (tests/bench/bench_model.c), loopback throughput over a
+#                SEQPACKET socketpair (bench_loopback.c), receiver CPU cost
+#                per payload byte under callgrind (bench_rxcost.c)
+#   make size    protocol/ (+ ota_engine/ when present), receiver side, for
+#                Cortex-M4 at -Os with arm-none-eabi-gcc: sections, contexts
+
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_OBJS := $(BENCH_SRCS:%.c=$(O)/%.o)
+BENCH_BINS := $(patsubst %.c,$(O)/tests/%,$(notdir $(BENCH_SRCS)))
+
+define bench_rule
+$(O)/tests/$(basename $(notdir $(1))): $(O)/$(1:.c=.o) $(HARNESS_OBJS) $(LIB_PROTO)
+	$$(call say,LD,$$@)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^
+endef
+$(foreach b,$(BENCH_SRCS),$(eval $(call bench_rule,$(b))))
+
+.PHONY: bench bench-build size
+bench-build: $(BENCH_BINS)
+
+bench: $(BENCH_BINS)
+	@tests/tools/ensure-deps.sh valgrind
+	@$(O)/tests/bench_model
+	@echo
+	@$(O)/tests/bench_loopback
+	@echo
+	@tests/tools/bench-rxcost.sh $(O)/tests/bench_rxcost
+
+size:
+	@tests/tools/ensure-deps.sh gcc-arm-none-eabi libnewlib-arm-none-eabi
+	@O=$(O) tests/tools/size.sh
+
+-include $(BENCH_OBJS:.o=.d)
+
+# ---------------------------------------------------------------------------
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \

@@ -1,0 +1,91 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# make size: the device side (protocol/ without the sender, and ota_engine/
+# without its Linux flash file and crypto backend, when present) compiled
+# for Cortex-M4 at -Os with Debian's arm-none-eabi-gcc. Prints
+#  1. .text/.data/.bss summed over the objects (everything compiled in);
+#  2. the same for a receiver linked with --gc-sections from
+#     tests/size/rx_entry.c (what a firmware that only receives pulls in,
+#     newlib-nano's memcpy/memset included, no startup code);
+#  3. sizeof the receiver context (and the engine's, when visible).
+# Targets (issue 6): <= 12 KiB .text, <= 6 KiB RAM. Nothing is executed.
+set -eu
+
+O=${O:-build}
+CROSS=${CROSS:-arm-none-eabi-}
+CC="${CROSS}gcc"
+out="$O/size"
+flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os -std=c11 \
+-ffunction-sections -fdata-sections -fno-common -I. -Wall -Wextra"
+
+if ! command -v "$CC" >/dev/null 2>&1; then
+	echo "size: $CC not installed (apt-get install gcc-arm-none-eabi)" >&2
+	exit 1
+fi
+rm -rf "$out"
+mkdir -p "$out"
+
+srcs=$(ls protocol/*.c | grep -v '^protocol/sender\.c$' | tr '\n' ' ')
+if [ -d ota_engine ]; then
+	srcs="$srcs $(ls ota_engine/*.c 2>/dev/null |
+		grep -v -E '/(flash_file|crypto_mbedtls)\.c$|_linux\.c$|_posix\.c$' |
+		tr '\n' ' ' || true)"
+fi
+objs=""
+for s in $srcs; do
+	o="$out/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')"
+	# shellcheck disable=SC2086
+	$CC $flags -c -o "$o" "$s"
+	objs="$objs $o"
+done
+
+echo "Device side for Cortex-M4 (-Os, $($CC -dumpversion), thumb):" \
+	"$(echo $srcs | wc -w) files"
+echo "  sources: $srcs"
+echo
+echo "1. objects, all functions:"
+# shellcheck disable=SC2086
+${CROSS}size -t $objs | sed 's/^/   /'
+# shellcheck disable=SC2086
+set -- $(${CROSS}size -t $objs | tail -1)
+obj_text=$1 obj_data=$2 obj_bss=$3
+
+# shellcheck disable=SC2086
+$CC $flags -c -o "$out/rx_entry.o" tests/size/rx_entry.c
+# shellcheck disable=SC2086
+$CC $flags -nostartfiles --specs=nano.specs --specs=nosys.specs \
+	-Wl,--gc-sections -Wl,-e,bleota_size_entry -o "$out/rx.elf" \
+	"$out/rx_entry.o" $objs
+set -- $(${CROSS}size "$out/rx.elf" | tail -1)
+rx_text=$1 rx_data=$2 rx_bss=$3
+ctx=$(printf '%d' "0x$(${CROSS}nm -S "$out/rx.elf" |
+	awk '$4 == "bleota_size_ota_rx" { print $2 }')")
+echo
+echo "2. receiver linked with --gc-sections (libc helpers included):"
+echo "   .text $rx_text  .data $rx_data  .bss $rx_bss" \
+	"(.bss: one struct ota_rx and one 510-byte value buffer)"
+echo
+echo "3. contexts:"
+echo "   sizeof(struct ota_rx) = $ctx"
+if [ -f ota_engine/engine.h ]; then
+	printf '#include "ota_engine/engine.h"\nstruct ota_engine bleota_size_engine;\n' \
+		>"$out/engine_ctx.c"
+	# shellcheck disable=SC2086
+	if $CC $flags -c -o "$out/engine_ctx.o" "$out/engine_ctx.c" 2>/dev/null; then
+		e=$(printf '%d' "0x$(${CROSS}nm -S "$out/engine_ctx.o" |
+			awk '$4 == "bleota_size_engine" { print $2 }')")
+		echo "   sizeof(struct ota_engine) = $e"
+	else
+		echo "   sizeof(struct ota_engine): not visible (opaque in engine.h)"
+	fi
+else
+	echo "   struct ota_engine: ota_engine/ not on this branch"
+fi
+echo
+ram=$((rx_data + rx_bss))
+echo "Targets: .text $rx_text B (objects $obj_text B) vs <= 12288 B:" \
+	"$([ "$rx_text" -le 12288 ] && echo met || echo 'NOT met');" \
+	"RAM .data+.bss $ram B vs <= 6144 B:" \
+	"$([ "$ram" -le 6144 ] && echo met || echo 'NOT met')"
+echo "(objects: .data $obj_data B, .bss $obj_bss B)"
