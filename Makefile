@@ -235,8 +235,8 @@ BENCH_OBJS := $(BENCH_SRCS:%.c=$(O)/%.o)
 BENCH_BINS := $(patsubst %.c,$(O)/tests/%,$(notdir $(BENCH_SRCS)))
 
 define bench_rule
-$(O)/tests/$(basename $(notdir $(1))): $(O)/$(1:.c=.o) $(HARNESS_OBJS) $(LIB_PROTO)
-	$$(call say,LD,$$@)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^
+$(O)/tests/$(basename $(notdir $(1))): $(O)/$(1:.c=.o) $(HARNESS_OBJS) $(LINK_LIBS)
+	$$(call say,LD,$$@)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(SYS_LIBS)
 endef
 $(foreach b,$(BENCH_SRCS),$(eval $(call bench_rule,$(b))))
 
@@ -247,7 +247,8 @@ bench: $(BENCH_BINS)
 	@tests/tools/ensure-deps.sh valgrind
 	@$(O)/tests/bench_model
 	@echo
-	@$(O)/tests/bench_loopback
+	@$(MAKE) --no-print-directory all
+	@BLEOTA_BUILD=$(O) $(O)/tests/bench_loopback
 	@echo
 	@tests/tools/bench-rxcost.sh $(O)/tests/bench_rxcost
 

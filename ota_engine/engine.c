@@ -28,6 +28,7 @@
  * and per-block resend simple.
  */
 #include "ota_engine/engine.h"
+#include "ota_engine/util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -726,7 +727,7 @@ static int read_block(struct ota_engine *eng, uint32_t b, uint32_t *crc,
 static bool field_eq(const uint8_t raw[32], const char *s)
 {
 	return !strncmp((const char *)raw, s, 32) &&
-	       strnlen((const char *)raw, 32) == strnlen(s, 32);
+	       ota_strnlen((const char *)raw, 32) == ota_strnlen(s, 32);
 }
 
 static int desc_vs_manifest(struct ota_engine *eng,
@@ -1114,7 +1115,7 @@ int ota_engine_abort(struct ota_engine *eng)
 
 static void copy_desc_str(char *dst, const char *src)
 {
-	size_t n = strnlen(src, 32);
+	size_t n = ota_strnlen(src, 32);
 
 	memcpy(dst, src, n);
 	dst[n] = '\0';

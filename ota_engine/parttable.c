@@ -16,6 +16,7 @@
  * reject gaps and duplicates instead of booting into a hole.
  */
 #include "ota_engine/parttable.h"
+#include "ota_engine/util.h"
 
 #include <errno.h>
 #include <string.h>
@@ -78,7 +79,7 @@ int ota_part_decode(const uint8_t raw[OTA_PART_ENTRY_LEN], struct ota_part *out)
 
 void ota_part_encode(const struct ota_part *p, uint8_t raw[OTA_PART_ENTRY_LEN])
 {
-	size_t n = strnlen(p->label, OTA_PART_LABEL_LEN);
+	size_t n = ota_strnlen(p->label, OTA_PART_LABEL_LEN);
 
 	raw[0] = OTA_PART_MAGIC & 0xff;
 	raw[1] = OTA_PART_MAGIC >> 8;

@@ -22,6 +22,14 @@
  *
  * ACKs carry a 16-bit number; one that is not newer than the last seen is
  * ignored, so reordered notifications never undo progress.
+ *
+ * Pacing. The credit window may be far larger than the link's
+ * bandwidth-delay product, and the host's queue (bluetoothd's, for
+ * AcquireWrite) is unbounded: dumping a whole window into it would make a
+ * retransmission wait behind it. So new chunks are held back while the
+ * transmissions sent after the newest acknowledged one reach
+ * max(16, 2 x delivery rate x min RTT), both measured from ACKs (the
+ * BBR idea). Retransmissions and SYNC are never held back.
  */
 #include "protocol/sender.h"
 
@@ -217,6 +225,10 @@ int ota_tx_push(struct ota_tx *tx, const uint8_t *image, size_t len,
 	tx->rto_count = 0;
 	tx->rto_deadline = OTA_TX_NO_DEADLINE;
 	tx->crc_valid = false;
+	tx->min_rtt_ms = 0;
+	tx->rate_n = 0;
+	tx->rate_head = 0;
+	tx->pace_cap = 0;
 	memset(&tx->prog, 0, sizeof(tx->prog));
 	tx->prog.image_size = (uint32_t)len;
 	tx->prog.chunks = tx->nchunks;
@@ -318,7 +330,8 @@ static void fill_stream(struct ota_tx *tx, uint32_t off, uint8_t *out,
 	}
 }
 
-static int emit_chunk(struct ota_tx *tx, uint32_t seq, uint8_t *buf, size_t cap)
+static int emit_chunk(struct ota_tx *tx, uint32_t seq, uint8_t *buf, size_t cap,
+		      uint64_t now_ms)
 {
 	uint32_t len = chunk_len(tx, seq);
 
@@ -328,6 +341,7 @@ static int emit_chunk(struct ota_tx *tx, uint32_t seq, uint8_t *buf, size_t cap)
 	ota_put_le24(buf + 1, seq);
 	fill_stream(tx, seq * tx->chunk, buf + OTA_DATA_HDR_LEN, len);
 	*order_of(tx, seq) = ++tx->order_ctr;
+	tx->sent_ms[seq % OTA_TX_TRACK] = (uint32_t)now_ms;
 	tx->prog.sent_bytes += len;
 	return (int)(OTA_DATA_HDR_LEN + len);
 }
@@ -342,8 +356,10 @@ static void mark_acked(struct ota_tx *tx, uint32_t seq)
 	if (*s & ST_LOST)
 		tx->lost_count--;
 	*s = ST_ACKED;
-	if (o > tx->max_acked_order)
+	if (o > tx->max_acked_order) {
 		tx->max_acked_order = o;
+		tx->max_acked_seq = seq;
+	}
 }
 
 static void mark_lost(struct ota_tx *tx, uint32_t seq)
@@ -399,6 +415,49 @@ static void restart_data_at(struct ota_tx *tx, uint32_t cum)
 	tx->lost_count = 0;
 	tx->una = cum;
 	tx->nxt = cum;
+}
+
+/*
+ * A new highest acknowledgement: sample the round trip of the chunk it
+ * acknowledges and the delivery rate over the last round trip, and derive
+ * how many transmissions may be in flight.
+ */
+static void update_pacing(struct ota_tx *tx, uint64_t now_ms)
+{
+	uint32_t rtt = (uint32_t)now_ms -
+		       tx->sent_ms[tx->max_acked_seq % OTA_TX_TRACK];
+	unsigned int k, ref = OTA_TX_RATE_SAMPLES;
+
+	if (rtt == 0)
+		rtt = 1; /* millisecond clock: a sub-ms round trip */
+	if (!tx->min_rtt_ms || rtt < tx->min_rtt_ms)
+		tx->min_rtt_ms = rtt;
+	/* the newest sample at least one round trip old */
+	for (k = 0; k < tx->rate_n; k++) {
+		unsigned int i = (tx->rate_head + k) % OTA_TX_RATE_SAMPLES;
+
+		if (tx->rate[i].t + tx->min_rtt_ms <= now_ms)
+			ref = i;
+	}
+	if (ref != OTA_TX_RATE_SAMPLES && now_ms > tx->rate[ref].t) {
+		uint64_t cap = 2ull *
+			       (tx->max_acked_order - tx->rate[ref].order) *
+			       tx->min_rtt_ms / (now_ms - tx->rate[ref].t);
+
+		if (cap < OTA_TX_PACE_MIN)
+			cap = OTA_TX_PACE_MIN;
+		if (cap > OTA_TX_TRACK)
+			cap = OTA_TX_TRACK;
+		tx->pace_cap = (uint32_t)cap;
+		tx->prog.pace_cap = tx->pace_cap;
+	}
+	if (tx->rate_n == OTA_TX_RATE_SAMPLES) {
+		tx->rate_head = (tx->rate_head + 1) % OTA_TX_RATE_SAMPLES;
+		tx->rate_n--;
+	}
+	k = (tx->rate_head + tx->rate_n++) % OTA_TX_RATE_SAMPLES;
+	tx->rate[k].t = now_ms;
+	tx->rate[k].order = tx->max_acked_order;
 }
 
 static void handle_ack(struct ota_tx *tx, const struct ota_ack *ack,
@@ -492,6 +551,8 @@ static void handle_ack(struct ota_tx *tx, const struct ota_ack *ack,
 				mark_lost(tx, s);
 		}
 	}
+	if (tx->max_acked_order > old_max)
+		update_pacing(tx, now_ms);
 	if (tx->sync_outstanding && ack->sync_echo == tx->sync_id) {
 		tx->sync_outstanding = false;
 		for (s = tx->una; s < covered; s++) {
@@ -534,7 +595,7 @@ static int poll_data(struct ota_tx *tx, uint8_t *buf, size_t cap,
 			uint8_t *st = st_of(tx, s);
 
 			if (*st & ST_LOST) {
-				int n = emit_chunk(tx, s, buf, cap);
+				int n = emit_chunk(tx, s, buf, cap, now_ms);
 
 				if (n < 0)
 					return n;
@@ -549,13 +610,16 @@ static int poll_data(struct ota_tx *tx, uint8_t *buf, size_t cap,
 		tx->lost_count = 0; /* recount drift: nothing lost in range */
 	}
 	end = tx->limit < tx->nchunks ? tx->limit : tx->nchunks;
+	if (!tx->cfg.no_pacing && tx->pace_cap &&
+	    tx->order_ctr - tx->max_acked_order >= tx->pace_cap)
+		return -EAGAIN; /* the next ACK lets more go */
 	while (tx->nxt < end && tx->nxt - tx->una < OTA_TX_TRACK) {
 		s = tx->nxt++;
 		if (*st_of(tx, s) & ST_ACKED)
 			continue;
 		if (tx->rto_deadline == OTA_TX_NO_DEADLINE)
 			arm_rto(tx, now_ms);
-		return emit_chunk(tx, s, buf, cap);
+		return emit_chunk(tx, s, buf, cap, now_ms);
 	}
 	return -EAGAIN;
 }

@@ -20,6 +20,8 @@
 
 #define OTA_TX_TRACK             2048 /* chunk states kept from una */
 #define OTA_TX_REORDER           3    /* later sends acked before a loss */
+#define OTA_TX_PACE_MIN          16   /* pacing never allows fewer in flight */
+#define OTA_TX_RATE_SAMPLES      16
 #define OTA_TX_DEFAULT_RTO_MS    1000u
 #define OTA_TX_DEFAULT_REQ_MS    3000u
 #define OTA_TX_DEFAULT_FINISH_MS 15000u
@@ -39,6 +41,7 @@ struct ota_tx_cfg {
 	uint32_t finish_timeout_ms; /* FINISH: the device hashes the image */
 	unsigned int max_retries; /* per request, and probes without progress */
 	uint8_t first_token;
+	bool no_pacing; /* fill the whole credit window at once (tests) */
 };
 
 enum ota_tx_event_type {
@@ -70,9 +73,10 @@ struct ota_tx_progress {
 	uint64_t resent_bytes;  /* of which retransmissions */
 	uint32_t chunks;
 	uint32_t chunk_size;
-	uint32_t window;  /* credit granted at BEGIN, chunks */
-	uint32_t probes;  /* SYNCs sent after silence */
-	uint32_t rewinds; /* blocks the device asked for again */
+	uint32_t window;   /* credit granted at BEGIN, chunks */
+	uint32_t probes;   /* SYNCs sent after silence */
+	uint32_t pace_cap; /* current pacing limit, transmissions */
+	uint32_t rewinds;  /* blocks the device asked for again */
 };
 
 enum ota_tx_phase {
@@ -137,6 +141,18 @@ struct ota_tx {
 	uint32_t crc_block; /* cache of the last block CRC computed */
 	uint32_t crc_value;
 	bool crc_valid;
+
+	/* pacing: transmissions in flight <= 2 x delivery rate x min RTT */
+	uint32_t sent_ms[OTA_TX_TRACK]; /* when each chunk was last sent */
+	uint32_t max_acked_seq;         /* chunk of max_acked_order */
+	uint32_t min_rtt_ms;
+	struct {
+		uint64_t t;
+		uint32_t order;
+	} rate[OTA_TX_RATE_SAMPLES];
+	unsigned int rate_head;
+	unsigned int rate_n;
+	uint32_t pace_cap; /* 0: not measured yet */
 
 	struct ota_tx_progress prog;
 	struct ota_tx_event evq[8];

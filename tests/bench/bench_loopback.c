@@ -7,12 +7,13 @@
  * (what BlueZ's AcquireWrite/AcquireNotify hand out), 244-byte values
  * (ATT MTU 247) and a 1 MiB image:
  *
- *  - proto: the protocol/ sender and receiver (receiver over mem_sink),
- *    each driving its fd with poll(2) and real clocks, as the e2e test
- *    does. This is the protocol pair, NOT yet the bleota CLI: when
- *    `bleota push unix:` and `bleota-peripheral --listen unix:` exist,
- *    run_proto() is the one function to replace with fork/exec of the two
- *    binaries on a listening socket (the timing around it stays).
+ *  - cli: the real programs: `bleota push --mtu 247` of a ~1 MB app image
+ *    to `bleota-peripheral --mtu 247` on a UNIX socket (flash file, engine,
+ *    SHA-256 at FINISH and all), timed by the push itself ("seconds" of its
+ *    JSON "done" event: connect to verified, without process start-up);
+ *  - proto: the protocol/ sender and receiver alone (receiver over
+ *    mem_sink) in two processes over a socketpair, each driving its fd
+ *    with poll(2) and real clocks, as the e2e test does;
  *  - raw: the same number of datagrams of the same sizes pumped one way
  *    with blocking send(), the reader answering once at the end.
  *
@@ -35,6 +36,7 @@
 
 #include "protocol/frame.h"
 #include "protocol/receiver.h"
+#include "tests/harness/esp_image_build.h"
 #include "protocol/sender.h"
 #include "tests/harness/link.h"
 #include "tests/harness/mem_sink.h"
@@ -213,6 +215,102 @@ static uint64_t run_raw(unsigned long count, uint64_t bytes)
 	return t1 ? t1 - t0 : 0;
 }
 
+/* The real programs; returns the push's own seconds x 1e6, 0 on failure. */
+struct cli_setup {
+	char dir[256];
+	char img[300];
+	char flash[300];
+	char sock[300];
+	const char *build;
+	pid_t periph;
+	size_t len;
+};
+
+static int cli_start(struct cli_setup *c)
+{
+	struct esp_image_spec sp = {
+		.chip_id = 5, .version = "9.9.9", .project = "bench", .nseg = 3
+	};
+	char cmd[2048];
+	uint8_t *img;
+	FILE *fp;
+	int i;
+
+	sp.seg[0].kind = ESP_SEG_DROM;
+	sp.seg[0].len = 200000;
+	sp.seg[1].kind = ESP_SEG_IROM;
+	sp.seg[1].len = 780000;
+	sp.seg[2].kind = ESP_SEG_DRAM;
+	sp.seg[2].len = 4096;
+	snprintf(c->dir, sizeof(c->dir), "%s/bench-loopback", c->build);
+	snprintf(c->img, sizeof(c->img), "%s/app.bin", c->dir);
+	snprintf(c->flash, sizeof(c->flash), "%s/dev.flash", c->dir);
+	snprintf(c->sock, sizeof(c->sock), "%s/dev.sock", c->dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", c->dir, c->dir);
+	if (system(cmd))
+		return -1;
+	img = esp_image_build(&sp, &c->len);
+	fp = img ? fopen(c->img, "wb") : NULL;
+	if (!fp || fwrite(img, 1, c->len, fp) != c->len)
+		return -1;
+	fclose(fp);
+	free(img);
+	snprintf(cmd, sizeof(cmd),
+		 "%s/bleota flash create %s --size 4M --layout two-ota "
+		 ">/dev/null",
+		 c->build, c->flash);
+	if (system(cmd))
+		return -1;
+	c->periph = fork();
+	if (c->periph < 0)
+		return -1;
+	if (c->periph == 0) {
+		char bin[300], listen[320];
+
+		snprintf(bin, sizeof(bin), "%s/bleota-peripheral", c->build);
+		snprintf(listen, sizeof(listen), "unix:%s", c->sock);
+		freopen("/dev/null", "w", stderr);
+		execl(bin, bin, "--flash", c->flash, "--listen", listen,
+		      "--mtu", "247", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 500 && access(c->sock, F_OK); i++)
+		usleep(10000);
+	return access(c->sock, F_OK);
+}
+
+static uint64_t run_cli(struct cli_setup *c)
+{
+	char cmd[2048], line[1024];
+	double secs = 0;
+	FILE *fp;
+
+	snprintf(cmd, sizeof(cmd),
+		 "%s/bleota push --json --no-commit --fresh --mtu 247 unix:%s "
+		 "%s 2>/dev/null",
+		 c->build, c->sock, c->img);
+	fp = popen(cmd, "r");
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof(line), fp)) {
+		const char *p = strstr(line, "\"event\":\"done\"");
+
+		if (p && (p = strstr(line, "\"seconds\":")))
+			secs = strtod(p + 10, NULL);
+	}
+	if (pclose(fp))
+		return 0;
+	return (uint64_t)(secs * 1e6);
+}
+
+static void cli_stop(struct cli_setup *c)
+{
+	int status;
+
+	kill(c->periph, SIGTERM);
+	waitpid(c->periph, &status, 0);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -223,41 +321,64 @@ static int cmp_u64(const void *a, const void *b)
 int main(void)
 {
 	uint8_t *img = malloc(IMAGE_LEN);
-	uint64_t tp[RUNS], tr[RUNS], bytes = 0;
+	uint64_t tp[RUNS], tr[RUNS], tc[RUNS], bytes = 0;
 	unsigned long dgrams = 0;
-	double mp, mr;
+	struct cli_setup cs = { 0 };
+	const char *b = getenv("BLEOTA_BUILD");
+	double mp, mr, mc, cli_mib, raw_mib;
 	int i;
 
 	if (!img)
 		return 1;
+	cs.build = b && *b ? b : "build";
 	signal(SIGPIPE, SIG_IGN);
 	test_fill_random(img, IMAGE_LEN, 9);
+	if (cli_start(&cs)) {
+		fprintf(stderr, "bench_loopback: cannot start "
+				"bleota-peripheral (run make first)\n");
+		return 1;
+	}
 	for (i = 0; i < RUNS; i++) {
+		tc[i] = run_cli(&cs);
 		tp[i] = run_proto(img, &dgrams, &bytes);
 		tr[i] = run_raw(dgrams, bytes);
-		if (!tp[i] || !tr[i]) {
+		if (!tp[i] || !tr[i] || !tc[i]) {
 			fprintf(stderr, "bench_loopback: run failed\n");
+			cli_stop(&cs);
 			return 1;
 		}
 	}
+	cli_stop(&cs);
 	qsort(tp, RUNS, sizeof(tp[0]), cmp_u64);
 	qsort(tr, RUNS, sizeof(tr[0]), cmp_u64);
+	qsort(tc, RUNS, sizeof(tc[0]), cmp_u64);
 	mp = (double)tp[RUNS / 2];
 	mr = (double)tr[RUNS / 2];
-	printf("Loopback, socketpair(AF_UNIX, SOCK_SEQPACKET), 1 MiB, "
-	       "%d-byte values, %d alternating runs each\n",
+	mc = (double)tc[RUNS / 2];
+	cli_mib = cs.len / 1048576.0 / (mc / 1e6);
+	raw_mib = IMAGE_LEN / 1048576.0 / (mr / 1e6);
+	printf("Loopback over UNIX SOCK_SEQPACKET, %d-byte values (ATT MTU "
+	       "247), "
+	       "%d alternating runs each\n",
 	       VALUE, RUNS);
-	printf("  protocol pair (protocol/ sender + receiver in two processes;"
-	       " not yet the bleota CLI)\n");
-	printf("    median %7.1f ms  %8.1f MiB/s of image  (best %.1f ms)  "
-	       "%lu datagrams, %llu B\n",
+	printf("  bleota push -> bleota-peripheral (the real programs, "
+	       "engine and flash file included)\n");
+	printf("    median %7.1f ms  %8.1f MiB/s of a %zu-byte image  (best "
+	       "%.1f ms)\n",
+	       mc / 1e3, cli_mib, cs.len, tc[0] / 1e3);
+	printf("  protocol pair alone (sender + receiver over a socketpair, "
+	       "in-memory sink)\n");
+	printf("    median %7.1f ms  %8.1f MiB/s of a 1 MiB image  (best %.1f "
+	       "ms)  %lu datagrams, %llu B\n",
 	       mp / 1e3, IMAGE_LEN / 1048576.0 / (mp / 1e6), tp[0] / 1e3,
 	       dgrams, (unsigned long long)bytes);
 	printf("  raw pump, the same datagrams, one way\n");
 	printf("    median %7.1f ms  %8.1f MiB/s of the same payload  (best "
 	       "%.1f ms)\n",
-	       mr / 1e3, IMAGE_LEN / 1048576.0 / (mr / 1e6), tr[0] / 1e3);
-	printf("  ratio protocol / raw (medians): %.2f\n", mr / mp);
+	       mr / 1e3, raw_mib, tr[0] / 1e3);
+	printf("  ratio bleota push / raw (MiB/s, medians): %.2f\n",
+	       cli_mib / raw_mib);
+	printf("  ratio protocol pair / raw (medians): %.2f\n", mr / mp);
 	free(img);
 	return 0;
 }

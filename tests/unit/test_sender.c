@@ -492,6 +492,69 @@ static void test_finish_incomplete_resumes(void **state)
 	expect_nothing(&tx, 2);
 }
 
+/*
+ * Pacing: once ACKs show the delivery rate and round trip, new chunks stop
+ * at max(16, 2 x rate x min RTT) in flight beyond the newest acknowledged
+ * one, though credit allows more; retransmissions still go.
+ */
+static void test_pacing(void **state)
+{
+	static uint8_t img[60000];
+	uint8_t buf[OTA_MAX_VALUE], bm[32];
+	struct ota_tx tx;
+	enum ota_chan chan;
+	uint32_t s, inflight, cap;
+	uint64_t t;
+
+	(void)state;
+	/* credit for 200 chunks; 16-byte chunks */
+	to_data_phase(&tx, img, sizeof(img), 200);
+	/* before any measurement the credit is the limit */
+	for (s = 0; s < 200; s++)
+		assert_int_equal(next_data_seq(&tx, 0), s);
+	expect_nothing(&tx, 0);
+	/*
+	 * The device acknowledges 4 chunks per ms, 10 ms after they were
+	 * sent: a bandwidth-delay product of 40 chunks, so the sender should
+	 * settle at 2 x 40 = 80 in flight, although credit allows 200.
+	 */
+	for (t = 10; t <= 60; t++) {
+		uint32_t cum = (uint32_t)(t - 10) * 4 + 4;
+		uint32_t sent_before;
+
+		ack(&tx, t, (uint16_t)t, cum, cum + 200, NULL, 0, 0);
+		sent_before = tx.order_ctr;
+		inflight = sent_before - tx.max_acked_order;
+		while (ota_tx_poll(&tx, buf, sizeof(buf), &chan, t) > 0)
+			;
+		cap = ota_tx_get_progress(&tx)->pace_cap;
+		if (t < 20)
+			continue;
+		assert_int_equal(cap, 80);
+		/* held back by pacing, not by credit */
+		assert_true(tx.nxt < tx.limit);
+		if (inflight >= cap)
+			assert_int_equal(tx.order_ctr, sent_before);
+		else
+			assert_int_equal(tx.order_ctr - tx.max_acked_order,
+					 cap);
+	}
+	assert_int_equal(tx.min_rtt_ms, 10);
+	/* in flight shrank from 196 to the cap: new chunks went only then */
+	assert_int_equal(tx.order_ctr - tx.max_acked_order, 80);
+	/* a loss is resent even while paced: 205 lost, 206..208 held */
+	memset(bm, 0, sizeof(bm));
+	bm[0] = 0x07;
+	ack(&tx, 61, 61, 205, 405, bm, 1, 0);
+	assert_int_equal(next_data_seq(&tx, 61), 205);
+	/* and with pacing off, credit alone decides */
+	to_data_phase(&tx, img, sizeof(img), 200);
+	tx.cfg.no_pacing = true;
+	tx.pace_cap = 16;
+	for (s = 0; s < 200; s++)
+		assert_int_equal(next_data_seq(&tx, 0), s);
+}
+
 static void test_init_and_push_rejects(void **state)
 {
 	struct ota_tx_cfg cfg = { .max_value = 19 };
@@ -533,6 +596,7 @@ int main(void)
 		  NULL },
 		{ "/tx/finish/incomplete-resumes",
 		  test_finish_incomplete_resumes, NULL, NULL, NULL },
+		{ "/tx/pacing", test_pacing, NULL, NULL, NULL },
 		{ "/tx/init-and-push-rejects", test_init_and_push_rejects, NULL,
 		  NULL, NULL },
 	};
