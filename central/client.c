@@ -2,12 +2,15 @@
 #include "central/client.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib.h>
 
+#include "central/bluez.h"
+#include "peripheral/log.h"
 #include "peripheral/pump.h"
 #include "peripheral/transport.h"
 
@@ -26,15 +29,59 @@ struct client {
 	uint8_t token; /* last token used on this connection */
 };
 
+static struct client *client_new(struct transport *t, size_t value_max)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		transport_free(t);
+		return NULL;
+	}
+	if (value_max && value_max < t->value_max)
+		t->value_max = value_max;
+	c->t = t;
+	c->loop = g_main_loop_new(NULL, FALSE);
+	return c;
+}
+
+static char bluez_adapter[32];
+static char last_why[512];
+
+void client_set_adapter(const char *adapter)
+{
+	snprintf(bluez_adapter, sizeof(bluez_adapter), "%s",
+		 adapter ? adapter : "");
+}
+
+const char *client_last_error(void)
+{
+	return last_why;
+}
+
 struct client *client_connect(const char *device, size_t value_max, int *err)
 {
 	const char *path = unix_path_of(device);
 	struct client *c;
 	int fd;
 
+	last_why[0] = '\0';
 	if (!path) {
-		*err = -EPROTONOSUPPORT;
-		return NULL;
+		struct bluez_opts o = { .adapter = bluez_adapter[0]
+							   ? bluez_adapter
+							   : NULL };
+		struct transport *t;
+
+		if (!strncmp(device, "unix:", 5)) {
+			*err = -EINVAL;
+			return NULL;
+		}
+		t = bluez_connect(device, &o, last_why, sizeof(last_why), err);
+		if (!t)
+			return NULL;
+		c = client_new(t, value_max);
+		if (!c)
+			*err = -ENOMEM;
+		return c;
 	}
 	fd = socket_connect_unix(path);
 	if (fd < 0) {

@@ -2,8 +2,8 @@
 /*
  * A connection from bleota to a device, and one protocol operation run on
  * it to completion on a GLib main loop. DEVICE is "unix:PATH" (a
- * bleota-peripheral socket); Bluetooth addresses and names come with the
- * BlueZ transport.
+ * bleota-peripheral socket), a Bluetooth address or a device name (through
+ * BlueZ).
  */
 #ifndef BLEOTA_CENTRAL_CLIENT_H
 #define BLEOTA_CENTRAL_CLIENT_H
@@ -28,6 +28,15 @@ typedef void (*client_tick_cb_t)(const struct ota_tx *tx, void *user_data);
  * -ECONNREFUSED nobody listening, -EPROTONOSUPPORT not a unix: device).
  */
 struct client *client_connect(const char *device, size_t value_max, int *err);
+
+/** client_set_adapter() - the BlueZ adapter ("hci0") for later connects. */
+void client_set_adapter(const char *adapter);
+
+/**
+ * client_last_error() - after a failed Bluetooth connect: what went wrong
+ * and what to do ("" for unix: devices).
+ */
+const char *client_last_error(void);
 
 /**
  * client_new_fd() - a client on a connected SOCK_SEQPACKET @fd (ownership

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "central/bluez.h"
 #include "central/client.h"
 #include "central/commands.h"
 #include "central/manifest.h"
@@ -292,18 +293,22 @@ static int device_error(const char *device, const char *doing,
 
 static int connect_error(const char *device, int err)
 {
-	char what[512];
+	const char *why = client_last_error();
+	char what[640];
 	const char *hint;
 
-	if (err == -EPROTONOSUPPORT) {
+	if (err == -EINVAL) {
 		snprintf(what, sizeof(what),
-			 "%s: only unix:PATH devices are supported in this "
-			 "build",
-			 device);
-		report_error(BLEOTA_EXIT_USAGE, "UNSUPPORTED", what,
+			 "%s: no socket path after unix:", device);
+		report_error(BLEOTA_EXIT_USAGE, "USAGE", what,
 			     "give the socket of a bleota-peripheral, e.g. "
 			     "unix:/run/bleota.sock");
 		return BLEOTA_EXIT_USAGE;
+	}
+	if (why && *why) {
+		/* Bluetooth: the message already says what to do */
+		report_error(BLEOTA_EXIT_TRANSPORT, "CONNECT", why, "");
+		return BLEOTA_EXIT_TRANSPORT;
 	}
 	if (err == -ENOENT || err == -ECONNREFUSED)
 		hint = "is bleota-peripheral running? start it with "
@@ -465,8 +470,10 @@ static void push_usage(FILE *fp)
 	fprintf(fp,
 		"usage: bleota push [OPTIONS] DEVICE FILE\n"
 		"\n"
-		"Send an ESP-IDF app image to DEVICE (unix:PATH), have it "
-		"verified, and\n"
+		"Send an ESP-IDF app image to DEVICE (a Bluetooth address or "
+		"name, or\n"
+		"unix:PATH for a local bleota-peripheral), have it verified, "
+		"and\n"
 		"select it for the next boot. An interrupted push resumes "
 		"where the device is.\n"
 		"\n"
@@ -484,6 +491,7 @@ static void push_usage(FILE *fp)
 		"(23..517)\n"
 		"  --retries N     reconnect and resume up to N times after a "
 		"lost link (3)\n"
+		"  -i, --adapter hciN  the Bluetooth adapter to use\n"
 		"  --json          one JSON object per line on stdout\n"
 		"  -v              more detail on stderr; -vvv traces every "
 		"PDU\n"
@@ -732,6 +740,7 @@ int cmd_push(int argc, char **argv)
 		{ "fresh", no_argument, NULL, 'F' },
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "retries", required_argument, NULL, 'R' },
+		{ "adapter", required_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -745,8 +754,11 @@ int cmd_push(int argc, char **argv)
 	double secs;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:vh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'i':
+			client_set_adapter(optarg);
+			break;
 		case 'n':
 			p.flags &= (uint8_t)~OTA_TX_F_COMMIT;
 			break;
@@ -864,7 +876,7 @@ out:
 static void device_usage(FILE *fp, const char *cmd)
 {
 	fprintf(fp,
-		"usage: bleota %s [--json] [-v] DEVICE\n"
+		"usage: bleota %s [--json] [--adapter hciN] [-v] DEVICE\n"
 		"\n"
 		"  info      what the device is and runs\n"
 		"  status    boot state, update session, last outcome\n"
@@ -874,8 +886,8 @@ static void device_usage(FILE *fp, const char *cmd)
 		"  reboot    restart the device\n"
 		"  abort     end the update session and drop the partial "
 		"image\n"
-		"\nDEVICE is unix:PATH. exit: 0 done, 4 refused, 5 no "
-		"connection, 2 usage, 1 other\n",
+		"\nDEVICE is a Bluetooth address or name, or unix:PATH.\n"
+		"exit: 0 done, 4 refused, 5 no connection, 2 usage, 1 other\n",
 		cmd);
 }
 
@@ -883,6 +895,7 @@ int cmd_device(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "adapter", required_argument, NULL, 'i' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -910,10 +923,13 @@ int cmd_device(int argc, char **argv)
 	size_t i;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "i:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			json = true;
+			break;
+		case 'i':
+			client_set_adapter(optarg);
 			break;
 		case 'v':
 			verbose++;
@@ -969,4 +985,64 @@ int cmd_device(int argc, char **argv)
 out:
 	client_free(c);
 	return r;
+}
+
+/* ---- scan ------------------------------------------------------------------ */
+
+int cmd_scan(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ "adapter", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bluez_opts o = { .timeout_s = 10 };
+	bool json = false;
+	int ch, verbose = LOG_WARN;
+	unsigned long v;
+	char *end;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "i:t:vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			v = strtoul(optarg, &end, 0);
+			if (*end || v < 1 || v > 3600) {
+				fprintf(stderr,
+					"bleota: --timeout %s: seconds, "
+					"1..3600\n",
+					optarg);
+				return BLEOTA_EXIT_USAGE;
+			}
+			o.timeout_s = (unsigned int)v;
+			break;
+		case 'i':
+			o.adapter = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			printf("usage: bleota scan [--timeout S] [--adapter "
+			       "hciN] [--json]\n\nList Bluetooth devices "
+			       "advertising the bleota service: address, "
+			       "name, RSSI.\n");
+			return BLEOTA_EXIT_OK;
+		default:
+			return BLEOTA_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: bleota scan [--timeout S] [--adapter "
+				"hciN] [--json]\n");
+		return BLEOTA_EXIT_USAGE;
+	}
+	log_init("bleota", verbose);
+	return bluez_scan(&o, json);
 }

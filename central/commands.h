@@ -44,6 +44,9 @@ int cmd_push(int argc, char **argv);
 /** `bleota info|status|confirm|rollback|reboot|abort DEVICE` */
 int cmd_device(int argc, char **argv);
 
+/** `bleota scan [--timeout S] [--adapter hciN]` */
+int cmd_scan(int argc, char **argv);
+
 /** `bleota part csv2bin|bin2csv IN OUT` */
 int cmd_part(int argc, char **argv);
 

@@ -10,6 +10,7 @@
 #include "central/commands.h"
 
 static const struct bleota_cmd commands[] = {
+	{ "scan", cmd_scan, "list Bluetooth devices offering bleota" },
 	{ "push", cmd_push, "send an app image to a device, verify, commit" },
 	{ "info", cmd_device, "what a device is and runs" },
 	{ "status", cmd_device, "a device's boot state and update session" },
