@@ -71,9 +71,27 @@ must_wait() {
 # Runs a command with its output in the scenario log; fails the scenario
 # if it fails. Bounded: a BlueZ tool that hangs is killed after 30 s.
 run() {
-	log "+ $*"
+	log "+ $*" >&2
 	timeout -k 2 "${HCI_RUN_TIMEOUT:-30}" "$@" </dev/null ||
 		hci_fail "command failed ($?): $*"
+}
+
+# bt_shell TOOL [ARGS...]: runs a BlueZ bt_shell tool (btmgmt, bluetoothctl)
+# and prints its output. These tools print nothing at all when stdin is not
+# a terminal, so run them on a pseudo-terminal (script(1)); carriage
+# returns are stripped. Arguments must not contain single quotes.
+bt_shell() {
+	_cmd=""
+	for _a in "$@"; do
+		_cmd="$_cmd '$_a'"
+	done
+	_tmp=$(mktemp)
+	timeout -k 2 "${HCI_RUN_TIMEOUT:-30}" script -qec "$_cmd" /dev/null \
+		</dev/null >"$_tmp" 2>&1
+	_st=$?
+	tr -d '\r' <"$_tmp"
+	rm -f "$_tmp"
+	return $_st
 }
 
 # Starts a background daemon, logging to $HCI_OUT/NAME.log, and remembers
@@ -127,6 +145,11 @@ hci_ready_count() {
 		grep -vc 'BD Address: 00:00:00:00:00:00'
 }
 
+# Number of "HCI_Reset timed out" lines in the kernel log so far.
+hci_reset_failures() {
+	dmesg | grep -c 'Opcode 0x0c03 failed' || true
+}
+
 # hci_start_btvirt [BTVIRT-ARGS]: default two LE-only controllers
 # (hci0 = 00:AA:01:00:00:00, hci1 = 00:AA:01:01:00:01).
 #
@@ -144,11 +167,16 @@ hci_start_btvirt() {
 	_n=$(echo " $* " | sed -n 's/.* -l\([0-9][0-9]*\) .*/\1/p')
 	_n=${_n:-1}
 	for _try in 1 2 3 4 5; do
+		_fails=$(hci_reset_failures)
 		hci_spawn btvirt btvirt "$@"
 		must_wait "[ \$(ls /sys/class/bluetooth | grep -c '^hci') -ge $_n ]" \
 			30 "$_n controllers created by btvirt"
-		if wait_for "[ \$(hci_ready_count) -ge $_n ]" 10 \
-			"$_n controllers initialised by the kernel"; then
+		# Either all controllers get an address, or the kernel logs a
+		# failed Reset (2 s after it sent it).
+		wait_for "[ \$(hci_ready_count) -ge $_n ] ||
+			[ \$(hci_reset_failures) -gt $_fails ]" 20 \
+			"$_n controllers initialised by the kernel" || true
+		if [ "$(hci_ready_count)" -ge "$_n" ]; then
 			log "btvirt: $_n controllers up (attempt $_try)"
 			return 0
 		fi
@@ -229,19 +257,22 @@ hci_dev_path() {
 
 # Stops every daemon started with hci_spawn (newest first) so their logs
 # are complete, btmon last so it records the teardown. Bounded: anything
-# still alive after 3 s is killed.
+# still alive after 3 s is killed. Runs under the scenario's set -e, so
+# every command that may fail (kill of a process already gone) is guarded.
 hci_cleanup() {
 	_rc=$?
 	trap - EXIT
 	for _p in $HCI_PIDS; do
 		[ "$_p" = "${HCI_BTMON_PID:-}" ] && continue
-		kill -TERM "$_p" 2>/dev/null
+		kill -TERM "$_p" 2>/dev/null || true
 	done
 	wait_for 'hci_all_gone "${HCI_BTMON_PID:-}"' 3 "daemons to exit" || true
-	[ -n "${HCI_BTMON_PID:-}" ] && kill -INT "$HCI_BTMON_PID" 2>/dev/null
+	if [ -n "${HCI_BTMON_PID:-}" ]; then
+		kill -INT "$HCI_BTMON_PID" 2>/dev/null || true
+	fi
 	wait_for 'hci_all_gone' 3 "btmon to exit" || true
 	for _p in $HCI_PIDS; do
-		kill -KILL "$_p" 2>/dev/null
+		kill -KILL "$_p" 2>/dev/null || true
 	done
 	exit "$_rc"
 }

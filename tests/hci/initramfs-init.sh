@@ -46,7 +46,7 @@ done
 
 # msize: larger 9p messages make reading host binaries noticeably faster.
 opts=trans=virtio,version=9p2000.L,msize=512000
-mount -t 9p -o "$opts,ro" hostroot /newroot || fail "cannot mount host root"
+mount -t 9p -o "$opts,ro,cache=loose" hostroot /newroot || fail "cannot mount host root"
 mount -t 9p -o "$opts,rw" hciout "/newroot$out" ||
 	fail "cannot mount results directory at $out"
 
