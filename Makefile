@@ -223,11 +223,11 @@ clean:
 # yet. Boots a qemu VM with a real kernel Bluetooth stack, btvirt and
 # bluetoothd per scenario; needs root for apt on the first run.
 #
-#   make test-hci                        every tests/hci/scenario-*.sh
-#   make test-hci HCI_SCENARIOS=tests/hci/scenario-smoke.sh
-#   make hci-setup                       only install/fetch/build the VM
+#   make test-hci                   every tests/hci/*.sh with "# HCI-SCENARIO:"
+#   make test-hci HCI_SCENARIOS=tests/hci/smoke.sh
+#   make hci-setup                  only install/fetch/build the VM
 
-HCI_SCENARIOS ?= $(sort $(wildcard tests/hci/scenario-*.sh))
+HCI_SCENARIOS ?= $(shell grep -l '^\# HCI-SCENARIO:' tests/hci/*.sh 2>/dev/null)
 
 .PHONY: test-hci hci-setup
 hci-setup:

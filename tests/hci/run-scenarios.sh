@@ -4,9 +4,10 @@
 # usage: run-scenarios.sh [SCENARIO.sh...]
 #
 # `make test-hci`: prepares the VM (setup.sh) and runs each HCI-emulation
-# scenario in its own VM, one after the other; by default every
-# tests/hci/scenario-*.sh, so a new scenario only needs a new file. Prints
-# the wall time of each step and exits non-zero if any scenario failed.
+# scenario in its own VM, one after the other. By default the scenarios
+# are the tests/hci/*.sh files carrying a "# HCI-SCENARIO: <summary>" line
+# near the top, so a new scenario (e.g. push.sh) only needs that line.
+# Prints the wall time of each step; exits non-zero if any scenario failed.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,8 +15,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 now() { date +%s; }
 
 if [ $# -eq 0 ]; then
-	set -- "$here"/scenario-*.sh
-	[ -e "$1" ] || { echo "test-hci: no tests/hci/scenario-*.sh" >&2; exit 1; }
+	# shellcheck disable=SC2046
+	set -- $(grep -l '^# HCI-SCENARIO:' "$here"/*.sh)
+	[ $# -gt 0 ] || { echo "test-hci: no HCI-SCENARIO in tests/hci" >&2; exit 1; }
 fi
 
 t0=$(now)
@@ -27,7 +29,7 @@ failed=""
 summary=""
 for s in "$@"; do
 	name=$(basename "$s" .sh)
-	name=${name#scenario-}
+	echo "test-hci: $name: $(sed -n 's/^# HCI-SCENARIO: *//p' "$s")"
 	t=$(now)
 	if "$here/vm-run.sh" "$s"; then
 		res=PASS

@@ -9,7 +9,7 @@
 # or 125 when the VM did not report one (boot failure, timeout, crash).
 #
 # Everything the run produced is kept in build/hci/logs/<scenario>/, where
-# <scenario> is the script's name without .sh and "scenario-":
+# <scenario> is the script's name without .sh:
 #   console.log      serial console (kernel + stage-2 init + scenario)
 #   scenario.log     the scenario's own output
 #   bluetoothd.log   bluetoothd -n -d
@@ -56,7 +56,6 @@ kernel=$HCI_KDIR/boot/vmlinuz-$HCI_KVER
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run tests/hci/setup.sh"
 
 name=$(basename "$script" .sh)
-name=${name#scenario-}
 logs=$build/logs/$name
 # Paths go on the kernel command line and into qemu options.
 case $build$script in

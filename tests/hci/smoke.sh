@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
+# HCI-SCENARIO: BlueZ tools only: adapters, LE advertise/discover, connect, GATT
 #
 # HCI-emulation smoke scenario (runs inside the VM, see vm-run.sh): proves
 # the kernel Bluetooth stack, btvirt and bluetoothd work together, using
