@@ -121,8 +121,9 @@ hci_modules() {
 	[ -c /dev/vhci ] || hci_fail "/dev/vhci missing after loading hci_vhci"
 }
 
-# btmon captures every HCI packet (all controllers, mgmt too) in btsnoop
-# format; vm-run.sh decodes it to btmon.txt on the host.
+# btmon captures every HCI packet (all controllers, mgmt too): decoded in
+# btmon.log, raw in btmon.snoop. (Decoding the snoop file afterwards with
+# Debian's btmon -r crashed on these captures, so keep the live text.)
 hci_start_btmon() {
 	if command -v btmon >/dev/null 2>&1; then
 		hci_spawn btmon btmon -w "$HCI_OUT/btmon.snoop"
@@ -251,6 +252,160 @@ hci_adapter_addr() {
 # D-Bus object path of device ADDR seen from adapter N.
 hci_dev_path() {
 	echo "/org/bluez/hci$1/dev_$(echo "$2" | tr : _)"
+}
+
+# bluez_prop_is PATH INTERFACE PROPERTY VALUE: true when the property's
+# GVariant text equals VALUE (for wait_for conditions).
+bluez_prop_is() {
+	[ "$(bluez_get "$1" "$2" "$3")" = "$4" ]
+}
+
+# --- LE building blocks -----------------------------------------------------
+
+# hci_roles: picks the central and the peripheral adapter and sets
+#   HCI_C, HCI_C_ADDR    central adapter index and address
+#   HCI_P, HCI_P_ADDR    peripheral adapter index and address
+#   HCI_DEV              D-Bus path of the peripheral as seen by the central
+# bluetoothctl's commands act on its "default" controller, so that one
+# becomes the central.
+hci_roles() {
+	bt_shell bluetoothctl list >"$HCI_OUT/bluetoothctl-list.txt"
+	cat "$HCI_OUT/bluetoothctl-list.txt"
+	[ "$(grep -c '^Controller ' "$HCI_OUT/bluetoothctl-list.txt")" = 2 ] ||
+		hci_fail "bluetoothctl does not list two controllers"
+	_def=$(sed -n 's/^Controller \([0-9A-F:]*\) .*\[default\].*/\1/p' \
+		"$HCI_OUT/bluetoothctl-list.txt")
+	_a0=$(hci_adapter_addr 0)
+	_a1=$(hci_adapter_addr 1)
+	case $_def in
+	"$_a0") HCI_C=0 HCI_P=1 HCI_C_ADDR=$_a0 HCI_P_ADDR=$_a1 ;;
+	"$_a1") HCI_C=1 HCI_P=0 HCI_C_ADDR=$_a1 HCI_P_ADDR=$_a0 ;;
+	*) hci_fail "no default controller in bluetoothctl list" ;;
+	esac
+	HCI_DEV=$(hci_dev_path "$HCI_C" "$HCI_P_ADDR")
+	log "central hci$HCI_C ($HCI_C_ADDR), peripheral hci$HCI_P ($HCI_P_ADDR)"
+}
+
+# hci_power_on N...: Adapter1.Powered = true, waited for.
+hci_power_on() {
+	for _i in "$@"; do
+		bluez_set "/org/bluez/hci$_i" org.bluez.Adapter1 Powered true
+		must_wait "bluez_prop_is /org/bluez/hci$_i org.bluez.Adapter1 Powered true" \
+			20 "hci$_i powered"
+	done
+}
+
+# hci_advertise N: adapter N advertises, connectable and discoverable.
+# bluetoothd offers LE advertising only through RegisterAdvertisement
+# (which needs an exported D-Bus object), so this uses the kernel's own
+# advertising (mgmt Set Advertising) through btmgmt. A scenario whose
+# peripheral program registers its own advertisement does not need this.
+hci_advertise() {
+	bluez_set "/org/bluez/hci$1" org.bluez.Adapter1 Discoverable true
+	bt_shell btmgmt --index "$1" connectable on
+	bt_shell btmgmt --index "$1" advertising on
+	bt_shell btmgmt --index "$1" info | tee "$HCI_OUT/hci$1-info.txt"
+	grep -q 'current settings:.* advertising' "$HCI_OUT/hci$1-info.txt" ||
+		hci_fail "hci$1 is not advertising"
+}
+
+# hci_discover [TIMEOUT]: LE discovery on the central (bluetoothctl scan =
+# Adapter1.StartDiscovery) until bluetoothd has a Device1 for the
+# peripheral. StartDiscovery lasts only while its D-Bus client is
+# connected, so bluetoothctl runs in the background meanwhile.
+hci_discover() {
+	log "discovering $HCI_P_ADDR from hci$HCI_C"
+	HCI_RUN_TIMEOUT=$((${1:-40} + 15)) bt_shell bluetoothctl \
+		--timeout "$((${1:-40} + 5))" scan on \
+		>"$HCI_OUT/bluetoothctl-scan.txt" 2>&1 &
+	_scan=$!
+	must_wait "bluez_get $HCI_DEV org.bluez.Device1 Address | grep -q $HCI_P_ADDR" \
+		"${1:-40}" "Device1 $HCI_DEV from LE discovery"
+	log "found $(bluez_get "$HCI_DEV" org.bluez.Device1 AddressType) address, name $(bluez_get "$HCI_DEV" org.bluez.Device1 Name)"
+	kill "$_scan" 2>/dev/null || true
+	wait "$_scan" 2>/dev/null || true
+}
+
+# hci_connect: Device1.Connect from the central, then waits until
+# bluetoothd has resolved the peer's GATT services.
+hci_connect() {
+	bluez_call "$HCI_DEV" org.bluez.Device1.Connect
+	must_wait "bluez_prop_is $HCI_DEV org.bluez.Device1 Connected true" 30 \
+		"Connected = true"
+	must_wait "bluez_prop_is $HCI_DEV org.bluez.Device1 ServicesResolved true" \
+		30 "ServicesResolved = true"
+}
+
+hci_disconnect() {
+	bluez_call "$HCI_DEV" org.bluez.Device1.Disconnect
+	must_wait "bluez_prop_is $HCI_DEV org.bluez.Device1 Connected false" 20 \
+		"Connected = false"
+}
+
+# hci_gatt_db [PATH]: the peer's GATT objects as the central's bluetoothd
+# discovered them, one "OBJECT-PATH UUID" line each.
+hci_gatt_db() {
+	gdbus introspect --system --dest org.bluez --object-path "${1:-$HCI_DEV}" \
+		--recurse --only-properties |
+		awk '/^ *node /{ node = $2 }
+		     /readonly s UUID = /{ gsub(/[\047;]/, "", $5); print node, $5 }'
+}
+
+# --- pairing ---------------------------------------------------------------
+
+# hci_agent_start: registers a default pairing agent that accepts every
+# request. Linux >= 5.19 asks user space to confirm even Just Works
+# pairing (mgmt User Confirmation Request, hint 1), on both sides, and
+# bluetoothd refuses it without an agent ("No agent available for request
+# type 2"); with an agent, the initiating side is auto-accepted and the
+# responding side's agent gets RequestAuthorization. The agent is
+# bluetoothctl's own, on a pseudo-terminal fed from a FIFO; a watcher
+# answers "yes" to each "(yes/no)" prompt. Transcript: agent.log.
+hci_agent_start() {
+	mkfifo /run/hci-agent.in
+	# Read-write open: neither end blocks and the reader never sees EOF.
+	exec 7<>/run/hci-agent.in
+	log "starting agent: bluetoothctl --agent NoInputNoOutput"
+	script -qfc "bluetoothctl --agent NoInputNoOutput" /dev/null \
+		<&7 >"$HCI_OUT/agent.log" 2>&1 &
+	HCI_PIDS="$! $HCI_PIDS"
+	must_wait 'grep -q "Agent registered" "$HCI_OUT/agent.log"' 30 \
+		"bluetoothctl agent registered"
+	echo default-agent >&7
+	must_wait 'grep -q "Default agent request successful" "$HCI_OUT/agent.log"' \
+		20 "default agent"
+	(
+		_done=0
+		while :; do
+			_n=$(grep -o '(yes/no)' "$HCI_OUT/agent.log" | wc -l)
+			if [ "$_n" -gt "$_done" ]; then
+				echo yes >&7
+				_done=$((_done + 1))
+			fi
+			sleep 0.2
+		done
+	) </dev/null >/dev/null 2>&1 &
+	HCI_PIDS="$! $HCI_PIDS"
+}
+
+# hci_pair: Device1.Pair from the central (agent needed, see above), then
+# checks that the link is encrypted (hcitool con) and prints the stored
+# key type (bluetoothd's info file: Authenticated=2 or 3 = LE Secure
+# Connections P-256 key, 0 or 1 = legacy).
+hci_pair() {
+	for _i in "$HCI_C" "$HCI_P"; do
+		bluez_set "/org/bluez/hci$_i" org.bluez.Adapter1 Pairable true
+	done
+	bluez_call "$HCI_DEV" org.bluez.Device1.Pair
+	must_wait "bluez_prop_is $HCI_DEV org.bluez.Device1 Paired true" 20 \
+		"Paired = true"
+	hcitool con | tee "$HCI_OUT/hcitool-con.txt"
+	grep -q ENCRYPT "$HCI_OUT/hcitool-con.txt" || hci_fail "link not encrypted"
+	# An LE SC key is stored as [PeripheralLongTermKey], a legacy one as
+	# [LongTermKey] (plus [PeripheralLongTermKey] for the other role).
+	HCI_LTK_TYPE=$(sed -n '/LongTermKey\]$/,/^$/s/^Authenticated=//p' \
+		/var/lib/bluetooth/"$HCI_C_ADDR"/"$HCI_P_ADDR"/info | head -n 1)
+	log "paired; long term key Authenticated=$HCI_LTK_TYPE"
 }
 
 # --- cleanup ----------------------------------------------------------------

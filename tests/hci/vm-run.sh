@@ -14,7 +14,8 @@
 #   scenario.log     the scenario's own output
 #   bluetoothd.log   bluetoothd -n -d
 #   btvirt.log, dbus.log
-#   btmon.snoop      HCI/mgmt capture (btsnoop), decoded to btmon.txt
+#   btmon.log        decoded HCI/mgmt/ATT/SMP trace (btmon's own output)
+#   btmon.snoop      the same capture in btsnoop format (Wireshark)
 #   dmesg.log        guest kernel log
 #   qemu.log         qemu's own stderr
 #   status           the scenario's exit status, written by the guest
@@ -125,10 +126,6 @@ qrc=$?
 [ -n "${tpid:-}" ] && wait "$tpid"
 set -e
 secs=$(($(date +%s) - start))
-
-if [ -f "$logs/btmon.snoop" ]; then
-	timeout 60 btmon -r "$logs/btmon.snoop" >"$logs/btmon.txt" 2>&1 || true
-fi
 
 # The guest's own report wins; the console marker is the fallback.
 rc=""
