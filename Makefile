@@ -284,4 +284,25 @@ uninstall:
 clean:
 	rm -rf build build-*
 
+# ---------------------------------------------------------------------------
+# HCI emulation (tests/hci/, docs/testing-hci.md). Not part of `make test`
+# yet. Boots a qemu VM with a real kernel Bluetooth stack, btvirt and
+# bluetoothd per scenario; needs root for apt on the first run.
+#
+#   make test-hci                   every tests/hci/*.sh with "# HCI-SCENARIO:"
+#   make test-hci HCI_SCENARIOS=tests/hci/smoke.sh
+#   make hci-setup                  only install/fetch/build the VM
+
+HCI_SCENARIOS ?= $(shell grep -l '^\# HCI-SCENARIO:' tests/hci/*.sh 2>/dev/null)
+
+.PHONY: test-hci hci-setup
+hci-setup:
+	@tests/hci/setup.sh
+
+# The guest runs the host's binaries, so build them first.
+test-hci: deps
+	@$(MAKE) --no-print-directory all
+	@tests/hci/run-scenarios.sh $(HCI_SCENARIOS)
+# --- end of HCI emulation ---------------------------------------------------
+
 -include $(ALL_OBJS:.o=.d)
