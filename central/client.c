@@ -41,11 +41,23 @@ static struct client *client_new(struct transport *t, size_t value_max)
 		t->value_max = value_max;
 	c->t = t;
 	c->loop = g_main_loop_new(NULL, FALSE);
+	/*
+	 * A Bluetooth link can outlive this process: start the token
+	 * sequence somewhere a previous bleota on the same link is unlikely
+	 * to have left it, so no request is taken for its retry.
+	 */
+	c->token = (uint8_t)g_random_int();
 	return c;
 }
 
 static char bluez_adapter[32];
+static bool bluez_no_acquire;
 static char last_why[512];
+
+void client_set_no_acquire(bool no_acquire)
+{
+	bluez_no_acquire = no_acquire;
+}
 
 void client_set_adapter(const char *adapter)
 {

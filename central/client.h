@@ -32,6 +32,9 @@ struct client *client_connect(const char *device, size_t value_max, int *err);
 /** client_set_adapter() - the BlueZ adapter ("hci0") for later connects. */
 void client_set_adapter(const char *adapter);
 
+/** client_set_no_acquire() - use WriteValue/StartNotify, not Acquire*. */
+void client_set_no_acquire(bool no_acquire);
+
 /**
  * client_last_error() - after a failed Bluetooth connect: what went wrong
  * and what to do ("" for unix: devices).

@@ -492,6 +492,11 @@ static void push_usage(FILE *fp)
 		"  --retries N     reconnect and resume up to N times after a "
 		"lost link (3)\n"
 		"  -i, --adapter hciN  the Bluetooth adapter to use\n"
+		"  --no-acquire    Bluetooth: WriteValue and StartNotify "
+		"instead of "
+		"the\n"
+		"                  AcquireWrite/AcquireNotify sockets "
+		"(slower)\n"
 		"  --json          one JSON object per line on stdout\n"
 		"  -v              more detail on stderr; -vvv traces every "
 		"PDU\n"
@@ -741,6 +746,7 @@ int cmd_push(int argc, char **argv)
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "retries", required_argument, NULL, 'R' },
 		{ "adapter", required_argument, NULL, 'i' },
+		{ "no-acquire", no_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -758,6 +764,9 @@ int cmd_push(int argc, char **argv)
 		switch (c) {
 		case 'i':
 			client_set_adapter(optarg);
+			break;
+		case 'A':
+			client_set_no_acquire(true);
 			break;
 		case 'n':
 			p.flags &= (uint8_t)~OTA_TX_F_COMMIT;

@@ -476,9 +476,17 @@ static void handle_data(struct ota_rx *rx, const struct ota_data *d,
 
 	/* a new hole: report it at once so the sender repairs it early */
 	if (seq > prev_top || rx->cum == rx->nchunks ||
-	    rx->unacked >= (rx->window + 3u) / 4u)
+	    rx->unacked >= rx->ack_every) {
 		rx->ack_due = true;
-	else if (rx->ack_deadline == NO_DEADLINE)
+		/*
+		 * ACK often while the sender starts slowly (it waits for ACKs
+		 * to open up), then every quarter window.
+		 */
+		if (rx->ack_every < (rx->window + 3u) / 4u)
+			rx->ack_every *= 2;
+		if (rx->ack_every > (rx->window + 3u) / 4u)
+			rx->ack_every = (rx->window + 3u) / 4u;
+	} else if (rx->ack_deadline == NO_DEADLINE)
 		rx->ack_deadline = now_ms + rx->cfg.ack_delay_ms;
 }
 
@@ -714,6 +722,7 @@ static void handle_begin(struct ota_rx *rx, const struct ota_msg *msg,
 	rx->last_status = OTA_STATUS_OK;
 	rx->told_idle = false;
 	rx->unacked = 0;
+	rx->ack_every = 2;
 	rx->ack_due = true; /* the bitmap of what is held beyond cum */
 	rx->ack_deadline = NO_DEADLINE;
 	rx->idle_deadline = now_ms + rx->cfg.idle_timeout_ms;

@@ -171,6 +171,7 @@ struct ota_rx {
 	uint8_t sync_echo;
 	bool ack_due;
 	uint32_t unacked;
+	uint32_t ack_every; /* chunks per ACK: 2 at BEGIN, doubling */
 	uint64_t ack_deadline;
 	uint64_t idle_deadline;
 	bool told_idle;

@@ -29,7 +29,8 @@
  * retransmission wait behind it. So new chunks are held back while the
  * transmissions sent after the newest acknowledged one reach
  * max(16, 2 x delivery rate x min RTT), both measured from ACKs (the
- * BBR idea). Retransmissions and SYNC are never held back.
+ * BBR idea); before the first measurement, a slow start. Retransmissions
+ * and SYNC are never held back.
  */
 #include "protocol/sender.h"
 
@@ -573,6 +574,21 @@ static void handle_ack(struct ota_tx *tx, const struct ota_ack *ack,
 	}
 }
 
+/*
+ * Transmissions allowed beyond the newest acknowledged one. Until the rate
+ * is measured: slow start, a few chunks growing by one per acknowledged
+ * transmission (doubling per round trip). A burst into a fresh link costs
+ * at most those few chunks if the path drops it: BlueZ 5.66 as a
+ * peripheral drops the writes that arrive while it is still asking the
+ * application for its AcquireWrite socket (seen in tests/hci/push.sh).
+ */
+static uint32_t pace_limit(const struct ota_tx *tx)
+{
+	if (tx->pace_cap)
+		return tx->pace_cap;
+	return OTA_TX_PACE_INIT + tx->max_acked_order;
+}
+
 static int poll_data(struct ota_tx *tx, uint8_t *buf, size_t cap,
 		     enum ota_chan *chan, uint64_t now_ms)
 {
@@ -610,8 +626,8 @@ static int poll_data(struct ota_tx *tx, uint8_t *buf, size_t cap,
 		tx->lost_count = 0; /* recount drift: nothing lost in range */
 	}
 	end = tx->limit < tx->nchunks ? tx->limit : tx->nchunks;
-	if (!tx->cfg.no_pacing && tx->pace_cap &&
-	    tx->order_ctr - tx->max_acked_order >= tx->pace_cap)
+	if (!tx->cfg.no_pacing &&
+	    tx->order_ctr - tx->max_acked_order >= pace_limit(tx))
 		return -EAGAIN; /* the next ACK lets more go */
 	while (tx->nxt < end && tx->nxt - tx->una < OTA_TX_TRACK) {
 		s = tx->nxt++;

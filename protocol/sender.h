@@ -21,6 +21,7 @@
 #define OTA_TX_TRACK             2048 /* chunk states kept from una */
 #define OTA_TX_REORDER           3    /* later sends acked before a loss */
 #define OTA_TX_PACE_MIN          16   /* pacing never allows fewer in flight */
+#define OTA_TX_PACE_INIT         4 /* in flight before any ACK (slow start) */
 #define OTA_TX_RATE_SAMPLES      16
 #define OTA_TX_DEFAULT_RTO_MS    1000u
 #define OTA_TX_DEFAULT_REQ_MS    3000u

@@ -216,7 +216,8 @@ hci_stack_up() {
 	hci_start_btmon
 	hci_start_dbus
 	hci_start_btvirt
-	hci_start_bluetoothd
+	# shellcheck disable=SC2086 # word splitting wanted: options
+	hci_start_bluetoothd ${HCI_BLUETOOTHD_ARGS:-}
 }
 
 # --- D-Bus helpers (org.bluez through gdbus) -------------------------------

@@ -506,7 +506,17 @@ static void test_bleota_flash_bound(void **state)
 	assert_int_equal(r.flash_erase_us, sectors * 85000);
 	assert_int_equal(r.flash_prog_us, (k.image_len + 3) / 4 * 41);
 	assert_true(r.time_us > r.flash_erase_us + r.flash_prog_us);
-	assert_true(r.link.naks > 0); /* the RX buffer throttled the link */
+	/*
+	 * Flash-bound: the link waits on the flash (through the RX buffer's
+	 * LL NAKs, or, with the sender's pacing, by sending no faster than
+	 * the flash drains), within 10 % of the flash time.
+	 */
+	print_message("flash-bound: %llu us total, flash %llu us, %u NAKs\n",
+		      (unsigned long long)r.time_us,
+		      (unsigned long long)(r.flash_erase_us + r.flash_prog_us),
+		      (unsigned int)r.link.naks);
+	assert_true(r.time_us * 10 <=
+		    (r.flash_erase_us + r.flash_prog_us) * 11);
 }
 
 /* ---- anchor models against the reference's formulas (section 3) --------- */

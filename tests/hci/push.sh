@@ -1,0 +1,177 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# HCI-SCENARIO: bleota through bluetoothd: scan, push (AcquireWrite), reboot + confirm, resume, WriteValue fallback, encrypted link
+#
+# Runs inside the VM (see vm-run.sh): the real kernel Bluetooth stack, two
+# btvirt LE controllers and one bluetoothd. bleota-peripheral serves a
+# simulated device on the peripheral controller as a GATT application;
+# bleota on the central controller:
+#
+#   1. bleota scan finds it (discovery filtered on the bleota service);
+#   2. bleota push --confirm moves a 256 KiB image through AcquireWrite /
+#      AcquireNotify, the device reboots into it (PENDING_VERIFY) and the
+#      push confirms it (VALID);
+#   3. a push killed (SIGKILL) at about a third resumes in a new push;
+#   4. bleota push --no-acquire completes through WriteValue / StartNotify;
+#   5. with the default encrypted characteristics: a push before pairing is
+#      either refused with advice to pair, or bluetoothd pairs on demand
+#      (Just Works); either way a push completes over the encrypted link;
+#   6. info, status, rollback and reboot over BlueZ.
+#
+# Prints the throughput of each path. Exit status 0 = PASS.
+set -eu
+. "$(dirname "$0")/guest-lib.sh"
+
+B=$(cd "$(dirname "$0")/../.." && pwd)/${BLEOTA_BUILD_DIR:-build}
+W=/tmp/bleota
+[ -x "$B/bleota" ] && [ -x "$B/bleota-peripheral" ] ||
+	hci_fail "bleota binaries missing in $B (run make first)"
+
+# JSON field of the last "done" event in a push log
+done_field() {
+	sed -n 's/.*"event":"done".*"'"$2"'":\([0-9.]*\).*/\1/p' "$1" | tail -n 1
+}
+
+kibps() {
+	awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1024 / s }'
+}
+
+# push LABEL ARGS...: bleota push --json, log in $HCI_OUT/LABEL.json
+push() {
+	_label=$1
+	shift
+	log "+ bleota push $*"
+	timeout -k 2 300 "$B/bleota" push --json --adapter "hci$HCI_C" "$@" \
+		>"$HCI_OUT/$_label.json" 2>"$HCI_OUT/$_label.err"
+}
+
+start_device() {
+	hci_spawn periph "$B/bleota-peripheral" --flash "$W/dev.flash" \
+		--adapter "hci$HCI_P" --name bleota-vm -v "$@"
+	must_wait 'grep -q "advertising as" "$HCI_OUT/periph.log"' 30 \
+		"bleota-peripheral registered and advertising"
+}
+
+stop_device() {
+	kill -TERM "$HCI_PID_periph"
+	must_wait "! kill -0 $HCI_PID_periph" 20 "bleota-peripheral to stop"
+}
+
+# One ATT bearer, no EATT: most OTA targets (ESP32 among them) have no
+# EATT, and over EATT's credit-based channels bluetoothd 5.66 returns
+# credits one at a time, which paces everything (docs/testing-hci.md).
+mkdir -p "$W"
+printf '[GATT]\nChannels=1\n' >"$W/main.conf"
+HCI_BLUETOOTHD_ARGS="-f $W/main.conf"
+hci_stack_up
+hci_roles
+hci_power_on "$HCI_C" "$HCI_P"
+
+run "$B/tests/tools/mkimage" --project blinky --version 1.0.0 \
+	--segments drom:30000,irom:60000,dram:4096 "$W/v1.bin"
+for v in 2 3 4 5; do
+	run "$B/tests/tools/mkimage" --project blinky --version "$v.0.0" \
+		--seed "$v" --segments drom:60000,irom:190000,dram:4096 \
+		"$W/v$v.bin"
+done
+size=$(wc -c <"$W/v2.bin")
+run "$B/bleota" flash create "$W/dev.flash" --size 4M --layout two-ota \
+	--app "$W/v1.bin"
+
+# --- insecure device: the data paths ------------------------------------
+start_device --insecure
+
+log "1. scan"
+run "$B/bleota" scan --adapter "hci$HCI_C" --timeout 8 >"$HCI_OUT/scan.txt"
+cat "$HCI_OUT/scan.txt"
+grep -qi "^$HCI_P_ADDR .*bleota-vm" "$HCI_OUT/scan.txt" ||
+	hci_fail "bleota scan did not list $HCI_P_ADDR (bleota-vm)"
+
+log "2. push --confirm through AcquireWrite"
+push acquire --confirm "$HCI_P_ADDR" "$W/v2.bin" ||
+	hci_fail "push through AcquireWrite failed: $(cat "$HCI_OUT/acquire.err")"
+grep -q '"event":"verified"' "$HCI_OUT/acquire.json" || hci_fail "not verified"
+grep -q '"event":"booted".*"state":"PENDING_VERIFY"' "$HCI_OUT/acquire.json" ||
+	hci_fail "the device did not boot v2 PENDING_VERIFY"
+grep -q '"event":"confirmed".*"state":"VALID"' "$HCI_OUT/acquire.json" ||
+	hci_fail "v2 not confirmed"
+grep -q 'acquired by bluetoothd' "$HCI_OUT/periph.log" ||
+	hci_fail "bluetoothd never used AcquireWrite/AcquireNotify"
+t_acq=$(done_field "$HCI_OUT/acquire.json" seconds)
+log "AcquireWrite path: $size bytes in ${t_acq}s = $(kibps "$size" "$t_acq") KiB/s"
+
+log "3. a push killed at a third resumes"
+log "+ bleota push --json $HCI_P_ADDR v3.bin (to be killed)"
+"$B/bleota" push --json --no-commit --adapter "hci$HCI_C" "$HCI_P_ADDR" \
+	"$W/v3.bin" >"$HCI_OUT/killed.json" 2>"$HCI_OUT/killed.err" &
+kpid=$!
+third=$((size / 3))
+must_wait "sed -n 's/.*\"event\":\"progress\",\"bytes\":\([0-9]*\).*/\1/p' \
+	\"$HCI_OUT/killed.json\" | awk -v t=$third '\$1 >= t { f = 1 } END { exit !f }'" \
+	120 "a third of v3 acknowledged"
+kill -KILL $kpid
+wait $kpid 2>/dev/null || true
+must_wait 'grep -q "client disconnected\|unsubscribed\|disconnected" "$HCI_OUT/periph.log"' \
+	20 "the device noticing the killed client"
+push resume --no-commit "$HCI_P_ADDR" "$W/v3.bin" ||
+	hci_fail "resumed push failed: $(cat "$HCI_OUT/resume.err")"
+grep -q '"event":"resumed"' "$HCI_OUT/resume.json" ||
+	hci_fail "the second push did not resume"
+held=$(sed -n 's/.*"event":"resumed","held":\([0-9]*\).*/\1/p' \
+	"$HCI_OUT/resume.json")
+log "resumed with $held of $size bytes already on the device"
+[ "$held" -ge $((third - 40000)) ] || hci_fail "resumed from only $held bytes"
+
+log "4. push through WriteValue / StartNotify"
+push writevalue --no-acquire --force "$HCI_P_ADDR" "$W/v4.bin" ||
+	hci_fail "push through WriteValue failed: $(cat "$HCI_OUT/writevalue.err")"
+t_wv=$(done_field "$HCI_OUT/writevalue.json" seconds)
+log "WriteValue path: $size bytes in ${t_wv}s = $(kibps "$size" "$t_wv") KiB/s"
+
+log "6. info, status, rollback, reboot over BlueZ"
+run "$B/bleota" info --adapter "hci$HCI_C" "$HCI_P_ADDR" >"$HCI_OUT/info.txt"
+grep -q "running:.*blinky 2.0.0 (ota_1)" "$HCI_OUT/info.txt" ||
+	hci_fail "info: $(cat "$HCI_OUT/info.txt")"
+run "$B/bleota" reboot --adapter "hci$HCI_C" "$HCI_P_ADDR"
+must_wait 'grep -q "running ota_0: blinky 4.0.0, state PENDING_VERIFY" "$HCI_OUT/periph.log"' \
+	20 "the device running v4 after the reboot"
+run "$B/bleota" rollback --adapter "hci$HCI_C" "$HCI_P_ADDR"
+run "$B/bleota" reboot --adapter "hci$HCI_C" "$HCI_P_ADDR"
+must_wait 'grep -c "running ota_1: blinky 2.0.0" "$HCI_OUT/periph.log" | grep -q "^2$"' \
+	20 "the rollback to v2"
+run "$B/bleota" status --adapter "hci$HCI_C" "$HCI_P_ADDR" >"$HCI_OUT/status.txt"
+grep -q "running:.*ota_1 2.0.0, VALID" "$HCI_OUT/status.txt" ||
+	hci_fail "status after rollback: $(cat "$HCI_OUT/status.txt")"
+stop_device
+
+# --- encrypted device (the default) ---------------------------------------
+log "5. encrypted characteristics (the default)"
+start_device
+hci_agent_start
+if push unpaired --no-commit --force "$HCI_P_ADDR" "$W/v5.bin"; then
+	# BlueZ raised the security itself (Just Works pairing on the
+	# Insufficient Encryption error): then the link must be paired
+	log "push succeeded: bluetoothd paired on demand"
+	must_wait "bluez_prop_is $HCI_DEV org.bluez.Device1 Paired true" 5 \
+		"Paired = true after the on-demand pairing"
+	cp "$HCI_OUT/unpaired.json" "$HCI_OUT/paired.json"
+else
+	cat "$HCI_OUT/unpaired.json" "$HCI_OUT/unpaired.err"
+	grep -qi "pair" "$HCI_OUT/unpaired.json" "$HCI_OUT/unpaired.err" ||
+		hci_fail "the refusal does not say to pair"
+	bluez_call "$HCI_DEV" org.bluez.Device1.Connect >/dev/null 2>&1 || true
+	must_wait "bluez_prop_is $HCI_DEV org.bluez.Device1 Connected true" 20 \
+		"reconnected for pairing"
+	hci_pair
+	push paired --no-commit --force "$HCI_P_ADDR" "$W/v5.bin" ||
+		hci_fail "push over the encrypted link failed: $(cat "$HCI_OUT/paired.err")"
+fi
+hcitool con | tee "$HCI_OUT/hcitool-con-enc.txt" || true
+t_enc=$(done_field "$HCI_OUT/paired.json" seconds)
+log "encrypted AcquireWrite path: $size bytes in ${t_enc}s = $(kibps "$size" "$t_enc") KiB/s"
+stop_device
+
+log "throughput: AcquireWrite $(kibps "$size" "$t_acq") KiB/s," \
+	"WriteValue $(kibps "$size" "$t_wv") KiB/s," \
+	"encrypted $(kibps "$size" "$t_enc") KiB/s ($size-byte image)"
+hci_pass
