@@ -1021,6 +1021,17 @@ void ota_rx_on_timeout(struct ota_rx *rx, uint64_t now_ms)
 
 void ota_rx_disconnect(struct ota_rx *rx)
 {
+	/*
+	 * A session belongs to the connection that began it: suspend it, so
+	 * that whoever connects next must BEGIN (and so resume) before any
+	 * DATA, FINISH or COMMIT is accepted. The sink keeps what it holds.
+	 */
+	if (rx->state == OTA_RX_RECEIVING || rx->state == OTA_RX_VERIFIED) {
+		rx->cfg.sink->abort(rx->cfg.sink_ctx, false);
+		end_session(rx, rx->last_status, 0, false);
+	} else if (rx->state == OTA_RX_COMMITTED) {
+		end_session(rx, OTA_STATUS_OK, 0, false);
+	}
 	/* a new connection starts a new token sequence */
 	rx->have_last = false;
 	rx->rsp_pending = false;

@@ -238,9 +238,11 @@ uint64_t ota_rx_next_deadline(const struct ota_rx *rx);
 void ota_rx_on_timeout(struct ota_rx *rx, uint64_t now_ms);
 
 /**
- * ota_rx_disconnect() - the link to the sender is gone. The session stays
- * resumable: verified blocks are kept (the sink holds them durably) and the
- * next BEGIN of the same image continues from them.
+ * ota_rx_disconnect() - the link to the sender is gone. The session is
+ * suspended: it belongs to the connection that began it, so the next
+ * connection must BEGIN before DATA, FINISH or COMMIT are accepted. It stays
+ * resumable: verified blocks are kept (the sink holds them durably) and a
+ * BEGIN of the same image continues from them.
  */
 void ota_rx_disconnect(struct ota_rx *rx);
 

@@ -684,6 +684,51 @@ static void test_resume_from_verified_blocks(void **state)
 	assert_int_equal(f->sink.writes, 0);
 }
 
+/* A session belongs to its connection: after a disconnect, BEGIN first. */
+static void test_session_bound_to_connection(void **state)
+{
+	static const struct step first[] = {
+		MANIFEST_SEGS,
+		BEGIN_OK,
+		DATA0,
+		DATA1,
+		S_OUT(0x40, 0x02, 0x00, 0x00, 0x02, 0x00, 0x00, 0x03, 0x00,
+		      0x00),
+		STEPS_END,
+	};
+	static const struct step second[] = {
+		/* another central's chunk: refused, the sender is told */
+		DATA2,
+		S_OUT(0x41, 0x03, 0x00, 0x00, 0x00, 0x00),
+		/* nor can it finish or commit the suspended session */
+		C_IN(0x04, 0x01),
+		C_OUT(0x84, 0x01, 0x03, 0x00, 0x00, 0x00, 0x00),
+		C_IN(0x05, 0x02),
+		C_OUT(0x85, 0x02, 0x31, 0x00, 0x00, 0x00, 0x00),
+		STEPS_END,
+	};
+	struct fixture *f = *state;
+	struct ota_begin_req br = { .chunk_size = 16, .manifest_len = 47,
+				    .manifest_crc = 0xe9aa2f40 };
+	uint8_t b[32];
+	enum ota_chan chan;
+	int n;
+
+	run_script(f, first);
+	ota_rx_disconnect(&f->rx);
+	assert_int_equal(ota_rx_get_state(&f->rx), OTA_RX_IDLE);
+	run_script(f, second);
+	assert_int_equal(f->sink.writes, 2);
+	assert_int_equal(f->sink.discards, 0);
+	/* its own BEGIN resumes: the manifest is still held */
+	n = ota_frame_encode_begin(b, sizeof(b), 3, &br);
+	ota_rx_feed(&f->rx, OTA_CHAN_CONTROL, b, (size_t)n, 0);
+	n = ota_rx_poll(&f->rx, b, sizeof(b), &chan, 0);
+	assert_int_equal(n, 12);
+	assert_int_equal(b[2], OTA_STATUS_OK);
+	assert_int_equal(ota_rx_get_state(&f->rx), OTA_RX_RECEIVING);
+}
+
 static void test_init_rejects(void **state)
 {
 	struct ota_rx rx;
@@ -734,6 +779,8 @@ int main(void)
 		T("/rx/read/info-paged", test_read_info_paged),
 		T("/rx/resume/from-verified-blocks",
 		  test_resume_from_verified_blocks),
+		T("/rx/session-bound-to-connection",
+		  test_session_bound_to_connection),
 		T("/rx/init-rejects", test_init_rejects),
 	};
 
