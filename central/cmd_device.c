@@ -57,7 +57,7 @@ struct dev_status {
 	char last_detail[80];
 };
 
-static void tlv_str(char *dst, size_t cap, const uint8_t *v, uint8_t n)
+static void tlv_str(char *dst, size_t cap, const uint8_t *v, uint16_t n)
 {
 	size_t k = n < cap - 1 ? n : cap - 1;
 
@@ -65,7 +65,7 @@ static void tlv_str(char *dst, size_t cap, const uint8_t *v, uint8_t n)
 	dst[k] = '\0';
 }
 
-static uint32_t tlv_uint(const uint8_t *v, uint8_t n)
+static uint32_t tlv_uint(const uint8_t *v, uint16_t n)
 {
 	uint32_t x = 0;
 	int i;
@@ -79,7 +79,8 @@ static void parse_info(const uint8_t *buf, size_t len, struct dev_info *d)
 {
 	size_t off = 0;
 	const uint8_t *v;
-	uint8_t t, n;
+	uint16_t n;
+	uint8_t t;
 
 	memset(d, 0, sizeof(*d));
 	d->slot = -1;
@@ -126,7 +127,8 @@ static void parse_status(const uint8_t *buf, size_t len, struct dev_status *d)
 {
 	size_t off = 0;
 	const uint8_t *v;
-	uint8_t t, n;
+	uint16_t n;
+	uint8_t t;
 
 	memset(d, 0, sizeof(*d));
 	d->run_slot = -1;

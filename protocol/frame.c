@@ -248,15 +248,22 @@ uint32_t ota_frame_rsp_detail(const struct ota_msg *msg)
 void ota_tlv_put(struct ota_tlv_writer *w, uint8_t type, const void *val,
 		 size_t len)
 {
-	if (w->overflow || len > 255 || w->cap - w->len < 2 + len) {
+	size_t hdr = len < OTA_TLV_EXT_LEN ? 2 : 4;
+
+	if (w->overflow || len > 0xffff || w->cap - w->len < hdr + len) {
 		w->overflow = true;
 		return;
 	}
 	w->buf[w->len] = type;
-	w->buf[w->len + 1] = (uint8_t)len;
+	if (hdr == 2) {
+		w->buf[w->len + 1] = (uint8_t)len;
+	} else {
+		w->buf[w->len + 1] = OTA_TLV_EXT_LEN;
+		ota_put_le16(w->buf + w->len + 2, (uint16_t)len);
+	}
 	if (len)
-		memcpy(w->buf + w->len + 2, val, len);
-	w->len += 2 + len;
+		memcpy(w->buf + w->len + hdr, val, len);
+	w->len += hdr + len;
 }
 
 void ota_tlv_put_u8(struct ota_tlv_writer *w, uint8_t type, uint8_t v)
@@ -286,18 +293,30 @@ void ota_tlv_put_str(struct ota_tlv_writer *w, uint8_t type, const char *s)
 }
 
 int ota_tlv_next(const uint8_t *buf, size_t len, size_t *off, uint8_t *type,
-		 const uint8_t **val, uint8_t *vlen)
+		 const uint8_t **val, uint16_t *vlen)
 {
-	size_t o = *off;
+	size_t o = *off, hdr = 2, n;
 
 	if (o >= len)
 		return 0;
-	if (len - o < 2 || len - o - 2 < buf[o + 1])
+	if (len - o < 2)
+		return -EBADMSG;
+	n = buf[o + 1];
+	if (n == OTA_TLV_EXT_LEN) {
+		if (len - o < 4)
+			return -EBADMSG;
+		hdr = 4;
+		n = ota_get_le16(buf + o + 2);
+		/* one encoding per length: short values use the short form */
+		if (n < OTA_TLV_EXT_LEN)
+			return -EBADMSG;
+	}
+	if (len - o - hdr < n)
 		return -EBADMSG;
 	*type = buf[o];
-	*vlen = buf[o + 1];
-	*val = buf + o + 2;
-	*off = o + 2 + buf[o + 1];
+	*vlen = (uint16_t)n;
+	*val = buf + o + hdr;
+	*off = o + hdr + n;
 	return 1;
 }
 
@@ -319,10 +338,15 @@ int ota_manifest_encode(uint8_t *buf, size_t cap, const struct ota_manifest *m)
 		ota_tlv_put_u16(&w, OTA_TLV_CHIP_ID, m->chip_id);
 	if (m->has_secure_version)
 		ota_tlv_put_u32(&w, OTA_TLV_SECURE_VERSION, m->secure_version);
+	if (m->sig_len) {
+		if (m->sig_len != OTA_SIG_BLOCK_LEN || !m->sig)
+			return -EINVAL;
+		ota_tlv_put(&w, OTA_TLV_SIGNATURE, m->sig, m->sig_len);
+	}
 	return w.overflow ? -EMSGSIZE : (int)w.len;
 }
 
-static int manifest_string(char *dst, const uint8_t *val, uint8_t vlen)
+static int manifest_string(char *dst, const uint8_t *val, uint16_t vlen)
 {
 	if (vlen > 32 || memchr(val, '\0', vlen))
 		return -EBADMSG;
@@ -337,7 +361,8 @@ int ota_manifest_decode(const uint8_t *buf, size_t len,
 	uint32_t seen = 0;
 	size_t off = 0;
 	const uint8_t *val;
-	uint8_t type, vlen;
+	uint16_t vlen;
+	uint8_t type;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -378,6 +403,12 @@ int ota_manifest_decode(const uint8_t *buf, size_t len,
 				return -EBADMSG;
 			out->secure_version = ota_get_le32(val);
 			out->has_secure_version = true;
+			break;
+		case OTA_TLV_SIGNATURE:
+			if (vlen != OTA_SIG_BLOCK_LEN || out->sig)
+				return -EBADMSG;
+			out->sig = val;
+			out->sig_len = vlen;
 			break;
 		default:
 			if (type & OTA_TLV_CRITICAL)

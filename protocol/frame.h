@@ -122,7 +122,7 @@ enum ota_attr {
 #define OTA_READ_RSP_HDR (OTA_RSP_HDR_LEN + 2)
 
 /* MANIFEST params: | offset (2) | bytes (1..) | */
-#define OTA_MANIFEST_MAX     256
+#define OTA_MANIFEST_MAX     1536 /* room for one signature block */
 #define OTA_MANIFEST_REQ_HDR (OTA_REQ_HDR_LEN + 2)
 
 /*
@@ -145,8 +145,11 @@ enum ota_tlv {
 	OTA_TLV_PROJECT = 0x04,        /* string, <= 32 */
 	OTA_TLV_CHIP_ID = 0x05,        /* u16 */
 	OTA_TLV_SECURE_VERSION = 0x06, /* u32 */
+	OTA_TLV_SIGNATURE = 0x90,      /* critical: one Secure Boot v2 block */
 };
-#define OTA_TLV_CRITICAL 0x80
+#define OTA_TLV_CRITICAL  0x80
+#define OTA_TLV_EXT_LEN   0xff /* length byte: a u16 length follows */
+#define OTA_SIG_BLOCK_LEN 1216 /* ESP-IDF Secure Boot v2 signature block */
 
 /* INFO attribute TLV types (device description). */
 enum ota_info_tlv {
@@ -241,6 +244,9 @@ struct ota_manifest {
 	uint32_t secure_version;
 	bool has_chip_id;
 	bool has_secure_version;
+	/* a signature block, or NULL; decoded: points into the TLV bytes */
+	const uint8_t *sig;
+	uint16_t sig_len;
 };
 
 /* Little-endian helpers; @p must have room. */
@@ -354,6 +360,7 @@ struct ota_tlv_writer {
 	bool overflow;
 };
 
+/* ota_tlv_put() - values up to 65535 bytes; 255 and more take the long form */
 void ota_tlv_put(struct ota_tlv_writer *w, uint8_t type, const void *val,
 		 size_t len);
 void ota_tlv_put_u8(struct ota_tlv_writer *w, uint8_t type, uint8_t v);
@@ -362,14 +369,16 @@ void ota_tlv_put_u32(struct ota_tlv_writer *w, uint8_t type, uint32_t v);
 void ota_tlv_put_str(struct ota_tlv_writer *w, uint8_t type, const char *s);
 
 /**
- * ota_tlv_next() - step through TLVs in @buf.
+ * ota_tlv_next() - step through TLVs in @buf. An entry is
+ * | type (1) | len (1) | value |, or, for values of 255 bytes and more,
+ * | type (1) | 0xff | len (2) | value |.
  * @off: in/out cursor, start at 0.
  *
  * Return: 1 with @type/@val/@vlen filled, 0 at the end, -EBADMSG if an entry
  * overruns the buffer.
  */
 int ota_tlv_next(const uint8_t *buf, size_t len, size_t *off, uint8_t *type,
-		 const uint8_t **val, uint8_t *vlen);
+		 const uint8_t **val, uint16_t *vlen);
 
 /* Stream geometry (see OTA_BLOCK_STRIDE). */
 uint32_t ota_stream_blocks(uint32_t image_size);

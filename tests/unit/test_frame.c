@@ -386,10 +386,22 @@ static void test_manifest_rejects(void **state)
 		  -EBADMSG,
 		  1 },
 		{ "critical",
-		  { 1, 4, 1, 0, 0, 0, 0x90, 0 },
+		  { 1, 4, 1, 0, 0, 0, 0x91, 0 },
 		  8,
 		  -ENOTSUP,
+		  0x91 },
+		{ "signature short",
+		  { 0x90, 4, 1, 2, 3, 4 },
+		  6,
+		  -EBADMSG,
 		  0x90 },
+		{ "long form, short value",
+		  { 3, 0xff, 5, 0, 'a', 'b', 'c', 'd', 'e' },
+		  9,
+		  -EBADMSG,
+		  0 },
+		{ "long form overrun", { 3, 0xff, 0, 1, 'a' }, 5, -EBADMSG, 0 },
+		{ "long form cut", { 3, 0xff, 0 }, 3, -EBADMSG, 0 },
 		{ "nul in version", { 3, 2, 'a', 0 }, 4, -EBADMSG, 3 },
 		{ "chip short", { 5, 1, 9 }, 3, -EBADMSG, 5 },
 		{ "too big", { 1, 4, 0, 0, 0, 2 }, 6, -EBADMSG, 0 },
@@ -408,6 +420,51 @@ static void test_manifest_rejects(void **state)
 		if (strcmp(cases[i].name, "too big"))
 			assert_int_equal(bad, cases[i].bad);
 	}
+}
+
+/* A signature block travels as one long-form TLV (0xff + u16 length). */
+static void test_manifest_signature(void **state)
+{
+	static uint8_t sig[OTA_SIG_BLOCK_LEN];
+	struct ota_manifest m = { .image_size = 5000,
+				  .sig = sig,
+				  .sig_len = sizeof(sig) };
+	struct ota_manifest d;
+	uint8_t buf[OTA_MANIFEST_MAX], bad;
+	int n;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(sig); i++)
+		sig[i] = (uint8_t)(i * 7);
+	n = ota_manifest_encode(buf, sizeof(buf), &m);
+	/* 6 (size) + 34 (sha) + 4 + 1216 */
+	assert_int_equal(n, 6 + 34 + 4 + OTA_SIG_BLOCK_LEN);
+	assert_int_equal(buf[40], OTA_TLV_SIGNATURE);
+	assert_int_equal(buf[41], 0xff);
+	assert_int_equal(ota_get_le16(buf + 42), OTA_SIG_BLOCK_LEN);
+	assert_int_equal(ota_manifest_decode(buf, (size_t)n, &d, &bad), 0);
+	assert_int_equal(d.sig_len, OTA_SIG_BLOCK_LEN);
+	assert_ptr_equal(d.sig, buf + 44);
+	assert_memory_equal(d.sig, sig, sizeof(sig));
+	/* a repeated signature is refused */
+	{
+		static uint8_t twice[2 * OTA_MANIFEST_MAX];
+
+		memcpy(twice, buf, (size_t)n);
+		memcpy(twice + n, buf + 40, 4 + OTA_SIG_BLOCK_LEN);
+		assert_int_equal(
+			ota_manifest_decode(twice,
+					    (size_t)n + 4 + OTA_SIG_BLOCK_LEN,
+					    &d, &bad),
+			-EBADMSG);
+	}
+	/* only whole blocks are encoded */
+	m.sig_len = 100;
+	assert_int_equal(ota_manifest_encode(buf, sizeof(buf), &m), -EINVAL);
+	/* and the buffer must hold it */
+	m.sig_len = OTA_SIG_BLOCK_LEN;
+	assert_int_equal(ota_manifest_encode(buf, 300, &m), -EMSGSIZE);
 }
 
 static void test_manifest_skips_unknown(void **state)
@@ -556,6 +613,7 @@ int main(void)
 		cmocka_unit_test(test_encode_small_buffers),
 		cmocka_unit_test(test_manifest_roundtrip),
 		cmocka_unit_test(test_manifest_rejects),
+		cmocka_unit_test(test_manifest_signature),
 		cmocka_unit_test(test_manifest_skips_unknown),
 		cmocka_unit_test(test_tlv_writer_overflow),
 		cmocka_unit_test(test_crc32),

@@ -598,7 +598,8 @@ static void test_read_info_paged(void **state)
 	size_t got = 0, total = 0, off = 0;
 	enum ota_chan chan;
 	const uint8_t *val;
-	uint8_t type, vlen;
+	uint16_t vlen;
+	uint8_t type;
 	int n, pages = 0;
 	bool saw_slot = false, saw_version = false;
 
@@ -708,7 +709,8 @@ static void test_session_bound_to_connection(void **state)
 		STEPS_END,
 	};
 	struct fixture *f = *state;
-	struct ota_begin_req br = { .chunk_size = 16, .manifest_len = 47,
+	struct ota_begin_req br = { .chunk_size = 16,
+				    .manifest_len = 47,
 				    .manifest_crc = 0xe9aa2f40 };
 	uint8_t b[32];
 	enum ota_chan chan;
