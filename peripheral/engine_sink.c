@@ -133,9 +133,17 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 		ef |= OTA_ENGINE_FORCE;
 	if (flags & OTA_BEGIN_FRESH)
 		ef |= OTA_ENGINE_NO_RESUME;
+	s->committed_again = false;
 	if (ota_engine_status(s->eng, &es) == 0 &&
 	    es.session == OTA_ENGINE_SESSION_COMMITTED) {
-		/* the committed image must boot before anything replaces it */
+		/* the same image again: nothing to do, it is committed */
+		if (s->have_manifest && !memcmp(&em, &s->man, sizeof(em))) {
+			info("%s is committed already: it boots next",
+			     em.version[0] ? em.version : "the image");
+			s->committed_again = true;
+			return OTA_STATUS_OK;
+		}
+		/* another one must wait until the committed one has booted */
 		info("update refused: %s is committed and waits for a reboot",
 		     s->man.version[0] ? s->man.version : "an image");
 		*detail = 0;
@@ -158,7 +166,10 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 
 static bool sink_block_verified(void *ctx, uint32_t block)
 {
-	return ota_engine_block_is_verified(S(ctx)->eng, block);
+	struct engine_sink *s = S(ctx);
+
+	return s->committed_again ||
+	       ota_engine_block_is_verified(s->eng, block);
 }
 
 static enum ota_status sink_write(void *ctx, uint32_t offset,
@@ -190,6 +201,8 @@ static enum ota_status sink_finish(void *ctx, uint32_t *detail)
 {
 	struct engine_sink *s = S(ctx);
 
+	if (s->committed_again)
+		return OTA_STATUS_OK;
 	if (ota_engine_finish(s->eng) < 0) {
 		*detail = (uint32_t)ota_engine_last_reason(s->eng);
 		return failed(s, "verification");
@@ -230,10 +243,23 @@ static enum ota_status sink_rollback(void *ctx, uint32_t *detail)
 static void sink_abort(void *ctx, bool discard)
 {
 	struct engine_sink *s = S(ctx);
+	struct ota_engine_status es;
 
+	s->committed_again = false;
 	/* keeping: the engine's session and journal stay for a resume */
 	if (!discard)
 		return;
+	/*
+	 * A commit stands until the device reboots: resetting the engine's
+	 * session would let a new upload write into the slot otadata now
+	 * selects.
+	 */
+	if (ota_engine_status(s->eng, &es) == 0 &&
+	    es.session == OTA_ENGINE_SESSION_COMMITTED) {
+		info("abort after commit: the committed image still boots "
+		     "next");
+		return;
+	}
 	ota_engine_abort(s->eng);
 	s->have_manifest = false;
 }

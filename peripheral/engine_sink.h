@@ -17,6 +17,7 @@ struct engine_sink {
 	struct ota_engine *eng;
 	bool have_manifest;
 	struct ota_engine_manifest man; /* of the session the engine holds */
+	bool committed_again; /* a BEGIN of the very image already committed */
 };
 
 extern const struct ota_sink_ops engine_sink_ops;

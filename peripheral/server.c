@@ -310,6 +310,8 @@ void server_attach(struct server *s, struct transport *t)
 	}
 	info("client connected");
 	s->client = t;
+	/* chunks, responses and ACKs must fit this link's values */
+	ota_rx_set_max_value(&s->rx, t->value_max);
 	s->pump = pump_new(t, &pump_rx_ops, &s->rx, on_activity, on_closed, s);
 	if (!s->pump) {
 		transport_free(t);

@@ -289,8 +289,16 @@ static void end_session(struct ota_rx *rx, uint8_t status, uint32_t detail,
 
 static void fail_session(struct ota_rx *rx, uint8_t status, uint32_t detail)
 {
-	/* keep what is verified: a retry resumes after a transient fault */
-	rx->cfg.sink->abort(rx->cfg.sink_ctx, false);
+	/*
+	 * A link or flash fault is transient: keep what is verified so a
+	 * retry resumes. An image the device has found invalid is not: drop
+	 * it, or the next push would resume a hopeless image.
+	 */
+	bool hopeless = status == OTA_STATUS_BAD_IMAGE ||
+			status == OTA_STATUS_MANIFEST_MISMATCH ||
+			status == OTA_STATUS_HASH_MISMATCH;
+
+	rx->cfg.sink->abort(rx->cfg.sink_ctx, hopeless);
 	end_session(rx, status, detail, true);
 	push_event(rx, OTA_RX_EV_FAILED, status, detail);
 }
@@ -1017,6 +1025,14 @@ void ota_rx_on_timeout(struct ota_rx *rx, uint64_t now_ms)
 		push_event(rx, OTA_RX_EV_TIMEOUT, OTA_STATUS_TIMEOUT,
 			   rx->cfg.idle_timeout_ms);
 	}
+}
+
+int ota_rx_set_max_value(struct ota_rx *rx, size_t max_value)
+{
+	if (max_value < OTA_MIN_VALUE || max_value > OTA_MAX_VALUE)
+		return -EINVAL;
+	rx->cfg.max_value = max_value;
+	return 0;
 }
 
 void ota_rx_disconnect(struct ota_rx *rx)

@@ -238,6 +238,15 @@ uint64_t ota_rx_next_deadline(const struct ota_rx *rx);
 void ota_rx_on_timeout(struct ota_rx *rx, uint64_t now_ms);
 
 /**
+ * ota_rx_set_max_value() - the longest value the current connection carries
+ * (ATT MTU - 3, at most 510), for a device serving links of different MTUs.
+ * Applies to what follows: a BEGIN refuses larger chunks, responses and
+ * ACKs fit it.
+ * Return: 0, or -EINVAL outside 20..510.
+ */
+int ota_rx_set_max_value(struct ota_rx *rx, size_t max_value);
+
+/**
  * ota_rx_disconnect() - the link to the sender is gone. The session is
  * suspended: it belongs to the connection that began it, so the next
  * connection must BEGIN before DATA, FINISH or COMMIT are accepted. It stays

@@ -35,16 +35,15 @@ void e2e_init(void)
 
 	snprintf(e2e_bin_bleota, sizeof(e2e_bin_bleota), "%s/bleota",
 		 b && *b ? b : "build");
-	snprintf(e2e_bin_periph, sizeof(e2e_bin_periph),
-		 "%s/bleota-peripheral", b && *b ? b : "build");
+	snprintf(e2e_bin_periph, sizeof(e2e_bin_periph), "%s/bleota-peripheral",
+		 b && *b ? b : "build");
 }
 
 /* ---- files and images ------------------------------------------------------- */
 
-
 void e2e_image(struct e2e_image *im, const char *name, const char *version,
-		       uint16_t chip, uint32_t secver, uint32_t big_seg,
-		       enum esp_corruption corrupt)
+	       uint16_t chip, uint32_t secver, uint32_t big_seg,
+	       enum esp_corruption corrupt)
 {
 	struct esp_image_spec sp = { .chip_id = chip,
 				     .version = version,
@@ -90,7 +89,7 @@ uint8_t *e2e_read_all(const char *path, size_t *len)
 
 /* A device flash with v1 in ota_0, made by `bleota flash create`. */
 void e2e_flash(char *path, size_t cap, const char *name,
-		       const struct e2e_image *v1)
+	       const struct e2e_image *v1)
 {
 	char cmd[2048];
 
@@ -138,7 +137,7 @@ void e2e_view_flash(const char *path, size_t slot_len, struct e2e_flash_view *v)
 }
 
 void e2e_assert_slot_holds(const char *flash, int slot,
-			      const struct e2e_image *im)
+			   const struct e2e_image *im)
 {
 	struct e2e_flash_view v;
 	uint8_t want[32];
@@ -150,7 +149,6 @@ void e2e_assert_slot_holds(const char *flash, int slot,
 
 /* ---- processes ---------------------------------------------------------------- */
 
-
 uint64_t e2e_mono_ms(void)
 {
 	struct timespec ts;
@@ -161,7 +159,7 @@ uint64_t e2e_mono_ms(void)
 
 /* Start bleota-peripheral on @flash; extra options in @opts (may be ""). */
 void e2e_periph_start(struct e2e_periph *p, const char *flash, const char *tag,
-			 const char *opts)
+		      const char *opts)
 {
 	char listen[700], cmd[2048];
 	uint64_t until;
@@ -251,7 +249,7 @@ int e2e_bleota(char *out, size_t cap, const char *fmt, ...)
 /* A `bleota push --json` running in the background, read line by line. */
 
 void e2e_bg_push(struct e2e_bg *b, const char *sock, const char *file,
-		    const char *opts)
+		 const char *opts)
 {
 	char cmd[2048];
 	int fds[2];
@@ -322,4 +320,3 @@ unsigned long e2e_json_number(const char *out, const char *key)
 	p = strstr(out, pat);
 	return p ? strtoul(p + strlen(pat), NULL, 10) : 0;
 }
-

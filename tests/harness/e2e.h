@@ -49,22 +49,23 @@ void e2e_init(void);
 /* An ESP app image (chip, version, secure_version, IROM size, corruption)
  * written to the scratch dir as @name. */
 void e2e_image(struct e2e_image *im, const char *name, const char *version,
-		       uint16_t chip, uint32_t secver, uint32_t big_seg,
-		       enum esp_corruption corrupt);
+	       uint16_t chip, uint32_t secver, uint32_t big_seg,
+	       enum esp_corruption corrupt);
 
 /* A whole file, malloc'd. */
 uint8_t *e2e_read_all(const char *path, size_t *len);
 
 /* A 4 MiB two-OTA device flash with @v1 in ota_0 (bleota flash create). */
 void e2e_flash(char *path, size_t cap, const char *name,
-		       const struct e2e_image *v1);
+	       const struct e2e_image *v1);
 
 /* What the device's engine reads from the flash (inspect mode). */
-void e2e_view_flash(const char *path, size_t slot_len, struct e2e_flash_view *v);
+void e2e_view_flash(const char *path, size_t slot_len,
+		    struct e2e_flash_view *v);
 
 /* Slot @slot holds exactly @im. */
 void e2e_assert_slot_holds(const char *flash, int slot,
-			      const struct e2e_image *im);
+			   const struct e2e_image *im);
 
 /* Monotonic milliseconds. */
 uint64_t e2e_mono_ms(void);
@@ -72,7 +73,7 @@ uint64_t e2e_mono_ms(void);
 /* Start bleota-peripheral on @flash (socket and log named @tag, extra
  * options @opts) and wait until its socket exists. */
 void e2e_periph_start(struct e2e_periph *p, const char *flash, const char *tag,
-			 const char *opts);
+		      const char *opts);
 
 /* SIGTERM; the daemon must exit 0. */
 void e2e_periph_stop(struct e2e_periph *p);
@@ -88,7 +89,7 @@ int e2e_bleota(char *out, size_t cap, const char *fmt, ...);
 
 /* `bleota push --json` in the background, stdout readable line by line. */
 void e2e_bg_push(struct e2e_bg *b, const char *sock, const char *file,
-		    const char *opts);
+		 const char *opts);
 
 /* Read until a progress event reports >= @bytes. */
 unsigned long e2e_bg_wait_progress(struct e2e_bg *b, unsigned long bytes);

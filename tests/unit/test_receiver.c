@@ -747,6 +747,10 @@ static void test_init_rejects(void **state)
 	cfg.max_value = 0;
 	assert_int_equal(ota_rx_init(&rx, &cfg), 0);
 	assert_string_equal(ota_rx_state_name(OTA_RX_VERIFIED), "verified");
+	assert_int_equal(ota_rx_set_max_value(&rx, 19), -EINVAL);
+	assert_int_equal(ota_rx_set_max_value(&rx, 511), -EINVAL);
+	assert_int_equal(ota_rx_set_max_value(&rx, 97), 0);
+	assert_int_equal(rx.cfg.max_value, 97);
 }
 
 #define T(name, fn)                             \
