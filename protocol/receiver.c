@@ -244,18 +244,19 @@ static void stash_release(struct ota_rx *rx, uint32_t b)
 static void respond(struct ota_rx *rx, uint8_t op, uint8_t token,
 		    uint8_t status, const uint8_t *params, size_t len)
 {
-	int n = ota_frame_encode_rsp(rx->rsp, rx->cfg.max_value, op, token,
+	int n = ota_frame_encode_rsp(rx->rsp, sizeof(rx->rsp), op, token,
 				     status, params, len);
 
 	if (n < 0) {
 		/* cannot happen for the sizes used here; answer anyway */
-		n = ota_frame_encode_rsp(rx->rsp, rx->cfg.max_value, op, token,
+		n = ota_frame_encode_rsp(rx->rsp, sizeof(rx->rsp), op, token,
 					 OTA_STATUS_INTERNAL, NULL, 0);
 		if (n < 0)
 			return;
 	}
 	rx->rsp_len = (size_t)n;
 	rx->rsp_pending = true;
+	rx->rsp_read = false;
 	rx->have_last = true;
 	rx->last_op = op;
 	rx->last_token = token;
@@ -543,39 +544,45 @@ static void build_status(struct ota_rx *rx, struct ota_tlv_writer *w)
 		ota_tlv_put_str(w, OTA_ST_LAST_DETAIL, st.last_boot);
 }
 
+/* The attribute @attr as TLVs into @w; false for an unknown attribute. */
+static bool build_attr(struct ota_rx *rx, uint8_t attr,
+		       struct ota_tlv_writer *w)
+{
+	if (attr == OTA_ATTR_INFO)
+		build_info(rx, w);
+	else if (attr == OTA_ATTR_STATUS)
+		build_status(rx, w);
+	else
+		return false;
+	return true;
+}
+
 int ota_rx_read_attr(struct ota_rx *rx, uint8_t attr, uint8_t *buf, size_t cap)
 {
 	struct ota_tlv_writer w = { .buf = buf, .cap = cap };
 
-	if (attr == OTA_ATTR_INFO)
-		build_info(rx, &w);
-	else if (attr == OTA_ATTR_STATUS)
-		build_status(rx, &w);
-	else
+	if (!build_attr(rx, attr, &w))
 		return -ENOTSUP;
 	return w.overflow ? -EMSGSIZE : (int)w.len;
 }
 
+/*
+ * READ is answered when polled, from the state at that moment: its response
+ * may be as long as a value, and caching one would cost a value's worth of
+ * RAM; a retried READ is simply answered again (it changes nothing).
+ */
 static void handle_read(struct ota_rx *rx, const struct ota_msg *msg)
 {
-	uint8_t tlv[256], out[OTA_MAX_VALUE];
+	uint8_t tlv[256];
 	struct ota_tlv_writer w = { .buf = tlv, .cap = sizeof(tlv) };
 	uint16_t off;
-	size_t room, n;
 
 	if (msg->params_len != 3) {
 		respond_err(rx, msg->op, msg->token, OTA_STATUS_BAD_PDU, 0);
 		return;
 	}
 	off = ota_get_le16(msg->params + 1);
-	switch (msg->params[0]) {
-	case OTA_ATTR_INFO:
-		build_info(rx, &w);
-		break;
-	case OTA_ATTR_STATUS:
-		build_status(rx, &w);
-		break;
-	default:
+	if (!build_attr(rx, msg->params[0], &w)) {
 		respond_err(rx, msg->op, msg->token, OTA_STATUS_UNSUPPORTED,
 			    msg->params[0]);
 		return;
@@ -589,11 +596,36 @@ static void handle_read(struct ota_rx *rx, const struct ota_msg *msg)
 			    (uint32_t)w.len);
 		return;
 	}
-	room = rx->cfg.max_value - OTA_READ_RSP_HDR;
-	n = w.len - off < room ? w.len - off : room;
-	ota_put_le16(out, (uint16_t)w.len);
-	memcpy(out + 2, tlv + off, n);
-	respond(rx, msg->op, msg->token, OTA_STATUS_OK, out, n + 2);
+	rx->rsp_pending = true;
+	rx->rsp_read = true;
+	rx->read_attr = msg->params[0];
+	rx->read_off = off;
+	/* not cached: a repeat is run again */
+	rx->have_last = false;
+	rx->last_token = msg->token;
+}
+
+static int poll_read(struct ota_rx *rx, uint8_t *buf, size_t cap)
+{
+	uint8_t tlv[256];
+	struct ota_tlv_writer w = { .buf = tlv, .cap = sizeof(tlv) };
+	size_t room, n, max = cap < rx->cfg.max_value ? cap : rx->cfg.max_value;
+
+	if (max < OTA_READ_RSP_HDR)
+		return -EMSGSIZE;
+	build_attr(rx, rx->read_attr, &w);
+	if (w.overflow || rx->read_off > w.len)
+		return ota_frame_encode_rsp(buf, max, OTA_OP_READ,
+					    rx->last_token, OTA_STATUS_INTERNAL,
+					    NULL, 0);
+	room = max - OTA_READ_RSP_HDR;
+	n = w.len - rx->read_off < room ? w.len - rx->read_off : room;
+	buf[0] = OTA_OP_READ | OTA_OP_RSP_BIT;
+	buf[1] = rx->last_token;
+	buf[2] = OTA_STATUS_OK;
+	ota_put_le16(buf + 3, (uint16_t)w.len);
+	memcpy(buf + OTA_READ_RSP_HDR, tlv + rx->read_off, n);
+	return (int)(OTA_READ_RSP_HDR + n);
 }
 
 static void handle_manifest(struct ota_rx *rx, const struct ota_msg *msg)
@@ -839,6 +871,7 @@ static int handle_request(struct ota_rx *rx, const uint8_t *pdu, size_t len,
 	if (rx->have_last && msg.token == rx->last_token &&
 	    msg.op == rx->last_op) {
 		rx->rsp_pending = true; /* a retry: same answer, no re-run */
+		rx->rsp_read = false;
 		return 0;
 	}
 	switch ((enum ota_op)msg.op) {
@@ -966,6 +999,15 @@ int ota_rx_poll(struct ota_rx *rx, uint8_t *buf, size_t cap,
 		enum ota_chan *chan, uint64_t now_ms)
 {
 	(void)now_ms;
+	if (rx->rsp_pending && rx->rsp_read) {
+		int n = poll_read(rx, buf, cap);
+
+		if (n < 0)
+			return n;
+		rx->rsp_pending = false;
+		*chan = OTA_CHAN_CONTROL;
+		return n;
+	}
 	if (rx->rsp_pending) {
 		if (cap < rx->rsp_len)
 			return -EMSGSIZE;

@@ -27,6 +27,7 @@
 #define OTA_RX_DEFAULT_WINDOW_BYTES 32768u
 #define OTA_RX_DEFAULT_IDLE_MS      30000u
 #define OTA_RX_DEFAULT_ACK_DELAY_MS 20u
+#define OTA_RX_RSP_CACHE            16 /* responses other than READ's fit */
 #define OTA_RX_NO_DEADLINE          UINT64_MAX
 
 _Static_assert(OTA_RX_MAX_WINDOW_BYTES / OTA_BLOCK_STRIDE + 3 <= OTA_RX_STASH,
@@ -37,6 +38,9 @@ _Static_assert(OTA_RX_TRACK >= OTA_RX_MAX_WINDOW +
 				       2,
 	       "tracked chunks cover a window plus a rewound block");
 _Static_assert(OTA_RX_TRACK % 8 == 0, "whole bytes");
+_Static_assert(OTA_RX_RSP_CACHE >= OTA_BEGIN_RSP_LEN &&
+		       OTA_RX_RSP_CACHE >= OTA_ERR_RSP_LEN,
+	       "cached responses fit");
 
 /* What the device reports about itself (INFO attribute). */
 struct ota_dev_info {
@@ -176,9 +180,12 @@ struct ota_rx {
 	uint64_t idle_deadline;
 	bool told_idle;
 
-	uint8_t rsp[OTA_MAX_VALUE];
+	uint8_t rsp[OTA_RX_RSP_CACHE]; /* the last response but a READ's */
 	size_t rsp_len;
 	bool rsp_pending;
+	bool rsp_read; /* the pending response is READ's, built at poll */
+	uint8_t read_attr;
+	uint16_t read_off;
 	bool have_last;
 	uint8_t last_op;
 	uint8_t last_token;

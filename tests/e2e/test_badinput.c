@@ -79,9 +79,8 @@ static void guard_take(struct guard *g, const char *flash)
 		struct ota_otadata_entry e;
 		uint32_t off = eng.layout.otadata_off + sec * 0x1000u;
 
-		assert_int_equal(ota_flash_file_ops.read(f, off, raw,
-							 sizeof(raw)),
-				 0);
+		assert_int_equal(
+			ota_flash_file_ops.read(f, off, raw, sizeof(raw)), 0);
 		ota_otadata_decode(raw, &e);
 		if (ota_otadata_entry_valid(&e) &&
 		    ota_otadata_slot(e.seq, eng.layout.ota_count) ==
@@ -99,9 +98,8 @@ static void guard_take(struct guard *g, const char *flash)
 							 g->otadata,
 							 g->otadata_len),
 				 0);
-	assert_int_equal(ota_flash_file_ops.read(f, g->run_off, g->run,
-						 g->run_len),
-			 0);
+	assert_int_equal(
+		ota_flash_file_ops.read(f, g->run_off, g->run, g->run_len), 0);
 	ota_flash_file_close(f);
 }
 
@@ -120,9 +118,8 @@ static void guard_check(struct guard *g, const char *flash)
 				 0);
 		assert_memory_equal(buf, g->otadata, g->otadata_len);
 	}
-	assert_int_equal(ota_flash_file_ops.read(f, g->run_off, buf,
-						 g->run_len),
-			 0);
+	assert_int_equal(
+		ota_flash_file_ops.read(f, g->run_off, buf, g->run_len), 0);
 	assert_memory_equal(buf, g->run, g->run_len);
 	ota_flash_file_close(f);
 	free(buf);
@@ -220,10 +217,10 @@ static int raw_begin(int fd, const struct e2e_image *im, uint8_t flags,
 /* ---- the table ------------------------------------------------------------------- */
 
 enum row_kind {
-	CLI_PUSH,    /* bleota push of a made image */
-	CLI_CMD,     /* any bleota command line (no device) */
-	RAW,	     /* raw PDUs on the device's socket */
-	DEV_STATE,   /* a set-up, then a bleota command on the device */
+	CLI_PUSH,  /* bleota push of a made image */
+	CLI_CMD,   /* any bleota command line (no device) */
+	RAW,       /* raw PDUs on the device's socket */
+	DEV_STATE, /* a set-up, then a bleota command on the device */
 };
 
 struct row;
@@ -249,7 +246,7 @@ struct row {
 	mutate_fn mutate; /* damage the flash before the device boots */
 	raw_fn raw;
 	/* expectations */
-	int status;	    /* wire status, or -1 for none (local refusal) */
+	int status;          /* wire status, or -1 for none (local refusal) */
 	const char *message; /* in the CLI's output */
 	int exit_code;
 };
@@ -266,9 +263,9 @@ static int raw_data_before_begin(const struct row *r, int fd,
 	(void)v2;
 	(void)detail;
 	raw_send(fd, d, sizeof(d));
-	return raw_expect(fd, OTA_OP_EVENT, b, sizeof(b)) == OTA_EVENT_LEN ?
-		       b[1] :
-		       -1;
+	return raw_expect(fd, OTA_OP_EVENT, b, sizeof(b)) == OTA_EVENT_LEN
+		       ? b[1]
+		       : -1;
 }
 
 static int raw_commit_before_finish(const struct row *r, int fd,
@@ -456,8 +453,8 @@ static void setup_pending(const char *sock, const struct e2e_image *v2)
 
 static void setup_committed(const char *sock, const struct e2e_image *v2)
 {
-	assert_int_equal(e2e_bleota(out_buf, sizeof(out_buf),
-				    "push unix:%s %s", sock, v2->path),
+	assert_int_equal(e2e_bleota(out_buf, sizeof(out_buf), "push unix:%s %s",
+				    sock, v2->path),
 			 0);
 }
 
@@ -499,9 +496,9 @@ static void setup_failed_image(const char *sock, const struct e2e_image *v2)
 	assert_int_equal(e2e_bleota(out_buf, sizeof(out_buf),
 				    "push --reboot unix:%s %s", sock, v2->path),
 			 0);
-	assert_int_equal(e2e_bleota(out_buf, sizeof(out_buf),
-				    "reboot unix:%s", sock),
-			 0);
+	assert_int_equal(
+		e2e_bleota(out_buf, sizeof(out_buf), "reboot unix:%s", sock),
+		0);
 }
 
 /* An image the device finds invalid while it arrives (chip revision). */
@@ -540,8 +537,8 @@ static const struct row rows[] = {
 	  .corrupt = ESP_CORRUPT_MAGIC, .status = -1,
 	  .message = "not a valid app image", .exit_code = 3 },
 	{ "bad checksum", CLI_PUSH, .chip = DEV_CHIP, .big = 100000,
-	  .corrupt = ESP_CORRUPT_CHECKSUM, .status = -1,
-	  .message = "checksum", .exit_code = 3 },
+	  .corrupt = ESP_CORRUPT_CHECKSUM, .status = -1, .message = "checksum",
+	  .exit_code = 3 },
 	{ "bad SHA-256", CLI_PUSH, .chip = DEV_CHIP, .big = 100000,
 	  .corrupt = ESP_CORRUPT_SHA, .status = -1, .message = "SHA-256",
 	  .exit_code = 3 },
@@ -552,8 +549,8 @@ static const struct row rows[] = {
 	  .corrupt = ESP_CORRUPT_SEG_LEN_HUGE, .status = -1,
 	  .message = "segment", .exit_code = 3 },
 	{ "too many segments", CLI_PUSH, .chip = DEV_CHIP, .big = 100000,
-	  .corrupt = ESP_CORRUPT_SEG_COUNT, .status = -1,
-	  .message = "segment", .exit_code = 3 },
+	  .corrupt = ESP_CORRUPT_SEG_COUNT, .status = -1, .message = "segment",
+	  .exit_code = 3 },
 	{ "odd segment length", CLI_PUSH, .chip = DEV_CHIP, .big = 100000,
 	  .corrupt = ESP_CORRUPT_SEG_LEN_ODD, .status = -1,
 	  .message = "segment", .exit_code = 3 },
@@ -567,9 +564,8 @@ static const struct row rows[] = {
 	{ "bigger than the slot", CLI_PUSH, .chip = DEV_CHIP, .big = 1100000,
 	  .status = OTA_STATUS_TOO_LARGE,
 	  .message = "larger than the update slot", .exit_code = 4 },
-	{ "downgrade", CLI_PUSH, .chip = DEV_CHIP, .secver = 1,
-	  .big = 100000, .periph_opts = "--secure-version 3",
-	  .status = OTA_STATUS_DOWNGRADE,
+	{ "downgrade", CLI_PUSH, .chip = DEV_CHIP, .secver = 1, .big = 100000,
+	  .periph_opts = "--secure-version 3", .status = OTA_STATUS_DOWNGRADE,
 	  .message = "below the device's anti-rollback counter",
 	  .exit_code = 4 },
 	{ "same as running", CLI_PUSH, .chip = DEV_CHIP, .big = 100000,
@@ -728,8 +724,8 @@ static void run_row(const struct row *r, struct e2e_image *v1,
 		struct e2e_image im;
 
 		e2e_image(&im, "row.bin",
-			  !strcmp(r->name, "same as running") ? "1.0.0" :
-								"7.0.0",
+			  !strcmp(r->name, "same as running") ? "1.0.0"
+							      : "7.0.0",
 			  r->chip, r->secver,
 			  !strcmp(r->name, "same as running") ? 100000 : r->big,
 			  r->corrupt);
@@ -786,9 +782,8 @@ static void run_row(const struct row *r, struct e2e_image *v1,
 		assert_int_equal(code, r->exit_code);
 		assert_non_null(strstr(out_buf, r->message));
 		if (r->status != OTA_STATUS_OK) {
-			assert_non_null(strstr(out_buf,
-					       ota_status_str((uint8_t)
-								      r->status)));
+			assert_non_null(strstr(
+				out_buf, ota_status_str((uint8_t)r->status)));
 		}
 		break;
 	}
