@@ -236,7 +236,8 @@ BENCH_BINS := $(patsubst %.c,$(O)/tests/%,$(notdir $(BENCH_SRCS)))
 
 define bench_rule
 $(O)/tests/$(basename $(notdir $(1))): $(O)/$(1:.c=.o) $(HARNESS_OBJS) $(LINK_LIBS)
-	$$(call say,LD,$$@)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(SYS_LIBS)
+	$$(call say,LD,$$@)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ \
+		$$(CMOCKA_LIBS) $$(SYS_LIBS)
 endef
 $(foreach b,$(BENCH_SRCS),$(eval $(call bench_rule,$(b))))
 
