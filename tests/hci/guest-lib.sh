@@ -126,7 +126,9 @@ hci_modules() {
 # Debian's btmon -r crashed on these captures, so keep the live text.)
 hci_start_btmon() {
 	if command -v btmon >/dev/null 2>&1; then
-		hci_spawn btmon btmon -w "$HCI_OUT/btmon.snoop"
+		# Line-buffered, so a scenario can grep btmon.log while it runs
+		# and the log is complete even if the VM is killed.
+		hci_spawn btmon stdbuf -oL btmon -w "$HCI_OUT/btmon.snoop"
 		HCI_BTMON_PID=$HCI_PID_btmon
 	fi
 }
@@ -353,33 +355,64 @@ hci_gatt_db() {
 
 # --- pairing ---------------------------------------------------------------
 
+# --- interactive bluetoothctl sessions ------------------------------------
+
+# hci_btctl_start NAME [BLUETOOTHCTL-ARGS...]: starts an interactive
+# bluetoothctl on a pseudo-terminal whose input is the FIFO
+# /run/btctl-NAME.in (held open read-write on a spare fd, so it never sees
+# EOF); its transcript goes to $HCI_OUT/btctl-NAME.log. Waits until it is
+# connected to bluetoothd. At most three sessions (fds 7, 8, 9).
+HCI_BTCTL_FD=7
+hci_btctl_start() {
+	_name=$1
+	shift
+	[ "$HCI_BTCTL_FD" -le 9 ] || hci_fail "too many bluetoothctl sessions"
+	mkfifo "/run/btctl-$_name.in"
+	eval "exec $HCI_BTCTL_FD<>/run/btctl-$_name.in"
+	HCI_BTCTL_FD=$((HCI_BTCTL_FD + 1))
+	log "starting bluetoothctl session $_name: bluetoothctl $*"
+	script -qfc "bluetoothctl $*" /dev/null \
+		<"/run/btctl-$_name.in" >"$HCI_OUT/btctl-$_name.log" 2>&1 &
+	HCI_PIDS="$! $HCI_PIDS"
+	# The prompt reads "[bluetooth]#" once bluetoothd is reached.
+	must_wait "grep -q '\\[bluetooth\\]' $HCI_OUT/btctl-$_name.log" 30 \
+		"bluetoothctl session $_name connected to bluetoothd"
+}
+
+# hci_btctl NAME LINE: types LINE into session NAME.
+hci_btctl() {
+	log "btctl $1> $2"
+	printf '%s\n' "$2" >"/run/btctl-$1.in"
+}
+
+# hci_btctl_expect NAME REGEX TIMEOUT: waits until session NAME's
+# transcript matches the grep REGEX.
+hci_btctl_expect() {
+	must_wait "grep -q -e '$2' $HCI_OUT/btctl-$1.log" "$3" \
+		"bluetoothctl $1: $2"
+}
+
+# --- pairing ---------------------------------------------------------------
+
 # hci_agent_start: registers a default pairing agent that accepts every
 # request. Linux >= 5.19 asks user space to confirm even Just Works
 # pairing (mgmt User Confirmation Request, hint 1), on both sides, and
 # bluetoothd refuses it without an agent ("No agent available for request
 # type 2"); with an agent, the initiating side is auto-accepted and the
-# responding side's agent gets RequestAuthorization. The agent is
-# bluetoothctl's own, on a pseudo-terminal fed from a FIFO; a watcher
-# answers "yes" to each "(yes/no)" prompt. Transcript: agent.log.
+# responding side's agent gets RequestAuthorization. The agent is an
+# interactive bluetoothctl session ("agent"); a watcher answers "yes" to
+# each "(yes/no)" prompt. Transcript: btctl-agent.log.
 hci_agent_start() {
-	mkfifo /run/hci-agent.in
-	# Read-write open: neither end blocks and the reader never sees EOF.
-	exec 7<>/run/hci-agent.in
-	log "starting agent: bluetoothctl --agent NoInputNoOutput"
-	script -qfc "bluetoothctl --agent NoInputNoOutput" /dev/null \
-		<&7 >"$HCI_OUT/agent.log" 2>&1 &
-	HCI_PIDS="$! $HCI_PIDS"
-	must_wait 'grep -q "Agent registered" "$HCI_OUT/agent.log"' 30 \
-		"bluetoothctl agent registered"
-	echo default-agent >&7
-	must_wait 'grep -q "Default agent request successful" "$HCI_OUT/agent.log"' \
-		20 "default agent"
+	hci_btctl_start agent --agent NoInputNoOutput
+	hci_btctl_expect agent "Agent registered" 20
+	hci_btctl agent default-agent
+	hci_btctl_expect agent "Default agent request successful" 20
 	(
 		_done=0
 		while :; do
-			_n=$(grep -o '(yes/no)' "$HCI_OUT/agent.log" | wc -l)
+			_n=$(grep -o '(yes/no)' "$HCI_OUT/btctl-agent.log" | wc -l)
 			if [ "$_n" -gt "$_done" ]; then
-				echo yes >&7
+				echo yes >/run/btctl-agent.in
 				_done=$((_done + 1))
 			fi
 			sleep 0.2

@@ -26,6 +26,7 @@
 #   HCI_TIMEOUT   overall limit in seconds, boot to power-off (default 300);
 #                 qemu is killed when it is reached
 #   HCI_CPU       qemu -cpu model (default max)
+#   HCI_MACHINE   qemu machine type (default q35)
 #   HCI_SMP       guest CPUs (default 1: the build machines are shared)
 #   HCI_MEM       guest memory in MiB (default 1024)
 #   HCI_APPEND    extra kernel command line
@@ -100,7 +101,7 @@ start=$(date +%s)
 set +e
 timeout -k 10 "$timeout" qemu-system-x86_64 \
 	-nodefaults -no-user-config -display none -no-reboot \
-	-machine q35,accel=tcg -cpu "${HCI_CPU:-max}" \
+	-machine "${HCI_MACHINE:-q35},accel=tcg" -cpu "${HCI_CPU:-max}" \
 	-smp "${HCI_SMP:-1}" -m "${HCI_MEM:-1024}" \
 	-kernel "$kernel" -initrd "$build/initrd.gz" \
 	-append "console=ttyS0 quiet panic=-1 random.trust_cpu=on hci_out=$logs hci_init=$here/guest-init.sh ${HCI_APPEND:-}" \
