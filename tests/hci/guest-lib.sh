@@ -42,20 +42,34 @@ hci_pass() {
 	exit 0
 }
 
+# Sets HCI_T to the time since boot in hundredths of a second, without
+# forking (every process start is slow in the guest).
+hci_tick() {
+	read -r _up _idle </proc/uptime
+	HCI_T=${_up%.*}${_up#*.}
+	while :; do
+		case $HCI_T in
+		0?*) HCI_T=${HCI_T#0} ;;
+		*) break ;;
+		esac
+	done
+}
+
 # wait_for CONDITION TIMEOUT [DESCRIPTION]
 #   Evaluates the shell command CONDITION every 0.2 s until it succeeds
-#   (returns 0) or TIMEOUT seconds have passed (returns 1, logs what was
-#   awaited). CONDITION's output is discarded.
+#   (returns 0) or TIMEOUT (whole) seconds have passed (returns 1, logs
+#   what was awaited). CONDITION's output is discarded.
 wait_for() {
 	_cond=$1
 	_desc=${3:-$1}
-	_end=$(awk -v n="$(hci_now)" -v t="$2" 'BEGIN { printf "%d", (n + t) * 10 }')
+	hci_tick
+	_end=$((HCI_T + $2 * 100))
 	while :; do
 		if eval "$_cond" >/dev/null 2>&1; then
 			return 0
 		fi
-		_t=$(awk -v n="$(hci_now)" 'BEGIN { printf "%d", n * 10 }')
-		if [ "$_t" -ge "$_end" ]; then
+		hci_tick
+		if [ "$HCI_T" -ge "$_end" ]; then
 			log "timeout after ${2}s waiting for: $_desc"
 			return 1
 		fi
@@ -109,16 +123,39 @@ hci_modprobe() {
 	modprobe -d "$HCI_KDIR" -S "$HCI_KVER" -a "$@"
 }
 
-# Loads the Bluetooth stack and, first, the crypto modules: btvirt's
-# emulated controllers open AF_ALG sockets (cmac, ecb(aes), ecdh). If they
-# are loaded on demand instead, the autoload can outlast the kernel's 2 s
-# HCI_Reset timeout and the first controller stays down ("Opcode 0x0c03
-# failed: -110").
+# Loads the crypto modules, then the Bluetooth stack.
+#  - btvirt's emulated controllers open AF_ALG sockets (hash: cmac(aes),
+#    skcipher: ecb(aes)); the recipe found that loading these on demand
+#    could outlast the kernel's 2 s HCI_Reset timeout.
+#  - bluetooth.ko needs ecdh-nist-p256 for LE Secure Connections. Its
+#    self-test generates a key with the default RNG ("stdrng": drbg, which
+#    in turn needs ctr(aes), hmac(sha*), jitterentropy ...), all loaded on
+#    demand through the kernel's module autoload. That is why guest-init.sh
+#    points /proc/sys/kernel/modprobe at build/hci/modprobe-helper: with a
+#    broken autoload the self-test fails ("ecdh-nist-p256: test failed on
+#    vector 2, err=-14"), every controller logs "Unable to create ECDH
+#    crypto context", the kernel registers no SMP at all, and Device1.Pair
+#    then "succeeds" at once with no pairing and no encryption.
+#    hci_check_smp warns about it.
 hci_modules() {
+	[ -x "$(cat /proc/sys/kernel/modprobe)" ] ||
+		hci_fail "kernel module autoload helper missing: $(cat /proc/sys/kernel/modprobe)"
 	hci_modprobe virtio_rng algif_hash algif_skcipher aes_generic ecb cmac \
-		ecdh_generic ccm bluetooth hci_vhci ||
+		ccm ecdh_generic bluetooth hci_vhci ||
 		hci_fail "modprobe of the crypto/Bluetooth modules failed"
 	[ -c /dev/vhci ] || hci_fail "/dev/vhci missing after loading hci_vhci"
+}
+
+# Warns (once the controllers exist) when the kernel could not set up LE
+# Secure Connections; scenarios that pair fail later on the link check.
+hci_check_smp() {
+	if dmesg | grep -q -e 'Unable to create ECDH crypto context' \
+		-e 'self-tests for ecdh.* failed'; then
+		log "WARNING: kernel ECDH unavailable: no LE pairing/encryption:"
+		dmesg | grep -e ECDH -e 'alg:.*ecdh' | head -n 4
+		return 1
+	fi
+	return 0
 }
 
 # btmon captures every HCI packet (all controllers, mgmt too): decoded in
@@ -218,6 +255,7 @@ hci_stack_up() {
 	hci_start_btmon
 	hci_start_dbus
 	hci_start_btvirt
+	hci_check_smp || true
 	hci_start_bluetoothd
 }
 
