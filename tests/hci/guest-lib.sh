@@ -108,15 +108,16 @@ bt_shell() {
 	return $_st
 }
 
-# Starts a background daemon, logging to $HCI_OUT/NAME.log, and remembers
-# its pid for hci_cleanup.
+# hci_spawn NAME COMMAND...: starts a background daemon, logging to
+# $HCI_OUT/NAME.log; its pid goes to HCI_LAST_PID and to the list that
+# hci_cleanup stops.
 hci_spawn() {
 	_name=$1
 	shift
 	log "starting $_name: $*"
 	"$@" </dev/null >>"$HCI_OUT/$_name.log" 2>&1 &
-	HCI_PIDS="$! $HCI_PIDS"
-	eval "HCI_PID_$_name=\$!"
+	HCI_LAST_PID=$!
+	HCI_PIDS="$HCI_LAST_PID $HCI_PIDS"
 }
 
 hci_modprobe() {
@@ -166,7 +167,7 @@ hci_start_btmon() {
 		# Line-buffered, so a scenario can grep btmon.log while it runs
 		# and the log is complete even if the VM is killed.
 		hci_spawn btmon stdbuf -oL btmon -w "$HCI_OUT/btmon.snoop"
-		HCI_BTMON_PID=$HCI_PID_btmon
+		HCI_BTMON_PID=$HCI_LAST_PID
 	fi
 }
 
@@ -209,6 +210,7 @@ hci_start_btvirt() {
 	for _try in 1 2 3 4 5; do
 		_fails=$(hci_reset_failures)
 		hci_spawn btvirt btvirt "$@"
+		_btvirt=$HCI_LAST_PID
 		must_wait "[ \$(ls /sys/class/bluetooth | grep -c '^hci') -ge $_n ]" \
 			30 "$_n controllers created by btvirt"
 		# Either all controllers get an address, or the kernel logs a
@@ -221,7 +223,7 @@ hci_start_btvirt() {
 			return 0
 		fi
 		log "btvirt: controller setup failed (attempt $_try), restarting it"
-		kill -TERM "$HCI_PID_btvirt"
+		kill -TERM "$_btvirt"
 		must_wait '! ls /sys/class/bluetooth | grep -q ^hci' 20 \
 			"controllers of the failed btvirt to disappear"
 	done
@@ -238,6 +240,7 @@ hci_adapter_on_dbus() {
 # hci_start_bluetoothd [BLUETOOTHD-ARGS]: starts bluetoothd (debug log in
 # bluetoothd.log) and waits until both adapters are on D-Bus. Start it only
 # after both controllers exist: an earlier start once made btvirt crash.
+# shellcheck disable=SC2120 # scenarios may pass bluetoothd options
 hci_start_bluetoothd() {
 	hci_spawn bluetoothd "$HCI_BLUETOOTHD" -n -d "$@"
 	must_wait 'hci_adapter_on_dbus 0 && hci_adapter_on_dbus 1' 60 \
