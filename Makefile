@@ -294,7 +294,8 @@ clean:
 #   make test-hci HCI_SCENARIOS=tests/hci/smoke.sh
 #   make hci-setup                  only install/fetch/build the VM
 
-HCI_SCENARIOS ?= $(shell grep -l '^\# HCI-SCENARIO:' tests/hci/*.sh 2>/dev/null)
+# Empty: run-scenarios.sh picks them (smoke.sh first).
+HCI_SCENARIOS ?=
 
 .PHONY: test-hci hci-setup
 hci-setup:

@@ -42,20 +42,34 @@ hci_pass() {
 	exit 0
 }
 
+# Sets HCI_T to the time since boot in hundredths of a second, without
+# forking (every process start is slow in the guest).
+hci_tick() {
+	read -r _up _idle </proc/uptime
+	HCI_T=${_up%.*}${_up#*.}
+	while :; do
+		case $HCI_T in
+		0?*) HCI_T=${HCI_T#0} ;;
+		*) break ;;
+		esac
+	done
+}
+
 # wait_for CONDITION TIMEOUT [DESCRIPTION]
 #   Evaluates the shell command CONDITION every 0.2 s until it succeeds
-#   (returns 0) or TIMEOUT seconds have passed (returns 1, logs what was
-#   awaited). CONDITION's output is discarded.
+#   (returns 0) or TIMEOUT (whole) seconds have passed (returns 1, logs
+#   what was awaited). CONDITION's output is discarded.
 wait_for() {
 	_cond=$1
 	_desc=${3:-$1}
-	_end=$(awk -v n="$(hci_now)" -v t="$2" 'BEGIN { printf "%d", (n + t) * 10 }')
+	hci_tick
+	_end=$((HCI_T + $2 * 100))
 	while :; do
 		if eval "$_cond" >/dev/null 2>&1; then
 			return 0
 		fi
-		_t=$(awk -v n="$(hci_now)" 'BEGIN { printf "%d", n * 10 }')
-		if [ "$_t" -ge "$_end" ]; then
+		hci_tick
+		if [ "$HCI_T" -ge "$_end" ]; then
 			log "timeout after ${2}s waiting for: $_desc"
 			return 1
 		fi
@@ -94,31 +108,55 @@ bt_shell() {
 	return $_st
 }
 
-# Starts a background daemon, logging to $HCI_OUT/NAME.log, and remembers
-# its pid for hci_cleanup.
+# hci_spawn NAME COMMAND...: starts a background daemon, logging to
+# $HCI_OUT/NAME.log; its pid goes to HCI_LAST_PID and to the list that
+# hci_cleanup stops.
 hci_spawn() {
 	_name=$1
 	shift
 	log "starting $_name: $*"
 	"$@" </dev/null >>"$HCI_OUT/$_name.log" 2>&1 &
-	HCI_PIDS="$! $HCI_PIDS"
-	eval "HCI_PID_$_name=\$!"
+	HCI_LAST_PID=$!
+	HCI_PIDS="$HCI_LAST_PID $HCI_PIDS"
 }
 
 hci_modprobe() {
 	modprobe -d "$HCI_KDIR" -S "$HCI_KVER" -a "$@"
 }
 
-# Loads the Bluetooth stack and, first, the crypto modules: btvirt's
-# emulated controllers open AF_ALG sockets (cmac, ecb(aes), ecdh). If they
-# are loaded on demand instead, the autoload can outlast the kernel's 2 s
-# HCI_Reset timeout and the first controller stays down ("Opcode 0x0c03
-# failed: -110").
+# Loads the crypto modules, then the Bluetooth stack.
+#  - btvirt's emulated controllers open AF_ALG sockets (hash: cmac(aes),
+#    skcipher: ecb(aes)); the recipe found that loading these on demand
+#    could outlast the kernel's 2 s HCI_Reset timeout.
+#  - bluetooth.ko needs ecdh-nist-p256 for LE Secure Connections. Its
+#    self-test generates a key with the default RNG ("stdrng": drbg, which
+#    in turn needs ctr(aes), hmac(sha*), jitterentropy ...), all loaded on
+#    demand through the kernel's module autoload. That is why guest-init.sh
+#    points /proc/sys/kernel/modprobe at build/hci/modprobe-helper: with a
+#    broken autoload the self-test fails ("ecdh-nist-p256: test failed on
+#    vector 2, err=-14"), every controller logs "Unable to create ECDH
+#    crypto context", the kernel registers no SMP at all, and Device1.Pair
+#    then "succeeds" at once with no pairing and no encryption.
+#    hci_check_smp warns about it.
 hci_modules() {
+	[ -x "$(cat /proc/sys/kernel/modprobe)" ] ||
+		hci_fail "kernel module autoload helper missing: $(cat /proc/sys/kernel/modprobe)"
 	hci_modprobe virtio_rng algif_hash algif_skcipher aes_generic ecb cmac \
-		ecdh_generic ccm bluetooth hci_vhci ||
+		ccm ecdh_generic bluetooth hci_vhci ||
 		hci_fail "modprobe of the crypto/Bluetooth modules failed"
 	[ -c /dev/vhci ] || hci_fail "/dev/vhci missing after loading hci_vhci"
+}
+
+# Warns (once the controllers exist) when the kernel could not set up LE
+# Secure Connections; scenarios that pair fail later on the link check.
+hci_check_smp() {
+	if dmesg | grep -q -e 'Unable to create ECDH crypto context' \
+		-e 'self-tests for ecdh.* failed'; then
+		log "WARNING: kernel ECDH unavailable: no LE pairing/encryption:"
+		dmesg | grep -e ECDH -e 'alg:.*ecdh' | head -n 4
+		return 1
+	fi
+	return 0
 }
 
 # btmon captures every HCI packet (all controllers, mgmt too): decoded in
@@ -126,8 +164,10 @@ hci_modules() {
 # Debian's btmon -r crashed on these captures, so keep the live text.)
 hci_start_btmon() {
 	if command -v btmon >/dev/null 2>&1; then
-		hci_spawn btmon btmon -w "$HCI_OUT/btmon.snoop"
-		HCI_BTMON_PID=$HCI_PID_btmon
+		# Line-buffered, so a scenario can grep btmon.log while it runs
+		# and the log is complete even if the VM is killed.
+		hci_spawn btmon stdbuf -oL btmon -w "$HCI_OUT/btmon.snoop"
+		HCI_BTMON_PID=$HCI_LAST_PID
 	fi
 }
 
@@ -170,6 +210,7 @@ hci_start_btvirt() {
 	for _try in 1 2 3 4 5; do
 		_fails=$(hci_reset_failures)
 		hci_spawn btvirt btvirt "$@"
+		_btvirt=$HCI_LAST_PID
 		must_wait "[ \$(ls /sys/class/bluetooth | grep -c '^hci') -ge $_n ]" \
 			30 "$_n controllers created by btvirt"
 		# Either all controllers get an address, or the kernel logs a
@@ -182,7 +223,7 @@ hci_start_btvirt() {
 			return 0
 		fi
 		log "btvirt: controller setup failed (attempt $_try), restarting it"
-		kill -TERM "$HCI_PID_btvirt"
+		kill -TERM "$_btvirt"
 		must_wait '! ls /sys/class/bluetooth | grep -q ^hci' 20 \
 			"controllers of the failed btvirt to disappear"
 	done
@@ -199,6 +240,7 @@ hci_adapter_on_dbus() {
 # hci_start_bluetoothd [BLUETOOTHD-ARGS]: starts bluetoothd (debug log in
 # bluetoothd.log) and waits until both adapters are on D-Bus. Start it only
 # after both controllers exist: an earlier start once made btvirt crash.
+# shellcheck disable=SC2120 # scenarios may pass bluetoothd options
 hci_start_bluetoothd() {
 	hci_spawn bluetoothd "$HCI_BLUETOOTHD" -n -d "$@"
 	must_wait 'hci_adapter_on_dbus 0 && hci_adapter_on_dbus 1' 60 \
@@ -216,6 +258,7 @@ hci_stack_up() {
 	hci_start_btmon
 	hci_start_dbus
 	hci_start_btvirt
+	hci_check_smp || true
 	# shellcheck disable=SC2086 # word splitting wanted: options
 	hci_start_bluetoothd ${HCI_BLUETOOTHD_ARGS:-}
 }
@@ -354,33 +397,64 @@ hci_gatt_db() {
 
 # --- pairing ---------------------------------------------------------------
 
+# --- interactive bluetoothctl sessions ------------------------------------
+
+# hci_btctl_start NAME [BLUETOOTHCTL-ARGS...]: starts an interactive
+# bluetoothctl on a pseudo-terminal whose input is the FIFO
+# /run/btctl-NAME.in (held open read-write on a spare fd, so it never sees
+# EOF); its transcript goes to $HCI_OUT/btctl-NAME.log. Waits until it is
+# connected to bluetoothd. At most three sessions (fds 7, 8, 9).
+HCI_BTCTL_FD=7
+hci_btctl_start() {
+	_name=$1
+	shift
+	[ "$HCI_BTCTL_FD" -le 9 ] || hci_fail "too many bluetoothctl sessions"
+	mkfifo "/run/btctl-$_name.in"
+	eval "exec $HCI_BTCTL_FD<>/run/btctl-$_name.in"
+	HCI_BTCTL_FD=$((HCI_BTCTL_FD + 1))
+	log "starting bluetoothctl session $_name: bluetoothctl $*"
+	script -qfc "bluetoothctl $*" /dev/null \
+		<"/run/btctl-$_name.in" >"$HCI_OUT/btctl-$_name.log" 2>&1 &
+	HCI_PIDS="$! $HCI_PIDS"
+	# The prompt reads "[bluetooth]#" once bluetoothd is reached.
+	must_wait "grep -q '\\[bluetooth\\]' $HCI_OUT/btctl-$_name.log" 30 \
+		"bluetoothctl session $_name connected to bluetoothd"
+}
+
+# hci_btctl NAME LINE: types LINE into session NAME.
+hci_btctl() {
+	log "btctl $1> $2"
+	printf '%s\n' "$2" >"/run/btctl-$1.in"
+}
+
+# hci_btctl_expect NAME REGEX TIMEOUT: waits until session NAME's
+# transcript matches the grep REGEX.
+hci_btctl_expect() {
+	must_wait "grep -q -e '$2' $HCI_OUT/btctl-$1.log" "$3" \
+		"bluetoothctl $1: $2"
+}
+
+# --- pairing ---------------------------------------------------------------
+
 # hci_agent_start: registers a default pairing agent that accepts every
 # request. Linux >= 5.19 asks user space to confirm even Just Works
 # pairing (mgmt User Confirmation Request, hint 1), on both sides, and
 # bluetoothd refuses it without an agent ("No agent available for request
 # type 2"); with an agent, the initiating side is auto-accepted and the
-# responding side's agent gets RequestAuthorization. The agent is
-# bluetoothctl's own, on a pseudo-terminal fed from a FIFO; a watcher
-# answers "yes" to each "(yes/no)" prompt. Transcript: agent.log.
+# responding side's agent gets RequestAuthorization. The agent is an
+# interactive bluetoothctl session ("agent"); a watcher answers "yes" to
+# each "(yes/no)" prompt. Transcript: btctl-agent.log.
 hci_agent_start() {
-	mkfifo /run/hci-agent.in
-	# Read-write open: neither end blocks and the reader never sees EOF.
-	exec 7<>/run/hci-agent.in
-	log "starting agent: bluetoothctl --agent NoInputNoOutput"
-	script -qfc "bluetoothctl --agent NoInputNoOutput" /dev/null \
-		<&7 >"$HCI_OUT/agent.log" 2>&1 &
-	HCI_PIDS="$! $HCI_PIDS"
-	must_wait 'grep -q "Agent registered" "$HCI_OUT/agent.log"' 30 \
-		"bluetoothctl agent registered"
-	echo default-agent >&7
-	must_wait 'grep -q "Default agent request successful" "$HCI_OUT/agent.log"' \
-		20 "default agent"
+	hci_btctl_start agent --agent NoInputNoOutput
+	hci_btctl_expect agent "Agent registered" 20
+	hci_btctl agent default-agent
+	hci_btctl_expect agent "Default agent request successful" 20
 	(
 		_done=0
 		while :; do
-			_n=$(grep -o '(yes/no)' "$HCI_OUT/agent.log" | wc -l)
+			_n=$(grep -o '(yes/no)' "$HCI_OUT/btctl-agent.log" | wc -l)
 			if [ "$_n" -gt "$_done" ]; then
-				echo yes >&7
+				echo yes >/run/btctl-agent.in
 				_done=$((_done + 1))
 			fi
 			sleep 0.2

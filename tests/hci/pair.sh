@@ -10,8 +10,9 @@
 # the encrypted link. Also reports any crypto self-test failure in the
 # guest kernel log (the ecdh-nist-p256 failure seen in earlier runs).
 #
-# HCI_PAIR_EXPECT_SC=0 accepts a legacy key (for experiments with
-# "btmgmt sc off").
+# usage (guest): pair.sh [legacy]
+#   legacy: switch LE Secure Connections off on both controllers first
+#   (btmgmt sc off) and expect a legacy (Authenticated=0) key instead.
 set -eu
 . "$(dirname "$0")/guest-lib.sh"
 
@@ -22,18 +23,21 @@ fi
 hci_agent_start
 hci_roles
 hci_power_on "$HCI_C" "$HCI_P"
+mode=${1:-sc}
+if [ "$mode" = legacy ]; then
+	for i in "$HCI_C" "$HCI_P"; do
+		bt_shell btmgmt --index "$i" sc off
+	done
+fi
 hci_advertise "$HCI_P"
 hci_discover
 hci_connect
 hci_pair
 
-case $HCI_LTK_TYPE in
-2 | 3) log "LE Secure Connections key (P-256)" ;;
-0 | 1)
-	[ "${HCI_PAIR_EXPECT_SC:-1}" = 0 ] ||
-		hci_fail "legacy pairing key (Authenticated=$HCI_LTK_TYPE), expected LE SC"
-	log "legacy pairing key" ;;
-*) hci_fail "no long term key stored (Authenticated='$HCI_LTK_TYPE')" ;;
+case $mode:$HCI_LTK_TYPE in
+sc:2 | sc:3) log "LE Secure Connections key (P-256)" ;;
+legacy:0 | legacy:1) log "legacy pairing key" ;;
+*) hci_fail "mode $mode but long term key Authenticated='$HCI_LTK_TYPE'" ;;
 esac
 
 pnp_chr=$(hci_gatt_db | awk '$2 == "00002a50-0000-1000-8000-00805f9b34fb" { print $1 }' |

@@ -169,8 +169,13 @@ initrd=$out/initrd.gz
 init_src=$here/initramfs-init.sh
 boot_mods="virtio_pci 9pnet_virtio 9p virtio_rng"
 
-if [ ! -s "$initrd" ] || [ "$init_src" -nt "$initrd" ] ||
-	[ "$kdir/VERSION" -nt "$initrd" ] || [ "$0" -nt "$initrd" ]; then
+# True when file $1 is newer than file $2 (test -nt is not POSIX).
+newer() {
+	[ -n "$(find "$1" -newer "$2" 2>/dev/null)" ]
+}
+
+if [ ! -s "$initrd" ] || newer "$init_src" "$initrd" ||
+	newer "$kdir/VERSION" "$initrd" || newer "$0" "$initrd"; then
 	say "building $initrd"
 	stage=$out/initrd.d
 	rm -rf "$stage"

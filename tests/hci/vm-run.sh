@@ -26,11 +26,14 @@
 #   HCI_TIMEOUT   overall limit in seconds, boot to power-off (default 300);
 #                 qemu is killed when it is reached
 #   HCI_CPU       qemu -cpu model (default max)
+#   HCI_MACHINE   qemu machine type (default q35)
 #   HCI_SMP       guest CPUs (default 1: the build machines are shared)
 #   HCI_MEM       guest memory in MiB (default 1024)
 #   HCI_APPEND    extra kernel command line
 #   HCI_QUIET=1   do not stream the console while the VM runs
 #   HCI_BUILD     build directory (default <repo>/build/hci)
+#   HCI_LOCK      lock file that keeps VMs one at a time on the machine
+#                 (default /tmp/bleota-hci-vm.lock)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -70,9 +73,16 @@ timeout=${HCI_TIMEOUT:-300}
 guest_timeout=$((timeout > 90 ? timeout - 45 : timeout * 2 / 3))
 
 # One VM at a time on a machine (TCG is CPU-bound, and the builders share
-# their cores). Wait for a running one rather than slowing both down.
+# their cores), across checkouts: wait for a running one rather than
+# slowing both down. Falls back to a per-build-directory lock if the
+# shared lock file belongs to another user.
 mkdir -p "$build/logs"
-exec 9>"$build/vm.lock"
+lock=${HCI_LOCK:-/tmp/bleota-hci-vm.lock}
+if { exec 9>>"$lock"; } 2>/dev/null; then
+	chmod 0666 "$lock" 2>/dev/null || true
+else
+	exec 9>>"$build/vm.lock"
+fi
 if ! flock -n 9; then
 	say "another HCI VM is running; waiting for it (up to ${timeout}s)"
 	flock -w "$timeout" 9 || die "gave up waiting for the other VM"
@@ -100,7 +110,7 @@ start=$(date +%s)
 set +e
 timeout -k 10 "$timeout" qemu-system-x86_64 \
 	-nodefaults -no-user-config -display none -no-reboot \
-	-machine q35,accel=tcg -cpu "${HCI_CPU:-max}" \
+	-machine "${HCI_MACHINE:-q35},accel=tcg" -cpu "${HCI_CPU:-max}" \
 	-smp "${HCI_SMP:-1}" -m "${HCI_MEM:-1024}" \
 	-kernel "$kernel" -initrd "$build/initrd.gz" \
 	-append "console=ttyS0 quiet panic=-1 random.trust_cpu=on hci_out=$logs hci_init=$here/guest-init.sh ${HCI_APPEND:-}" \
