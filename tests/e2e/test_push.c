@@ -41,6 +41,7 @@
 #include "peripheral/transport_impair.h"
 #include "tests/harness/device.h"
 #include "tests/harness/esp_image_build.h"
+#include "tests/harness/sigkeys.h"
 #include "tests/harness/tmpdir.h"
 
 static char bin_bleota[512];
@@ -458,6 +459,33 @@ static void test_refusals_leave_flash_untouched(void **state)
 	}
 }
 
+/* --trusted-key: an unsigned image is SIGNATURE_REQUIRED at BEGIN. */
+static void test_trusted_key_refuses_unsigned(void **state)
+{
+	struct fx *f = *state;
+	char key[512], opts[600];
+	uint8_t *before, *after;
+	size_t blen, alen;
+
+	tmpdir_path(key, sizeof(key), "trusted.pem");
+	sigkey_write_pem(sigkey_get(OTA_SIG_ECDSA_P256, 0), key, false);
+	snprintf(opts, sizeof(opts), "--trusted-key %s", key);
+	make_flash(f->flash, sizeof(f->flash), "trusted.flash", &f->v1);
+	periph_start(&f->per, f->flash, "trusted", opts);
+	before = read_all(f->flash, &blen);
+	assert_int_equal(bleota(f->out, sizeof(f->out), "push unix:%s %s",
+				f->per.sock, f->v2.path),
+			 4);
+	assert_non_null(strstr(f->out, "the device only accepts signed"));
+	periph_stop(&f->per);
+	after = read_all(f->flash, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	free(before);
+	free(after);
+	sigkey_free_all();
+}
+
 /* An invalid file is refused before connecting: the device never sees it. */
 static void test_invalid_file_not_sent(void **state)
 {
@@ -832,6 +860,8 @@ int main(void)
 		T("/push/full-update-confirm", test_full_update_confirm),
 		T("/push/refusals-leave-flash-untouched",
 		  test_refusals_leave_flash_untouched),
+		T("/push/trusted-key-refuses-unsigned",
+		  test_trusted_key_refuses_unsigned),
 		T("/push/invalid-file-not-sent", test_invalid_file_not_sent),
 		T("/push/impaired-links", test_impaired_links),
 		T("/push/client-killed-then-resume",
