@@ -338,6 +338,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (scfg.engine.trust_running_app_key &&
+	    scfg.engine.trusted_key_count) {
+		fprintf(stderr, "bleota-peripheral: --trusted-key and "
+				"--trust-running-app exclude each other\n");
+		return 2;
+	}
 	if (listen_on && !unix_path_of(listen_on)) {
 		fprintf(stderr,
 			"bleota-peripheral: --listen '%s': use unix:PATH "
