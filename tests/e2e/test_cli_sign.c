@@ -262,6 +262,7 @@ static void test_signed_file_on_device(void **state)
 	struct esp_image_spec sp = { .chip_id = DEV_CHIP,
 				     .version = "1.0.0",
 				     .project = "demo",
+				     .secure_version = 2,
 				     .seed = 7 };
 	struct ota_engine_manifest m;
 	char out[8192], app[512], sig[512], key[512];
@@ -280,6 +281,7 @@ static void test_signed_file_on_device(void **state)
 	buf = read_all(sig, &slen);
 
 	sp.version = "0.9.0";
+	sp.secure_version = 0;
 	sp.seed = 8;
 	free(img);
 	img = esp_image_build(&sp, &len);
@@ -293,7 +295,14 @@ static void test_signed_file_on_device(void **state)
 			 0);
 	assert_int_equal(dev_send_blocks(&d, buf, slen, 512), 0);
 	assert_int_equal(ota_engine_finish(&d.eng), 0);
+	assert_int_equal(ota_engine_commit(&d.eng), 0);
+	assert_int_equal(dev_power_on(&d), 1);
+	assert_int_equal(ota_engine_confirm(&d.eng), 0);
 	dev_power_off(&d);
+	/* flash info shows the persisted anti-rollback counter */
+	assert_int_equal(run(out, sizeof(out), "flash info %s", d.path), 0);
+	assert_non_null(strstr(out, "anti-rollback counter (simulated eFuse "
+				    "secure_version): 2\n"));
 	free(buf);
 	free(img);
 }
