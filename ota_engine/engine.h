@@ -235,10 +235,11 @@ int ota_engine_boot(struct ota_engine *eng);
  * Start (or resume) receiving @m into the slot after the running one.
  * Pre-flight first, with no flash change on refusal: BUSY, UNCONFIRMED,
  * BAD_MANIFEST, NO_SLOT, TOO_LARGE, WRONG_CHIP, DOWNGRADE (secure_version
- * below the eFuse counter or the running app's), SAME_AS_FAILED and
- * SAME_AS_RUNNING (both skipped with OTA_ENGINE_FORCE). Then, if the
- * resume journal holds the same image for the same slot (and no
- * OTA_ENGINE_NO_RESUME), every journalled block is re-read and its CRC
+ * below the eFuse counter or the running app's), SIGNATURE_REQUIRED
+ * (-EACCES; a trusted key is configured: use ota_engine_begin_signed()),
+ * SAME_AS_FAILED and SAME_AS_RUNNING (both skipped with OTA_ENGINE_FORCE).
+ * Then, if the resume journal holds the same image for the same slot (and
+ * no OTA_ENGINE_NO_RESUME), every journalled block is re-read and its CRC
  * re-checked and resumes as verified; otherwise the stale otadata entry of
  * the target is erased and a new journal session is written. Nothing in the
  * slot is erased here. Calling it again with the same manifest during a
