@@ -304,6 +304,9 @@ static int info(const char *path, uint16_t chip)
 		else
 			printf("no session in progress\n");
 	}
+	printf("anti-rollback counter (simulated eFuse secure_version): %u%s\n",
+	       st.efuse_secure_version,
+	       l.has_journal ? "" : " (no journal: not persisted)");
 	if (st.running_slot < OTA_ENGINE_SLOT_FACTORY)
 		printf("bootloader would boot: nothing bootable\n");
 	else

@@ -1,16 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bleota image info|verify FILE: runs the engine's streaming verifier over
+ * bleota image info|verify|sign: runs the engine's streaming verifier over
  * a file and prints what it found. verify prints one line and exits 0 only
- * for a valid image; info prints every field it could parse.
+ * for a valid image (with --key: only if a signature block made with that
+ * key verifies); info prints every field it could parse, including the
+ * Secure Boot v2 signature blocks found at ALIGN_UP(image_len, 4 KiB).
+ * sign pads the image and appends the signature sector (central/imgsign.c).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "central/commands.h"
+#include "central/imgsign.h"
 #include "ota_engine/image.h"
+#include "ota_engine/sigblock.h"
 
 #define MAX_IMAGE (16u * 1024 * 1024)
 
@@ -18,14 +25,27 @@ static void usage(FILE *fp)
 {
 	fprintf(fp,
 		"usage: bleota image info [--chip NAME|ID] FILE\n"
-		"       bleota image verify [--chip NAME|ID] FILE\n\n"
+		"       bleota image verify [--chip NAME|ID] [--key KEY.pem] "
+		"FILE\n"
+		"       bleota image sign --key KEY.pem [--key KEY.pem ...] IN "
+		"OUT\n\n"
 		"info    print chip, version, project, idf_ver, "
 		"secure_version,\n"
-		"        segments, checksum and SHA-256 status\n"
+		"        segments, checksum, SHA-256 status and signature "
+		"blocks\n"
 		"verify  exit 0 only for a valid image; otherwise print one "
 		"line\n"
 		"        saying what is wrong and exit 1\n"
-		"--chip  also require the image to be built for this chip\n");
+		"sign    pad IN to 4 KiB and append a Secure Boot v2 signature "
+		"sector\n"
+		"        (one block per --key, at most 3, one scheme: "
+		"RSA-3072,\n"
+		"        ECDSA P-256 or P-384 PEM private keys) into OUT\n"
+		"--chip  also require the image to be built for this chip\n"
+		"--key   verify: also require a signature block that verifies "
+		"with\n"
+		"        this key (public or private PEM); sign: a signing "
+		"key\n");
 }
 
 static int parse_chip(const char *s, uint16_t *out)
@@ -92,7 +112,97 @@ static const char *spi_mode(uint8_t m)
 	return m < 6 ? names[m] : "unknown";
 }
 
-static void print_info(const char *path, size_t len,
+/* One signature block of a file, checked against the file itself. */
+struct sig_result {
+	struct ota_sigblock b;
+	bool present;
+	bool digest_ok;
+	int verify; /* ota_sigblock_verify() */
+};
+
+static bool sig_ok(const struct sig_result *r)
+{
+	return r->present && !r->b.err && r->digest_ok && !r->verify;
+}
+
+/*
+ * Parse the signature sector after the image as IDF finds it and check
+ * each block against the digest of the signed region. Returns the number
+ * of present (non-erased) block slots.
+ */
+static unsigned int check_sigs(const uint8_t *buf, size_t len,
+			       uint32_t image_len,
+			       struct sig_result r[OTA_SIGBLOCK_MAX])
+{
+	uint32_t at = ota_sigblock_sector_offset(image_len);
+	struct ota_sigblock b[OTA_SIGBLOCK_MAX];
+	uint8_t digest[OTA_SIGBLOCK_DIGEST_MAX];
+	unsigned int i, n = 0;
+	size_t dlen, avail;
+
+	memset(r, 0, OTA_SIGBLOCK_MAX * sizeof(*r));
+	if (at >= len)
+		return 0;
+	avail = len - at < OTA_SIGBLOCK_SECTOR_LEN ? len - at
+						   : OTA_SIGBLOCK_SECTOR_LEN;
+	ota_sigblock_parse_sector(buf + at, avail, b);
+	for (i = 0; i < OTA_SIGBLOCK_MAX; i++) {
+		r[i].b = b[i];
+		if (b[i].err == OTA_SIGBLOCK_ERR_ABSENT)
+			continue;
+		r[i].present = true;
+		n++;
+		if (b[i].err)
+			continue;
+		imgsign_digest(b[i].scheme, buf, at, digest, &dlen);
+		r[i].digest_ok = dlen == b[i].digest_len &&
+				 !memcmp(digest, b[i].digest, dlen);
+		r[i].verify = ota_sigblock_verify(&b[i]);
+	}
+	return n;
+}
+
+static const char *sig_problem(const struct sig_result *r)
+{
+	if (r->b.err)
+		return ota_sigblock_strerror(r->b.err);
+	if (!r->digest_ok)
+		return "signs another image (digest differs)";
+	if (r->verify == -EBADMSG)
+		return "signature does not verify";
+	if (r->verify)
+		return "malformed public key";
+	return "valid";
+}
+
+static void print_sigs(const uint8_t *buf, size_t len, uint32_t image_len)
+{
+	struct sig_result r[OTA_SIGBLOCK_MAX];
+	char kd[65];
+	unsigned int i;
+
+	if (!check_sigs(buf, len, image_len, r)) {
+		printf("signature:       none\n");
+		return;
+	}
+	printf("signature:       sector at 0x%06x\n",
+	       ota_sigblock_sector_offset(image_len));
+	for (i = 0; i < OTA_SIGBLOCK_MAX; i++) {
+		if (!r[i].present)
+			continue;
+		if (r[i].b.err) {
+			printf("  block %u:       INVALID: %s\n", i,
+			       sig_problem(&r[i]));
+			continue;
+		}
+		hex(kd, r[i].b.key_digest, OTA_SHA256_LEN);
+		printf("  block %u:       %s, key digest %s (%s%s)\n", i,
+		       ota_sig_scheme_name(r[i].b.scheme), kd,
+		       sig_ok(&r[i]) ? "" : "INVALID: ", sig_problem(&r[i]));
+	}
+}
+
+static void print_info(const char *path, const uint8_t *buf, size_t len,
 		       const struct ota_image_verify *v, int rc)
 {
 	const struct ota_image_info *in = &v->info;
@@ -150,6 +260,8 @@ static void print_info(const char *path, size_t len,
 	if (ota_image_verify_complete(v) || v->err == OTA_IMAGE_ERR_SHA256)
 		printf("image length:    %u%s\n", in->image_len,
 		       in->image_len < len ? " (followed by padding)" : "");
+	if (ota_image_verify_complete(v))
+		print_sigs(buf, len, in->image_len);
 status:
 	if (rc)
 		printf("status:          INVALID: %s\n",
@@ -158,15 +270,153 @@ status:
 		printf("status:          valid\n");
 }
 
+static int write_file(const char *path, const uint8_t *buf, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+
+	if (!fp || fwrite(buf, 1, len, fp) != len) {
+		fprintf(stderr, "bleota: %s: %s\n", path, strerror(errno));
+		if (fp)
+			fclose(fp);
+		return -1;
+	}
+	if (fclose(fp)) {
+		fprintf(stderr, "bleota: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Loads @n keys; prints why one cannot be used. */
+static int load_keys(mbedtls_pk_context *pk, const char *const *paths,
+		     unsigned int n, bool need_private)
+{
+	unsigned int i;
+	bool priv;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = imgsign_load_key(&pk[i], paths[i], &priv);
+		if (err == -ENOTSUP) {
+			fprintf(stderr,
+				"bleota: %s: not an RSA-3072, ECDSA P-256 or "
+				"P-384 key\n",
+				paths[i]);
+			return -1;
+		}
+		if (err) {
+			fprintf(stderr, "bleota: %s: cannot read a PEM key\n",
+				paths[i]);
+			return -1;
+		}
+		if (need_private && !priv) {
+			fprintf(stderr,
+				"bleota: %s: a public key cannot sign: give "
+				"the private key\n",
+				paths[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int do_sign(const char *const *keys, unsigned int nkeys, const char *in,
+		   const char *out)
+{
+	mbedtls_pk_context pk[OTA_SIGBLOCK_MAX], *kp[OTA_SIGBLOCK_MAX];
+	uint8_t *img, *signed_img = NULL;
+	size_t len, slen;
+	char err[200], kd[65];
+	uint8_t digest[OTA_SHA256_LEN];
+	unsigned int i;
+	int rc = BLEOTA_EXIT_FAIL;
+
+	for (i = 0; i < OTA_SIGBLOCK_MAX; i++) {
+		mbedtls_pk_init(&pk[i]);
+		kp[i] = &pk[i];
+	}
+	img = cmd_read_file(in, MAX_IMAGE + 1, &len);
+	if (!img || load_keys(pk, keys, nkeys, true))
+		goto out;
+	if (imgsign_sign_image(img, len, kp, nkeys, &signed_img, &slen, err,
+			       sizeof(err))) {
+		fprintf(stderr, "bleota: %s: %s\n", in, err);
+		goto out;
+	}
+	if (write_file(out, signed_img, slen))
+		goto out;
+	printf("%s: %zu bytes, signature sector at 0x%06zx, %u %s block%s\n",
+	       out, slen, slen - OTA_SIGBLOCK_SECTOR_LEN, nkeys,
+	       ota_sig_scheme_name(imgsign_key_scheme(&pk[0])),
+	       nkeys > 1 ? "s" : "");
+	for (i = 0; i < nkeys; i++) {
+		if (imgsign_key_digest(&pk[i], digest))
+			continue;
+		hex(kd, digest, sizeof(digest));
+		printf("  block %u key digest %s\n", i, kd);
+	}
+	rc = BLEOTA_EXIT_OK;
+out:
+	for (i = 0; i < OTA_SIGBLOCK_MAX; i++)
+		mbedtls_pk_free(&pk[i]);
+	free(signed_img);
+	free(img);
+	return rc;
+}
+
+/* verify --key: some block made with this key verifies over the file. */
+static int verify_key(const char *path, const uint8_t *buf, size_t len,
+		      uint32_t image_len, const char *key)
+{
+	struct sig_result r[OTA_SIGBLOCK_MAX];
+	uint8_t digest[OTA_SHA256_LEN];
+	mbedtls_pk_context pk;
+	const char *why = "no signature block is made with this key";
+	unsigned int i;
+	int rc = -1;
+
+	mbedtls_pk_init(&pk);
+	if (load_keys(&pk, &key, 1, false) || imgsign_key_digest(&pk, digest))
+		goto out;
+	if (!check_sigs(buf, len, image_len, r)) {
+		fprintf(stderr,
+			"bleota: %s: not signed (no signature sector "
+			"at 0x%06x)\n",
+			path, ota_sigblock_sector_offset(image_len));
+		goto out;
+	}
+	for (i = 0; i < OTA_SIGBLOCK_MAX; i++) {
+		if (!r[i].present || r[i].b.err ||
+		    memcmp(r[i].b.key_digest, digest, sizeof(digest)))
+			continue;
+		if (sig_ok(&r[i])) {
+			printf("%s: signature block %u (%s) verifies with "
+			       "%s\n",
+			       path, i, ota_sig_scheme_name(r[i].b.scheme),
+			       key);
+			rc = 0;
+			goto out;
+		}
+		why = sig_problem(&r[i]);
+	}
+	fprintf(stderr, "bleota: %s: %s: %s\n", path, key, why);
+out:
+	mbedtls_pk_free(&pk);
+	return rc;
+}
+
 int cmd_image(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "chip", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct ota_image_verify v;
 	struct ota_image_cfg cfg = { .chip_id = OTA_CHIP_ANY };
+	const char *keys[OTA_SIGBLOCK_MAX];
+	unsigned int nkeys = 0;
 	const char *sub, *path;
 	char text[200];
 	unsigned char *buf;
@@ -178,10 +428,11 @@ int cmd_image(int argc, char **argv)
 		return argc < 2 ? BLEOTA_EXIT_USAGE : BLEOTA_EXIT_OK;
 	}
 	sub = argv[1];
-	if (strcmp(sub, "info") && strcmp(sub, "verify")) {
+	if (strcmp(sub, "info") && strcmp(sub, "verify") &&
+	    strcmp(sub, "sign")) {
 		fprintf(stderr,
-			"bleota: image: unknown subcommand '%s': use info or "
-			"verify\n",
+			"bleota: image: unknown subcommand '%s': use info, "
+			"verify or sign\n",
 			sub);
 		return BLEOTA_EXIT_USAGE;
 	}
@@ -197,6 +448,16 @@ int cmd_image(int argc, char **argv)
 				return BLEOTA_EXIT_USAGE;
 			}
 			break;
+		case 'k':
+			if (nkeys == OTA_SIGBLOCK_MAX ||
+			    (nkeys && strcmp(sub, "sign"))) {
+				fprintf(stderr,
+					"bleota: image %s: at most %u --key\n",
+					sub, strcmp(sub, "sign") ? 1 : 3);
+				return BLEOTA_EXIT_USAGE;
+			}
+			keys[nkeys++] = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return BLEOTA_EXIT_OK;
@@ -205,7 +466,14 @@ int cmd_image(int argc, char **argv)
 			return BLEOTA_EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc - 1) {
+	if (!strcmp(sub, "sign")) {
+		if (optind + 2 != argc - 1 || !nkeys) {
+			usage(stderr);
+			return BLEOTA_EXIT_USAGE;
+		}
+		return do_sign(keys, nkeys, argv[1 + optind], argv[2 + optind]);
+	}
+	if (optind + 1 != argc - 1 || (nkeys && strcmp(sub, "verify"))) {
 		usage(stderr);
 		return BLEOTA_EXIT_USAGE;
 	}
@@ -218,11 +486,13 @@ int cmd_image(int argc, char **argv)
 	if (!rc)
 		rc = ota_image_verify_final(&v);
 	if (!strcmp(sub, "info")) {
-		print_info(path, len, &v, rc);
+		print_info(path, buf, len, &v, rc);
 	} else if (rc) {
 		fprintf(stderr, "bleota: %s: %s: %s\n", path,
 			ota_image_describe(&v, text, sizeof(text)),
 			advice(v.err));
+	} else if (nkeys) {
+		rc = verify_key(path, buf, len, v.info.image_len, keys[0]);
 	} else {
 		printf("%s: valid %s app image, %s %s, secure_version %u\n",
 		       path, ota_image_chip_name(v.info.chip_id),

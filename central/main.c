@@ -18,7 +18,7 @@ static const struct bleota_cmd commands[] = {
 	{ "rollback", cmd_device, "reject a device's running image" },
 	{ "reboot", cmd_device, "restart a device" },
 	{ "abort", cmd_device, "end a device's update session" },
-	{ "image", cmd_image, "inspect or verify an ESP-IDF app image file" },
+	{ "image", cmd_image, "inspect, verify or sign an ESP-IDF app image" },
 	{ "flash", cmd_flash, "create or inspect a simulated device flash" },
 	{ "part", cmd_part, "convert partition tables (CSV <-> binary)" },
 };

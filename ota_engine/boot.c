@@ -24,6 +24,14 @@
  * + the full 32-byte entry, CRC-protected); after erase + write the record's
  * done byte is programmed. eng_recover(), run by init before anything reads
  * otadata, redoes any intent without its done byte; the redo is idempotent.
+ * Anti-rollback (CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK). The simulated eFuse
+ * counter is an EFUSE record in the journal log (its latest, highest one;
+ * cfg.secure_version is the factory value). The load walk skips images
+ * whose secure_version is below it, and booting a VALID entry raises it
+ * to that image's secure_version, as the IDF bootloader burns the eFuse.
+ * A record is one CRC-protected program: torn, it is ignored and the old
+ * value stands until the next boot of the VALID image raises it again.
+ *
  * One refinement: an unfinished NEW -> PENDING_VERIFY intent means the
  * bootloader was cut before the app could start, so the redo writes NEW and
  * the image still gets its trial boot instead of being ABORTED untried.
@@ -193,6 +201,36 @@ int eng_entry_for_slot(struct ota_engine *eng,
 	return best;
 }
 
+int eng_efuse_load(struct ota_engine *eng)
+{
+	struct ota_journal_rec r;
+	int rc;
+
+	eng->efuse_secure_version = eng->cfg.secure_version;
+	rc = ota_journal_find_last(&eng->jr, OTA_JOURNAL_REC_EFUSE, -1, &r);
+	if (rc < 0)
+		return -EIO;
+	if (rc > 0 && r.val > eng->efuse_secure_version)
+		eng->efuse_secure_version = r.val;
+	return 0;
+}
+
+int eng_efuse_raise(struct ota_engine *eng, uint32_t v)
+{
+	static const uint8_t none[32] = { 0 };
+
+	if (v <= eng->efuse_secure_version)
+		return 0;
+	if (ota_journal_append(&eng->jr, OTA_JOURNAL_REC_EFUSE, 0, 0, v, none,
+			       NULL))
+		return -EIO;
+	eng_log(eng, OTA_ENGINE_LOG_INFO,
+		"anti-rollback: secure_version counter %u -> %u",
+		eng->efuse_secure_version, v);
+	eng->efuse_secure_version = v;
+	return 0;
+}
+
 /* Tries one candidate of the load walk. */
 static int try_load(struct ota_engine *eng, int slot, struct ota_app_desc *desc)
 {
@@ -205,6 +243,15 @@ static int try_load(struct ota_engine *eng, int slot, struct ota_app_desc *desc)
 	if (err == -ENOEXEC)
 		eng_log(eng, OTA_ENGINE_LOG_WARN,
 			"bootloader: slot %d has no valid image", slot);
+	if (!err &&
+	    eng->iv.info.desc.secure_version < eng->efuse_secure_version) {
+		eng_log(eng, OTA_ENGINE_LOG_WARN,
+			"bootloader: slot %d secure_version %u is below the "
+			"anti-rollback counter %u",
+			slot, eng->iv.info.desc.secure_version,
+			eng->efuse_secure_version);
+		return -ENOEXEC;
+	}
 	return err;
 }
 
@@ -300,6 +347,22 @@ booted:
 	return i == SLOT_TEST ? OTA_ENGINE_SLOT_NONE : i;
 }
 
+/* The bootloader burns the eFuse when it boots a VALID entry. */
+static int boot_raise_efuse(struct ota_engine *eng, int slot)
+{
+	struct ota_otadata_entry e[2];
+	int i;
+
+	if (!eng->layout.has_otadata || slot < 0 || eng->cfg.inspect_only)
+		return 0;
+	if (eng_read_otadata(eng, e))
+		return -EIO;
+	i = eng_entry_for_slot(eng, e, slot);
+	if (i < 0 || e[i].state != OTA_IMG_VALID)
+		return 0;
+	return eng_efuse_raise(eng, eng->running_desc.secure_version);
+}
+
 int ota_engine_boot(struct ota_engine *eng)
 {
 	int slot;
@@ -326,6 +389,10 @@ int ota_engine_boot(struct ota_engine *eng)
 	}
 	eng->running = slot;
 	eng->running_desc_ok = true;
+	if (boot_raise_efuse(eng, slot))
+		return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR, -EIO,
+				"flash error raising the anti-rollback "
+				"counter");
 	eng_log(eng, OTA_ENGINE_LOG_INFO, "bootloader: booting slot %d (%s)",
 		slot, eng->running_desc.version);
 	return slot;

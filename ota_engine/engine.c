@@ -38,6 +38,7 @@
 #include "ota_engine/crc.h"
 #include "ota_engine/engine_priv.h"
 #include "ota_engine/otadata.h"
+#include "ota_engine/sigblock.h"
 
 #define READ_CHUNK 256u
 
@@ -118,6 +119,17 @@ static const struct {
 					    "flash read/write/erase failed: "
 					    "retry; if it persists the flash "
 					    "is failing" },
+	[OTA_ENGINE_REASON_SIGNATURE_REQUIRED] = { "SIGNATURE_REQUIRED",
+						   "the device only accepts "
+						   "signed images: sign it "
+						   "(bleota image sign)" },
+	[OTA_ENGINE_REASON_BAD_SIGNATURE] = { "BAD_SIGNATURE",
+					      "the image's signature does not "
+					      "verify: sign it again" },
+	[OTA_ENGINE_REASON_UNTRUSTED_KEY] = { "UNTRUSTED_KEY",
+					      "the image is signed with a key "
+					      "the device does not trust: sign "
+					      "it with a trusted key" },
 };
 
 const char *ota_engine_reason_name(enum ota_engine_reason r)
@@ -247,6 +259,9 @@ int ota_engine_init(struct ota_engine *eng, const struct ota_engine_cfg *cfg)
 				"cannot read the journal partition");
 	if (!eng->layout.has_journal)
 		ota_journal_init(&eng->jr, cfg->flash, cfg->flash_ctx, 0, 0);
+	if (eng_efuse_load(eng))
+		return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR, -EIO,
+				"cannot read the anti-rollback counter");
 	if (!cfg->inspect_only && eng_recover(eng))
 		return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR, -EIO,
 				"flash error while recovering otadata");
@@ -365,12 +380,138 @@ static bool same_man(const struct ota_engine_manifest *a,
 	       !memcmp(a->sha256, b->sha256, OTA_SHA256_LEN);
 }
 
+/* Key digest of block 0 of the running app's signature sector. */
+static int running_key_digest(struct ota_engine *eng,
+			      uint8_t out[OTA_SHA256_LEN])
+{
+	uint8_t raw[OTA_SIGBLOCK_LEN];
+	struct ota_sigblock b;
+	uint32_t off, size, at;
+	int err;
+
+	if (eng->running < OTA_ENGINE_SLOT_FACTORY ||
+	    !eng_slot_region(eng, eng->running, &off, &size))
+		return 0;
+	/* IDF reads the running app's metadata for image_len */
+	err = eng_verify_slot(eng, eng->running, &eng->iv, NULL);
+	if (err)
+		return err == -EIO ? -EIO : 0;
+	at = ota_sigblock_sector_offset(eng->iv.info.image_len);
+	if (at > size || size - at < sizeof(raw))
+		return 0;
+	if (eng->cfg.flash->read(eng->cfg.flash_ctx, off + at, raw,
+				 sizeof(raw)))
+		return -EIO;
+	if (ota_sigblock_parse(raw, sizeof(raw), &b))
+		return 0;
+	memcpy(out, b.key_digest, OTA_SHA256_LEN);
+	return 1;
+}
+
+/*
+ * The signature half of pre-flight (docs/ota-engine.md, "Signatures"):
+ * which block verifies over which digest with a trusted key. Fills
+ * *@out_block on success.
+ */
+static int check_signature(struct ota_engine *eng,
+			   const struct ota_engine_manifest *m,
+			   const uint8_t *sig, size_t sig_len,
+			   unsigned int flags, unsigned int *out_block)
+{
+	uint8_t trusted[OTA_ENGINE_MAX_TRUSTED_KEYS][OTA_SHA256_LEN];
+	struct ota_sigblock b[OTA_SIGBLOCK_MAX];
+	bool bad_trusted = false, untrusted_ok = false, other_digest = false;
+	bool required =
+		eng->cfg.trusted_key_count || eng->cfg.trust_running_app_key;
+	unsigned int ntrusted = 0, nblocks = OTA_SIGBLOCK_MAX, i, k;
+	int rc;
+
+	if (!sig || !sig_len) {
+		if (required)
+			return eng_fail(eng,
+					OTA_ENGINE_REASON_SIGNATURE_REQUIRED,
+					-EACCES,
+					"the image is unsigned and the device "
+					"requires a signature");
+		return 1; /* unsigned, and that is fine */
+	}
+	if (sig_len < OTA_SIGBLOCK_LEN || sig_len > OTA_SIGBLOCK_SECTOR_LEN)
+		return eng_fail(eng, OTA_ENGINE_REASON_BAD_MANIFEST, -EINVAL,
+				"signature sector of %zu bytes", sig_len);
+	if (m->image_size % OTA_SIGBLOCK_SECTOR_LEN ||
+	    ((flags & OTA_ENGINE_SIG_IN_IMAGE) &&
+	     m->image_size < 2 * OTA_SIGBLOCK_SECTOR_LEN))
+		return eng_fail(eng, OTA_ENGINE_REASON_BAD_MANIFEST, -EINVAL,
+				"a signed image of %u bytes is not padded to "
+				"4 KiB",
+				m->image_size);
+	if (!ota_sigblock_parse_sector(sig, sig_len, b))
+		return eng_fail(eng, OTA_ENGINE_REASON_BAD_SIGNATURE, -EBADMSG,
+				"no valid signature block (block 0: %s)",
+				ota_sigblock_strerror(b[0].err));
+	if (eng->cfg.trust_running_app_key) {
+		/* signed apps without secure boot: block 0, one key */
+		nblocks = 1;
+		rc = running_key_digest(eng, trusted[0]);
+		if (rc < 0)
+			return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR,
+					-EIO, "cannot read the running app");
+		ntrusted = (unsigned int)rc;
+	} else {
+		ntrusted = eng->cfg.trusted_key_count;
+		if (ntrusted > OTA_ENGINE_MAX_TRUSTED_KEYS)
+			ntrusted = OTA_ENGINE_MAX_TRUSTED_KEYS;
+		memcpy(trusted, eng->cfg.trusted_key_digest,
+		       ntrusted * OTA_SHA256_LEN);
+	}
+	for (i = 0; i < nblocks; i++) {
+		bool trust = !required;
+
+		if (b[i].err)
+			continue;
+		/* the default layout sends exactly the signed bytes */
+		if (!(flags & OTA_ENGINE_SIG_IN_IMAGE) &&
+		    b[i].digest_len == OTA_SHA256_LEN &&
+		    memcmp(b[i].digest, m->sha256, OTA_SHA256_LEN)) {
+			other_digest = true;
+			continue;
+		}
+		for (k = 0; k < ntrusted; k++)
+			if (!memcmp(b[i].key_digest, trusted[k],
+				    OTA_SHA256_LEN))
+				trust = true;
+		rc = ota_sigblock_verify(&b[i]);
+		if (!rc && trust) {
+			*out_block = i;
+			return 0;
+		}
+		if (!rc)
+			untrusted_ok = true;
+		else if (trust)
+			bad_trusted = true;
+	}
+	if (!bad_trusted && !other_digest && untrusted_ok)
+		return eng_fail(eng, OTA_ENGINE_REASON_UNTRUSTED_KEY, -EACCES,
+				"%s",
+				ntrusted ? "no block is signed with a trusted "
+					   "key"
+					 : "the running app is unsigned: it "
+					   "trusts no key");
+	if (other_digest && !bad_trusted)
+		return eng_fail(eng, OTA_ENGINE_REASON_BAD_SIGNATURE, -EBADMSG,
+				"the signature covers another image than the "
+				"manifest's SHA-256");
+	return eng_fail(eng, OTA_ENGINE_REASON_BAD_SIGNATURE, -EBADMSG,
+			"no signature block verifies");
+}
+
 static int preflight(struct ota_engine *eng,
-		     const struct ota_engine_manifest *m, unsigned int flags,
-		     int *out_slot)
+		     const struct ota_engine_manifest *m, const uint8_t *sig,
+		     size_t sig_len, unsigned int flags, int *out_slot,
+		     unsigned int *out_block)
 {
 	uint8_t sha[OTA_SHA256_LEN];
-	uint32_t off, size, state, floor;
+	uint32_t off, size, state, floor, need;
 	int slot, rc, fslot;
 
 	if (!eng->table_ok)
@@ -392,12 +533,22 @@ static int preflight(struct ota_engine *eng,
 					-EBUSY, "slot %d is PENDING_VERIFY",
 					eng->running);
 	}
-	if (m->image_size > size || (m->image_size + OTA_ENGINE_BLOCK_SIZE -
-				     1) / OTA_ENGINE_BLOCK_SIZE >
-					    OTA_ENGINE_MAX_BLOCKS)
+	/* a signed image also needs its signature sector in the slot */
+	need = m->image_size;
+	if (sig && sig_len && !(flags & OTA_ENGINE_SIG_IN_IMAGE))
+		need = m->image_size > UINT32_MAX - OTA_SIGBLOCK_SECTOR_LEN
+			       ? UINT32_MAX
+			       : m->image_size + OTA_SIGBLOCK_SECTOR_LEN;
+	if (need > size || (m->image_size + OTA_ENGINE_BLOCK_SIZE - 1) /
+					   OTA_ENGINE_BLOCK_SIZE >
+				   OTA_ENGINE_MAX_BLOCKS)
 		return eng_fail(eng, OTA_ENGINE_REASON_TOO_LARGE, -ENOSPC,
-				"image is %u bytes, slot ota_%d holds %u",
-				m->image_size, slot, size);
+				"image is %u bytes%s, slot ota_%d holds %u",
+				m->image_size,
+				need != m->image_size
+					? " + a 4 KiB signature sector"
+					: "",
+				slot, size);
 	if (m->chip_id != eng->cfg.chip_id)
 		return eng_fail(eng, OTA_ENGINE_REASON_WRONG_CHIP, -ENOEXEC,
 				"image is for %s (chip id %u), device is %s "
@@ -412,6 +563,9 @@ static int preflight(struct ota_engine *eng,
 		return eng_fail(eng, OTA_ENGINE_REASON_DOWNGRADE, -EPERM,
 				"image secure_version %u < %u",
 				m->secure_version, floor);
+	rc = check_signature(eng, m, sig, sig_len, flags, out_block);
+	if (rc < 0)
+		return rc;
 	if (!(flags & OTA_ENGINE_FORCE)) {
 		rc = last_failed(eng, sha, &fslot);
 		if (rc < 0)
@@ -546,7 +700,16 @@ static int resume(struct ota_engine *eng)
 int ota_engine_begin(struct ota_engine *eng,
 		     const struct ota_engine_manifest *m, unsigned int flags)
 {
+	return ota_engine_begin_signed(eng, m, NULL, 0, flags);
+}
+
+int ota_engine_begin_signed(struct ota_engine *eng,
+			    const struct ota_engine_manifest *m,
+			    const uint8_t *sig, size_t sig_len,
+			    unsigned int flags)
+{
 	struct ota_journal_session js;
+	unsigned int block = 0;
 	int slot = 0, err;
 	bool resumable;
 
@@ -563,11 +726,23 @@ int ota_engine_begin(struct ota_engine *eng,
 	if (eng->session == OTA_ENGINE_SESSION_COMMITTED)
 		return eng_fail(eng, OTA_ENGINE_REASON_BUSY, -EBUSY,
 				"an update is committed: reboot to run it");
-	err = preflight(eng, m, flags, &slot);
+	if (!sig)
+		sig_len = 0;
+	err = preflight(eng, m, sig, sig_len, flags, &slot, &block);
 	if (err)
 		return err;
 
 	/* from here on flash may change */
+	eng->sig_on = sig_len != 0;
+	eng->sig_in_image = eng->sig_on && (flags & OTA_ENGINE_SIG_IN_IMAGE);
+	eng->sig_block = block;
+	eng->sig_region = m->image_size;
+	if (eng->sig_in_image)
+		eng->sig_region -= OTA_SIGBLOCK_SECTOR_LEN;
+	eng->sig_len = sig_len < sizeof(eng->sig) ? sig_len : sizeof(eng->sig);
+	memset(eng->sig, 0xff, sizeof(eng->sig));
+	if (eng->sig_on)
+		memcpy(eng->sig, sig, eng->sig_len);
 	eng->man = *m;
 	eng->target = (unsigned int)slot;
 	eng->nblocks = (m->image_size + OTA_ENGINE_BLOCK_SIZE - 1) /
@@ -602,8 +777,9 @@ int ota_engine_begin(struct ota_engine *eng,
 	}
 	eng->session = OTA_ENGINE_SESSION_RECEIVING;
 	stream_reset(eng);
-	eng_log(eng, OTA_ENGINE_LOG_INFO, "begin: %u bytes into ota_%d%s",
-		m->image_size, slot, resumable ? " (resumed)" : "");
+	eng_log(eng, OTA_ENGINE_LOG_INFO, "begin: %u bytes into ota_%d%s%s",
+		m->image_size, slot, eng->sig_on ? " (signed)" : "",
+		resumable ? " (resumed)" : "");
 	ok(eng);
 	return 0;
 }
@@ -855,11 +1031,94 @@ bool ota_engine_block_is_verified(const struct ota_engine *eng, uint32_t block)
 	return block < eng->nblocks && bit(eng->verified, block);
 }
 
+/* Streams the signed region into SHA-256 or SHA-384 as the block needs. */
+struct sig_hash {
+	bool on, p384;
+	uint32_t region;
+	struct ota_sha256 s256;
+	struct ota_sha384 s384;
+};
+
+static void sig_hash_update(struct sig_hash *h, uint32_t pos,
+			    const uint8_t *buf, uint32_t n)
+{
+	if (!h->on || pos >= h->region)
+		return;
+	if (n > h->region - pos)
+		n = h->region - pos;
+	if (h->p384)
+		ota_sha384_update(&h->s384, buf, n);
+	else
+		ota_sha256_update(&h->s256, buf, n);
+}
+
+/*
+ * Finish of a signed session: the image must hash to the accepted block's
+ * digest, end where IDF looks for the sector, and the sector in flash must
+ * be the one BEGIN carried (written here in the default layout).
+ */
+static int finish_signature(struct ota_engine *eng, struct sig_hash *h,
+			    const struct ota_sigblock *blk)
+{
+	uint8_t digest[OTA_SIGBLOCK_DIGEST_MAX], buf[READ_CHUNK];
+	uint32_t off, size, at, pos;
+
+	if (h->p384)
+		ota_sha384_final(&h->s384, digest);
+	else
+		ota_sha256_final(&h->s256, digest);
+	if (memcmp(digest, blk->digest, blk->digest_len))
+		return eng_fail(eng, OTA_ENGINE_REASON_BAD_SIGNATURE, -EBADMSG,
+				"the %u signed bytes do not hash to the digest "
+				"signature block %u signs",
+				h->region, eng->sig_block);
+	if (ota_sigblock_sector_offset(eng->iv.info.image_len) != h->region)
+		return eng_fail(
+			eng, OTA_ENGINE_REASON_BAD_SIGNATURE, -EBADMSG,
+			"the app image ends at %u, so its signature "
+			"sector belongs at 0x%x, not 0x%x",
+			eng->iv.info.image_len,
+			ota_sigblock_sector_offset(eng->iv.info.image_len),
+			h->region);
+	eng_slot_region(eng, (int)eng->target, &off, &size);
+	at = off + h->region;
+	if (!eng->sig_in_image) {
+		/* the sector lies after the image's last block: ours */
+		if (eng->cfg.flash->erase(eng->cfg.flash_ctx, at,
+					  OTA_SIGBLOCK_SECTOR_LEN) ||
+		    eng->cfg.flash->write(eng->cfg.flash_ctx, at, eng->sig,
+					  eng->sig_len))
+			return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR,
+					-EIO,
+					"flash error writing the signature "
+					"sector");
+	}
+	for (pos = 0; pos < eng->sig_len; pos += READ_CHUNK) {
+		uint32_t n = (uint32_t)eng->sig_len - pos < READ_CHUNK
+				     ? (uint32_t)eng->sig_len - pos
+				     : READ_CHUNK;
+
+		if (eng->cfg.flash->read(eng->cfg.flash_ctx, at + pos, buf, n))
+			return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR,
+					-EIO,
+					"flash error reading the signature "
+					"sector");
+		if (memcmp(buf, eng->sig + pos, n))
+			return eng_fail(eng, OTA_ENGINE_REASON_BAD_SIGNATURE,
+					-EBADMSG,
+					"the signature sector in flash differs "
+					"from the one BEGIN carried");
+	}
+	return 0;
+}
+
 int ota_engine_finish(struct ota_engine *eng)
 {
 	char text[OTA_ENGINE_DETAIL_LEN];
 	uint8_t sha[OTA_SHA256_LEN], buf[READ_CHUNK];
+	struct ota_sigblock blk[OTA_SIGBLOCK_MAX];
 	struct ota_sha256 ctx;
+	struct sig_hash sh;
 	uint32_t off, size, pos, b, missing = 0;
 	bool image_ok = true;
 
@@ -891,6 +1150,18 @@ int ota_engine_finish(struct ota_engine *eng)
 	eng_slot_region(eng, (int)eng->target, &off, &size);
 	stream_reset(eng);
 	eng->stream_on = false; /* iv now serves the full pass */
+	memset(&sh, 0, sizeof(sh));
+	if (eng->sig_on) {
+		/* begin accepted this block: it parses */
+		ota_sigblock_parse_sector(eng->sig, eng->sig_len, blk);
+		sh.on = true;
+		sh.p384 = blk[eng->sig_block].digest_len == OTA_SHA384_LEN;
+		sh.region = eng->sig_region;
+		if (sh.p384)
+			ota_sha384_init(&sh.s384);
+		else
+			ota_sha256_init(&sh.s256);
+	}
 	ota_sha256_init(&ctx);
 	for (pos = 0; pos < eng->man.image_size; pos += READ_CHUNK) {
 		uint32_t n = eng->man.image_size - pos < READ_CHUNK
@@ -904,6 +1175,7 @@ int ota_engine_finish(struct ota_engine *eng)
 					-EIO, "flash error reading the image");
 		}
 		ota_sha256_update(&ctx, buf, n);
+		sig_hash_update(&sh, pos, buf, n);
 		if (image_ok && ota_image_verify_update(&eng->iv, buf, n))
 			image_ok = false;
 	}
@@ -953,6 +1225,17 @@ int ota_engine_finish(struct ota_engine *eng)
 		/* the sender's manifest is wrong, not the image: no record */
 		end_session(eng);
 		return -ENOEXEC;
+	}
+	if (sh.on) {
+		int err = finish_signature(eng, &sh, &blk[eng->sig_block]);
+
+		if (err == -EIO)
+			return err; /* session kept: finish again */
+		if (err) {
+			/* not recorded as failed: a good signature may follow */
+			end_session(eng);
+			return err;
+		}
 	}
 	eng->session = OTA_ENGINE_SESSION_VERIFIED;
 	eng_log(eng, OTA_ENGINE_LOG_INFO, "finish: ota_%u holds %s %s",
@@ -1036,9 +1319,12 @@ int ota_engine_confirm(struct ota_engine *eng)
 	e[i].state = OTA_IMG_VALID;
 	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i], ENG_INTENT_PLAIN))
 		goto err_io;
+	/* esp_ota_mark_app_valid_cancel_rollback() burns the eFuse next */
 	if (eng->running_desc_ok &&
-	    eng->running_desc.secure_version > eng->efuse_secure_version)
-		eng->efuse_secure_version = eng->running_desc.secure_version;
+	    eng_efuse_raise(eng, eng->running_desc.secure_version))
+		return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR, -EIO,
+				"flash error raising the anti-rollback "
+				"counter");
 	eng_log(eng, OTA_ENGINE_LOG_INFO, "confirm: ota_%d is VALID",
 		eng->running);
 	ok(eng);
@@ -1076,14 +1362,17 @@ int ota_engine_rollback(struct ota_engine *eng)
 
 		if (err == -EIO)
 			goto err_io;
-		possible = !err;
+		/* anti-rollback: the bootloader would skip an older image */
+		possible = !err && eng->iv.info.desc.secure_version >=
+					   eng->efuse_secure_version;
 	} else if (eng->layout.has_factory) {
 		int err = eng_verify_slot(eng, OTA_ENGINE_SLOT_FACTORY,
 					  &eng->iv, NULL);
 
 		if (err == -EIO)
 			goto err_io;
-		possible = !err;
+		possible = !err && eng->iv.info.desc.secure_version >=
+					   eng->efuse_secure_version;
 	}
 	if (!possible)
 		return eng_fail(

@@ -10,6 +10,8 @@
  *   ota_engine_init(&eng, &cfg);     power-on: parse table, recover
  *   ota_engine_boot(&eng);           the bootloader's decision
  *   ota_engine_begin(&eng, &m, 0);   pre-flight; resumes a matching journal
+ *     (or ota_engine_begin_signed(&eng, &m, sig, sig_len, 0) for a signed
+ *     image: the signature is checked here, before any flash change)
  *   ota_engine_write(...) / ota_engine_block_verify(...)   any order
  *   ota_engine_finish(&eng);         whole-image verification
  *   ota_engine_commit(&eng);         otadata selects the new slot (NEW)
@@ -32,6 +34,7 @@
 #include "ota_engine/image.h"
 #include "ota_engine/journal.h"
 #include "ota_engine/parttable.h"
+#include "ota_engine/sigblock.h"
 
 /** The wire protocol's block: image bytes [b * 4096, (b + 1) * 4096). */
 #define OTA_ENGINE_BLOCK_SIZE 4096u
@@ -42,6 +45,11 @@
 /* ota_engine_begin() flags */
 #define OTA_ENGINE_FORCE     0x1u /* allow the running or last failed image */
 #define OTA_ENGINE_NO_RESUME 0x2u /* discard a matching partial journal */
+#define OTA_ENGINE_SIG_IN_IMAGE \
+	0x4u /* signed: the image's last 4 KiB are its signature sector */
+
+/** Trusted signing keys (key digests) a device can be configured with. */
+#define OTA_ENGINE_MAX_TRUSTED_KEYS 3u
 
 /* Slot numbers in status and info */
 #define OTA_ENGINE_SLOT_FACTORY (-1)
@@ -79,6 +87,9 @@ enum ota_engine_reason {
 	OTA_ENGINE_REASON_NO_ROLLBACK_TARGET, /* -ENOENT */
 	OTA_ENGINE_REASON_NO_BOOTABLE, /* -ENOENT: bootloader found nothing */
 	OTA_ENGINE_REASON_FLASH_ERROR, /* -EIO */
+	OTA_ENGINE_REASON_SIGNATURE_REQUIRED, /* -EACCES: unsigned, key set */
+	OTA_ENGINE_REASON_BAD_SIGNATURE,      /* -EBADMSG: does not verify */
+	OTA_ENGINE_REASON_UNTRUSTED_KEY, /* -EACCES: verifies, not trusted */
 };
 
 /** "TOO_LARGE", ... */
@@ -89,11 +100,27 @@ const char *ota_engine_reason_str(enum ota_engine_reason r);
 struct ota_engine_cfg {
 	const struct ota_flash_ops *flash;
 	void *flash_ctx;
-	bool rollback_disabled;  /* zero: rollback on (NEW/PENDING_VERIFY) */
-	uint16_t chip_id;        /* this device's chip (esp_chip_id_t) */
-	uint16_t chip_rev;       /* major * 100 + minor */
-	uint32_t secure_version; /* simulated eFuse anti-rollback counter */
-	bool inspect_only;       /* init never writes (tools reading a flash) */
+	bool rollback_disabled; /* zero: rollback on (NEW/PENDING_VERIFY) */
+	uint16_t chip_id;       /* this device's chip (esp_chip_id_t) */
+	uint16_t chip_rev;      /* major * 100 + minor */
+	/*
+	 * Simulated eFuse anti-rollback counter as burnt at the factory. The
+	 * counter the engine uses is the larger of this and the value
+	 * persisted in the journal partition (raised by confirm).
+	 */
+	uint32_t secure_version;
+	bool inspect_only; /* init never writes (tools reading a flash) */
+	/*
+	 * Signed images. With trusted_key_count > 0, or with
+	 * trust_running_app_key (ESP-IDF's signed apps without secure boot:
+	 * the running app's signature block 0 key is the only trusted key,
+	 * and only block 0 of a new image counts), every image must carry a
+	 * signature block made with a trusted key. With neither, signatures
+	 * are optional (but one that is sent must verify).
+	 */
+	uint8_t trusted_key_digest[OTA_ENGINE_MAX_TRUSTED_KEYS][OTA_SHA256_LEN];
+	unsigned int trusted_key_count;
+	bool trust_running_app_key;
 	ota_engine_log_cb_t log;
 	void *log_data;
 };
@@ -144,7 +171,7 @@ struct ota_engine_info {
 	uint32_t secure_version;
 };
 
-/* Treat as opaque: placed by the caller, about 3 KiB, layout may change. */
+/* Treat as opaque: placed by the caller, about 7 KiB, layout may change. */
 struct ota_engine {
 	struct ota_engine_cfg cfg;
 	struct ota_layout layout;
@@ -165,6 +192,13 @@ struct ota_engine {
 	bool stream_failed;
 	bool stream_on; /* iv holds this session's in-order stream */
 	struct ota_image_verify iv; /* streaming verifier, reused by finish */
+	/* the signature of a signed session (begin_signed) */
+	bool sig_on;
+	bool sig_in_image;      /* OTA_ENGINE_SIG_IN_IMAGE */
+	unsigned int sig_block; /* index of the block that verified */
+	uint32_t sig_region;    /* signed bytes: where the sector starts */
+	size_t sig_len;         /* bytes of sig kept (<= 3 blocks) */
+	uint8_t sig[OTA_SIGBLOCK_MAX * OTA_SIGBLOCK_LEN];
 	enum ota_engine_reason reason;
 	char detail[OTA_ENGINE_DETAIL_LEN];
 };
@@ -186,7 +220,10 @@ int ota_engine_init(struct ota_engine *eng, const struct ota_engine_cfg *cfg);
  * The simulated ESP-IDF bootloader at power-on: PENDING_VERIFY -> ABORTED,
  * pick the active otadata entry (factory / ota_0 fallbacks), NEW ->
  * PENDING_VERIFY, verify the chosen image and walk down/up the slots as IDF
- * does when it is broken. Records the running slot; ends any RAM session.
+ * does when it is broken. Anti-rollback: an image whose secure_version is
+ * below the eFuse counter is skipped like a broken one; booting a VALID
+ * entry raises the counter to its secure_version. Records the running
+ * slot; ends any RAM session.
  * Returns the slot (>= 0, or OTA_ENGINE_SLOT_FACTORY) or -ENOENT (nothing
  * bootable), -EIO.
  * Power loss: state changes go through the journal's intent records and are
@@ -198,10 +235,11 @@ int ota_engine_boot(struct ota_engine *eng);
  * Start (or resume) receiving @m into the slot after the running one.
  * Pre-flight first, with no flash change on refusal: BUSY, UNCONFIRMED,
  * BAD_MANIFEST, NO_SLOT, TOO_LARGE, WRONG_CHIP, DOWNGRADE (secure_version
- * below the eFuse counter or the running app's), SAME_AS_FAILED and
- * SAME_AS_RUNNING (both skipped with OTA_ENGINE_FORCE). Then, if the
- * resume journal holds the same image for the same slot (and no
- * OTA_ENGINE_NO_RESUME), every journalled block is re-read and its CRC
+ * below the eFuse counter or the running app's), SIGNATURE_REQUIRED
+ * (-EACCES; a trusted key is configured: use ota_engine_begin_signed()),
+ * SAME_AS_FAILED and SAME_AS_RUNNING (both skipped with OTA_ENGINE_FORCE).
+ * Then, if the resume journal holds the same image for the same slot (and
+ * no OTA_ENGINE_NO_RESUME), every journalled block is re-read and its CRC
  * re-checked and resumes as verified; otherwise the stale otadata entry of
  * the target is erased and a new journal session is written. Nothing in the
  * slot is erased here. Calling it again with the same manifest during a
@@ -210,6 +248,49 @@ int ota_engine_boot(struct ota_engine *eng);
  */
 int ota_engine_begin(struct ota_engine *eng,
 		     const struct ota_engine_manifest *m, unsigned int flags);
+
+/**
+ * ota_engine_begin() for an image that may be signed (Secure Boot v2
+ * format). @sig/@sig_len: the signature sector BEGIN carries: its used
+ * blocks (k * 1216 bytes, k = 1..3) or the whole 4096-byte sector; NULL/0
+ * for an unsigned image (then this is ota_engine_begin()). Borrowed; the
+ * engine keeps a copy for the session.
+ *
+ * What @m describes (the bytes that are transferred):
+ *  - default: the signed region only, i.e. the app padded with 0xFF to a
+ *    4 KiB boundary (the signed file minus its last 4096 bytes). Then
+ *    m->sha256 is the digest the blocks sign (SHA-256 schemes) and the
+ *    engine writes the signature sector itself, at image_size, at finish.
+ *  - OTA_ENGINE_SIG_IN_IMAGE: the whole signed file; its last 4096 bytes
+ *    are the signature sector and must equal @sig at finish.
+ * In both cases image_size must be a multiple of 4096 and the signed
+ * region + 4096 must fit the slot (TOO_LARGE).
+ *
+ * Pre-flight, after the checks of ota_engine_begin() up to DOWNGRADE and
+ * before anything is written, refusing with:
+ *  SIGNATURE_REQUIRED (-EACCES): no @sig while a trusted key is
+ *      configured (cfg.trusted_key_count or cfg.trust_running_app_key);
+ *  BAD_SIGNATURE (-EBADMSG): no valid block, a block of a trusted key
+ *      whose signature does not verify, or (default layout, SHA-256
+ *      schemes) blocks that sign a digest other than m->sha256;
+ *  UNTRUSTED_KEY (-EACCES): a block verifies, but its key digest is not
+ *      trusted (in running-app mode: block 0 vs the running app's block 0
+ *      key; an unsigned running app trusts nothing);
+ *  BAD_MANIFEST (-EINVAL): image_size not a multiple of 4096, @sig_len
+ *      outside 1216..4096.
+ * ota_engine_finish() then also requires: the SHA-256 (SHA-384 for P-384)
+ * of the signed region read back from flash equals the accepted block's
+ * digest, the app image ends in the last 4 KiB of the region (the sector
+ * is at ALIGN_UP(image_len, 4096), where IDF looks), and the signature
+ * sector in flash equals @sig (BAD_SIGNATURE otherwise).
+ * Returns as ota_engine_begin() plus the above. Power loss: as
+ * ota_engine_begin(); a resumed session must be begun again with the same
+ * @sig.
+ */
+int ota_engine_begin_signed(struct ota_engine *eng,
+			    const struct ota_engine_manifest *m,
+			    const uint8_t *sig, size_t sig_len,
+			    unsigned int flags);
 
 /**
  * Write @len bytes of image at image offset @offset. Idempotent for
@@ -264,9 +345,14 @@ int ota_engine_commit(struct ota_engine *eng);
 
 /**
  * Mark the running PENDING_VERIFY image VALID (cancels rollback) and raise
- * the simulated eFuse secure_version to the app's. 0 if already VALID.
+ * the simulated eFuse secure_version to the app's (never lowered;
+ * persisted in the journal partition as an EFUSE record, RAM-only without
+ * one). 0 if already VALID.
  * Returns 0, -EALREADY (NOTHING_PENDING), -EIO.
- * Power loss: intent-protected; completes at the next init.
+ * Power loss: the otadata change is intent-protected and completes at the
+ * next init; if the counter record did not land, the next boot raises it
+ * (the bootloader raises the counter for a VALID entry, as IDF's
+ * CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK does).
  */
 int ota_engine_confirm(struct ota_engine *eng);
 

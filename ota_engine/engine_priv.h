@@ -64,6 +64,19 @@ int eng_verify_slot(struct ota_engine *eng, int slot,
 int eng_boot_select(struct ota_engine *eng, bool apply,
 		    struct ota_app_desc *desc);
 
+/**
+ * Load the anti-rollback counter: max(cfg.secure_version, the journal's
+ * latest EFUSE record). 0 or -EIO.
+ */
+int eng_efuse_load(struct ota_engine *eng);
+
+/**
+ * Raise the anti-rollback counter to @v (never lowers it): an EFUSE record
+ * in the journal first, then RAM. A torn record fails its CRC and the old
+ * value stays. 0 or -EIO.
+ */
+int eng_efuse_raise(struct ota_engine *eng, uint32_t v);
+
 /** Index of the entry (good CRC, seq set) for @slot, preferring active. */
 int eng_entry_for_slot(struct ota_engine *eng,
 		       const struct ota_otadata_entry e[2], int slot);

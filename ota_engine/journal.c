@@ -93,7 +93,7 @@ static bool rec_decode(const uint8_t *raw, struct ota_journal_rec *r)
 		return false;
 	if (raw[0] != OTA_JOURNAL_REC_INTENT &&
 	    raw[0] != OTA_JOURNAL_REC_COMMIT &&
-	    raw[0] != OTA_JOURNAL_REC_FAILED)
+	    raw[0] != OTA_JOURNAL_REC_FAILED && raw[0] != OTA_JOURNAL_REC_EFUSE)
 		return false;
 	r->type = (enum ota_journal_rec_type)raw[0];
 	r->a = raw[1];
@@ -214,9 +214,14 @@ static int compact(struct ota_journal *j)
 	uint32_t keep[OTA_JOURNAL_LOG_RECS], nkeep = 0, i, k, n = 0;
 	uint16_t commit_seen = 0;
 	bool failed_seen = false;
-	int err;
+	uint32_t efuse_val = 0;
+	int err, efuse_at = -1;
 
-	/* newest first: the latest COMMIT per slot and the latest FAILED */
+	/*
+	 * Newest first: the latest COMMIT per slot, the latest FAILED and the
+	 * highest EFUSE (the counter only goes up, so it is the newest one
+	 * too, but a maximum is what must survive).
+	 */
 	for (i = j->log_sector < 0 ? 0 : j->log_next; i-- > 0;) {
 		struct ota_journal_rec r;
 
@@ -233,7 +238,18 @@ static int compact(struct ota_journal *j)
 		} else if (r.type == OTA_JOURNAL_REC_FAILED && !failed_seen) {
 			failed_seen = true;
 			keep[nkeep++] = i;
+		} else if (r.type == OTA_JOURNAL_REC_EFUSE &&
+			   (efuse_at < 0 || r.val > efuse_val)) {
+			efuse_at = (int)i;
+			efuse_val = r.val;
 		}
+	}
+	if (efuse_at >= 0) {
+		/* keep[] stays newest first: slot it in by index */
+		for (k = nkeep; k > 0 && keep[k - 1] < (uint32_t)efuse_at; k--)
+			keep[k] = keep[k - 1];
+		keep[k] = (uint32_t)efuse_at;
+		nkeep++;
 	}
 	err = j->ops->erase(j->ctx, log_off(j, dst), OTA_FLASH_SECTOR_SIZE);
 	if (err)

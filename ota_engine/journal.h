@@ -31,6 +31,7 @@ enum ota_journal_rec_type {
 	OTA_JOURNAL_REC_INTENT = 0x01, /* rewrite otadata sector a with entry */
 	OTA_JOURNAL_REC_COMMIT = 0x02, /* slot a now holds image (size, sha) */
 	OTA_JOURNAL_REC_FAILED = 0x03, /* image sha was refused (reason a) */
+	OTA_JOURNAL_REC_EFUSE = 0x04,  /* anti-rollback counter is now val */
 };
 
 /** One decoded log record. */
@@ -78,7 +79,8 @@ int ota_journal_init(struct ota_journal *j, const struct ota_flash_ops *ops,
 /**
  * Append a record (type, a, b, val, 32-byte payload). Compacts into the
  * other log sector first when the active one is full, carrying the latest
- * COMMIT per slot and the latest FAILED. Fills out->index. 0 or -EIO.
+ * COMMIT per slot, the latest FAILED and the EFUSE record with the highest
+ * val. Fills out->index. 0 or -EIO.
  * Power loss: a torn record fails its CRC and is ignored; a torn compaction
  * leaves the old sector active (its header is written last).
  */

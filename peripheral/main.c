@@ -19,6 +19,7 @@
 #include <glib.h>
 
 #include "central/commands.h"
+#include "central/imgsign.h"
 #include "ota_engine/flash_file.h"
 #include "ota_engine/image.h"
 #include "peripheral/gatt_bluez.h"
@@ -70,6 +71,16 @@ static void usage(FILE *fp)
 		"0)\n"
 		"      --no-rollback         new images boot VALID, no "
 		"confirmation\n"
+		"      --trusted-key KEY.pem accept only images signed with "
+		"this key\n"
+		"                            (RSA-3072/ECDSA PEM, public or "
+		"private;\n"
+		"                            up to 3 times)\n"
+		"      --trust-running-app   accept only images signed with "
+		"the "
+		"key of\n"
+		"                            the running app's signature block "
+		"0\n"
 		"      --mtu N               behave as over an ATT MTU of N "
 		"(23..517)\n"
 		"      --window BYTES        credit budget (default 32768)\n"
@@ -163,6 +174,35 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return (end == s || *end || errno || *out > max) ? -1 : 0;
 }
 
+/* --trusted-key: the key's digest as a signature block's key digest. */
+static int trusted_key(struct ota_engine_cfg *cfg, const char *path)
+{
+	mbedtls_pk_context pk;
+	int err;
+
+	if (cfg->trusted_key_count == OTA_ENGINE_MAX_TRUSTED_KEYS) {
+		fprintf(stderr, "bleota-peripheral: at most %u --trusted-key\n",
+			OTA_ENGINE_MAX_TRUSTED_KEYS);
+		return -1;
+	}
+	mbedtls_pk_init(&pk);
+	err = imgsign_load_key(&pk, path, NULL);
+	if (!err)
+		err = imgsign_key_digest(
+			&pk, cfg->trusted_key_digest[cfg->trusted_key_count]);
+	mbedtls_pk_free(&pk);
+	if (err) {
+		fprintf(stderr, "bleota-peripheral: --trusted-key %s: %s\n",
+			path,
+			err == -ENOTSUP ? "not an RSA-3072, ECDSA P-256 or "
+					  "P-384 key"
+					: "cannot read a PEM key");
+		return -1;
+	}
+	cfg->trusted_key_count++;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -177,6 +217,8 @@ int main(int argc, char **argv)
 		{ "chip-rev", required_argument, NULL, 'R' },
 		{ "secure-version", required_argument, NULL, 's' },
 		{ "no-rollback", no_argument, NULL, 'n' },
+		{ "trusted-key", required_argument, NULL, 'T' },
+		{ "trust-running-app", no_argument, NULL, 'P' },
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
@@ -248,6 +290,13 @@ int main(int argc, char **argv)
 		case 'n':
 			scfg.engine.rollback_disabled = true;
 			break;
+		case 'T':
+			if (trusted_key(&scfg.engine, optarg))
+				return 2;
+			break;
+		case 'P':
+			scfg.engine.trust_running_app_key = true;
+			break;
 		case 'm':
 			if (parse_uint(optarg, OTA_MAX_MTU, &v) ||
 			    v < OTA_MIN_MTU)
@@ -287,6 +336,12 @@ int main(int argc, char **argv)
 	}
 	if (!flash || (!listen_on && !adapter) || optind != argc) {
 		usage(stderr);
+		return 2;
+	}
+	if (scfg.engine.trust_running_app_key &&
+	    scfg.engine.trusted_key_count) {
+		fprintf(stderr, "bleota-peripheral: --trusted-key and "
+				"--trust-running-app exclude each other\n");
 		return 2;
 	}
 	if (listen_on && !unix_path_of(listen_on)) {
