@@ -48,13 +48,14 @@ push() {
 start_device() {
 	hci_spawn periph "$B/bleota-peripheral" --flash "$W/dev.flash" \
 		--adapter "hci$HCI_P" --name bleota-vm -v "$@"
+	PERIPH_PID=$HCI_LAST_PID
 	must_wait 'grep -q "advertising as" "$HCI_OUT/periph.log"' 30 \
 		"bleota-peripheral registered and advertising"
 }
 
 stop_device() {
-	kill -TERM "$HCI_PID_periph"
-	must_wait "! kill -0 $HCI_PID_periph" 20 "bleota-peripheral to stop"
+	kill -TERM "$PERIPH_PID"
+	must_wait "! kill -0 $PERIPH_PID" 20 "bleota-peripheral to stop"
 }
 
 # One ATT bearer, no EATT: most OTA targets (ESP32 among them) have no
