@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -229,18 +230,28 @@ int socket_connect_unix(const char *path)
 int socket_listen_unix(const char *path)
 {
 	struct sockaddr_un sa;
-	int fd, r = unix_addr(path, &sa);
+	char tmp[sizeof(sa.sun_path)];
+	int fd, r;
 
+	/*
+	 * Bound under a temporary name and renamed once listening: the path
+	 * appears only when a connect() can succeed, so whoever waits for it
+	 * (scripts, tests) never meets ECONNREFUSED.
+	 */
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid()) >=
+	    (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	r = unix_addr(tmp, &sa);
 	if (r)
 		return r;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	/* a stale socket file from a previous run would make bind fail */
-	unlink(path);
+	unlink(tmp);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 4) < 0) {
+	    listen(fd, 4) < 0 || rename(tmp, path) < 0) {
 		r = -errno;
+		unlink(tmp);
 		close(fd);
 		return r;
 	}
