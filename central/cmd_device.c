@@ -42,6 +42,8 @@ struct dev_info {
 	uint32_t caps;
 	uint32_t window;
 	unsigned int max_value;
+	uint8_t keys[OTA_INFO_MAX_KEYS][OTA_SHA256_LEN]; /* trusted keys */
+	unsigned int nkeys;
 };
 
 struct dev_status {
@@ -116,6 +118,12 @@ static void parse_info(const uint8_t *buf, size_t len, struct dev_info *d)
 			break;
 		case OTA_INFO_CAPS:
 			d->caps = tlv_uint(v, n);
+			break;
+		case OTA_INFO_TRUSTED_KEYS:
+			d->nkeys = n / OTA_SHA256_LEN;
+			if (d->nkeys > OTA_INFO_MAX_KEYS)
+				d->nkeys = OTA_INFO_MAX_KEYS;
+			memcpy(d->keys, v, d->nkeys * OTA_SHA256_LEN);
 			break;
 		default:
 			break; /* newer devices may say more */
@@ -380,21 +388,44 @@ static int read_status(struct client *c, const char *device,
 	return r;
 }
 
+/* "ab12cd34…, …": the first 8 hex digits of each trusted key digest */
+static void key_list(char *out, size_t cap, const struct dev_info *i,
+		     const char *sep, const char *quote)
+{
+	size_t len = 0;
+	unsigned int k, b;
+
+	out[0] = '\0';
+	for (k = 0; k < i->nkeys && len < cap; k++) {
+		len += (size_t)snprintf(out + len, cap - len, "%s%s",
+					k ? sep : "", quote);
+		for (b = 0; b < OTA_SHA256_LEN && len < cap; b++)
+			len += (size_t)snprintf(out + len, cap - len, "%02x",
+						i->keys[k][b]);
+		if (len < cap)
+			len += (size_t)snprintf(out + len, cap - len, "%s",
+						quote);
+	}
+}
+
 static void print_info(const struct dev_info *i)
 {
-	char slot[16], size[32], esc[2][80];
+	char slot[16], size[32], esc[2][80], keys[256];
 
 	if (report_mode() == REPORT_JSON) {
 		json_escape(esc[0], sizeof(esc[0]), i->version);
 		json_escape(esc[1], sizeof(esc[1]), i->project);
+		key_list(keys, sizeof(keys), i, ",", "\"");
 		printf("{\"event\":\"info\",\"protocol\":%u,\"chip\":\"%s\","
 		       "\"chip_id\":%u,\"running_slot\":%d,\"version\":\"%s\","
 		       "\"project\":\"%s\",\"secure_version\":%u,"
-		       "\"slot_size\":%u,\"rollback\":%s,\"max_value\":%u}\n",
+		       "\"slot_size\":%u,\"rollback\":%s,\"max_value\":%u,"
+		       "\"signed_only\":%s,\"trusted_keys\":[%s]}\n",
 		       i->proto, ota_image_chip_name(i->chip_id), i->chip_id,
 		       i->slot, esc[0], esc[1], i->secure_version, i->slot_size,
 		       i->caps & OTA_CAP_ROLLBACK ? "true" : "false",
-		       i->max_value);
+		       i->max_value,
+		       i->caps & OTA_CAP_SIGNED ? "true" : "false", keys);
 		return;
 	}
 	slot_name(slot, sizeof(slot), i->slot);
@@ -407,6 +438,17 @@ static void print_info(const struct dev_info *i)
 						? "enabled (new images must be "
 						  "confirmed)"
 						: "disabled");
+	if (!(i->caps & OTA_CAP_SIGNED))
+		printf("signed images:   optional\n");
+	else if (!i->nkeys)
+		printf("signed images:   required (block 0 key of the running "
+		       "app)\n");
+	else {
+		key_list(keys, sizeof(keys), i, "\n                 ", "");
+		printf("signed images:   required, trusted key digests:\n"
+		       "                 %s\n",
+		       keys);
+	}
 	printf("protocol:        bleota %u, values up to %u bytes\n", i->proto,
 	       i->max_value);
 }
@@ -455,6 +497,7 @@ struct push {
 	size_t len;
 	struct ota_image_verify v;
 	struct ota_manifest m;
+	struct manifest_sig sig;
 	uint8_t flags;
 	bool reboot;
 	bool confirm;
@@ -517,7 +560,7 @@ static int load_image(struct push *p)
 	p->img = cmd_read_file(p->file, OTA_MAX_IMAGE, &p->len);
 	if (!p->img)
 		return BLEOTA_EXIT_BAD_IMAGE;
-	r = manifest_from_image(p->img, p->len, &p->v, &p->m);
+	r = manifest_from_image(p->img, p->len, &p->v, &p->m, &p->sig);
 	if (r == -EILSEQ) {
 		snprintf(what, sizeof(what), "%s: not a valid app image: %s",
 			 p->file,
@@ -525,6 +568,16 @@ static int load_image(struct push *p)
 		report_error(BLEOTA_EXIT_BAD_IMAGE, "BAD_IMAGE", what,
 			     "nothing was sent; rebuild the image, 'bleota "
 			     "image info FILE' shows its contents");
+		return BLEOTA_EXIT_BAD_IMAGE;
+	}
+	if (r == -EBADMSG) {
+		snprintf(what, sizeof(what),
+			 "%s: ends in a signature sector with no valid block",
+			 p->file);
+		report_error(BLEOTA_EXIT_BAD_IMAGE, "BAD_SIGNATURE", what,
+			     "nothing was sent; sign the image again with "
+			     "'bleota image sign' ('bleota image info FILE' "
+			     "shows each block)");
 		return BLEOTA_EXIT_BAD_IMAGE;
 	}
 	if (r) {
@@ -630,12 +683,25 @@ static int push_attempt(struct push *p, bool *lost)
 			     p->device, ota_image_chip_name(info.chip_id),
 			     info.project, info.version, slot, size);
 	}
+	if (p->sig.region) {
+		int b = manifest_pick_block(
+			&p->sig, (const uint8_t(*)[OTA_SHA256_LEN])info.keys,
+			info.nkeys, &p->m);
+
+		if (!p->begun && b >= 0)
+			dbg("sending signature block %d (%s)", b,
+			    ota_sig_scheme_name(p->sig.blk[b].scheme));
+		else if (!p->begun)
+			info("none of the image's signing keys is among the "
+			     "%u the device lists; sending the first block",
+			     info.nkeys);
+	}
 	cfg.max_value = client_value_max(c);
 	if (info.max_value && info.max_value < cfg.max_value)
 		cfg.max_value = info.max_value;
 	cfg.first_token = client_token(c);
-	if (ota_tx_init(&tx, &cfg) ||
-	    ota_tx_push(&tx, p->img, p->len, &p->m, p->flags, now_ms())) {
+	if (ota_tx_init(&tx, &cfg) || ota_tx_push(&tx, p->img, p->m.image_size,
+						  &p->m, p->flags, now_ms())) {
 		client_free(c);
 		report_error(BLEOTA_EXIT_FAIL, "INTERNAL",
 			     "cannot start the push", "");

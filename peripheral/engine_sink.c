@@ -160,7 +160,9 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 	    (!s->have_manifest || memcmp(&em, &s->man, sizeof(em)) ||
 	     (ef & OTA_ENGINE_NO_RESUME)))
 		ota_engine_abort(s->eng);
-	if (ota_engine_begin(s->eng, &em, ef) < 0) {
+	/* a SIGNATURE TLV: the manifest describes the signed region and the
+	 * engine writes the signature sector after it at FINISH */
+	if (ota_engine_begin_signed(s->eng, &em, m->sig, m->sig_len, ef) < 0) {
 		st = failed(s, "update");
 		*detail = refusal_detail(s, st);
 		return st;
@@ -275,6 +277,7 @@ static void sink_get_info(void *ctx, struct ota_dev_info *out)
 	struct engine_sink *s = S(ctx);
 	struct ota_engine_info info;
 	struct ota_engine_status es;
+	unsigned int i;
 
 	if (ota_engine_info(s->eng, &info) == 0) {
 		out->slot_size = info.slot_size;
@@ -290,6 +293,13 @@ static void sink_get_info(void *ctx, struct ota_dev_info *out)
 	else
 		out->run_slot = 0xff;
 	out->caps = s->eng->cfg.rollback_disabled ? 0 : OTA_CAP_ROLLBACK;
+	if (s->eng->cfg.trusted_key_count || s->eng->cfg.trust_running_app_key)
+		out->caps |= OTA_CAP_SIGNED;
+	for (i = 0; i < s->eng->cfg.trusted_key_count && i < OTA_INFO_MAX_KEYS;
+	     i++)
+		memcpy(out->trusted_keys[i], s->eng->cfg.trusted_key_digest[i],
+		       sizeof(out->trusted_keys[i]));
+	out->n_trusted_keys = (uint8_t)i;
 }
 
 static void sink_get_status(void *ctx, struct ota_dev_status *out)

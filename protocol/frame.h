@@ -163,10 +163,12 @@ enum ota_info_tlv {
 	OTA_INFO_RUN_SECVER = 0x08,    /* u32 */
 	OTA_INFO_RUN_SLOT = 0x09,      /* u8 */
 	OTA_INFO_CAPS = 0x0a,          /* u32, OTA_CAP_* */
+	OTA_INFO_TRUSTED_KEYS = 0x0b,  /* n x 32: SHA-256 of trusted keys */
 };
-#define OTA_CAP_RESUME   0x01
-#define OTA_CAP_ROLLBACK 0x02
-#define OTA_CAP_SIGNED   0x04
+#define OTA_INFO_MAX_KEYS 3 /* trusted key digests INFO can list */
+#define OTA_CAP_RESUME    0x01
+#define OTA_CAP_ROLLBACK  0x02
+#define OTA_CAP_SIGNED    0x04
 
 /* STATUS attribute TLV types (session and boot state). */
 enum ota_status_tlv {

@@ -519,6 +519,12 @@ static void build_info(struct ota_rx *rx, struct ota_tlv_writer *w)
 	ota_tlv_put_str(w, OTA_INFO_RUN_PROJECT, info.run_project);
 	ota_tlv_put_u32(w, OTA_INFO_RUN_SECVER, info.run_secure_version);
 	ota_tlv_put_u8(w, OTA_INFO_RUN_SLOT, info.run_slot);
+	if (info.n_trusted_keys)
+		ota_tlv_put(w, OTA_INFO_TRUSTED_KEYS, info.trusted_keys[0],
+			    (uint16_t)(32u *
+				       (info.n_trusted_keys < OTA_INFO_MAX_KEYS
+						? info.n_trusted_keys
+						: OTA_INFO_MAX_KEYS)));
 }
 
 static void build_status(struct ota_rx *rx, struct ota_tlv_writer *w)

@@ -51,6 +51,9 @@ struct ota_dev_info {
 	uint32_t run_secure_version;
 	uint8_t run_slot;
 	uint32_t caps; /* OTA_CAP_* */
+	/* digests of the signing keys the device trusts (INFO 0x0b) */
+	uint8_t trusted_keys[OTA_INFO_MAX_KEYS][32];
+	uint8_t n_trusted_keys;
 };
 
 /* Boot state (STATUS attribute); session fields are the receiver's own. */

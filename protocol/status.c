@@ -62,7 +62,8 @@ static const struct status_row rows[] = {
 	  "re-sign the image; it may be corrupt or tampered with" },
 	{ OTA_STATUS_UNTRUSTED_KEY, "UNTRUSTED_KEY",
 	  "image is signed with a key the device does not trust",
-	  "sign with the device's trusted key" },
+	  "sign with a key the device trusts: 'bleota info DEVICE' lists "
+	  "their digests, 'bleota image info FILE' the image's" },
 	{ OTA_STATUS_INCOMPLETE, "INCOMPLETE",
 	  "not all of the image has reached the device",
 	  "retry the push; it resumes where the device is" },

@@ -136,6 +136,17 @@ void e2e_view_flash(const char *path, size_t slot_len, struct e2e_flash_view *v)
 	ota_flash_file_close(f);
 }
 
+void e2e_assert_file_unchanged(const char *path, uint8_t *before, size_t blen)
+{
+	size_t alen;
+	uint8_t *after = e2e_read_all(path, &alen);
+
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	free(after);
+	free(before);
+}
+
 void e2e_assert_slot_holds(const char *flash, int slot,
 			   const struct e2e_image *im)
 {

@@ -59,6 +59,10 @@ uint8_t *e2e_read_all(const char *path, size_t *len);
 void e2e_flash(char *path, size_t cap, const char *name,
 	       const struct e2e_image *v1);
 
+/* @path still holds exactly @before (@blen bytes, from e2e_read_all(),
+ * freed here). */
+void e2e_assert_file_unchanged(const char *path, uint8_t *before, size_t blen);
+
 /* What the device's engine reads from the flash (inspect mode). */
 void e2e_view_flash(const char *path, size_t slot_len,
 		    struct e2e_flash_view *v);

@@ -161,14 +161,19 @@ static void sink_abort(void *ctx, bool discard)
 
 static void sink_get_info(void *ctx, struct ota_dev_info *info)
 {
-	(void)ctx;
+	struct mem_sink *s = ctx;
+	unsigned int k;
+
+	for (k = 0; k < s->n_keys && k < OTA_INFO_MAX_KEYS; k++)
+		memset(info->trusted_keys[k], (int)(0xa0u + k), 32);
+	info->n_trusted_keys = s->n_keys;
 	info->slot_size = MEM_SINK_SLOT;
 	info->chip_id = 9;
 	strcpy(info->run_version, "1.0.0");
 	strcpy(info->run_project, "memsink");
 	info->run_secure_version = 1;
 	info->run_slot = 0;
-	info->caps = OTA_CAP_ROLLBACK;
+	info->caps = OTA_CAP_ROLLBACK | (s->n_keys ? OTA_CAP_SIGNED : 0);
 }
 
 static void sink_get_status(void *ctx, struct ota_dev_status *st)

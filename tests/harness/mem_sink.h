@@ -31,6 +31,7 @@ struct mem_sink {
 	int corrupt_repeat;   /* ... and in this many later ones */
 	enum ota_status finish_status; /* finish answers this if not OK */
 	uint32_t finish_detail;
+	uint8_t n_keys; /* INFO lists this many trusted keys: bytes 0xk0.. */
 
 	/* observations */
 	int writes;

@@ -601,8 +601,9 @@ static void test_read_info_paged(void **state)
 	uint16_t vlen;
 	uint8_t type;
 	int n, pages = 0;
-	bool saw_slot = false, saw_version = false;
+	bool saw_slot = false, saw_version = false, saw_keys = false;
 
+	f->sink.n_keys = 2; /* INFO then runs past 200 bytes */
 	do {
 		req[1] = (uint8_t)(0x40 + pages);
 		ota_put_le16(req + 3, (uint16_t)got);
@@ -626,9 +627,19 @@ static void test_read_info_paged(void **state)
 			assert_memory_equal(val, "1.0.0", 5);
 			saw_version = true;
 		}
+		if (type == OTA_INFO_TRUSTED_KEYS) {
+			assert_int_equal(vlen, 64);
+			assert_int_equal(val[0], 0xa0);
+			assert_int_equal(val[31], 0xa0);
+			assert_int_equal(val[32], 0xa1);
+			assert_int_equal(val[63], 0xa1);
+			saw_keys = true;
+		}
+		if (type == OTA_INFO_CAPS)
+			assert_true(ota_get_le32(val) & OTA_CAP_SIGNED);
 	}
 	assert_int_equal(off, total);
-	assert_true(saw_slot && saw_version);
+	assert_true(saw_slot && saw_version && saw_keys);
 	/* the Info characteristic serves the same bytes */
 	assert_int_equal(
 		ota_rx_read_attr(&f->rx, OTA_ATTR_INFO, out2, sizeof(out2)),
