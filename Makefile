@@ -286,9 +286,10 @@ clean:
 	rm -rf build build-*
 
 # ---------------------------------------------------------------------------
-# HCI emulation (tests/hci/, docs/testing-hci.md). Not part of `make test`
-# yet. Boots a qemu VM with a real kernel Bluetooth stack, btvirt and
-# bluetoothd per scenario; needs root for apt on the first run.
+# HCI emulation (tests/hci/, docs/testing-hci.md). Not part of `make test`;
+# .ci/run runs it with HCI_RETRIES=1. Boots a qemu VM with a real kernel
+# Bluetooth stack, btvirt and bluetoothd per scenario; needs root for apt on
+# the first run.
 #
 #   make test-hci                   every tests/hci/*.sh with "# HCI-SCENARIO:"
 #   make test-hci HCI_SCENARIOS=tests/hci/smoke.sh
