@@ -44,6 +44,7 @@
 #include "ota_engine/engine_priv.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "ota_engine/otadata.h"
@@ -225,7 +226,7 @@ int eng_efuse_raise(struct ota_engine *eng, uint32_t v)
 			       NULL))
 		return -EIO;
 	eng_log(eng, OTA_ENGINE_LOG_INFO,
-		"anti-rollback: secure_version counter %u -> %u",
+		"anti-rollback: secure_version counter %" PRIu32 " -> %" PRIu32,
 		eng->efuse_secure_version, v);
 	eng->efuse_secure_version = v;
 	return 0;
@@ -246,8 +247,8 @@ static int try_load(struct ota_engine *eng, int slot, struct ota_app_desc *desc)
 	if (!err &&
 	    eng->iv.info.desc.secure_version < eng->efuse_secure_version) {
 		eng_log(eng, OTA_ENGINE_LOG_WARN,
-			"bootloader: slot %d secure_version %u is below the "
-			"anti-rollback counter %u",
+			"bootloader: slot %d secure_version %" PRIu32
+			" is below the anti-rollback counter %" PRIu32,
 			slot, eng->iv.info.desc.secure_version,
 			eng->efuse_secure_version);
 		return -ENOEXEC;
@@ -276,7 +277,7 @@ int eng_boot_select(struct ota_engine *eng, bool apply,
 			e[i].state = OTA_IMG_ABORTED;
 			if (apply) {
 				eng_log(eng, OTA_ENGINE_LOG_WARN,
-					"bootloader: seq %u was never "
+					"bootloader: seq %" PRIu32 " was never "
 					"confirmed: ABORTED",
 					e[i].seq);
 				if (eng_otadata_rewrite(eng, (unsigned int)i,

@@ -31,6 +31,7 @@
 #include "ota_engine/util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -442,7 +443,8 @@ static int check_signature(struct ota_engine *eng,
 	    ((flags & OTA_ENGINE_SIG_IN_IMAGE) &&
 	     m->image_size < 2 * OTA_SIGBLOCK_SECTOR_LEN))
 		return eng_fail(eng, OTA_ENGINE_REASON_BAD_MANIFEST, -EINVAL,
-				"a signed image of %u bytes is not padded to "
+				"a signed image of %" PRIu32
+				" bytes is not padded to "
 				"4 KiB",
 				m->image_size);
 	if (!ota_sigblock_parse_sector(sig, sig_len, b))
@@ -543,7 +545,8 @@ static int preflight(struct ota_engine *eng,
 					   OTA_ENGINE_BLOCK_SIZE >
 				   OTA_ENGINE_MAX_BLOCKS)
 		return eng_fail(eng, OTA_ENGINE_REASON_TOO_LARGE, -ENOSPC,
-				"image is %u bytes%s, slot ota_%d holds %u",
+				"image is %" PRIu32
+				" bytes%s, slot ota_%d holds %" PRIu32,
 				m->image_size,
 				need != m->image_size
 					? " + a 4 KiB signature sector"
@@ -561,7 +564,7 @@ static int preflight(struct ota_engine *eng,
 		floor = eng->running_desc.secure_version;
 	if (m->secure_version < floor)
 		return eng_fail(eng, OTA_ENGINE_REASON_DOWNGRADE, -EPERM,
-				"image secure_version %u < %u",
+				"image secure_version %" PRIu32 " < %" PRIu32,
 				m->secure_version, floor);
 	rc = check_signature(eng, m, sig, sig_len, flags, out_block);
 	if (rc < 0)
@@ -690,7 +693,9 @@ static int resume(struct ota_engine *eng)
 			continue;
 		}
 		eng_log(eng, OTA_ENGINE_LOG_WARN,
-			"resume: block %u changed since it was verified", b);
+			"resume: block %" PRIu32
+			" changed since it was verified",
+			b);
 		if (ota_journal_resume_revoke(&eng->jr, b))
 			return -EIO;
 	}
@@ -777,9 +782,9 @@ int ota_engine_begin_signed(struct ota_engine *eng,
 	}
 	eng->session = OTA_ENGINE_SESSION_RECEIVING;
 	stream_reset(eng);
-	eng_log(eng, OTA_ENGINE_LOG_INFO, "begin: %u bytes into ota_%d%s%s",
-		m->image_size, slot, eng->sig_on ? " (signed)" : "",
-		resumable ? " (resumed)" : "");
+	eng_log(eng, OTA_ENGINE_LOG_INFO,
+		"begin: %" PRIu32 " bytes into ota_%d%s%s", m->image_size, slot,
+		eng->sig_on ? " (signed)" : "", resumable ? " (resumed)" : "");
 	ok(eng);
 	return 0;
 }
@@ -829,7 +834,8 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
 				"write without an active session");
 	if (offset > eng->man.image_size || len > eng->man.image_size - offset)
 		return eng_fail(eng, OTA_ENGINE_REASON_OUT_OF_RANGE, -EINVAL,
-				"write [%u, +%zu) beyond the %u-byte image",
+				"write [%" PRIu32 ", +%zu) beyond the %" PRIu32
+				"-byte image",
 				offset, len, eng->man.image_size);
 	eng_slot_region(eng, (int)eng->target, &slot_off, &slot_size);
 	while (len) {
@@ -850,7 +856,8 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
 			if (!err && conflict) {
 				/* differs from what landed: start the block over */
 				eng_log(eng, OTA_ENGINE_LOG_WARN,
-					"block %u rewritten with other data: "
+					"block %" PRIu32
+					" rewritten with other data: "
 					"erasing it",
 					b);
 				err = erase_block(eng, slot_off, b);
@@ -870,7 +877,8 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
 	return 0;
 err_io:
 	return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR, -EIO,
-			"flash error writing at image offset 0x%x", offset);
+			"flash error writing at image offset 0x%" PRIx32,
+			offset);
 }
 
 /* Reads block @b in chunks, feeding @crc and optionally the stream. */
@@ -927,9 +935,10 @@ static int desc_vs_manifest(struct ota_engine *eng,
 				"app project '%.32s', manifest '%.32s'",
 				in->desc.project, m->project);
 	if (in->desc.secure_version != m->secure_version)
-		return eng_fail(eng, OTA_ENGINE_REASON_MANIFEST_MISMATCH,
-				-ENOEXEC, "app secure_version %u, manifest %u",
-				in->desc.secure_version, m->secure_version);
+		return eng_fail(
+			eng, OTA_ENGINE_REASON_MANIFEST_MISMATCH, -ENOEXEC,
+			"app secure_version %" PRIu32 ", manifest %" PRIu32,
+			in->desc.secure_version, m->secure_version);
 	return 0;
 }
 
@@ -987,11 +996,12 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 				"block verify without an active session");
 	if (block >= eng->nblocks)
 		return eng_fail(eng, OTA_ENGINE_REASON_OUT_OF_RANGE, -EINVAL,
-				"block %u beyond the %u-block image", block,
-				eng->nblocks);
+				"block %" PRIu32 " beyond the %" PRIu32
+				"-block image",
+				block, eng->nblocks);
 	if (read_block(eng, block, &got, false))
 		return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR, -EIO,
-				"flash error reading block %u", block);
+				"flash error reading block %" PRIu32, block);
 	if (got != crc32) {
 		if (bit(eng->verified, block) &&
 		    ota_journal_resume_revoke(&eng->jr, block))
@@ -1000,8 +1010,9 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 		set_bit(eng->verified, block, false);
 		set_bit(eng->erased, block, false);
 		return eng_fail(eng, OTA_ENGINE_REASON_BLOCK_CRC, -EILSEQ,
-				"block %u: CRC 0x%08x, expected 0x%08x", block,
-				got, crc32);
+				"block %" PRIu32 ": CRC 0x%08" PRIx32
+				", expected 0x%08" PRIx32,
+				block, got, crc32);
 	}
 	if (!bit(eng->verified, block)) {
 		if (ota_journal_resume_set(&eng->jr, block, got))
@@ -1069,14 +1080,15 @@ static int finish_signature(struct ota_engine *eng, struct sig_hash *h,
 		ota_sha256_final(&h->s256, digest);
 	if (memcmp(digest, blk->digest, blk->digest_len))
 		return eng_fail(eng, OTA_ENGINE_REASON_BAD_SIGNATURE, -EBADMSG,
-				"the %u signed bytes do not hash to the digest "
+				"the %" PRIu32
+				" signed bytes do not hash to the digest "
 				"signature block %u signs",
 				h->region, eng->sig_block);
 	if (ota_sigblock_sector_offset(eng->iv.info.image_len) != h->region)
 		return eng_fail(
 			eng, OTA_ENGINE_REASON_BAD_SIGNATURE, -EBADMSG,
-			"the app image ends at %u, so its signature "
-			"sector belongs at 0x%x, not 0x%x",
+			"the app image ends at %" PRIu32 ", so its signature "
+			"sector belongs at 0x%" PRIx32 ", not 0x%" PRIx32,
 			eng->iv.info.image_len,
 			ota_sigblock_sector_offset(eng->iv.info.image_len),
 			h->region);
@@ -1143,8 +1155,9 @@ int ota_engine_finish(struct ota_engine *eng)
 	}
 	if (missing)
 		return eng_fail(eng, OTA_ENGINE_REASON_INCOMPLETE, -EAGAIN,
-				"%u of %u blocks never written", missing,
-				eng->nblocks);
+				"%" PRIu32 " of %" PRIu32
+				" blocks never written",
+				missing, eng->nblocks);
 
 	/* one pass over flash: the ESP format and the whole-file hash */
 	eng_slot_region(eng, (int)eng->target, &off, &size);
@@ -1195,14 +1208,16 @@ int ota_engine_finish(struct ota_engine *eng)
 		}
 		if (unverified)
 			/* keep what the sender proved; it resends the rest */
-			return eng_fail(
-				eng, OTA_ENGINE_REASON_HASH_MISMATCH, -EILSEQ,
-				"SHA-256 differs; %u of %u blocks were never "
-				"verified: resend them",
-				unverified, eng->nblocks);
+			return eng_fail(eng, OTA_ENGINE_REASON_HASH_MISMATCH,
+					-EILSEQ,
+					"SHA-256 differs; %" PRIu32
+					" of %" PRIu32 " blocks were never "
+					"verified: resend them",
+					unverified, eng->nblocks);
 		end_session(eng);
 		return eng_fail(eng, OTA_ENGINE_REASON_HASH_MISMATCH, -EILSEQ,
-				"SHA-256 of the %u bytes in ota_%u differs "
+				"SHA-256 of the %" PRIu32
+				" bytes in ota_%u differs "
 				"from the manifest",
 				eng->man.image_size, eng->target);
 	}
@@ -1287,8 +1302,8 @@ int ota_engine_commit(struct ota_engine *eng)
 	ota_journal_resume_close(&eng->jr);
 	eng->session = OTA_ENGINE_SESSION_COMMITTED;
 	eng_log(eng, OTA_ENGINE_LOG_INFO,
-		"commit: otadata sector %u seq %u -> ota_%u", sector, seq,
-		eng->target);
+		"commit: otadata sector %u seq %" PRIu32 " -> ota_%u", sector,
+		seq, eng->target);
 	ok(eng);
 	return 0;
 err_io:

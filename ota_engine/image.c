@@ -25,6 +25,7 @@
 #include "ota_engine/image.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -479,7 +480,7 @@ const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
 		break;
 	case OTA_IMAGE_ERR_TRUNCATED:
 		snprintf(buf, cap,
-			 "image truncated at offset 0x%x: the file is "
+			 "image truncated at offset 0x%" PRIx32 ": the file is "
 			 "incomplete",
 			 v->err_off);
 		break;
@@ -516,26 +517,30 @@ const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
 		break;
 	case OTA_IMAGE_ERR_SEG_LEN:
 		snprintf(buf, cap,
-			 "segment %u length 0x%x is invalid (must be a "
+			 "segment %" PRIu32 " length 0x%" PRIx32
+			 " is invalid (must be a "
 			 "multiple of 4 below 16 MiB)",
 			 v->err_seg, s->len);
 		break;
 	case OTA_IMAGE_ERR_SEG0_SHORT:
 		snprintf(buf, cap,
-			 "segment 0 is %u bytes, too short for esp_app_desc_t "
+			 "segment 0 is %" PRIu32
+			 " bytes, too short for esp_app_desc_t "
 			 "(256)",
 			 s->len);
 		break;
 	case OTA_IMAGE_ERR_APP_DESC:
 		snprintf(buf, cap,
-			 "no esp_app_desc_t at offset 0x20 (magic 0x%08x, "
+			 "no esp_app_desc_t at offset 0x20 (magic 0x%08" PRIx32
+			 ", "
 			 "expected 0xabcd5432)",
 			 in->desc.magic);
 		break;
 	case OTA_IMAGE_ERR_MMU_ALIGN:
 		snprintf(buf, cap,
-			 "segment %u (load 0x%08x) at image offset 0x%x is not "
-			 "aligned to the 0x%x MMU page",
+			 "segment %" PRIu32 " (load 0x%08" PRIx32
+			 ") at image offset 0x%" PRIx32 " is not "
+			 "aligned to the 0x%" PRIx32 " MMU page",
 			 v->err_seg, s->load_addr, s->data_off, mmu_page(v));
 		break;
 	case OTA_IMAGE_ERR_CHECKSUM:
@@ -554,8 +559,9 @@ const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
 		break;
 	case OTA_IMAGE_ERR_TOO_BIG:
 		snprintf(buf, cap,
-			 "image does not fit the 0x%x-byte partition (reached "
-			 "offset 0x%x)",
+			 "image does not fit the 0x%" PRIx32
+			 "-byte partition (reached "
+			 "offset 0x%" PRIx32 ")",
 			 v->cfg.max_len, v->err_off);
 		break;
 	}

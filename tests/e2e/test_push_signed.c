@@ -113,8 +113,7 @@ static void start_trusting(struct fx *f, const char *tag, unsigned int key,
 	char opts[1200];
 
 	e2e_flash(f->flash, sizeof(f->flash), tag, &f->v1);
-	snprintf(opts, sizeof(opts), "--trusted-key %s %s", f->pub[key],
-		 extra);
+	snprintf(opts, sizeof(opts), "--trusted-key %s %s", f->pub[key], extra);
 	e2e_periph_start(&f->per, f->flash, tag, opts);
 }
 
@@ -132,9 +131,9 @@ static void test_signed_push_confirm(void **state)
 	sign(f, &s, "v2-signed.bin", keys);
 	start_trusting(f, "signed", 0, "");
 
-	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "info unix:%s",
-				    f->per.sock),
-			 0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock),
+		0);
 	sigkey_digest(OTA_SIG_ECDSA_P256, 0, kd);
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", kd[i]);
@@ -288,8 +287,7 @@ int main(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	e2e_init();
-	rc = cmocka_run_group_tests_name("push-signed", tests, setup,
-					 teardown);
+	rc = cmocka_run_group_tests_name("push-signed", tests, setup, teardown);
 	tmpdir_cleanup();
 	return rc;
 }
