@@ -2,8 +2,9 @@
 /*
  * make size: the whole device side, receiver and OTA engine, as firmware
  * would link it for Cortex-M4 with --gc-sections. The engine's crypto
- * (SHA-256, MD5) comes from the platform on a real device (hardware or ROM
- * routines), so here it is an empty stand-in and not counted; the flash
+ * (SHA-256/384, MD5, the RSA-PSS and ECDSA signature checks) comes from
+ * the platform on a real device (hardware or ROM routines, as ESP-IDF's
+ * bootloader uses), so here it is an empty stand-in and not counted; the flash
  * driver is the platform's too. Never executed: only sizes are read.
  */
 #include <stddef.h>
@@ -54,6 +55,46 @@ void ota_md5_final(struct ota_md5 *ctx, uint8_t out[OTA_MD5_LEN])
 {
 	(void)ctx;
 	(void)out;
+}
+
+void ota_sha384_init(struct ota_sha384 *ctx)
+{
+	(void)ctx;
+}
+
+void ota_sha384_update(struct ota_sha384 *ctx, const void *data, size_t len)
+{
+	(void)ctx;
+	(void)data;
+	(void)len;
+}
+
+void ota_sha384_final(struct ota_sha384 *ctx, uint8_t out[OTA_SHA384_LEN])
+{
+	(void)ctx;
+	(void)out;
+}
+
+int ota_crypto_verify_rsa3072_pss(const uint8_t *key,
+				  const uint8_t digest[OTA_SHA256_LEN],
+				  const uint8_t *sig_le)
+{
+	(void)key;
+	(void)digest;
+	(void)sig_le;
+	return -1;
+}
+
+int ota_crypto_verify_ecdsa(enum ota_ecdsa_curve curve, const uint8_t *xy_le,
+			    const uint8_t *digest, size_t digest_len,
+			    const uint8_t *rs_le)
+{
+	(void)curve;
+	(void)xy_le;
+	(void)digest;
+	(void)digest_len;
+	(void)rs_le;
+	return -1;
 }
 
 void bleota_size_device(void);
