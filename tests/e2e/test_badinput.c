@@ -30,6 +30,7 @@
 
 #include <cmocka.h>
 
+#include "ota_engine/crc.h"
 #include "ota_engine/engine.h"
 #include "ota_engine/flash_file.h"
 #include "ota_engine/otadata.h"
@@ -39,6 +40,7 @@
 #include "peripheral/transport.h"
 #include "tests/harness/device.h"
 #include "tests/harness/e2e.h"
+#include "tests/harness/sigkeys.h"
 #include "tests/harness/tmpdir.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -238,7 +240,13 @@ struct row {
 	uint32_t big;
 	enum esp_corruption corrupt;
 	uint16_t min_rev;
-	const char *periph_opts;
+	enum {
+		SIGN_NONE,
+		SIGN_KEY0,
+		SIGN_KEY1,
+		SIGN_FORGED
+	} sign;
+	const char *periph_opts; /* @D: the scratch directory */
 	/* CLI_CMD / DEV_STATE: the command; @S the device socket, @D the
 	 * scratch directory */
 	const char *cmd;
@@ -571,6 +579,19 @@ static const struct row rows[] = {
 	{ "same as running", CLI_PUSH, .chip = DEV_CHIP, .big = 100000,
 	  .status = OTA_STATUS_SAME_AS_RUNNING,
 	  .message = "identical to the running image", .exit_code = 4 },
+	/* a device that trusts key 0 (ECDSA P-256) */
+	{ "unsigned when required", CLI_PUSH, .chip = DEV_CHIP, .big = 100000,
+	  .periph_opts = "--trusted-key @D/key0.pub.pem",
+	  .status = OTA_STATUS_SIGNATURE_REQUIRED,
+	  .message = "only accepts signed images", .exit_code = 4 },
+	{ "bad signature", CLI_PUSH, .chip = DEV_CHIP, .big = 100000,
+	  .sign = SIGN_FORGED, .periph_opts = "--trusted-key @D/key0.pub.pem",
+	  .status = OTA_STATUS_BAD_SIGNATURE,
+	  .message = "signature does not verify", .exit_code = 4 },
+	{ "wrong key", CLI_PUSH, .chip = DEV_CHIP, .big = 100000,
+	  .sign = SIGN_KEY1, .periph_opts = "--trusted-key @D/key0.pub.pem",
+	  .status = OTA_STATUS_UNTRUSTED_KEY,
+	  .message = "key the device does not trust", .exit_code = 4 },
 	/* partition tables and flashes (bleota part/flash) */
 	{ "malformed CSV row", CLI_CMD,
 	  .cmd = "part csv2bin @D/bad-row.csv @D/out.bin", .status = -1,
@@ -688,6 +709,44 @@ static void write_file(const char *name, const char *text)
 	fclose(fp);
 }
 
+/*
+ * Replace @im by its signed form (P-256 key 0 or 1). SIGN_FORGED: key 0,
+ * then one byte of the signature flipped and the block's CRC made right
+ * again, so it passes the host's format check and only the device's
+ * signature verification catches it.
+ */
+static void sign_image(struct e2e_image *im, int how)
+{
+	unsigned int idx = how == SIGN_KEY1 ? 1 : 0;
+	struct ota_sigblock b;
+	uint8_t *s, *blk;
+	uint32_t crc;
+	size_t len;
+	FILE *fp;
+
+	s = sigkey_sign_image(im->data, im->len, OTA_SIG_ECDSA_P256, &idx, 1,
+			      &len);
+	assert_non_null(s);
+	if (how == SIGN_FORGED) {
+		blk = s + len - OTA_SIGBLOCK_SECTOR_LEN;
+		assert_int_equal(ota_sigblock_parse(blk, OTA_SIGBLOCK_LEN, &b),
+				 0);
+		blk[b.sig - blk + 5] ^= 0x40;
+		crc = ota_crc_rom_le(0, blk, OTA_SIGBLOCK_CRC_LEN);
+		blk[1196] = (uint8_t)crc;
+		blk[1197] = (uint8_t)(crc >> 8);
+		blk[1198] = (uint8_t)(crc >> 16);
+		blk[1199] = (uint8_t)(crc >> 24);
+	}
+	fp = fopen(im->path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(s, 1, len, fp), len);
+	fclose(fp);
+	free(im->data);
+	im->data = s;
+	im->len = len;
+}
+
 static void run_row(const struct row *r, struct e2e_image *v1,
 		    struct e2e_image *v2)
 {
@@ -713,8 +772,8 @@ static void run_row(const struct row *r, struct e2e_image *v1,
 	e2e_flash(flash, sizeof(flash), "row.flash", v1);
 	if (r->mutate)
 		r->mutate(flash);
-	e2e_periph_start(&per, flash, "row",
-			 r->periph_opts ? r->periph_opts : "");
+	expand(cmd, sizeof(cmd), r->periph_opts ? r->periph_opts : "", "", dir);
+	e2e_periph_start(&per, flash, "row", cmd);
 	if (r->setup)
 		r->setup(per.sock, v2);
 	guard_take(&g, flash);
@@ -733,6 +792,8 @@ static void run_row(const struct row *r, struct e2e_image *v1,
 			free(im.data);
 			im = *v1;
 		}
+		if (r->sign != SIGN_NONE)
+			sign_image(&im, r->sign);
 		code = e2e_bleota(out_buf, sizeof(out_buf),
 				  "push --json unix:%s %s", per.sock, im.path);
 		if (strcmp(r->name, "same as running"))
@@ -797,6 +858,7 @@ static void run_row(const struct row *r, struct e2e_image *v1,
 static void test_matrix(void **state)
 {
 	struct e2e_image v1, v2, v3;
+	char key[512];
 	size_t i;
 
 	(void)state;
@@ -806,6 +868,8 @@ static void test_matrix(void **state)
 		  ESP_CORRUPT_NONE);
 	e2e_image(&v3, "v3.bin", "3.0.0", DEV_CHIP, 0, 120000,
 		  ESP_CORRUPT_NONE);
+	tmpdir_path(key, sizeof(key), "key0.pub.pem");
+	sigkey_write_pem(sigkey_get(OTA_SIG_ECDSA_P256, 0), key, false);
 	write_file("bad-row.csv", "# Name, Type, SubType, Offset, Size\n"
 				  "nvs, data, nvs, , 0x4000\n"
 				  "ota_0, app, ota_0, 0x10000, banana\n");
@@ -820,6 +884,7 @@ static void test_matrix(void **state)
 	free(v1.data);
 	free(v2.data);
 	free(v3.data);
+	sigkey_free_all();
 }
 
 int main(void)
