@@ -5,13 +5,16 @@
  *
  * Input: a header, then records until the input ends.
  *   header  max_value (1: 20 + 2k), flags (1: bit 0 = the harness opens a
- *           session first with a valid MANIFEST + BEGIN), image size (2),
- *           chunk size (2), window KiB (1)
+ *           session first with a valid MANIFEST + BEGIN, bit 1 = the sink
+ *           fails FINISH with BAD_IMAGE, bits 2-7 = the sink fails that
+ *           write), image size (2: 1 + n % 20000), chunk size (2:
+ *           n % (max_value - 3), 0 = max_value - 4), window KiB (1)
  *   record  ctl (1): bits 0-1 channel, bits 2-7 d, time advances d * d * 8 ms
  *           channel 0-2: len (1), then len bytes fed on Control/Data/Status
  *           channel 3: an action (1): a correct DATA chunk of the harness's
  *           image (seq: 2 bytes), the same with one byte flipped, a
- *           disconnect, or a jump to the next deadline
+ *           disconnect, a read of attribute (1), or a jump to the next
+ *           deadline
  * After every record the due timers run and every notification is drained.
  *
  * Invariants beyond "no crash": the sink is written only inside the open
@@ -39,6 +42,8 @@ struct fsink {
 	bool verified[SLOT_BLKS];
 	struct ota_manifest m;
 	bool open;
+	unsigned int writes, fail_write_at; /* FLASH_ERROR on that write */
+	bool bad_image;                     /* FINISH answers BAD_IMAGE */
 	uint8_t slot[SLOT];
 };
 
@@ -80,6 +85,8 @@ static enum ota_status s_write(void *ctx, uint32_t off, const uint8_t *p,
 	FUZZ_CHECK(off < S.m.image_size && len <= S.m.image_size - off);
 	FUZZ_CHECK(off / OTA_BLOCK_SIZE == (off + len - 1) / OTA_BLOCK_SIZE);
 	FUZZ_CHECK(!S.verified[off / OTA_BLOCK_SIZE]);
+	if (++S.writes == S.fail_write_at)
+		return OTA_STATUS_FLASH_ERROR;
 	memcpy(S.slot + off, p, len);
 	return OTA_STATUS_OK;
 }
@@ -103,10 +110,14 @@ static enum ota_status s_finish(void *ctx, uint32_t *detail)
 	uint32_t b;
 
 	(void)ctx;
-	(void)detail;
 	FUZZ_CHECK(S.open);
 	for (b = 0; b < nblocks(); b++)
 		FUZZ_CHECK(S.verified[b]);
+	if (S.bad_image) {
+		*detail = 1;
+		S.open = false;
+		return OTA_STATUS_BAD_IMAGE;
+	}
 	return OTA_STATUS_OK;
 }
 
@@ -242,6 +253,23 @@ static void make_stream(uint32_t isize)
 	}
 }
 
+/* The INFO/STATUS attributes, as a GATT read serves them: TLVs that walk. */
+static void read_attr(uint8_t attr)
+{
+	uint8_t buf[OTA_MAX_VALUE], type, vlen;
+	const uint8_t *val;
+	size_t off = 0;
+	int n = ota_rx_read_attr(&rx, attr, buf, sizeof(buf)), r;
+
+	if (attr != OTA_ATTR_INFO && attr != OTA_ATTR_STATUS) {
+		FUZZ_CHECK(n == -ENOTSUP);
+		return;
+	}
+	FUZZ_CHECK(n > 0);
+	while ((r = ota_tlv_next(buf, (size_t)n, &off, &type, &val, &vlen)))
+		FUZZ_CHECK(r == 1);
+}
+
 static void valid_chunk(uint32_t isize, uint16_t P, uint32_t seq, bool flip,
 			uint64_t now)
 {
@@ -273,9 +301,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.max_value = 20 + 2u * (fz_u8(&f) % 246);
 	flags = fz_u8(&f);
 	isize = 1 + fz_u16(&f) % MAX_IMAGE;
-	P = (uint16_t)(1 + fz_u16(&f) % (cfg.max_value - OTA_DATA_HDR_LEN));
+	P = (uint16_t)(fz_u16(&f) % (cfg.max_value - OTA_DATA_HDR_LEN + 1));
+	if (!P)
+		P = (uint16_t)(cfg.max_value - OTA_DATA_HDR_LEN);
 	cfg.window_bytes = (fz_u8(&f) % 65) * 1024u;
 	FUZZ_CHECK(!ota_rx_init(&rx, &cfg));
+	S.fail_write_at = flags >> 2;
+	S.bad_image = flags & 2;
 	make_stream(isize);
 	if (flags & 1)
 		open_session(isize, P);
@@ -297,16 +329,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		act = fz_u8(&f);
-		switch (act % 4) {
+		switch (act % 5) {
 		case 0:
 		case 1:
 			valid_chunk(isize, P,
 				    fz_u16(&f) %
 					    (ota_stream_chunks(isize, P) + 1),
-				    act % 4, now);
+				    act % 5 == 1, now);
 			break;
 		case 2:
 			ota_rx_disconnect(&rx);
+			break;
+		case 3:
+			read_attr(fz_u8(&f));
 			break;
 		default:
 			if (ota_rx_next_deadline(&rx) != OTA_RX_NO_DEADLINE) {

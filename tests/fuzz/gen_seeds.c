@@ -125,7 +125,8 @@ static void seeds_manifest(const char *t)
 
 /*
  * fuzz_rx_feed: header (max_value 20, flags, size, P, window), then records.
- * "03 00 ss ss" is a correct DATA chunk of the harness's image.
+ * "03 00 ss ss" is a correct DATA chunk of the harness's image, "03 03 aa"
+ * reads attribute aa, "03 04" runs the next timer.
  */
 static const char *const rx_scripts[] = {
 	/* §9.1 with the harness opening the session: chunks, FINISH, COMMIT */
@@ -147,8 +148,13 @@ static const char *const rx_scripts[] = {
 	"  00 02 04 05",
 	/* a 9000-byte image at the largest value, idle timeout, READs */
 	"f5 01 28 23 f0 01 20  03 00 00 00  03 00 01 00  03 00 05 00"
-	"  00 05 01 07 01 00 00  00 05 01 08 02 00 00  fd 03  03 03"
-	"  01 02 21 09  00 02 09 0a",
+	"  00 05 01 07 01 00 00  00 05 01 08 02 00 00  03 03 01  03 03 02"
+	"  ff 04  03 04  01 02 21 09  00 02 09 0a",
+	/* §9.1 again: the image fails FINISH; a flash write fails */
+	"00 03 27 00 10 00 00  03 00 00 00  03 00 01 00  03 00 02 00"
+	"  00 02 04 05",
+	"00 09 27 00 10 00 00  03 00 00 00  03 00 01 00  03 00 02 00"
+	"  00 02 04 05",
 };
 
 static void seeds_rx(const char *t)
@@ -187,10 +193,11 @@ static const char *const tx_scripts[] = {
 	"00 10 00 00 27 00  03 00 00  03 00 00  03 00 00"
 	"  03 10 04 00 00 10 00",
 	/* READ INFO, in two pages */
-	"00 00 08 05 01  03 00 0c 0c 00 01 01 01 02 02 14 00 04 04 00"
-	"  03 00 06 0c 00 00 00 10 00",
+	"00 00 00 08 05 01"
+	"  03 00 11 13 00 01 01 01 02 02 14 00 03 04 00 80 00 00 04 04"
+	"  03 00 06 13 00 00 00 10 00",
 	/* EVENT mid-transfer */
-	"f5 00 00 10 28 23  03 00 00  03 00 00"
+	"f5 00 00 10 28 23  03 00 00"
 	"  03 00 09 40 00 00 00 00 00 00 00 00  02 06 41 40 30 75 00 00",
 };
 
