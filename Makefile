@@ -285,6 +285,7 @@ ALL_OBJS     += $(FUZZ_SRCS:%.c=$(O)/%.o) $(O)/tests/fuzz/gen_seeds.o
 
 .PHONY: fuzz fuzz-build fuzz-smoke
 fuzz:
+	@tests/tools/ensure-deps.sh clang libclang-rt-dev
 	@$(MAKE) --no-print-directory O=build-fuzz CC=$(FUZZ_CC) \
 		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
 		LDFLAGS="$(FUZZ_SAN)" fuzz-build
