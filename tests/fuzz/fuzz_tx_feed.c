@@ -19,7 +19,8 @@
  * every DATA carries a chunk of this image's framed stream at its seq, with
  * the right length and the right bytes (including block CRCs), whatever the
  * device claimed; the sender stops producing values by itself (no livelock),
- * and after DONE it is idle.
+ * after DONE it is idle, and its progress never claims more acknowledged
+ * bytes than the image has.
  */
 #include <errno.h>
 #include <string.h>
@@ -80,8 +81,10 @@ static void drain(uint64_t now)
 	uint8_t buf[OTA_MAX_VALUE];
 	struct ota_tx_event ev;
 	enum ota_chan chan;
+	const struct ota_tx_progress *prog;
 	struct ota_msg msg;
 	int n, polls = 0;
+	size_t rlen;
 
 	while ((n = ota_tx_poll(&tx, buf, sizeof(buf), &chan, now)) >= 0) {
 		FUZZ_CHECK(++polls < MAX_POLLS);
@@ -102,6 +105,11 @@ static void drain(uint64_t now)
 		if (ev.type == OTA_TX_EV_DONE)
 			FUZZ_CHECK(ota_tx_is_done(&tx));
 	}
+	prog = ota_tx_get_progress(&tx);
+	FUZZ_CHECK(prog->acked_bytes <= prog->image_size);
+	FUZZ_CHECK(prog->resent_bytes <= prog->sent_bytes);
+	(void)ota_tx_read_data(&tx, &rlen);
+	FUZZ_CHECK(rlen <= sizeof(tx.readbuf));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
