@@ -260,6 +260,54 @@ size:
 -include $(BENCH_OBJS:.o=.d)
 
 # ---------------------------------------------------------------------------
+# Fuzzing (issue 7; additive block). docs/testing.md "Fuzzing".
+#
+#   make fuzz        clang libFuzzer targets under ASan+UBSan in build-fuzz/:
+#                    every tests/fuzz/fuzz_*.c becomes build-fuzz/fuzz/fuzz_*,
+#                    and tests/fuzz/gen_seeds writes the seed corpora to
+#                    build-fuzz/corpus/<target>/ from the test vectors
+#   make fuzz-smoke  each target for FUZZ_SECONDS (60) on its corpus; any
+#                    crash, leak, UB or timeout fails, the input is kept in
+#                    build-fuzz/crashes/<target>/
+#
+# The fuzz tree reuses the compile rules above with O=build-fuzz, CC=clang.
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(basename $(notdir $(FUZZ_SRCS)))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(O)/fuzz/%)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_DEPS    := $(O)/central/partcsv.o $(O)/tests/harness/esp_image_build.o \
+	$(LIB_ENGINE) $(LIB_PROTO)
+ALL_OBJS     += $(FUZZ_SRCS:%.c=$(O)/%.o) $(O)/tests/fuzz/gen_seeds.o
+.SECONDARY: $(FUZZ_SRCS:%.c=$(O)/%.o) $(O)/tests/fuzz/gen_seeds.o
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz:
+	@tests/tools/ensure-deps.sh clang libclang-rt-dev
+	@$(MAKE) --no-print-directory O=build-fuzz CC=$(FUZZ_CC) \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+		LDFLAGS="$(FUZZ_SAN)" fuzz-build
+
+# The seed generator is an ordinary program (no libFuzzer main).
+fuzz-build: $(FUZZ_BINS) $(O)/fuzz/gen_seeds
+	@rm -rf $(O)/corpus
+	$(call say,GEN,$(O)/corpus)$(O)/fuzz/gen_seeds $(O)/corpus $(FUZZ_NAMES)
+
+$(O)/fuzz/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ \
+		$(CRYPTO_LIBS)
+
+$(O)/fuzz/gen_seeds: $(O)/tests/fuzz/gen_seeds.o $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS)
+
+fuzz-smoke: fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/tools/fuzz-smoke.sh build-fuzz
+# --- end of fuzzing block ---------------------------------------------------
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \

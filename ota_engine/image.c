@@ -307,15 +307,19 @@ static int seg_data(struct ota_image_verify *v, const uint8_t *p, size_t n)
 		memcpy(v->buf + v->buf_len, p, take);
 		v->buf_len += (uint32_t)take;
 		if (v->buf_len == OTA_APP_DESC_LEN) {
-			v->pos += (uint32_t)take; /* error offset points here */
+			/*
+			 * Both errors point at the end of the app desc, where
+			 * they become known, whatever the chunking.
+			 */
+			v->pos += (uint32_t)take;
 			if (ota_app_desc_parse(v->buf, &v->info.desc)) {
 				v->info.desc.magic = get_le32(v->buf);
 				return fail(v, OTA_IMAGE_ERR_APP_DESC);
 			}
-			v->pos -= (uint32_t)take;
 			v->info.has_desc = true;
 			if (!seg_aligned(v, &v->info.seg[0]))
 				return fail(v, OTA_IMAGE_ERR_MMU_ALIGN);
+			v->pos -= (uint32_t)take;
 		}
 	}
 	v->seg_left -= (uint32_t)n;

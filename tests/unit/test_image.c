@@ -134,6 +134,7 @@ static void test_corruptions(void **state)
 	};
 	static const size_t chunks[] = { 1, 7, 256, 4096, 1 << 20 };
 	static struct ota_image_verify v;
+	uint32_t err_off = 0;
 	size_t i, k;
 
 	(void)state;
@@ -153,9 +154,48 @@ static void test_corruptions(void **state)
 					 esp_corruption_name(cases[i].c),
 					 chunks[k], rc,
 					 ota_image_strerror(v.err));
+			if (!k)
+				err_off = v.err_off;
+			else if (v.err_off != err_off)
+				fail_msg("%s chunk %zu: error at %u, not %u",
+					 esp_corruption_name(cases[i].c),
+					 chunks[k], v.err_off, err_off);
 		}
 		free(img);
 	}
+}
+
+/*
+ * Segment 0 mapped off its MMU page: known only once the app desc is in
+ * (its mmu_page_size), and reported at the end of the app desc whatever
+ * the chunking (found by tests/fuzz/fuzz_image.c: the offset used to be
+ * where the last chunk began).
+ */
+static void test_seg0_mmu_align_offset(void **state)
+{
+	static const size_t chunks[] = { 1, 7, 100, 130, 200, 256, 4096 };
+	static struct ota_image_verify v;
+	struct esp_image_spec sp = { .chip_id = OTA_CHIP_ESP32C3,
+				     .mmu_page_log2 = 12 };
+	struct ota_image_cfg cfg = { .chip_id = OTA_CHIP_ESP32C3 };
+	uint32_t want =
+		OTA_IMAGE_HDR_LEN + OTA_IMAGE_SEG_HDR_LEN + OTA_APP_DESC_LEN;
+	size_t len, k;
+	uint8_t *img = esp_image_build(&sp, &len);
+
+	(void)state;
+	/* segment 0's load address, 4 bytes on: data no longer congruent */
+	img[OTA_IMAGE_HDR_LEN] += 4;
+	for (k = 0; k < ARRAY_SIZE(chunks); k++) {
+		int rc = verify_chunked(img, len, &cfg, chunks[k], &v);
+
+		assert_int_equal(rc, -EILSEQ);
+		assert_int_equal(v.err, OTA_IMAGE_ERR_MMU_ALIGN);
+		if (v.err_off != want)
+			fail_msg("chunk %zu: error at %u, not %u", chunks[k],
+				 v.err_off, want);
+	}
+	free(img);
 }
 
 static void test_chip_rules(void **state)
@@ -309,6 +349,8 @@ int main(void)
 		{ "/image/valid/layouts", test_layouts, NULL, NULL, NULL },
 		{ "/image/invalid/corruptions", test_corruptions, NULL, NULL,
 		  NULL },
+		{ "/image/invalid/seg0-mmu-align-offset",
+		  test_seg0_mmu_align_offset, NULL, NULL, NULL },
 		{ "/image/chip-rev-size", test_chip_rules, NULL, NULL, NULL },
 		{ "/image/describe", test_describe, NULL, NULL, NULL },
 		{ "/image/sticky-trailing", test_sticky_and_trailing, NULL,

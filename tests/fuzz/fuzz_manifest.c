@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target: manifest TLVs (ota_manifest_decode) and the TLV reader
+ * (ota_tlv_next) on the whole input.
+ *
+ * Beyond "no crash": the reader's cursor only moves forward and stays inside
+ * the buffer, and writing the entries it returned back with ota_tlv_put()
+ * reproduces the input exactly when the walk ends cleanly; a manifest that
+ * decodes re-encodes (ota_manifest_encode) to TLVs that decode to the same
+ * struct, and respects the documented limits (size <= 16 MiB, strings <= 32).
+ * Seeds: the manifest of docs/protocol.md §9.1 and the unit-test manifests.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "protocol/frame.h"
+#include "tests/fuzz/fuzz_util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint8_t out[1 << 16];
+
+static void tlv_walk(const uint8_t *data, size_t size)
+{
+	struct ota_tlv_writer w = { .buf = out, .cap = sizeof(out) };
+	const uint8_t *val;
+	size_t off = 0, prev;
+	uint8_t type, vlen;
+	int r;
+
+	for (;;) {
+		prev = off;
+		r = ota_tlv_next(data, size, &off, &type, &val, &vlen);
+		if (r <= 0)
+			break;
+		FUZZ_CHECK(off > prev && off <= size);
+		FUZZ_CHECK(val == data + prev + 2 && off == prev + 2 + vlen);
+		ota_tlv_put(&w, type, val, vlen);
+	}
+	FUZZ_CHECK(r == 0 || r == -EBADMSG);
+	FUZZ_CHECK(off == prev);
+	if (r == 0) {
+		FUZZ_CHECK(!w.overflow && w.len == size);
+		FUZZ_CHECK(!memcmp(out, data, size));
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ota_manifest m, m2;
+	uint8_t bad, bad2;
+	int r, n;
+
+	if (size > sizeof(out))
+		return 0;
+	tlv_walk(data, size);
+	r = ota_manifest_decode(data, size, &m, &bad);
+	FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -ENOTSUP);
+	if (r)
+		return 0;
+	FUZZ_CHECK(bad == 0 && m.image_size <= OTA_MAX_IMAGE);
+	FUZZ_CHECK(strlen(m.version) <= 32 && strlen(m.project) <= 32);
+	n = ota_manifest_encode(out, sizeof(out), &m);
+	FUZZ_CHECK(n > 0 && n <= OTA_MANIFEST_MAX);
+	FUZZ_CHECK(!ota_manifest_decode(out, (size_t)n, &m2, &bad2));
+	FUZZ_CHECK(m2.image_size == m.image_size);
+	FUZZ_CHECK(!memcmp(m2.sha256, m.sha256, 32));
+	FUZZ_CHECK(!strcmp(m2.version, m.version));
+	FUZZ_CHECK(!strcmp(m2.project, m.project));
+	FUZZ_CHECK(m2.has_chip_id == m.has_chip_id && m2.chip_id == m.chip_id);
+	FUZZ_CHECK(m2.has_secure_version == m.has_secure_version &&
+		   m2.secure_version == m.secure_version);
+	return 0;
+}
