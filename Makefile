@@ -279,7 +279,8 @@ FUZZ_NAMES   := $(basename $(notdir $(FUZZ_SRCS)))
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-FUZZ_DEPS    := $(O)/central/partcsv.o $(O)/tests/harness/esp_image_build.o \
+FUZZ_DEPS    := $(O)/central/partcsv.o $(O)/central/imgsign.o \
+	$(O)/tests/harness/esp_image_build.o $(O)/tests/harness/sigkeys.o \
 	$(LIB_ENGINE) $(LIB_PROTO)
 ALL_OBJS     += $(FUZZ_SRCS:%.c=$(O)/%.o) $(O)/tests/fuzz/gen_seeds.o
 .SECONDARY: $(FUZZ_SRCS:%.c=$(O)/%.o) $(O)/tests/fuzz/gen_seeds.o

@@ -25,7 +25,8 @@ static void tlv_walk(const uint8_t *data, size_t size)
 	struct ota_tlv_writer w = { .buf = out, .cap = sizeof(out) };
 	const uint8_t *val;
 	size_t off = 0, prev;
-	uint8_t type, vlen;
+	uint8_t type;
+	uint16_t vlen;
 	int r;
 
 	for (;;) {

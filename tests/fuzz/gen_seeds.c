@@ -7,7 +7,8 @@
  * §9.1 transfer scripted for the receiver and the sender, the built-in
  * two-OTA partition layout and the unit-test CSVs (text and binary),
  * otadata sectors made by ota_otadata_make(), and ESP images from
- * tests/harness/esp_image_build for several chips plus every corruption.
+ * tests/harness/esp_image_build for several chips plus every corruption,
+ * and signature sectors signed with keys generated here (sigkeys).
  * A target it does not know starts from an empty corpus.
  */
 #include <errno.h>
@@ -16,11 +17,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "central/imgsign.h"
 #include "central/partcsv.h"
 #include "ota_engine/image.h"
 #include "ota_engine/otadata.h"
 #include "protocol/frame.h"
 #include "tests/harness/esp_image_build.h"
+#include "tests/harness/sigkeys.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -343,10 +346,46 @@ static void seeds_image(const char *t)
 	put_image(t, &sp, 1);
 }
 
+/* Signature sectors behind flags byte 0: one per scheme, and three P-256
+ * blocks (two keys, the second one twice). */
+static void seeds_sigblock(const char *t)
+{
+	static const enum ota_sig_scheme schemes[] = { OTA_SIG_ECDSA_P256,
+						       OTA_SIG_ECDSA_P384,
+						       OTA_SIG_RSA3072 };
+	static uint8_t s[1 + OTA_SIGBLOCK_SECTOR_LEN];
+	uint8_t digest[OTA_SIGBLOCK_DIGEST_MAX];
+	unsigned int i;
+
+	memset(digest, 0x5a, sizeof(digest));
+	for (i = 0; i < ARRAY_SIZE(schemes); i++) {
+		memset(s, 0xff, sizeof(s));
+		s[0] = 0;
+		if (imgsign_make_block(sigkey_get(schemes[i], 0), digest,
+				       s + 1)) {
+			fprintf(stderr, "gen_seeds: cannot sign a seed\n");
+			exit(1);
+		}
+		put(t, s, sizeof(s));
+	}
+	memset(s, 0xff, sizeof(s));
+	s[0] = 1;
+	for (i = 0; i < OTA_SIGBLOCK_MAX; i++)
+		if (imgsign_make_block(
+			    sigkey_get(OTA_SIG_ECDSA_P256, i ? 1 : 0), digest,
+			    s + 1 + i * OTA_SIGBLOCK_LEN)) {
+			fprintf(stderr, "gen_seeds: cannot sign a seed\n");
+			exit(1);
+		}
+	put(t, s, sizeof(s));
+	sigkey_free_all();
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(const char *target);
 } gens[] = {
+	{ "fuzz_sigblock", seeds_sigblock },
 	{ "fuzz_frame_decode", seeds_frame },
 	{ "fuzz_manifest", seeds_manifest },
 	{ "fuzz_rx_feed", seeds_rx },
