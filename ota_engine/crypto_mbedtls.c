@@ -12,8 +12,9 @@
  * verifies. The ROM's Montgomery constants R^-1 and M' are recomputed from
  * N and compared, since a block whose constants disagree with N would not
  * verify on a chip even if the plain RSA check passed. mbedTLS allocates
- * its bignums on the heap here; that is why this file is exempt from the
- * engine's no-malloc rule.
+ * its bignums on the heap here: this host backend of the crypto interface
+ * is the one part of ota_engine/ allowed to (make size leaves it out; a
+ * device supplies its ROM or hardware routines instead).
  */
 #include "ota_engine/crypto.h"
 
