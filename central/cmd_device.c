@@ -23,6 +23,7 @@
 #include "central/manifest.h"
 #include "central/report.h"
 #include "ota_engine/image.h"
+#include "ota_engine/otadata.h"
 #include "peripheral/log.h"
 #include "peripheral/pump.h"
 #include "protocol/frame.h"
@@ -175,26 +176,6 @@ static void parse_status(const uint8_t *buf, size_t len, struct dev_status *d)
 		default:
 			break;
 		}
-	}
-}
-
-static const char *img_state_name(uint32_t st)
-{
-	switch (st) {
-	case 0:
-		return "NEW";
-	case 1:
-		return "PENDING_VERIFY";
-	case 2:
-		return "VALID";
-	case 3:
-		return "INVALID";
-	case 4:
-		return "ABORTED";
-	case 0xffffffffu:
-		return "UNDEFINED";
-	default:
-		return "UNKNOWN";
 	}
 }
 
@@ -465,16 +446,16 @@ static void print_status(const struct dev_status *s)
 		       "\"other_state\":\"%s\",\"session\":\"%s\","
 		       "\"held\":%u,\"image_size\":%u,\"last_result\":\"%s\","
 		       "\"last_boot\":\"%s\"}\n",
-		       s->run_slot, esc[0], img_state_name(s->run_state),
-		       img_state_name(s->other_state),
+		       s->run_slot, esc[0], ota_otadata_state_str(s->run_state),
+		       ota_otadata_state_str(s->other_state),
 		       ota_rx_state_name(s->rx_state), s->held, s->image_size,
 		       ota_status_name((uint8_t)s->last_status), esc[1]);
 		return;
 	}
 	slot_name(slot, sizeof(slot), s->run_slot);
 	printf("running:         %s %s, %s\n", slot, s->run_version,
-	       img_state_name(s->run_state));
-	printf("other slot:      %s\n", img_state_name(s->other_state));
+	       ota_otadata_state_str(s->run_state));
+	printf("other slot:      %s\n", ota_otadata_state_str(s->other_state));
 	if (s->has_session)
 		printf("update session:  %s, %u of %u bytes held\n",
 		       ota_rx_state_name(s->rx_state), s->held, s->image_size);
@@ -763,9 +744,10 @@ static int after_reboot(struct push *p)
 		goto out;
 	snprintf(fields, sizeof(fields),
 		 "\"slot\":%d,\"version\":\"%s\",\"state\":\"%s\"", st.run_slot,
-		 st.run_version, img_state_name(st.run_state));
+		 st.run_version, ota_otadata_state_str(st.run_state));
 	report_event("booted", fields, "the device runs ota_%d %s, %s",
-		     st.run_slot, st.run_version, img_state_name(st.run_state));
+		     st.run_slot, st.run_version,
+		     ota_otadata_state_str(st.run_state));
 	if (strcmp(st.run_version, p->m.version)) {
 		char what[256];
 
@@ -795,9 +777,10 @@ static int after_reboot(struct push *p)
 	if (r)
 		goto out;
 	snprintf(fields, sizeof(fields), "\"state\":\"%s\"",
-		 img_state_name(st.run_state));
+		 ota_otadata_state_str(st.run_state));
 	report_event("confirmed", fields, "confirmed: ota_%d %s is %s",
-		     st.run_slot, st.run_version, img_state_name(st.run_state));
+		     st.run_slot, st.run_version,
+		     ota_otadata_state_str(st.run_state));
 out:
 	client_free(c);
 	return r;

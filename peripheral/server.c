@@ -13,6 +13,7 @@
 
 #include <glib.h>
 
+#include "ota_engine/otadata.h"
 #include "peripheral/engine_sink.h"
 #include "peripheral/log.h"
 #include "peripheral/pump.h"
@@ -34,26 +35,6 @@ struct server {
 	guint reboot;
 	GSList *busy;
 };
-
-static const char *state_name(uint32_t st)
-{
-	switch (st) {
-	case 0:
-		return "NEW";
-	case 1:
-		return "PENDING_VERIFY";
-	case 2:
-		return "VALID";
-	case 3:
-		return "INVALID";
-	case 4:
-		return "ABORTED";
-	case 0xffffffffu:
-		return "UNDEFINED";
-	default:
-		return "?";
-	}
-}
 
 static void engine_log(int level, const char *msg, void *user_data)
 {
@@ -82,7 +63,7 @@ void server_log_boot(struct server *s)
 	else
 		info("running ota_%d: %s %s, state %s", st.running_slot,
 		     st.running_project, st.running_version,
-		     state_name(st.running_state));
+		     ota_otadata_state_str(st.running_state));
 }
 
 static int power_on(struct server *s)

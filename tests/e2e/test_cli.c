@@ -17,34 +17,9 @@
 
 #include "ota_engine/flash_file.h"
 #include "tests/harness/device.h"
+#include "tests/harness/e2e.h"
 #include "tests/harness/esp_image_build.h"
 #include "tests/harness/tmpdir.h"
-
-static char bleota[512];
-
-static int run(char *out, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Runs "bleota ARGS", captures stdout+stderr; returns the exit code. */
-static int run(char *out, size_t cap, const char *fmt, ...)
-{
-	char args[1024], cmd[2048];
-	va_list ap;
-	size_t n;
-	FILE *fp;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", bleota, args);
-	fp = popen(cmd, "r");
-	assert_non_null(fp);
-	n = fread(out, 1, cap - 1, fp);
-	out[n] = '\0';
-	st = pclose(fp);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static const char *write_image(const char *name, enum esp_corruption c,
 			       char *path, size_t cap)
@@ -71,25 +46,28 @@ static void test_image_commands(void **state)
 	(void)state;
 	write_image("good.bin", ESP_CORRUPT_NONE, good, sizeof(good));
 	write_image("bad.bin", ESP_CORRUPT_CHECKSUM, bad, sizeof(bad));
-	assert_int_equal(run(out, sizeof(out), "image verify %s", good), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image verify %s", good),
+			 0);
 	assert_non_null(strstr(out, "valid esp32c3 app image, clitest 1.2.3"));
-	assert_int_equal(run(out, sizeof(out), "image verify %s", bad), 1);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image verify %s", bad),
+			 1);
 	assert_non_null(strstr(out, "image checksum mismatch (stored 0x"));
 	assert_non_null(strstr(out, "the file is corrupt, rebuild it"));
 	assert_null(strchr(strchr(out, '\n') + 1, '\n')); /* one line */
-	assert_int_equal(
-		run(out, sizeof(out), "image verify --chip esp32s3 %s", good),
-		1);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image verify --chip esp32s3 %s", good),
+			 1);
 	assert_non_null(strstr(out, "but the device is esp32s3"));
-	assert_int_equal(run(out, sizeof(out), "image info %s", good), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", good),
+			 0);
 	assert_non_null(strstr(out, "project:         clitest"));
 	assert_non_null(strstr(out, "status:          valid"));
-	assert_int_equal(run(out, sizeof(out), "image info %s", bad), 1);
-	assert_int_equal(run(out, sizeof(out), "image verify"), 2);
-	assert_int_equal(run(out, sizeof(out), "image frob x"), 2);
-	assert_int_equal(run(out, sizeof(out), "image --help"), 0);
-	assert_int_equal(run(out, sizeof(out), "nosuchcmd"), 2);
-	assert_int_equal(run(out, sizeof(out), "--help"), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", bad), 1);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image verify"), 2);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image frob x"), 2);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image --help"), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "nosuchcmd"), 2);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "--help"), 0);
 }
 
 static void test_flash_and_part(void **state)
@@ -102,15 +80,18 @@ static void test_flash_and_part(void **state)
 	write_image("app.bin", ESP_CORRUPT_NONE, app, sizeof(app));
 	tmpdir_path(flash, sizeof(flash), "cli-flash.bin");
 	assert_int_equal(
-		run(out, sizeof(out),
-		    "flash create %s --size 4M --layout two-ota --app %s",
-		    flash, app),
+		e2e_bleota(
+			out, sizeof(out),
+			"flash create %s --size 4M --layout two-ota --app %s",
+			flash, app),
 		0);
-	assert_int_equal(run(out, sizeof(out), "flash info %s", flash), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "flash info %s", flash),
+			 0);
 	assert_non_null(strstr(out, "bootloader would boot: ota_0 (clitest "
 				    "1.2.3"));
-	assert_int_equal(
-		run(out, sizeof(out), "flash create %s --size 4M", flash), 2);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "flash create %s --size 4M", flash),
+			 2);
 
 	/* the engine boots what the tool made */
 	memset(&d, 0, sizeof(d));
@@ -128,18 +109,22 @@ static void test_flash_and_part(void **state)
 	      "ota_0, app, ota_0, , 1M\nota_1, app, ota_1, , 1M\n",
 	      fp);
 	fclose(fp);
-	assert_int_equal(run(out, sizeof(out), "part csv2bin %s %s", csv, bin),
+	assert_int_equal(
+		e2e_bleota(out, sizeof(out), "part csv2bin %s %s", csv, bin),
+		0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "part bin2csv %s -", bin),
 			 0);
-	assert_int_equal(run(out, sizeof(out), "part bin2csv %s -", bin), 0);
 	assert_non_null(strstr(out, "ota_1,app,ota_1,0x110000,1M,"));
 	fp = fopen(csv, "w");
 	assert_non_null(fp);
 	fputs("# c\nota_0, app, ota_0, 0x11000, 1M\n", fp);
 	fclose(fp);
-	assert_int_equal(run(out, sizeof(out), "part csv2bin %s %s", csv, bin),
-			 1);
+	assert_int_equal(
+		e2e_bleota(out, sizeof(out), "part csv2bin %s %s", csv, bin),
+		1);
 	assert_non_null(strstr(out, "t.csv:2: offset 0x11000 is not aligned"));
-	assert_int_equal(run(out, sizeof(out), "part bin2csv %s -", app), 1);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "part bin2csv %s -", app),
+			 1);
 }
 
 int main(void)
@@ -148,10 +133,9 @@ int main(void)
 		{ "/cli/image", test_image_commands, NULL, NULL, NULL },
 		{ "/cli/flash-part", test_flash_and_part, NULL, NULL, NULL },
 	};
-	const char *b = getenv("BLEOTA_BUILD");
 	int rc;
 
-	snprintf(bleota, sizeof(bleota), "%s/bleota", b && *b ? b : "build");
+	e2e_init();
 	rc = cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 	tmpdir_cleanup();
 	return rc;

@@ -19,35 +19,10 @@
 
 #include "central/commands.h"
 #include "tests/harness/device.h"
+#include "tests/harness/e2e.h"
 #include "tests/harness/esp_image_build.h"
 #include "tests/harness/sigkeys.h"
 #include "tests/harness/tmpdir.h"
-
-static char bleota[512];
-
-static int run(char *out, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Runs "bleota ARGS", captures stdout+stderr; returns the exit code. */
-static int run(char *out, size_t cap, const char *fmt, ...)
-{
-	char args[2048], cmd[4096];
-	va_list ap;
-	size_t n;
-	FILE *fp;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", bleota, args);
-	fp = popen(cmd, "r");
-	assert_non_null(fp);
-	n = fread(out, 1, cap - 1, fp);
-	out[n] = '\0';
-	st = pclose(fp);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static const char *pem(enum ota_sig_scheme s, unsigned int idx, bool priv,
 		       char *path, size_t cap)
@@ -117,8 +92,8 @@ static void test_sign_rsa_round_trip(void **state)
 	tmpdir_path(sig, sizeof(sig), "app-signed.bin");
 	tmpdir_path(bad, sizeof(bad), "app-bad.bin");
 
-	assert_int_equal(run(out, sizeof(out), "image sign --key %s %s %s", rsa,
-			     app, sig),
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image sign --key %s %s %s", rsa, app, sig),
 			 0);
 	assert_non_null(strstr(out, "1 RSA-3072 block"));
 	buf = read_all(sig, &slen);
@@ -133,42 +108,48 @@ static void test_sign_rsa_round_trip(void **state)
 		 "block 0:       RSA-3072, key digest %s "
 		 "(valid)",
 		 kd_hex);
-	assert_int_equal(run(out, sizeof(out), "image info %s", sig), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", sig), 0);
 	assert_non_null(strstr(out, line));
-	assert_int_equal(run(out, sizeof(out), "image info %s", app), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", app), 0);
 	assert_non_null(strstr(out, "signature:       none"));
 
 	/* verify --key: public or private PEM; another key fails */
-	assert_int_equal(
-		run(out, sizeof(out), "image verify --key %s %s", rsa_pub, sig),
-		0);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image verify --key %s %s", rsa_pub, sig),
+			 0);
 	assert_non_null(strstr(out, "signature block 0 (RSA-3072) verifies"));
-	assert_int_equal(
-		run(out, sizeof(out), "image verify --key %s %s", rsa, sig), 0);
-	assert_int_equal(
-		run(out, sizeof(out), "image verify --key %s %s", ec, sig), 1);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image verify --key %s %s", rsa, sig),
+			 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image verify --key %s %s", ec, sig),
+			 1);
 	assert_non_null(
 		strstr(out, "no signature block is made with this key"));
-	assert_int_equal(
-		run(out, sizeof(out), "image verify --key %s %s", rsa, app), 1);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image verify --key %s %s", rsa, app),
+			 1);
 	assert_non_null(strstr(out, "not signed"));
-	assert_int_equal(run(out, sizeof(out), "image verify %s", sig), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image verify %s", sig),
+			 0);
 
 	/* padding changed after signing: image valid, signature not */
 	buf[len + 1] ^= 0x01;
 	write_all(bad, buf, slen);
-	assert_int_equal(
-		run(out, sizeof(out), "image verify --key %s %s", rsa, bad), 1);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image verify --key %s %s", rsa, bad),
+			 1);
 	assert_non_null(strstr(out, "signs another image"));
-	assert_int_equal(run(out, sizeof(out), "image info %s", bad), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", bad), 0);
 	assert_non_null(strstr(out, "(INVALID: signs another image"));
 	buf[len + 1] ^= 0x01;
 	/* a flipped signature byte breaks the block CRC */
 	buf[slen - 4096 + 1000] ^= 0x01;
 	write_all(bad, buf, slen);
-	assert_int_equal(
-		run(out, sizeof(out), "image verify --key %s %s", rsa, bad), 1);
-	assert_int_equal(run(out, sizeof(out), "image info %s", bad), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image verify --key %s %s", rsa, bad),
+			 1);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", bad), 0);
 	assert_non_null(strstr(out, "INVALID: block CRC mismatch"));
 	free(buf);
 	free(img);
@@ -197,63 +178,70 @@ static void test_sign_ecdsa_and_errors(void **state)
 	tmpdir_path(sig, sizeof(sig), "app2-signed.bin");
 
 	/* two P-256 blocks: either key verifies */
-	assert_int_equal(run(out, sizeof(out),
-			     "image sign --key %s --key %s %s %s", k0, k1, app,
-			     sig),
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image sign --key %s --key %s %s %s", k0,
+				    k1, app, sig),
 			 0);
 	assert_non_null(strstr(out, "2 ECDSA-P256 blocks"));
-	assert_int_equal(run(out, sizeof(out), "image info %s", sig), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", sig), 0);
 	assert_non_null(strstr(out, "block 1:       ECDSA-P256"));
-	assert_int_equal(
-		run(out, sizeof(out), "image verify --key %s %s", k1, sig), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image verify --key %s %s", k1, sig),
+			 0);
 	assert_non_null(strstr(out, "signature block 1 (ECDSA-P256)"));
 
 	/* P-384 (SHA-384 digest) */
-	assert_int_equal(run(out, sizeof(out), "image sign --key %s %s %s",
-			     k384, app, sig),
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image sign --key %s %s %s", k384, app,
+				    sig),
 			 0);
-	assert_int_equal(run(out, sizeof(out), "image verify --key %s %s",
-			     k384_pub, sig),
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image verify --key %s %s", k384_pub, sig),
 			 0);
 	/* re-signing a signed file replaces its sector */
-	assert_int_equal(run(out, sizeof(out), "image sign --key %s %s %s", k0,
-			     sig, sig),
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image sign --key %s %s %s", k0, sig, sig),
 			 0);
-	assert_int_equal(
-		run(out, sizeof(out), "image verify --key %s %s", k0, sig), 0);
-	assert_int_equal(run(out, sizeof(out), "image verify --key %s %s",
-			     k384_pub, sig),
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image verify --key %s %s", k0, sig),
+			 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image verify --key %s %s", k384_pub, sig),
 			 1);
 
 	/* failures and usage errors */
-	assert_int_equal(run(out, sizeof(out),
-			     "image sign --key %s --key %s %s %s", k0, rsa, app,
-			     sig),
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image sign --key %s --key %s %s %s", k0,
+				    rsa, app, sig),
 			 1);
 	assert_non_null(strstr(out, "same scheme"));
-	assert_int_equal(run(out, sizeof(out), "image sign --key %s %s %s",
-			     k384_pub, app, sig),
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image sign --key %s %s %s", k384_pub, app,
+				    sig),
 			 1);
 	assert_non_null(strstr(out, "a public key cannot sign"));
-	assert_int_equal(run(out, sizeof(out), "image sign --key %s %s %s", app,
-			     app, sig),
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image sign --key %s %s %s", app, app, sig),
 			 1);
-	assert_int_equal(
-		run(out, sizeof(out), "image sign --key %s %s %s", k0, k0, sig),
-		1);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image sign --key %s %s %s", k0, k0, sig),
+			 1);
 	assert_non_null(strstr(out, "not a valid app image"));
-	assert_int_equal(run(out, sizeof(out), "image sign %s %s", app, sig),
-			 2);
-	assert_int_equal(run(out, sizeof(out),
-			     "image sign --key %s --key %s --key %s --key %s "
-			     "%s %s",
-			     k0, k0, k0, k0, app, sig),
-			 2);
-	assert_int_equal(run(out, sizeof(out),
-			     "image verify --key %s --key %s %s", k0, k1, sig),
+	assert_int_equal(
+		e2e_bleota(out, sizeof(out), "image sign %s %s", app, sig), 2);
+	assert_int_equal(
+		e2e_bleota(out, sizeof(out),
+			   "image sign --key %s --key %s --key %s --key %s "
+			   "%s %s",
+			   k0, k0, k0, k0, app, sig),
+		2);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image verify --key %s --key %s %s", k0, k1,
+				    sig),
 			 2);
 	assert_int_equal(
-		run(out, sizeof(out), "image info --key %s %s", k0, sig), 2);
+		e2e_bleota(out, sizeof(out), "image info --key %s %s", k0, sig),
+		2);
 }
 
 /* What the CLI signs, the engine accepts (and refuses with another key). */
@@ -275,8 +263,8 @@ static void test_signed_file_on_device(void **state)
 	write_all(tmpdir_path(app, sizeof(app), "app3.bin"), img, len);
 	pem(OTA_SIG_RSA3072, 0, true, key, sizeof(key));
 	tmpdir_path(sig, sizeof(sig), "app3-signed.bin");
-	assert_int_equal(run(out, sizeof(out), "image sign --key %s %s %s", key,
-			     app, sig),
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image sign --key %s %s %s", key, app, sig),
 			 0);
 	buf = read_all(sig, &slen);
 
@@ -300,7 +288,8 @@ static void test_signed_file_on_device(void **state)
 	assert_int_equal(ota_engine_confirm(&d.eng), 0);
 	dev_power_off(&d);
 	/* flash info shows the persisted anti-rollback counter */
-	assert_int_equal(run(out, sizeof(out), "flash info %s", d.path), 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "flash info %s", d.path),
+			 0);
 	assert_non_null(strstr(out, "anti-rollback counter (simulated eFuse "
 				    "secure_version): 2\n"));
 	free(buf);
@@ -324,10 +313,9 @@ int main(void)
 		{ "/cli/sign/accepted-by-engine", test_signed_file_on_device,
 		  NULL, NULL, NULL },
 	};
-	const char *b = getenv("BLEOTA_BUILD");
 	int rc;
 
-	snprintf(bleota, sizeof(bleota), "%s/bleota", b && *b ? b : "build");
+	e2e_init();
 	rc = cmocka_run_group_tests_name("cli-sign", tests, NULL,
 					 group_teardown);
 	tmpdir_cleanup();

@@ -237,7 +237,7 @@ bool e2e_log_contains(const struct e2e_periph *p, const char *needle)
 /* Run `bleota ARGS` to completion; stdout+stderr into @out. */
 int e2e_bleota(char *out, size_t cap, const char *fmt, ...)
 {
-	char args[1500], cmd[2100];
+	char args[4096], cmd[4700];
 	va_list ap;
 	size_t n;
 	FILE *fp;
