@@ -35,20 +35,21 @@ while read -r m; do
 done </mods/order
 
 out=""
+repo=""
 init2=""
 for a in $(cat /proc/cmdline); do
 	case $a in
 	hci_out=*) out=${a#hci_out=} ;;
+	hci_repo=*) repo=${a#hci_repo=} ;;
 	hci_init=*) init2=${a#hci_init=} ;;
 	esac
 done
-[ -n "$out" ] && [ -n "$init2" ] || fail "hci_out= or hci_init= missing"
+[ -n "$out" ] && [ -n "$repo" ] && [ -n "$init2" ] ||
+	fail "hci_out=, hci_repo= or hci_init= missing"
 
 # msize: larger 9p messages make reading host binaries noticeably faster.
 opts=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o "$opts,ro,cache=loose" hostroot /newroot || fail "cannot mount host root"
-mount -t 9p -o "$opts,rw" hciout "/newroot$out" ||
-	fail "cannot mount results directory at $out"
 
 # Writable private state. Skip symlinks (Debian's /var/run -> /run): mount
 # would follow them out of /newroot.
@@ -58,6 +59,13 @@ for d in tmp run var/tmp var/lib/bluetooth var/lib/dbus; do
 	fi
 done
 chmod 1777 /newroot/tmp
+# The repository again at its own path, on top of those (a checkout in
+# /tmp would be hidden otherwise), then the results directory inside it.
+mkdir -p "/newroot$repo" 2>/dev/null
+mount -t 9p -o "$opts,ro,cache=loose" hcirepo "/newroot$repo" ||
+	fail "cannot mount the repository at $repo"
+mount -t 9p -o "$opts,rw" hciout "/newroot$out" ||
+	fail "cannot mount results directory at $out"
 mount -t proc proc /newroot/proc
 mount -t sysfs sysfs /newroot/sys
 mount -o bind /dev /newroot/dev

@@ -47,10 +47,18 @@ die() { say "error: $*"; exit 125; }
 script=$(realpath "$1")
 shift
 [ -f "$script" ] && [ -x "$script" ] || die "$script is not an executable file"
-# The guest mounts private tmpfs on these, hiding the host's files.
+# The guest mounts private tmpfs on these, hiding the host's files; the
+# repository (and the build tree in it) is shared separately and mounted
+# back at its own path, so a checkout in /tmp works (CI may clone there).
 case $script in
+"$root"/*) ;;
 /tmp/* | /run/* | /var/tmp/* | /var/lib/bluetooth/* | /proc/* | /sys/* | /dev/*)
-	die "$script lives where the guest mounts its own filesystems; put it in the repo or build tree" ;;
+	die "$script lives where the guest mounts its own filesystems; put it in the repo" ;;
+esac
+case ${HCI_BUILD:-} in
+"$root"/* | "") ;;
+/tmp/* | /run/* | /var/tmp/*)
+	die "HCI_BUILD=$HCI_BUILD is hidden in the guest; use a directory in the repo" ;;
 esac
 [ -s "$build/env" ] && [ -s "$build/initrd.gz" ] ||
 	die "the VM is not set up: run tests/hci/setup.sh (or make test-hci)"
@@ -113,11 +121,13 @@ timeout -k 10 "$timeout" qemu-system-x86_64 \
 	-machine "${HCI_MACHINE:-q35},accel=tcg" -cpu "${HCI_CPU:-max}" \
 	-smp "${HCI_SMP:-1}" -m "${HCI_MEM:-1024}" \
 	-kernel "$kernel" -initrd "$build/initrd.gz" \
-	-append "console=ttyS0 quiet panic=-1 random.trust_cpu=on hci_out=$logs hci_init=$here/guest-init.sh ${HCI_APPEND:-}" \
+	-append "console=ttyS0 quiet panic=-1 random.trust_cpu=on hci_out=$logs hci_repo=$root hci_init=$here/guest-init.sh ${HCI_APPEND:-}" \
 	-serial "file:$logs/console.log" \
 	-device virtio-rng-pci \
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
+	-fsdev "local,id=hcirepo,path=$root,security_model=none,readonly=on,multidevs=remap" \
+	-device virtio-9p-pci,fsdev=hcirepo,mount_tag=hcirepo \
 	-fsdev "local,id=hciout,path=$logs,security_model=none,multidevs=remap" \
 	-device virtio-9p-pci,fsdev=hciout,mount_tag=hciout \
 	</dev/null >"$logs/qemu.log" 2>&1 &
