@@ -256,7 +256,8 @@ static void make_stream(uint32_t isize)
 /* The INFO/STATUS attributes, as a GATT read serves them: TLVs that walk. */
 static void read_attr(uint8_t attr)
 {
-	uint8_t buf[OTA_MAX_VALUE], type, vlen;
+	uint8_t buf[OTA_MAX_VALUE], type;
+	uint16_t vlen;
 	const uint8_t *val;
 	size_t off = 0;
 	int n = ota_rx_read_attr(&rx, attr, buf, sizeof(buf)), r;

@@ -102,6 +102,7 @@ static void seeds_frame(const char *t)
 
 static void seeds_manifest(const char *t)
 {
+	static uint8_t mbuf[OTA_MANIFEST_MAX], sig[OTA_SIG_BLOCK_LEN];
 	struct ota_manifest m = { .image_size = 40 };
 	uint8_t buf[OTA_MANIFEST_MAX];
 	int n;
@@ -116,6 +117,12 @@ static void seeds_manifest(const char *t)
 	m.image_size = 1 << 20;
 	n = ota_manifest_encode(buf, sizeof(buf), &m);
 	put(t, buf, (size_t)n);
+	/* with a signature block (long-form TLV), as a signed push sends */
+	memset(sig, 0x5a, sizeof(sig));
+	sig[0] = 0xe7;
+	m.sig = sig;
+	m.sig_len = sizeof(sig);
+	put(t, mbuf, (size_t)ota_manifest_encode(mbuf, sizeof(mbuf), &m));
 	/* an unknown non-critical TLV, which readers skip */
 	buf[n] = 0x30;
 	buf[n + 1] = 2;
