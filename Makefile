@@ -301,7 +301,8 @@ $(O)/fuzz/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(FUZZ_DEPS)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ \
 		$(CRYPTO_LIBS)
 
-$(O)/fuzz/gen_seeds: $(O)/tests/fuzz/gen_seeds.o $(FUZZ_DEPS)
+$(O)/fuzz/gen_seeds: $(O)/tests/fuzz/gen_seeds.o $(O)/tests/harness/sigkeys.o \
+		$(O)/central/imgsign.o $(FUZZ_DEPS)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS)
 

@@ -6,8 +6,9 @@
  * same sources the unit tests use: the PDUs of docs/protocol.md §9, the
  * §9.1 transfer scripted for the receiver and the sender, the built-in
  * two-OTA partition layout and the unit-test CSVs (text and binary),
- * otadata sectors made by ota_otadata_make(), and ESP images from
- * tests/harness/esp_image_build for several chips plus every corruption.
+ * otadata sectors made by ota_otadata_make(), ESP images from
+ * tests/harness/esp_image_build for several chips plus every corruption,
+ * and signature blocks made with keys tests/harness/sigkeys generates.
  * A target it does not know starts from an empty corpus.
  */
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include "ota_engine/otadata.h"
 #include "protocol/frame.h"
 #include "tests/harness/esp_image_build.h"
+#include "tests/harness/sigkeys.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -350,10 +352,54 @@ static void seeds_image(const char *t)
 	put_image(t, &sp, 1);
 }
 
+/*
+ * fuzz_sigblock: mode (bit 0 fix CRCs, bit 1 verify), then the used part of
+ * a signature sector from tests/harness/sigkeys (keys generated now).
+ */
+static void seeds_sigblock(const char *t)
+{
+	static const enum ota_sig_scheme schemes[] = {
+		OTA_SIG_ECDSA_P256,
+		OTA_SIG_ECDSA_P384,
+		OTA_SIG_RSA3072,
+	};
+	static const unsigned int idx[] = { 0, 1 };
+	struct esp_image_spec sp = { .chip_id = OTA_CHIP_ESP32C3,
+				     .mmu_page_log2 = 12 };
+	uint8_t *img, *signed_img, *buf;
+	size_t len, slen, i, k, n, at;
+
+	img = esp_image_build(&sp, &len);
+	if (!img)
+		exit(1);
+	for (i = 0; i < ARRAY_SIZE(schemes); i++) {
+		for (k = 1; k <= 2; k++) {
+			signed_img =
+				sigkey_sign_image(img, len, schemes[i], idx,
+						  (unsigned int)k, &slen);
+			at = ota_sigblock_sector_offset((uint32_t)len);
+			n = k * OTA_SIGBLOCK_LEN;
+			if (!signed_img || at + n > slen)
+				exit(1);
+			buf = malloc(n + 1);
+			if (!buf)
+				exit(1);
+			buf[0] = (uint8_t)(k == 1 ? 0x02 : 0x03);
+			memcpy(buf + 1, signed_img + at, n);
+			put(t, buf, n + 1);
+			free(buf);
+			free(signed_img);
+		}
+	}
+	free(img);
+	sigkey_free_all();
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(const char *target);
 } gens[] = {
+	{ "fuzz_sigblock", seeds_sigblock },
 	{ "fuzz_frame_decode", seeds_frame },
 	{ "fuzz_manifest", seeds_manifest },
 	{ "fuzz_rx_feed", seeds_rx },
