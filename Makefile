@@ -279,8 +279,7 @@ FUZZ_NAMES   := $(basename $(notdir $(FUZZ_SRCS)))
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-FUZZ_DEPS    := $(O)/central/partcsv.o $(O)/central/imgsign.o \
-	$(O)/tests/harness/esp_image_build.o $(O)/tests/harness/sigkeys.o \
+FUZZ_DEPS    := $(O)/central/partcsv.o $(O)/tests/harness/esp_image_build.o \
 	$(LIB_ENGINE) $(LIB_PROTO)
 ALL_OBJS     += $(FUZZ_SRCS:%.c=$(O)/%.o) $(O)/tests/fuzz/gen_seeds.o
 .SECONDARY: $(FUZZ_SRCS:%.c=$(O)/%.o) $(O)/tests/fuzz/gen_seeds.o
@@ -302,7 +301,8 @@ $(O)/fuzz/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(FUZZ_DEPS)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ \
 		$(CRYPTO_LIBS)
 
-$(O)/fuzz/gen_seeds: $(O)/tests/fuzz/gen_seeds.o $(FUZZ_DEPS)
+$(O)/fuzz/gen_seeds: $(O)/tests/fuzz/gen_seeds.o $(O)/tests/harness/sigkeys.o \
+		$(O)/central/imgsign.o $(FUZZ_DEPS)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS)
 

@@ -7,7 +7,8 @@
  * the buffer, and writing the entries it returned back with ota_tlv_put()
  * reproduces the input exactly when the walk ends cleanly; a manifest that
  * decodes re-encodes (ota_manifest_encode) to TLVs that decode to the same
- * struct, and respects the documented limits (size <= 16 MiB, strings <= 32).
+ * struct (signature block included), and respects the documented limits
+ * (size <= 16 MiB, strings <= 32, one 1216-byte signature block).
  * Seeds: the manifest of docs/protocol.md §9.1 and the unit-test manifests.
  */
 #include <errno.h>
@@ -25,8 +26,8 @@ static void tlv_walk(const uint8_t *data, size_t size)
 	struct ota_tlv_writer w = { .buf = out, .cap = sizeof(out) };
 	const uint8_t *val;
 	size_t off = 0, prev;
-	uint8_t type;
 	uint16_t vlen;
+	uint8_t type;
 	int r;
 
 	for (;;) {
@@ -34,8 +35,11 @@ static void tlv_walk(const uint8_t *data, size_t size)
 		r = ota_tlv_next(data, size, &off, &type, &val, &vlen);
 		if (r <= 0)
 			break;
+		/* the long form (0xff, u16) only for values of 255 and more */
 		FUZZ_CHECK(off > prev && off <= size);
-		FUZZ_CHECK(val == data + prev + 2 && off == prev + 2 + vlen);
+		FUZZ_CHECK(off ==
+			   prev + (vlen < OTA_TLV_EXT_LEN ? 2 : 4) + vlen);
+		FUZZ_CHECK(val == data + off - vlen);
 		ota_tlv_put(&w, type, val, vlen);
 	}
 	FUZZ_CHECK(r == 0 || r == -EBADMSG);
@@ -71,5 +75,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(m2.has_chip_id == m.has_chip_id && m2.chip_id == m.chip_id);
 	FUZZ_CHECK(m2.has_secure_version == m.has_secure_version &&
 		   m2.secure_version == m.secure_version);
+	FUZZ_CHECK(!m2.sig == !m.sig && m2.sig_len == m.sig_len);
+	if (m.sig)
+		FUZZ_CHECK(m.sig_len == OTA_SIG_BLOCK_LEN &&
+			   !memcmp(m2.sig, m.sig, m.sig_len));
 	return 0;
 }

@@ -6,9 +6,9 @@
  * same sources the unit tests use: the PDUs of docs/protocol.md §9, the
  * §9.1 transfer scripted for the receiver and the sender, the built-in
  * two-OTA partition layout and the unit-test CSVs (text and binary),
- * otadata sectors made by ota_otadata_make(), and ESP images from
+ * otadata sectors made by ota_otadata_make(), ESP images from
  * tests/harness/esp_image_build for several chips plus every corruption,
- * and signature sectors signed with keys generated here (sigkeys).
+ * and signature blocks made with keys tests/harness/sigkeys generates.
  * A target it does not know starts from an empty corpus.
  */
 #include <errno.h>
@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "central/imgsign.h"
 #include "central/partcsv.h"
 #include "ota_engine/image.h"
 #include "ota_engine/otadata.h"
@@ -105,6 +104,7 @@ static void seeds_frame(const char *t)
 
 static void seeds_manifest(const char *t)
 {
+	static uint8_t mbuf[OTA_MANIFEST_MAX], sig[OTA_SIG_BLOCK_LEN];
 	struct ota_manifest m = { .image_size = 40 };
 	uint8_t buf[OTA_MANIFEST_MAX];
 	int n;
@@ -119,6 +119,12 @@ static void seeds_manifest(const char *t)
 	m.image_size = 1 << 20;
 	n = ota_manifest_encode(buf, sizeof(buf), &m);
 	put(t, buf, (size_t)n);
+	/* with a signature block (long-form TLV), as a signed push sends */
+	memset(sig, 0x5a, sizeof(sig));
+	sig[0] = 0xe7;
+	m.sig = sig;
+	m.sig_len = sizeof(sig);
+	put(t, mbuf, (size_t)ota_manifest_encode(mbuf, sizeof(mbuf), &m));
 	/* an unknown non-critical TLV, which readers skip */
 	buf[n] = 0x30;
 	buf[n + 1] = 2;
@@ -346,38 +352,46 @@ static void seeds_image(const char *t)
 	put_image(t, &sp, 1);
 }
 
-/* Signature sectors behind flags byte 0: one per scheme, and three P-256
- * blocks (two keys, the second one twice). */
+/*
+ * fuzz_sigblock: mode (bit 0 fix CRCs, bit 1 verify), then the used part of
+ * a signature sector from tests/harness/sigkeys (keys generated now).
+ */
 static void seeds_sigblock(const char *t)
 {
-	static const enum ota_sig_scheme schemes[] = { OTA_SIG_ECDSA_P256,
-						       OTA_SIG_ECDSA_P384,
-						       OTA_SIG_RSA3072 };
-	static uint8_t s[1 + OTA_SIGBLOCK_SECTOR_LEN];
-	uint8_t digest[OTA_SIGBLOCK_DIGEST_MAX];
-	unsigned int i;
+	static const enum ota_sig_scheme schemes[] = {
+		OTA_SIG_ECDSA_P256,
+		OTA_SIG_ECDSA_P384,
+		OTA_SIG_RSA3072,
+	};
+	static const unsigned int idx[] = { 0, 1 };
+	struct esp_image_spec sp = { .chip_id = OTA_CHIP_ESP32C3,
+				     .mmu_page_log2 = 12 };
+	uint8_t *img, *signed_img, *buf;
+	size_t len, slen, i, k, n, at;
 
-	memset(digest, 0x5a, sizeof(digest));
+	img = esp_image_build(&sp, &len);
+	if (!img)
+		exit(1);
 	for (i = 0; i < ARRAY_SIZE(schemes); i++) {
-		memset(s, 0xff, sizeof(s));
-		s[0] = 0;
-		if (imgsign_make_block(sigkey_get(schemes[i], 0), digest,
-				       s + 1)) {
-			fprintf(stderr, "gen_seeds: cannot sign a seed\n");
-			exit(1);
+		for (k = 1; k <= 2; k++) {
+			signed_img =
+				sigkey_sign_image(img, len, schemes[i], idx,
+						  (unsigned int)k, &slen);
+			at = ota_sigblock_sector_offset((uint32_t)len);
+			n = k * OTA_SIGBLOCK_LEN;
+			if (!signed_img || at + n > slen)
+				exit(1);
+			buf = malloc(n + 1);
+			if (!buf)
+				exit(1);
+			buf[0] = (uint8_t)(k == 1 ? 0x02 : 0x03);
+			memcpy(buf + 1, signed_img + at, n);
+			put(t, buf, n + 1);
+			free(buf);
+			free(signed_img);
 		}
-		put(t, s, sizeof(s));
 	}
-	memset(s, 0xff, sizeof(s));
-	s[0] = 1;
-	for (i = 0; i < OTA_SIGBLOCK_MAX; i++)
-		if (imgsign_make_block(
-			    sigkey_get(OTA_SIG_ECDSA_P256, i ? 1 : 0), digest,
-			    s + 1 + i * OTA_SIGBLOCK_LEN)) {
-			fprintf(stderr, "gen_seeds: cannot sign a seed\n");
-			exit(1);
-		}
-	put(t, s, sizeof(s));
+	free(img);
 	sigkey_free_all();
 }
 
