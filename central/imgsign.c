@@ -21,16 +21,7 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/rsa.h>
 
-#include "ota_engine/crc.h"
 #include "ota_engine/image.h"
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
 
 /* Writes @x as exactly @len little-endian bytes. */
 static int mpi_le(const mbedtls_mpi *x, uint8_t *out, size_t len)
@@ -233,8 +224,7 @@ int imgsign_make_block(mbedtls_pk_context *pk, const uint8_t *digest,
 		mbedtls_mpi_free(&s);
 		mbedtls_mpi_free(&r);
 	}
-	put_le32(out + OTA_SIGBLOCK_CRC_LEN,
-		 ota_crc_rom_le(0, out, OTA_SIGBLOCK_CRC_LEN));
+	ota_sigblock_seal(out);
 	err = 0;
 out:
 	mbedtls_ctr_drbg_free(&drbg);

@@ -125,6 +125,16 @@ static bool layout(const uint8_t *raw, struct ota_sigblock *out)
 	return true;
 }
 
+void ota_sigblock_seal(uint8_t raw[OTA_SIGBLOCK_LEN])
+{
+	uint32_t crc = ota_crc_rom_le(0, raw, OTA_SIGBLOCK_CRC_LEN);
+
+	raw[OTA_SIGBLOCK_CRC_LEN] = (uint8_t)crc;
+	raw[OTA_SIGBLOCK_CRC_LEN + 1] = (uint8_t)(crc >> 8);
+	raw[OTA_SIGBLOCK_CRC_LEN + 2] = (uint8_t)(crc >> 16);
+	raw[OTA_SIGBLOCK_CRC_LEN + 3] = (uint8_t)(crc >> 24);
+}
+
 int ota_sigblock_parse(const uint8_t *raw, size_t len, struct ota_sigblock *out)
 {
 	struct ota_sha256 sha;

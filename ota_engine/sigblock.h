@@ -102,6 +102,13 @@ ota_sigblock_parse_sector(const uint8_t *sector, size_t len,
  */
 int ota_sigblock_verify(const struct ota_sigblock *b);
 
+/**
+ * Store the block's CRC-32 (zlib, of bytes [0, 1196)) little-endian at
+ * 1196, as espsecure does after filling in the rest: what the signer and
+ * anything that edits a block (tests, fuzzing) call last.
+ */
+void ota_sigblock_seal(uint8_t raw[OTA_SIGBLOCK_LEN]);
+
 /** Image region a signature sector follows: ALIGN_UP(@image_len, 4096). */
 static inline uint32_t ota_sigblock_sector_offset(uint32_t image_len)
 {

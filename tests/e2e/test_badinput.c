@@ -30,7 +30,6 @@
 
 #include <cmocka.h>
 
-#include "ota_engine/crc.h"
 #include "ota_engine/engine.h"
 #include "ota_engine/flash_file.h"
 #include "ota_engine/otadata.h"
@@ -720,7 +719,6 @@ static void sign_image(struct e2e_image *im, int how)
 	unsigned int idx = how == SIGN_KEY1 ? 1 : 0;
 	struct ota_sigblock b;
 	uint8_t *s, *blk;
-	uint32_t crc;
 	size_t len;
 	FILE *fp;
 
@@ -732,11 +730,7 @@ static void sign_image(struct e2e_image *im, int how)
 		assert_int_equal(ota_sigblock_parse(blk, OTA_SIGBLOCK_LEN, &b),
 				 0);
 		blk[b.sig - blk + 5] ^= 0x40;
-		crc = ota_crc_rom_le(0, blk, OTA_SIGBLOCK_CRC_LEN);
-		blk[1196] = (uint8_t)crc;
-		blk[1197] = (uint8_t)(crc >> 8);
-		blk[1198] = (uint8_t)(crc >> 16);
-		blk[1199] = (uint8_t)(crc >> 24);
+		ota_sigblock_seal(blk);
 	}
 	fp = fopen(im->path, "wb");
 	assert_non_null(fp);

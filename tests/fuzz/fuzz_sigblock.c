@@ -17,19 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ota_engine/crc.h"
 #include "ota_engine/sigblock.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
 
 static bool inside(const struct ota_sigblock *b, const uint8_t *p, size_t n)
 {
@@ -82,8 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data + 1, size);
 	for (off = 0; (mode & 1) && size - off >= OTA_SIGBLOCK_LEN;
 	     off += OTA_SIGBLOCK_LEN)
-		put_le32(buf + off + OTA_SIGBLOCK_CRC_LEN,
-			 ota_crc_rom_le(0, buf + off, OTA_SIGBLOCK_CRC_LEN));
+		ota_sigblock_seal(buf + off);
 
 	check_block(buf, size, mode & 2);
 	n = ota_sigblock_parse_sector(buf, size, out);

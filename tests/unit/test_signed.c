@@ -21,7 +21,6 @@
 
 #include <cmocka.h>
 
-#include "ota_engine/crc.h"
 #include "ota_engine/journal.h"
 #include "ota_engine/otadata.h"
 #include "tests/harness/device.h"
@@ -104,16 +103,6 @@ static void expect_reason(struct dev *d, int rc, int want_rc,
 			ota_engine_last_detail(&d->eng));
 }
 
-static void fix_crc(uint8_t *b)
-{
-	uint32_t crc = ota_crc_rom_le(0, b, OTA_SIGBLOCK_CRC_LEN);
-
-	b[1196] = (uint8_t)crc;
-	b[1197] = (uint8_t)(crc >> 8);
-	b[1198] = (uint8_t)(crc >> 16);
-	b[1199] = (uint8_t)(crc >> 24);
-}
-
 static void test_preflight_refusals(void **state)
 {
 	enum mut {
@@ -183,7 +172,7 @@ static void test_preflight_refusals(void **state)
 			break;
 		case M_FLIPPED_SIG:
 			sig[900] ^= 0x80;
-			fix_crc(sig);
+			ota_sigblock_seal(sig);
 			break;
 		case M_OTHER_IMAGE:
 			memcpy(sig, other.buf + other.region, sizeof(sig));
@@ -429,7 +418,7 @@ static void test_optional(void **state)
 	assert_int_equal(dev_power_on(&d), 0);
 	memcpy(sig, s.buf + s.region, sizeof(sig));
 	sig[150] ^= 1;
-	fix_crc(sig);
+	ota_sigblock_seal(sig);
 	dev_manifest(s.buf, s.region, &m);
 	expect_reason(&d,
 		      ota_engine_begin_signed(&d.eng, &m, sig, sizeof(sig), 0),
