@@ -140,8 +140,10 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 	if (flags & OTA_BEGIN_FRESH)
 		ef |= OTA_ENGINE_NO_RESUME;
 	s->committed_again = false;
-	if (ota_engine_status(s->eng, &es) == 0 &&
-	    es.session == OTA_ENGINE_SESSION_COMMITTED) {
+	/* one status read (it reads otadata from flash) for both checks */
+	if (ota_engine_status(s->eng, &es) < 0)
+		es.session = OTA_ENGINE_SESSION_IDLE;
+	if (es.session == OTA_ENGINE_SESSION_COMMITTED) {
 		/* the same image again: nothing to do, it is committed */
 		if (s->have_manifest && !memcmp(&em, &s->man, sizeof(em))) {
 			info("%s is committed already: it boots next",
@@ -155,8 +157,7 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 		*detail = 0;
 		return OTA_STATUS_REBOOT_REQUIRED;
 	}
-	if (ota_engine_status(s->eng, &es) == 0 &&
-	    es.session != OTA_ENGINE_SESSION_IDLE &&
+	if (es.session != OTA_ENGINE_SESSION_IDLE &&
 	    (!s->have_manifest || memcmp(&em, &s->man, sizeof(em)) ||
 	     (ef & OTA_ENGINE_NO_RESUME)))
 		ota_engine_abort(s->eng);
