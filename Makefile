@@ -54,13 +54,17 @@ CRYPTO_LIBS   = -lmbedcrypto
 
 PROTO_SRCS   := $(wildcard protocol/*.c)
 ENGINE_SRCS  := $(wildcard ota_engine/*.c)
-HOST_SRCS    := $(filter-out %/main.c,$(wildcard central/*.c peripheral/*.c))
+HOST_SRCS    := $(wildcard host/*.c)
+CENTRAL_SRCS := $(filter-out %/main.c,$(wildcard central/*.c))
+PERIPH_SRCS  := $(filter-out %/main.c,$(wildcard peripheral/*.c))
 HARNESS_SRCS := $(wildcard tests/harness/*.c)
 TEST_SRCS    := $(wildcard tests/unit/test_*.c tests/e2e/test_*.c)
 
 PROTO_OBJS   := $(PROTO_SRCS:%.c=$(O)/%.o)
 ENGINE_OBJS  := $(ENGINE_SRCS:%.c=$(O)/%.o)
 HOST_OBJS    := $(HOST_SRCS:%.c=$(O)/%.o)
+CENTRAL_OBJS := $(CENTRAL_SRCS:%.c=$(O)/%.o)
+PERIPH_OBJS  := $(PERIPH_SRCS:%.c=$(O)/%.o)
 HARNESS_OBJS := $(HARNESS_SRCS:%.c=$(O)/%.o)
 TEST_OBJS    := $(TEST_SRCS:%.c=$(O)/%.o)
 TEST_BINS    := $(patsubst %.c,$(O)/tests/%,$(notdir $(TEST_SRCS)))
@@ -68,6 +72,8 @@ TEST_BINS    := $(patsubst %.c,$(O)/tests/%,$(notdir $(TEST_SRCS)))
 LIB_PROTO    := $(O)/libbleota-proto.a
 LIB_ENGINE   := $(O)/libbleota-engine.a
 LIB_HOST     := $(O)/libbleota-host.a
+LIB_CENTRAL  := $(O)/libbleota-central.a
+LIB_PERIPH   := $(O)/libbleota-peripheral.a
 
 BINS :=
 ifneq ($(wildcard central/main.c),)
@@ -77,7 +83,8 @@ ifneq ($(wildcard peripheral/main.c),)
 BINS += $(O)/bleota-peripheral
 endif
 
-ALL_OBJS := $(PROTO_OBJS) $(ENGINE_OBJS) $(HOST_OBJS) $(HARNESS_OBJS) \
+ALL_OBJS := $(PROTO_OBJS) $(ENGINE_OBJS) $(HOST_OBJS) $(CENTRAL_OBJS) \
+	$(PERIPH_OBJS) $(HARNESS_OBJS) \
 	$(TEST_OBJS) $(O)/central/main.o $(O)/peripheral/main.o
 
 .PHONY: all test check check-layering check-headers format format-check \
@@ -98,7 +105,11 @@ $(O)/ota_engine/%.o: ota_engine/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(O)/central/%.o $(O)/peripheral/%.o: HOST_FLAGS = $(GIO_CFLAGS)
+$(O)/host/%.o $(O)/central/%.o $(O)/peripheral/%.o: HOST_FLAGS = $(GIO_CFLAGS)
+$(O)/host/%.o: host/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(HOST_FLAGS) -c -o $@ $<
+
 $(O)/central/%.o: central/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(HOST_FLAGS) -c -o $@ $<
@@ -114,17 +125,22 @@ $(O)/tests/%.o: tests/%.c
 $(LIB_PROTO): $(PROTO_OBJS)
 $(LIB_ENGINE): $(ENGINE_OBJS)
 $(LIB_HOST): $(HOST_OBJS)
-$(LIB_PROTO) $(LIB_ENGINE) $(LIB_HOST):
+$(LIB_CENTRAL): $(CENTRAL_OBJS)
+$(LIB_PERIPH): $(PERIPH_OBJS)
+$(LIB_PROTO) $(LIB_ENGINE) $(LIB_HOST) $(LIB_CENTRAL) $(LIB_PERIPH):
 	@mkdir -p $(@D)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
-LINK_LIBS = $(LIB_HOST) $(LIB_ENGINE) $(LIB_PROTO)
+# Each program links its own folder plus the shared layers; the tests link
+# both leaves (they drive both programs' code).
+BASE_LIBS = $(LIB_HOST) $(LIB_ENGINE) $(LIB_PROTO)
+LINK_LIBS = $(LIB_CENTRAL) $(LIB_PERIPH) $(BASE_LIBS)
 SYS_LIBS  = $(GIO_LIBS) $(CRYPTO_LIBS)
 
-$(O)/bleota: $(O)/central/main.o $(LINK_LIBS)
+$(O)/bleota: $(O)/central/main.o $(LIB_CENTRAL) $(BASE_LIBS)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SYS_LIBS)
 
-$(O)/bleota-peripheral: $(O)/peripheral/main.o $(LINK_LIBS)
+$(O)/bleota-peripheral: $(O)/peripheral/main.o $(LIB_PERIPH) $(BASE_LIBS)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SYS_LIBS)
 
 # Each tests/{unit,e2e}/test_X.c becomes $(O)/tests/test_X, linked with the
@@ -185,10 +201,20 @@ check-layering:
 	if [ -n "$$bad" ]; then \
 		echo "check-layering: protocol/ includes non-core headers: $$bad"; \
 		exit 1; fi
-	@bad=$$(grep -l -E '#include *"(central|peripheral)/' \
+	@bad=$$(grep -l -E '#include *"(host|central|peripheral)/' \
 		protocol/*.[ch] ota_engine/*.[ch] 2>/dev/null); \
 	if [ -n "$$bad" ]; then \
 		echo "check-layering: device code includes host code: $$bad"; \
+		exit 1; fi
+	@bad=$$(grep -l -E '#include *"(central|peripheral)/' \
+		host/*.[ch] 2>/dev/null); \
+	if [ -n "$$bad" ]; then \
+		echo "check-layering: host/ includes a program's code: $$bad"; \
+		exit 1; fi
+	@bad=$$(grep -l -E '#include *"peripheral/' central/*.[ch] 2>/dev/null; \
+		grep -l -E '#include *"central/' peripheral/*.[ch] 2>/dev/null); \
+	if [ -n "$$bad" ]; then \
+		echo "check-layering: central/ and peripheral/ are leaves and never include each other: $$bad"; \
 		exit 1; fi
 	@bad=$$(grep -l -E '#include *"ota_engine/' protocol/*.[ch] 2>/dev/null); \
 	if [ -n "$$bad" ]; then \
@@ -279,7 +305,7 @@ FUZZ_NAMES   := $(basename $(notdir $(FUZZ_SRCS)))
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-FUZZ_DEPS    := $(O)/central/partcsv.o $(O)/tests/harness/esp_image_build.o \
+FUZZ_DEPS    := $(O)/host/partcsv.o $(O)/tests/harness/esp_image_build.o \
 	$(LIB_ENGINE) $(LIB_PROTO)
 ALL_OBJS     += $(FUZZ_SRCS:%.c=$(O)/%.o) $(O)/tests/fuzz/gen_seeds.o
 .SECONDARY: $(FUZZ_SRCS:%.c=$(O)/%.o) $(O)/tests/fuzz/gen_seeds.o
@@ -302,7 +328,7 @@ $(O)/fuzz/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(FUZZ_DEPS)
 		$(CRYPTO_LIBS)
 
 $(O)/fuzz/gen_seeds: $(O)/tests/fuzz/gen_seeds.o $(O)/tests/harness/sigkeys.o \
-		$(O)/central/imgsign.o $(FUZZ_DEPS)
+		$(O)/host/imgsign.o $(FUZZ_DEPS)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS)
 

@@ -30,7 +30,7 @@
 #include <gio/gunixfdlist.h>
 #include <glib-unix.h>
 
-#include "peripheral/log.h"
+#include "host/hlog.h"
 #include "protocol/frame.h"
 
 #define BLUEZ              "org.bluez"
@@ -286,7 +286,7 @@ static void on_dev_props(GDBusConnection *conn, const char *sender,
 	if (!strcmp(ifname, IFACE_DEVICE) &&
 	    g_variant_lookup(changed, "Connected", "b", &connected) &&
 	    !connected) {
-		dbg("%s disconnected", b->device);
+		hlog_dbg("%s disconnected", b->device);
 		bz_closed(b, 0);
 	}
 	g_variant_unref(changed);
@@ -378,12 +378,13 @@ static void ctrl_written(GObject *src, GAsyncResult *res, gpointer data)
 		g_variant_unref(r);
 	} else {
 		/* the protocol retries; say why for -v */
-		dbg("control write failed: %s", err->message);
+		hlog_dbg("control write failed: %s", err->message);
 		if (strstr(dbus_error_name(err), "NotPermitted") ||
 		    strstr(dbus_error_name(err), "NotAuthorized"))
-			warn("%s: writes not permitted (%s): pair the device "
-			     "first",
-			     b->device, err->message);
+			hlog_warn("%s: writes not permitted (%s): pair the "
+				  "device "
+				  "first",
+				  b->device, err->message);
 		g_error_free(err);
 	}
 	b->ctrl_busy = false;
@@ -431,7 +432,7 @@ static void cmd_written(GObject *src, GAsyncResult *res, gpointer data)
 	if (r)
 		g_variant_unref(r);
 	else {
-		dbg("data write failed: %s", err->message);
+		hlog_dbg("data write failed: %s", err->message);
 		g_error_free(err);
 	}
 	b->cmds_in_flight--;
@@ -557,7 +558,7 @@ static int acquire(struct bz *b, const char *path, const char *method,
 	if (!r) {
 		int e = map_bluez_error(err, method, b->device, why, cap);
 
-		dbg("%s on %s: %s", method, path, err->message);
+		hlog_dbg("%s on %s: %s", method, path, err->message);
 		g_error_free(err);
 		return e;
 	}
@@ -749,7 +750,7 @@ struct transport *bluez_connect(const char *device,
 
 		if (objs)
 			g_variant_unref(objs);
-		info("scanning for %s", device);
+		hlog_info("scanning for %s", device);
 		if (start_discovery(conn, adapter, &gerr) < 0) {
 			*err = map_bluez_error(gerr, "starting discovery",
 					       strrchr(adapter, '/') + 1, why,
@@ -802,7 +803,7 @@ struct transport *bluez_connect(const char *device,
 			g_error_free(gerr);
 			goto fail;
 		}
-		dbg("connect: %s; retrying", gerr->message);
+		hlog_dbg("connect: %s; retrying", gerr->message);
 		g_clear_error(&gerr);
 	}
 	b->sub_dev = g_dbus_connection_signal_subscribe(
@@ -907,12 +908,12 @@ struct transport *bluez_connect(const char *device,
 			g_variant_unref(props);
 		if (objs)
 			g_variant_unref(objs);
-		info("data through WriteValue (no AcquireWrite)");
+		hlog_info("data through WriteValue (no AcquireWrite)");
 	}
 	b->t.value_max =
 		ota_frame_value_max(mtu < OTA_MIN_MTU ? OTA_MIN_MTU : mtu);
-	info("connected to %s (%s), ATT MTU %u, values up to %zu bytes", device,
-	     b->device, mtu, b->t.value_max);
+	hlog_info("connected to %s (%s), ATT MTU %u, values up to %zu bytes",
+		  device, b->device, mtu, b->t.value_max);
 	return &b->t;
 
 fail:

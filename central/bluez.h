@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "peripheral/transport.h"
+#include "host/transport.h"
 
 struct bluez_opts {
 	const char *adapter;    /* "hci0"; NULL: the first adapter */

@@ -10,9 +10,9 @@
 #include <glib.h>
 
 #include "central/bluez.h"
-#include "peripheral/log.h"
-#include "peripheral/pump.h"
-#include "peripheral/transport.h"
+#include "host/hlog.h"
+#include "host/pump.h"
+#include "host/transport.h"
 
 struct client {
 	struct transport *t;

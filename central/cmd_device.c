@@ -20,12 +20,13 @@
 #include "central/bluez.h"
 #include "central/client.h"
 #include "central/commands.h"
+#include "host/fileutil.h"
 #include "central/manifest.h"
 #include "central/report.h"
 #include "ota_engine/image.h"
 #include "ota_engine/otadata.h"
-#include "peripheral/log.h"
-#include "peripheral/pump.h"
+#include "host/hlog.h"
+#include "host/pump.h"
 #include "protocol/frame.h"
 #include "protocol/receiver.h"
 #include "protocol/status.h"
@@ -538,7 +539,7 @@ static int load_image(struct push *p)
 	char what[512], desc[200];
 	int r;
 
-	p->img = cmd_read_file(p->file, OTA_MAX_IMAGE, &p->len);
+	p->img = fileutil_read(p->file, OTA_MAX_IMAGE, &p->len);
 	if (!p->img)
 		return BLEOTA_EXIT_BAD_IMAGE;
 	r = manifest_from_image(p->img, p->len, &p->v, &p->m, &p->sig);
@@ -670,12 +671,13 @@ static int push_attempt(struct push *p, bool *lost)
 			info.nkeys, &p->m);
 
 		if (!p->begun && b >= 0)
-			dbg("sending signature block %d (%s)", b,
-			    ota_sig_scheme_name(p->sig.blk[b].scheme));
+			hlog_dbg("sending signature block %d (%s)", b,
+				 ota_sig_scheme_name(p->sig.blk[b].scheme));
 		else if (!p->begun)
-			info("none of the image's signing keys is among the "
-			     "%u the device lists; sending the first block",
-			     info.nkeys);
+			hlog_info(
+				"none of the image's signing keys is among the "
+				"%u the device lists; sending the first block",
+				info.nkeys);
 	}
 	cfg.max_value = client_value_max(c);
 	if (info.max_value && info.max_value < cfg.max_value)
@@ -805,7 +807,7 @@ int cmd_push(int argc, char **argv)
 	};
 	struct push p = { .flags = OTA_TX_F_COMMIT, .retries = 3 };
 	bool json = false, lost;
-	int c, verbose = LOG_WARN, r, attempt;
+	int c, verbose = HLOG_WARN, r, attempt;
 	unsigned long v;
 	char *end;
 	double secs;
@@ -877,7 +879,7 @@ int cmd_push(int argc, char **argv)
 				"commit: drop --no-commit\n");
 		return BLEOTA_EXIT_USAGE;
 	}
-	log_init("bleota", verbose);
+	hlog_init("bleota", verbose);
 	report_init(json);
 	p.device = argv[optind];
 	p.file = argv[optind + 1];
@@ -979,7 +981,7 @@ int cmd_device(int argc, char **argv)
 	struct ota_tx tx;
 	struct client *c;
 	bool json = false;
-	int ch, verbose = LOG_WARN, r = BLEOTA_EXIT_USAGE;
+	int ch, verbose = HLOG_WARN, r = BLEOTA_EXIT_USAGE;
 	size_t i;
 
 	optind = 1;
@@ -1006,7 +1008,7 @@ int cmd_device(int argc, char **argv)
 		device_usage(stderr, cmd);
 		return BLEOTA_EXIT_USAGE;
 	}
-	log_init("bleota", verbose);
+	hlog_init("bleota", verbose);
 	report_init(json);
 	device = argv[optind];
 	c = client_connect(device, 0, &r);
@@ -1061,7 +1063,7 @@ int cmd_scan(int argc, char **argv)
 	};
 	struct bluez_opts o = { .timeout_s = 10 };
 	bool json = false;
-	int ch, verbose = LOG_WARN;
+	int ch, verbose = HLOG_WARN;
 	unsigned long v;
 	char *end;
 
@@ -1103,6 +1105,6 @@ int cmd_scan(int argc, char **argv)
 				"hciN] [--json]\n");
 		return BLEOTA_EXIT_USAGE;
 	}
-	log_init("bleota", verbose);
+	hlog_init("bleota", verbose);
 	return bluez_scan(&o, json);
 }

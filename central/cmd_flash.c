@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "central/commands.h"
-#include "central/partcsv.h"
+#include "host/fileutil.h"
+#include "host/flashimg.h"
+#include "host/partcsv.h"
 #include "ota_engine/engine.h"
 #include "ota_engine/flash_file.h"
 #include "ota_engine/image.h"
@@ -32,136 +34,6 @@ static void usage(FILE *fp)
 		    "info    the table, otadata entries, slot contents, the "
 		    "journal and\n"
 		    "        what the bootloader would boot\n");
-}
-
-static int load_table(const char *csv_path, const char *layout,
-		      uint32_t flash_size, struct ota_partcsv *t)
-{
-	char err[256], *text;
-	size_t len;
-	int rc;
-
-	if (layout) {
-		if (strcmp(layout, "two-ota")) {
-			fprintf(stderr,
-				"bleota: unknown layout '%s': only two-ota is "
-				"built in\n",
-				layout);
-			return -1;
-		}
-		text = strdup(ota_partcsv_two_ota);
-	} else {
-		unsigned char *raw = cmd_read_file(csv_path, 1 << 20, &len);
-
-		if (!raw)
-			return -1;
-		text = realloc(raw, len + 1);
-		if (!text) {
-			free(raw);
-			return -1;
-		}
-		text[len] = '\0';
-	}
-	rc = ota_partcsv_parse(text, OTA_PARTTABLE_OFFSET, flash_size, t, err,
-			       sizeof(err));
-	free(text);
-	if (rc) {
-		fprintf(stderr, "bleota: %s: %s: fix the partition table\n",
-			layout ? layout : csv_path, err);
-		return -1;
-	}
-	return 0;
-}
-
-int cmd_flash_create(const char *path, unsigned long size, const char *csv,
-		     const char *layout, const char *app)
-{
-	static struct ota_partcsv t;
-	static struct ota_image_verify v;
-	struct ota_image_cfg icfg = { .chip_id = OTA_CHIP_ANY };
-	uint8_t bin[OTA_PARTTABLE_MAX_LEN];
-	struct ota_flash_file *f;
-	struct ota_layout l;
-	unsigned char *img = NULL;
-	size_t img_len = 0;
-	uint32_t app_off = 0, app_size = 0;
-	const char *app_slot = NULL;
-	char text[200];
-	int err = 0, rc = BLEOTA_EXIT_FAIL;
-
-	if (size < 0x10000 || size % 0x1000 || size > 0x10000000) {
-		fprintf(stderr,
-			"bleota: --size %lu: use a multiple of 4K between 64K "
-			"and 256M\n",
-			size);
-		return BLEOTA_EXIT_USAGE;
-	}
-	if (load_table(csv, layout, (uint32_t)size, &t) ||
-	    ota_partcsv_to_bin(&t, true, bin) ||
-	    ota_parttable_parse(bin, sizeof(bin), (uint32_t)size, &l, NULL)) {
-		if (!layout && !csv)
-			fprintf(stderr, "bleota: the table is not usable\n");
-		return BLEOTA_EXIT_FAIL;
-	}
-	if (app) {
-		img = cmd_read_file(app, 16u << 20, &img_len);
-		if (!img)
-			return BLEOTA_EXIT_FAIL;
-		ota_image_verify_init(&v, &icfg);
-		if (ota_image_verify_update(&v, img, img_len) ||
-		    ota_image_verify_final(&v)) {
-			fprintf(stderr, "bleota: %s: %s: rebuild the app\n",
-				app,
-				ota_image_describe(&v, text, sizeof(text)));
-			goto out;
-		}
-		if (l.has_factory) {
-			app_off = l.factory_off;
-			app_size = l.factory_size;
-			app_slot = "factory";
-		} else if (l.ota_count) {
-			app_off = l.ota_off[0];
-			app_size = l.ota_size[0];
-			app_slot = "ota_0";
-		} else {
-			fprintf(stderr,
-				"bleota: the table has no app partition for "
-				"%s\n",
-				app);
-			goto out;
-		}
-		if (img_len > app_size) {
-			fprintf(stderr,
-				"bleota: %s: %zu bytes do not fit %s (%u "
-				"bytes)\n",
-				app, img_len, app_slot, app_size);
-			goto out;
-		}
-	}
-	f = ota_flash_file_open(path, (uint32_t)size, OTA_FLASH_FILE_CREATE,
-				&err);
-	if (!f) {
-		fprintf(stderr, "bleota: %s: %s\n", path, strerror(-err));
-		goto out;
-	}
-	err = ota_flash_file_ops.write(f, OTA_PARTTABLE_OFFSET, bin,
-				       sizeof(bin));
-	if (!err && img)
-		err = ota_flash_file_ops.write(f, app_off, img, img_len);
-	ota_flash_file_close(f);
-	if (err) {
-		fprintf(stderr, "bleota: %s: write failed\n", path);
-		goto out;
-	}
-	printf("%s: %lu bytes, %u partitions", path, size, t.count);
-	if (img)
-		printf(", %s %s in %s", v.info.desc.project,
-		       v.info.desc.version, app_slot);
-	printf("\n");
-	rc = BLEOTA_EXIT_OK;
-out:
-	free(img);
-	return rc;
 }
 
 static const char *slot_name(int slot, char *buf, size_t cap)
@@ -334,6 +206,7 @@ int cmd_flash(int argc, char **argv)
 	};
 	const char *sub, *table = NULL, *layout = NULL, *app = NULL;
 	unsigned long size = 0, chip = OTA_CHIP_ANY;
+	int err;
 	int c;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -352,7 +225,7 @@ int cmd_flash(int argc, char **argv)
 	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (cmd_parse_size(optarg, &size)) {
+			if (fileutil_parse_size(optarg, &size)) {
 				fprintf(stderr,
 					"bleota: bad --size '%s': e.g. 4M\n",
 					optarg);
@@ -373,7 +246,7 @@ int cmd_flash(int argc, char **argv)
 				if (!strcmp(optarg, ota_image_chip_name(
 							    (uint16_t)chip)))
 					break;
-			if (chip == 64 && cmd_parse_size(optarg, &chip)) {
+			if (chip == 64 && fileutil_parse_size(optarg, &chip)) {
 				fprintf(stderr, "bleota: unknown chip '%s'\n",
 					optarg);
 				return BLEOTA_EXIT_USAGE;
@@ -398,5 +271,8 @@ int cmd_flash(int argc, char **argv)
 				"--table or --layout\n");
 		return BLEOTA_EXIT_USAGE;
 	}
-	return cmd_flash_create(argv[1 + optind], size, table, layout, app);
+	err = flashimg_create(argv[1 + optind], size, table, layout, app);
+	if (err == -ERANGE)
+		return BLEOTA_EXIT_USAGE;
+	return err ? BLEOTA_EXIT_FAIL : BLEOTA_EXIT_OK;
 }

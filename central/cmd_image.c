@@ -15,7 +15,8 @@
 #include <string.h>
 
 #include "central/commands.h"
-#include "central/imgsign.h"
+#include "host/fileutil.h"
+#include "host/imgsign.h"
 #include "ota_engine/image.h"
 #include "ota_engine/sigblock.h"
 
@@ -335,7 +336,7 @@ static int do_sign(const char *const *keys, unsigned int nkeys, const char *in,
 		mbedtls_pk_init(&pk[i]);
 		kp[i] = &pk[i];
 	}
-	img = cmd_read_file(in, MAX_IMAGE + 1, &len);
+	img = fileutil_read(in, MAX_IMAGE + 1, &len);
 	if (!img || load_keys(pk, keys, nkeys, true))
 		goto out;
 	if (imgsign_sign_image(img, len, kp, nkeys, &signed_img, &slen, err,
@@ -478,7 +479,7 @@ int cmd_image(int argc, char **argv)
 		return BLEOTA_EXIT_USAGE;
 	}
 	path = argv[1 + optind];
-	buf = cmd_read_file(path, MAX_IMAGE + 1, &len);
+	buf = fileutil_read(path, MAX_IMAGE + 1, &len);
 	if (!buf)
 		return BLEOTA_EXIT_FAIL;
 	ota_image_verify_init(&v, &cfg);

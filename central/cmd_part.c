@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "central/commands.h"
-#include "central/partcsv.h"
+#include "host/fileutil.h"
+#include "host/partcsv.h"
 
 static void usage(FILE *fp)
 {
@@ -45,7 +46,7 @@ static int csv2bin(const char *in, const char *out, bool md5,
 	size_t len;
 	char *z;
 
-	text = cmd_read_file(in, 1 << 20, &len);
+	text = fileutil_read(in, 1 << 20, &len);
 	if (!text)
 		return BLEOTA_EXIT_FAIL;
 	z = realloc(text, len + 1);
@@ -84,7 +85,7 @@ static int bin2csv(const char *in, const char *out)
 	FILE *fp;
 	int rc;
 
-	bin = cmd_read_file(in, 1 << 20, &len);
+	bin = fileutil_read(in, 1 << 20, &len);
 	if (!bin)
 		return BLEOTA_EXIT_FAIL;
 	/* accept a whole table sector or a flash dump starting at 0x8000 */
@@ -144,7 +145,7 @@ int cmd_part(int argc, char **argv)
 			md5 = false;
 			break;
 		case 'o':
-			if (cmd_parse_size(optarg, &offset) ||
+			if (fileutil_parse_size(optarg, &offset) ||
 			    offset % 0x1000) {
 				fprintf(stderr,
 					"bleota: bad --offset '%s': a 4 "
@@ -154,7 +155,7 @@ int cmd_part(int argc, char **argv)
 			}
 			break;
 		case 's':
-			if (cmd_parse_size(optarg, &flash_size)) {
+			if (fileutil_parse_size(optarg, &flash_size)) {
 				fprintf(stderr,
 					"bleota: bad --flash-size '%s': e.g. "
 					"4M\n",

@@ -29,15 +29,6 @@ int cmd_image(int argc, char **argv);
 /** `bleota flash create|info FILE ...` */
 int cmd_flash(int argc, char **argv);
 
-/**
- * cmd_flash_create() - write a simulated device flash: partition table from
- * @csv or the built-in @layout ("two-ota"), and @app (may be NULL) in the
- * factory or ota_0 slot. Messages go to stdout/stderr.
- * Return: an exit code.
- */
-int cmd_flash_create(const char *path, unsigned long size, const char *csv,
-		     const char *layout, const char *app);
-
 /** `bleota push DEVICE FILE` */
 int cmd_push(int argc, char **argv);
 
@@ -49,14 +40,5 @@ int cmd_scan(int argc, char **argv);
 
 /** `bleota part csv2bin|bin2csv IN OUT` */
 int cmd_part(int argc, char **argv);
-
-/**
- * Read a whole file (at most @max bytes) into a malloc'd buffer. Prints
- * "bleota: PATH: reason" and returns NULL on failure.
- */
-unsigned char *cmd_read_file(const char *path, size_t max, size_t *out_len);
-
-/** Parse "4M", "64K", "0x1000", "4096". Returns 0 or -1. */
-int cmd_parse_size(const char *s, unsigned long *out);
 
 #endif /* BLEOTA_CENTRAL_COMMANDS_H */

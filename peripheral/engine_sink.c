@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "peripheral/log.h"
+#include "host/hlog.h"
 
 static struct engine_sink *S(void *ctx)
 {
@@ -88,8 +88,8 @@ static enum ota_status failed(struct engine_sink *s, const char *what)
 	enum ota_engine_reason r = ota_engine_last_reason(s->eng);
 	const char *detail = ota_engine_last_detail(s->eng);
 
-	info("%s refused: %s%s%s", what, ota_engine_reason_name(r),
-	     *detail ? ": " : "", detail);
+	hlog_info("%s refused: %s%s%s", what, ota_engine_reason_name(r),
+		  *detail ? ": " : "", detail);
 	return engine_sink_status_of(r);
 }
 
@@ -146,14 +146,15 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 	if (es.session == OTA_ENGINE_SESSION_COMMITTED) {
 		/* the same image again: nothing to do, it is committed */
 		if (s->have_manifest && !memcmp(&em, &s->man, sizeof(em))) {
-			info("%s is committed already: it boots next",
-			     em.version[0] ? em.version : "the image");
+			hlog_info("%s is committed already: it boots next",
+				  em.version[0] ? em.version : "the image");
 			s->committed_again = true;
 			return OTA_STATUS_OK;
 		}
 		/* another one must wait until the committed one has booted */
-		info("update refused: %s is committed and waits for a reboot",
-		     s->man.version[0] ? s->man.version : "an image");
+		hlog_info("update refused: %s is committed and waits for a "
+			  "reboot",
+			  s->man.version[0] ? s->man.version : "an image");
 		*detail = 0;
 		return OTA_STATUS_REBOOT_REQUIRED;
 	}
@@ -199,8 +200,8 @@ static enum ota_status sink_check_block(void *ctx, uint32_t block, uint32_t crc)
 	if (r == 0)
 		return OTA_STATUS_OK;
 	if (r == -EILSEQ) {
-		dbg("block %u failed its CRC check; asking for it again",
-		    block);
+		hlog_dbg("block %u failed its CRC check; asking for it again",
+			 block);
 		return OTA_STATUS_HASH_MISMATCH;
 	}
 	return failed(s, "block check");
@@ -265,8 +266,8 @@ static void sink_abort(void *ctx, bool discard)
 	 */
 	if (ota_engine_status(s->eng, &es) == 0 &&
 	    es.session == OTA_ENGINE_SESSION_COMMITTED) {
-		info("abort after commit: the committed image still boots "
-		     "next");
+		hlog_info("abort after commit: the committed image still boots "
+			  "next");
 		return;
 	}
 	ota_engine_abort(s->eng);

@@ -41,7 +41,7 @@
 #include <gio/gunixfdlist.h>
 #include <glib-unix.h>
 
-#include "peripheral/log.h"
+#include "host/hlog.h"
 #include "protocol/frame.h"
 
 #define APP_PATH    "/org/bleota"
@@ -166,7 +166,7 @@ static void link_lost(struct gatt_app *app, const char *why)
 
 	if (!l)
 		return;
-	info("central %s: %s", l->device[0] ? l->device : "?", why);
+	hlog_info("central %s: %s", l->device[0] ? l->device : "?", why);
 	link_detach(l);
 	transport_closed(&l->t, 0);
 }
@@ -316,8 +316,8 @@ static struct link *current_link(struct gatt_app *app)
 			l->device, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
 			on_device_changed, app, NULL);
 	app->link = l;
-	info("central %s connected (values up to %zu bytes)",
-	     l->device[0] ? l->device : "?", l->t.value_max);
+	hlog_info("central %s connected (values up to %zu bytes)",
+		  l->device[0] ? l->device : "?", l->t.value_max);
 	app->cfg.new_client(&l->t, app->cfg.user_data);
 	return app->link;
 }
@@ -353,7 +353,7 @@ static gboolean data_readable(gint fd, GIOCondition cond, gpointer data)
 		break;
 	}
 	/* bluetoothd released the socket; it acquires again on need */
-	dbg("data socket closed by bluetoothd");
+	hlog_dbg("data socket closed by bluetoothd");
 	c->watch = 0;
 	chrc_close_fd(c);
 	return G_SOURCE_REMOVE;
@@ -414,7 +414,7 @@ static void acquire(struct chrc *c, GDBusMethodInvocation *inv,
 					   data_readable, c)
 			   : g_unix_fd_add(c->fd, G_IO_HUP | G_IO_ERR,
 					   notify_hup, c);
-	dbg("%s acquired by bluetoothd (mtu %u)", c->path, app->mtu);
+	hlog_dbg("%s acquired by bluetoothd (mtu %u)", c->path, app->mtu);
 	g_dbus_method_invocation_return_value_with_unix_fd_list(
 		inv, g_variant_new("(hq)", idx, app->mtu ? app->mtu : 23), fdl);
 	g_object_unref(fdl);
@@ -641,7 +641,7 @@ static void adv_method(GDBusConnection *conn, const char *sender,
 	(void)params;
 	if (!strcmp(method, "Release")) {
 		app->adv_registered = false;
-		info("advertisement released by bluetoothd");
+		hlog_info("advertisement released by bluetoothd");
 	}
 	g_dbus_method_invocation_return_value(inv, NULL);
 }
@@ -691,15 +691,15 @@ static void adv_registered(GObject *src, GAsyncResult *res, gpointer data)
 						    &err);
 
 	if (!r) {
-		warn("%s: cannot advertise: %s (centrals that know the "
-		     "address can still connect)",
-		     app->cfg.adapter, err->message);
+		hlog_warn("%s: cannot advertise: %s (centrals that know the "
+			  "address can still connect)",
+			  app->cfg.adapter, err->message);
 		g_error_free(err);
 		return;
 	}
 	g_variant_unref(r);
 	app->adv_registered = true;
-	info("advertising as '%s' on %s", app->cfg.name, app->cfg.adapter);
+	hlog_info("advertising as '%s' on %s", app->cfg.name, app->cfg.adapter);
 }
 
 static void app_registered(GObject *src, GAsyncResult *res, gpointer data)
@@ -710,16 +710,17 @@ static void app_registered(GObject *src, GAsyncResult *res, gpointer data)
 						    &err);
 
 	if (!r) {
-		err("%s: bluetoothd refused the GATT application: %s",
-		    app->cfg.adapter, err->message);
+		hlog_err("%s: bluetoothd refused the GATT application: %s",
+			 app->cfg.adapter, err->message);
 		g_error_free(err);
 		return;
 	}
 	g_variant_unref(r);
 	app->registered = true;
-	info("GATT service %s registered on %s%s", OTA_UUID_SERVICE,
-	     app->cfg.adapter,
-	     app->cfg.insecure ? " (insecure: no encryption required)" : "");
+	hlog_info("GATT service %s registered on %s%s", OTA_UUID_SERVICE,
+		  app->cfg.adapter,
+		  app->cfg.insecure ? " (insecure: no encryption required)"
+				    : "");
 	g_dbus_connection_call(
 		app->conn, BLUEZ, app->adapter_path,
 		"org.bluez.LEAdvertisingManager1", "RegisterAdvertisement",
@@ -735,8 +736,8 @@ static void powered(GObject *src, GAsyncResult *res, gpointer data)
 						    &err);
 
 	if (!r) {
-		err("%s: cannot power the adapter on: %s", app->cfg.adapter,
-		    err->message);
+		hlog_err("%s: cannot power the adapter on: %s",
+			 app->cfg.adapter, err->message);
 		g_error_free(err);
 		return;
 	}
@@ -755,7 +756,7 @@ static void bluez_appeared(GDBusConnection *conn, const char *name,
 
 	(void)name;
 	(void)owner;
-	info("bluetoothd is running: registering on %s", app->cfg.adapter);
+	hlog_info("bluetoothd is running: registering on %s", app->cfg.adapter);
 	g_dbus_connection_call(
 		conn, BLUEZ, app->adapter_path, IFACE_PROPS, "Set",
 		g_variant_new("(ssv)", "org.bluez.Adapter1", "Powered",
@@ -772,10 +773,10 @@ static void bluez_vanished(GDBusConnection *conn, const char *name,
 	(void)conn;
 	(void)name;
 	if (app->registered)
-		warn("bluetoothd went away: waiting for it to come back");
+		hlog_warn("bluetoothd went away: waiting for it to come back");
 	else
-		warn("bluetoothd is not running: waiting for it (start "
-		     "bluetooth.service)");
+		hlog_warn("bluetoothd is not running: waiting for it (start "
+			  "bluetooth.service)");
 	app->registered = false;
 	app->adv_registered = false;
 	for (i = 0; i < CHRC_COUNT; i++) {

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "peripheral/transport.h"
+#include "host/transport.h"
 
 struct gatt_app;
 

@@ -18,15 +18,16 @@
 #include <glib-unix.h>
 #include <glib.h>
 
-#include "central/commands.h"
-#include "central/imgsign.h"
+#include "host/fileutil.h"
+#include "host/flashimg.h"
+#include "host/imgsign.h"
 #include "ota_engine/flash_file.h"
 #include "ota_engine/image.h"
 #include "peripheral/gatt_bluez.h"
-#include "peripheral/log.h"
+#include "host/hlog.h"
 #include "peripheral/server.h"
-#include "peripheral/transport.h"
-#include "peripheral/transport_impair.h"
+#include "host/transport.h"
+#include "host/transport_impair.h"
 
 struct app {
 	GMainLoop *loop;
@@ -98,7 +99,7 @@ static gboolean on_signal(gpointer data)
 {
 	struct app *a = data;
 
-	info("stopping");
+	hlog_info("stopping");
 	g_main_loop_quit(a->loop);
 	return G_SOURCE_CONTINUE;
 }
@@ -113,7 +114,7 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 	c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 	if (c < 0) {
 		if (errno != EINTR && errno != EAGAIN)
-			warn("accept failed: %s", strerror(errno));
+			hlog_warn("accept failed: %s", strerror(errno));
 		return G_SOURCE_CONTINUE;
 	}
 	t = transport_socket_new(c, a->value_max);
@@ -236,7 +237,7 @@ int main(int argc, char **argv)
 	uint16_t chip = OTA_CHIP_ESP32C3;
 	struct ota_flash_file *f = NULL;
 	struct stat st;
-	int c, verbose = LOG_INFO, r;
+	int c, verbose = HLOG_INFO, r;
 
 	while ((c = getopt_long(argc, argv, "f:l:a:vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -247,7 +248,7 @@ int main(int argc, char **argv)
 			layout = optarg;
 			break;
 		case 'S':
-			if (cmd_parse_size(optarg, &flash_size)) {
+			if (fileutil_parse_size(optarg, &flash_size)) {
 				fprintf(stderr,
 					"bleota-peripheral: bad --flash-size "
 					"'%s': e.g. 4M\n",
@@ -351,23 +352,24 @@ int main(int argc, char **argv)
 			listen_on);
 		return 2;
 	}
-	log_init("bleota-peripheral", verbose);
+	hlog_init("bleota-peripheral", verbose);
 
 	if (stat(flash, &st) < 0) {
 		if (!layout) {
-			err("%s: %s: create it with 'bleota flash create' or "
-			    "pass --create-layout two-ota",
-			    flash, strerror(errno));
+			hlog_err("%s: %s: create it with 'bleota flash create' "
+				 "or "
+				 "pass --create-layout two-ota",
+				 flash, strerror(errno));
 			return 1;
 		}
-		if (cmd_flash_create(flash, flash_size, NULL, layout, NULL))
+		if (flashimg_create(flash, flash_size, NULL, layout, NULL))
 			return 1;
-		info("created %s (%lu bytes, %s layout, no app yet)", flash,
-		     flash_size, layout);
+		hlog_info("created %s (%lu bytes, %s layout, no app yet)",
+			  flash, flash_size, layout);
 	}
 	f = ota_flash_file_open(flash, 0, 0, &r);
 	if (!f) {
-		err("%s: cannot open the flash: %s", flash, strerror(-r));
+		hlog_err("%s: cannot open the flash: %s", flash, strerror(-r));
 		return 1;
 	}
 	scfg.engine.flash = &ota_flash_file_ops;
@@ -375,8 +377,9 @@ int main(int argc, char **argv)
 	scfg.engine.chip_id = chip;
 	a.server = server_new(&scfg, &r);
 	if (!a.server) {
-		err("%s: %s", flash,
-		    r == -ENODEV ? "no valid partition table at 0x8000: "
+		hlog_err("%s: %s", flash,
+			 r == -ENODEV
+				 ? "no valid partition table at 0x8000: "
 				   "create the flash with 'bleota flash create'"
 				 : strerror(-r));
 		ota_flash_file_close(f);
@@ -387,14 +390,14 @@ int main(int argc, char **argv)
 		a.listen_path = unix_path_of(listen_on);
 		a.listen_fd = socket_listen_unix(a.listen_path);
 		if (a.listen_fd < 0) {
-			err("%s: cannot listen: %s", a.listen_path,
-			    strerror(-a.listen_fd));
+			hlog_err("%s: cannot listen: %s", a.listen_path,
+				 strerror(-a.listen_fd));
 			server_free(a.server);
 			ota_flash_file_close(f);
 			return 1;
 		}
-		info("listening on unix:%s (values up to %zu bytes)",
-		     a.listen_path, a.value_max);
+		hlog_info("listening on unix:%s (values up to %zu bytes)",
+			  a.listen_path, a.value_max);
 	}
 	if (adapter) {
 		struct gatt_app_cfg gcfg = { .adapter = adapter,
@@ -407,7 +410,7 @@ int main(int argc, char **argv)
 
 		a.gatt = gatt_app_new(&gcfg, why, sizeof(why));
 		if (!a.gatt) {
-			err("%s: %s", adapter, why);
+			hlog_err("%s: %s", adapter, why);
 			server_free(a.server);
 			if (a.listen_fd >= 0)
 				close(a.listen_fd);

@@ -15,8 +15,8 @@
 
 #include "ota_engine/otadata.h"
 #include "peripheral/engine_sink.h"
-#include "peripheral/log.h"
-#include "peripheral/pump.h"
+#include "host/hlog.h"
+#include "host/pump.h"
 
 struct busy_client {
 	struct server *s;
@@ -40,13 +40,13 @@ static void engine_log(int level, const char *msg, void *user_data)
 {
 	(void)user_data;
 	if (level <= OTA_ENGINE_LOG_ERR)
-		err("engine: %s", msg);
+		hlog_err("engine: %s", msg);
 	else if (level <= OTA_ENGINE_LOG_WARN)
-		warn("engine: %s", msg);
+		hlog_warn("engine: %s", msg);
 	else if (level <= OTA_ENGINE_LOG_INFO)
-		info("engine: %s", msg);
+		hlog_info("engine: %s", msg);
 	else
-		dbg("engine: %s", msg);
+		hlog_dbg("engine: %s", msg);
 }
 
 void server_log_boot(struct server *s)
@@ -54,16 +54,16 @@ void server_log_boot(struct server *s)
 	struct ota_engine_status st;
 
 	if (ota_engine_status(&s->eng, &st) < 0) {
-		err("cannot read the device state");
+		hlog_err("cannot read the device state");
 		return;
 	}
 	if (st.running_slot == OTA_ENGINE_SLOT_FACTORY)
-		info("running factory app %s (%s)", st.running_version,
-		     st.running_project);
+		hlog_info("running factory app %s (%s)", st.running_version,
+			  st.running_project);
 	else
-		info("running ota_%d: %s %s, state %s", st.running_slot,
-		     st.running_project, st.running_version,
-		     ota_otadata_state_str(st.running_state));
+		hlog_info("running ota_%d: %s %s, state %s", st.running_slot,
+			  st.running_project, st.running_version,
+			  ota_otadata_state_str(st.running_state));
 }
 
 static int power_on(struct server *s)
@@ -83,8 +83,9 @@ static int power_on(struct server *s)
 	if (r < 0 && r != -ENOENT)
 		return r;
 	if (r == -ENOENT)
-		warn("no bootable app on the device: only an update can fix "
-		     "it");
+		hlog_warn(
+			"no bootable app on the device: only an update can fix "
+			"it");
 	engine_sink_init(&s->sink, &s->eng);
 	r = ota_rx_init(&s->rx, &rc);
 	if (r < 0)
@@ -168,41 +169,44 @@ static void on_activity(void *user_data)
 	while (ota_rx_next_event(&s->rx, &ev) == 0) {
 		switch (ev.type) {
 		case OTA_RX_EV_BEGIN:
-			info("update started%s (%u bytes already held)",
-			     ev.value ? ", resuming" : "", ev.value);
+			hlog_info("update started%s (%u bytes already held)",
+				  ev.value ? ", resuming" : "", ev.value);
 			break;
 		case OTA_RX_EV_VERIFIED:
-			info("image verified (%u bytes)", ev.value);
+			hlog_info("image verified (%u bytes)", ev.value);
 			break;
 		case OTA_RX_EV_COMMITTED:
-			info("image committed: it boots next, pending "
-			     "confirmation");
+			hlog_info("image committed: it boots next, pending "
+				  "confirmation");
 			break;
 		case OTA_RX_EV_FAILED:
-			warn("update failed: %s: %s",
-			     ota_status_name(ev.status),
-			     ota_status_str(ev.status));
+			hlog_warn("update failed: %s: %s",
+				  ota_status_name(ev.status),
+				  ota_status_str(ev.status));
 			break;
 		case OTA_RX_EV_TIMEOUT:
-			warn("update session idle for %u ms: ended, received "
-			     "blocks kept",
-			     ev.value);
+			hlog_warn("update session idle for %u ms: ended, "
+				  "received "
+				  "blocks kept",
+				  ev.value);
 			break;
 		case OTA_RX_EV_ABORTED:
-			info("update aborted by the client");
+			hlog_info("update aborted by the client");
 			break;
 		case OTA_RX_EV_CONFIRMED:
-			info("running image confirmed");
+			hlog_info("running image confirmed");
 			break;
 		case OTA_RX_EV_ROLLED_BACK:
-			info("running image marked invalid: the previous one "
-			     "boots next");
+			hlog_info("running image marked invalid: the previous "
+				  "one "
+				  "boots next");
 			break;
 		case OTA_RX_EV_BLOCK_RETRY:
-			dbg("block %u failed its check; asked again", ev.value);
+			hlog_dbg("block %u failed its check; asked again",
+				 ev.value);
 			break;
 		case OTA_RX_EV_REBOOT:
-			info("reboot requested");
+			hlog_info("reboot requested");
 			/* after the response has gone out */
 			if (!s->reboot)
 				s->reboot = g_idle_add(do_reboot, s);
@@ -216,9 +220,9 @@ static void on_closed(int err, void *user_data)
 	struct server *s = user_data;
 
 	if (err)
-		info("client connection failed: %s", strerror(-err));
+		hlog_info("client connection failed: %s", strerror(-err));
 	else
-		info("client disconnected");
+		hlog_info("client disconnected");
 	drop_client(s);
 }
 
@@ -266,7 +270,7 @@ void server_attach(struct server *s, struct transport *t)
 {
 	if (s->client && !transport_alive(s->client)) {
 		/* it hung up; we just have not heard yet: let it go now */
-		info("client disconnected");
+		hlog_info("client disconnected");
 		ota_rx_disconnect(&s->rx);
 		if (s->reap)
 			g_source_remove(s->reap);
@@ -278,7 +282,7 @@ void server_attach(struct server *s, struct transport *t)
 		struct transport_cbs cbs = { .recv = busy_recv,
 					     .closed = busy_closed };
 
-		info("second client refused: BUSY (one update at a time)");
+		hlog_info("second client refused: BUSY (one update at a time)");
 		if (!b) {
 			transport_free(t);
 			return;
@@ -289,7 +293,7 @@ void server_attach(struct server *s, struct transport *t)
 		transport_set_cbs(t, &cbs, b);
 		return;
 	}
-	info("client connected");
+	hlog_info("client connected");
 	s->client = t;
 	/* chunks, responses and ACKs must fit this link's values */
 	ota_rx_set_max_value(&s->rx, t->value_max);
@@ -308,7 +312,7 @@ int server_reboot(struct server *s)
 		s->reap = 0;
 		reap_client(s);
 	}
-	info("rebooting: running the bootloader");
+	hlog_info("rebooting: running the bootloader");
 	return power_on(s);
 }
 

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "ota_engine/engine.h"
-#include "peripheral/transport.h"
+#include "host/transport.h"
 #include "protocol/receiver.h"
 
 struct server_cfg {

@@ -36,7 +36,7 @@
 #include "protocol/crc32.h"
 #include "protocol/frame.h"
 #include "protocol/status.h"
-#include "peripheral/transport.h"
+#include "host/transport.h"
 #include "tests/harness/device.h"
 #include "tests/harness/e2e.h"
 #include "tests/harness/sigkeys.h"

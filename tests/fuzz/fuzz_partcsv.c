@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "central/partcsv.h"
+#include "host/partcsv.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

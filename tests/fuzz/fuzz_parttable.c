@@ -15,7 +15,7 @@
  */
 #include <string.h>
 
-#include "central/partcsv.h"
+#include "host/partcsv.h"
 #include "ota_engine/parttable.h"
 #include "tests/fuzz/fuzz_util.h"
 

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "central/partcsv.h"
+#include "host/partcsv.h"
 #include "ota_engine/image.h"
 #include "ota_engine/otadata.h"
 #include "protocol/frame.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "central/partcsv.h"
+#include "host/partcsv.h"
 #include "ota_engine/crc.h"
 #include "ota_engine/crypto.h"
 #include "ota_engine/image.h"

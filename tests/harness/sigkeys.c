@@ -15,7 +15,7 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/rsa.h>
 
-#include "central/imgsign.h"
+#include "host/imgsign.h"
 
 static mbedtls_pk_context keys[4][SIGKEY_PER_SCHEME];
 static bool have[4][SIGKEY_PER_SCHEME];

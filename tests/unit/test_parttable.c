@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "central/partcsv.h"
+#include "host/partcsv.h"
 #include "ota_engine/parttable.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "central/imgsign.h"
+#include "host/imgsign.h"
 #include "ota_engine/sigblock.h"
 #include "tests/harness/sigkeys.h"
 

@@ -18,7 +18,7 @@
  * read-only otadata or coredump, NVS under 0x3000 only read-only, and the
  * whole table inside the flash when its size is known. Errors name the line.
  */
-#include "central/partcsv.h"
+#include "host/partcsv.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -7,8 +7,8 @@
  * decisions: it delivers values with the characteristic they came on and
  * reports when the peer is gone.
  */
-#ifndef BLEOTA_PERIPHERAL_TRANSPORT_H
-#define BLEOTA_PERIPHERAL_TRANSPORT_H
+#ifndef BLEOTA_HOST_TRANSPORT_H
+#define BLEOTA_HOST_TRANSPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -87,4 +87,4 @@ int socket_connect_unix(const char *path);
 /** socket_listen_unix() - listening SEQPACKET fd, or -errno. */
 int socket_listen_unix(const char *path);
 
-#endif /* BLEOTA_PERIPHERAL_TRANSPORT_H */
+#endif /* BLEOTA_HOST_TRANSPORT_H */

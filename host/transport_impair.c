@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "peripheral/transport_impair.h"
+#include "host/transport_impair.h"
 
 #include <errno.h>
 #include <stdlib.h>

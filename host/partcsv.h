@@ -4,8 +4,8 @@
  * suffixes, $VARS, alignment and overlap rules), build the 0xC00-byte binary
  * (with MD5 entry), read a binary back and write it as CSV. Host side only.
  */
-#ifndef BLEOTA_CENTRAL_PARTCSV_H
-#define BLEOTA_CENTRAL_PARTCSV_H
+#ifndef BLEOTA_HOST_PARTCSV_H
+#define BLEOTA_HOST_PARTCSV_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,4 +52,4 @@ int ota_partcsv_write(const struct ota_partcsv *t, FILE *fp);
 /** The built-in two-OTA layout used by `bleota flash create --layout`. */
 extern const char ota_partcsv_two_ota[];
 
-#endif /* BLEOTA_CENTRAL_PARTCSV_H */
+#endif /* BLEOTA_HOST_PARTCSV_H */

@@ -6,12 +6,12 @@
  * device can be tested against a bad or slow link (bleota-peripheral
  * --impair, and the end-to-end tests). Sends pass through untouched.
  */
-#ifndef BLEOTA_PERIPHERAL_TRANSPORT_IMPAIR_H
-#define BLEOTA_PERIPHERAL_TRANSPORT_IMPAIR_H
+#ifndef BLEOTA_HOST_TRANSPORT_IMPAIR_H
+#define BLEOTA_HOST_TRANSPORT_IMPAIR_H
 
 #include <stdint.h>
 
-#include "peripheral/transport.h"
+#include "host/transport.h"
 
 struct impair_cfg {
 	unsigned int drop_ppm; /* per million Data values */
@@ -35,4 +35,4 @@ int impair_parse(const char *spec, struct impair_cfg *cfg);
 struct transport *transport_impair_new(struct transport *inner,
 				       const struct impair_cfg *cfg);
 
-#endif /* BLEOTA_PERIPHERAL_TRANSPORT_IMPAIR_H */
+#endif /* BLEOTA_HOST_TRANSPORT_IMPAIR_H */

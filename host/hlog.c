@@ -1,33 +1,33 @@
 /* SPDX-License-Identifier: MIT */
-#include "peripheral/log.h"
+#include "host/hlog.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
 static const char *prog_name = "bleota";
-static int max_level = LOG_INFO;
+static int max_level = HLOG_INFO;
 
-void log_init(const char *prog, int level)
+void hlog_init(const char *prog, int level)
 {
 	prog_name = prog;
 	max_level = level;
 }
 
-int log_level(void)
+int hlog_level(void)
 {
 	return max_level;
 }
 
-void log_msg(int level, const char *fmt, ...)
+void hlog_msg(int level, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (level > max_level)
 		return;
 	fprintf(stderr, "%s: ", prog_name);
-	if (level == LOG_ERR)
+	if (level == HLOG_ERR)
 		fputs("error: ", stderr);
-	else if (level == LOG_WARN)
+	else if (level == HLOG_WARN)
 		fputs("warning: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -35,11 +35,11 @@ void log_msg(int level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-void log_pdu(char dir, const char *what, const uint8_t *buf, size_t len)
+void hlog_pdu(char dir, const char *what, const uint8_t *buf, size_t len)
 {
 	size_t i;
 
-	if (max_level < LOG_TRACE)
+	if (max_level < HLOG_TRACE)
 		return;
 	fprintf(stderr, "%c %-7s %3zu:", dir, what, len);
 	for (i = 0; i < len && i < 32; i++)

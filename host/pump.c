@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "peripheral/pump.h"
+#include "host/pump.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include <glib.h>
 
-#include "peripheral/log.h"
+#include "host/hlog.h"
 #include "protocol/receiver.h"
 #include "protocol/sender.h"
 
@@ -86,11 +86,11 @@ static bool send_one(struct pump *p, enum ota_chan chan, const uint8_t *buf,
 		return false;
 	}
 	if (r < 0) {
-		warn("sending a %zu-byte %s value failed: %s", len,
-		     chan_name(chan), strerror(-r));
+		hlog_warn("sending a %zu-byte %s value failed: %s", len,
+			  chan_name(chan), strerror(-r));
 		return r != -ENOTCONN;
 	}
-	log_pdu('<', chan_name(chan), buf, len);
+	hlog_pdu('<', chan_name(chan), buf, len);
 	return true;
 }
 
@@ -118,7 +118,7 @@ static void on_recv(enum ota_chan chan, const uint8_t *buf, size_t len,
 {
 	struct pump *p = user_data;
 
-	log_pdu('>', chan_name(chan), buf, len);
+	hlog_pdu('>', chan_name(chan), buf, len);
 	p->ops->feed(p->sm, chan, buf, len, now_ms());
 	pump_kick(p);
 }

@@ -5,8 +5,8 @@
  * stores it, block construction and whole-image signing. The device side
  * only parses and verifies (ota_engine/sigblock.h).
  */
-#ifndef BLEOTA_CENTRAL_IMGSIGN_H
-#define BLEOTA_CENTRAL_IMGSIGN_H
+#ifndef BLEOTA_HOST_IMGSIGN_H
+#define BLEOTA_HOST_IMGSIGN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -66,4 +66,4 @@ int imgsign_sign_image(const uint8_t *img, size_t len,
 		       mbedtls_pk_context *const *keys, unsigned int nkeys,
 		       uint8_t **out, size_t *out_len, char *err, size_t cap);
 
-#endif /* BLEOTA_CENTRAL_IMGSIGN_H */
+#endif /* BLEOTA_HOST_IMGSIGN_H */

@@ -8,7 +8,7 @@
  * big-endian, so each is reversed). Randomness (PSS salt, ECDSA nonce)
  * comes from a CTR-DRBG seeded by the system entropy source.
  */
-#include "central/imgsign.h"
+#include "host/imgsign.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Small helpers shared by the bleota commands. */
-#include "central/commands.h"
+/* Small file and argument helpers shared by the host programs. */
+#include "host/fileutil.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-unsigned char *cmd_read_file(const char *path, size_t max, size_t *out_len)
+unsigned char *fileutil_read(const char *path, size_t max, size_t *out_len)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0, cap = 0;
@@ -57,7 +57,7 @@ err:
 	return NULL;
 }
 
-int cmd_parse_size(const char *s, unsigned long *out)
+int fileutil_parse_size(const char *s, unsigned long *out)
 {
 	char *end;
 	unsigned long v, mul = 1;

@@ -7,7 +7,7 @@
  * flow control stays in charge. A zero-length read is the peer closing:
  * bleota never sends empty values.
  */
-#include "peripheral/transport.h"
+#include "host/transport.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,12 +7,12 @@
  * After every burst of activity the owner's callback runs, to drain the
  * machine's events.
  */
-#ifndef BLEOTA_PERIPHERAL_PUMP_H
-#define BLEOTA_PERIPHERAL_PUMP_H
+#ifndef BLEOTA_HOST_PUMP_H
+#define BLEOTA_HOST_PUMP_H
 
 #include <stdint.h>
 
-#include "peripheral/transport.h"
+#include "host/transport.h"
 
 struct pump_ops {
 	int (*feed)(void *sm, enum ota_chan chan, const uint8_t *buf,
@@ -49,4 +49,4 @@ void pump_free(struct pump *p);
 /** now_ms() - the monotonic clock the pumps give the machines. */
 uint64_t now_ms(void);
 
-#endif /* BLEOTA_PERIPHERAL_PUMP_H */
+#endif /* BLEOTA_HOST_PUMP_H */

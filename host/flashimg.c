@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Simulated device flash creation, shared by `bleota flash create` and
+ * `bleota-peripheral --create-layout`: a NOR flash file with the partition
+ * table at 0x8000 (from a CSV file or a built-in layout), erased otadata,
+ * and optionally an app image in the factory (or ota_0) slot. Messages go
+ * to stdout (what was made) and stderr (why not).
+ */
+#include "host/flashimg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/fileutil.h"
+#include "host/partcsv.h"
+#include "ota_engine/flash_file.h"
+#include "ota_engine/image.h"
+#include "ota_engine/parttable.h"
+
+static int load_table(const char *csv_path, const char *layout,
+		      uint32_t flash_size, struct ota_partcsv *t)
+{
+	char err[256], *text;
+	size_t len;
+	int rc;
+
+	if (layout) {
+		if (strcmp(layout, "two-ota")) {
+			fprintf(stderr,
+				"bleota: unknown layout '%s': only two-ota is "
+				"built in\n",
+				layout);
+			return -1;
+		}
+		text = strdup(ota_partcsv_two_ota);
+	} else {
+		unsigned char *raw = fileutil_read(csv_path, 1 << 20, &len);
+
+		if (!raw)
+			return -1;
+		text = realloc(raw, len + 1);
+		if (!text) {
+			free(raw);
+			return -1;
+		}
+		text[len] = '\0';
+	}
+	rc = ota_partcsv_parse(text, OTA_PARTTABLE_OFFSET, flash_size, t, err,
+			       sizeof(err));
+	free(text);
+	if (rc) {
+		fprintf(stderr, "bleota: %s: %s: fix the partition table\n",
+			layout ? layout : csv_path, err);
+		return -1;
+	}
+	return 0;
+}
+
+int flashimg_create(const char *path, unsigned long size, const char *csv,
+		    const char *layout, const char *app)
+{
+	static struct ota_partcsv t;
+	static struct ota_image_verify v;
+	struct ota_image_cfg icfg = { .chip_id = OTA_CHIP_ANY };
+	uint8_t bin[OTA_PARTTABLE_MAX_LEN];
+	struct ota_flash_file *f;
+	struct ota_layout l;
+	unsigned char *img = NULL;
+	size_t img_len = 0;
+	uint32_t app_off = 0, app_size = 0;
+	const char *app_slot = NULL;
+	char text[200];
+	int err = 0, rc = -EINVAL;
+
+	if (size < 0x10000 || size % 0x1000 || size > 0x10000000) {
+		fprintf(stderr,
+			"bleota: --size %lu: use a multiple of 4K between 64K "
+			"and 256M\n",
+			size);
+		return -ERANGE;
+	}
+	if (load_table(csv, layout, (uint32_t)size, &t) ||
+	    ota_partcsv_to_bin(&t, true, bin) ||
+	    ota_parttable_parse(bin, sizeof(bin), (uint32_t)size, &l, NULL)) {
+		if (!layout && !csv)
+			fprintf(stderr, "bleota: the table is not usable\n");
+		return -EINVAL;
+	}
+	if (app) {
+		img = fileutil_read(app, 16u << 20, &img_len);
+		if (!img)
+			return -EINVAL;
+		ota_image_verify_init(&v, &icfg);
+		if (ota_image_verify_update(&v, img, img_len) ||
+		    ota_image_verify_final(&v)) {
+			fprintf(stderr, "bleota: %s: %s: rebuild the app\n",
+				app,
+				ota_image_describe(&v, text, sizeof(text)));
+			goto out;
+		}
+		if (l.has_factory) {
+			app_off = l.factory_off;
+			app_size = l.factory_size;
+			app_slot = "factory";
+		} else if (l.ota_count) {
+			app_off = l.ota_off[0];
+			app_size = l.ota_size[0];
+			app_slot = "ota_0";
+		} else {
+			fprintf(stderr,
+				"bleota: the table has no app partition for "
+				"%s\n",
+				app);
+			goto out;
+		}
+		if (img_len > app_size) {
+			fprintf(stderr,
+				"bleota: %s: %zu bytes do not fit %s (%u "
+				"bytes)\n",
+				app, img_len, app_slot, app_size);
+			goto out;
+		}
+	}
+	f = ota_flash_file_open(path, (uint32_t)size, OTA_FLASH_FILE_CREATE,
+				&err);
+	if (!f) {
+		fprintf(stderr, "bleota: %s: %s\n", path, strerror(-err));
+		goto out;
+	}
+	err = ota_flash_file_ops.write(f, OTA_PARTTABLE_OFFSET, bin,
+				       sizeof(bin));
+	if (!err && img)
+		err = ota_flash_file_ops.write(f, app_off, img, img_len);
+	ota_flash_file_close(f);
+	if (err) {
+		fprintf(stderr, "bleota: %s: write failed\n", path);
+		goto out;
+	}
+	printf("%s: %lu bytes, %u partitions", path, size, t.count);
+	if (img)
+		printf(", %s %s in %s", v.info.desc.project,
+		       v.info.desc.version, app_slot);
+	printf("\n");
+	rc = 0;
+out:
+	free(img);
+	return rc;
+}

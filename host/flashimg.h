@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Simulated device flash creation (bleota flash create, bleota-peripheral
+ * --create-layout).
+ */
+#ifndef BLEOTA_HOST_FLASHIMG_H
+#define BLEOTA_HOST_FLASHIMG_H
+
+/**
+ * flashimg_create() - write a simulated device flash at @path: @size bytes,
+ * the partition table from the CSV file @csv or the built-in @layout
+ * ("two-ota"), and @app (may be NULL) in the factory or ota_0 slot.
+ * Prints one line saying what was made on stdout, or the reason on stderr.
+ * Return: 0; -ERANGE when @size is not a multiple of 4K in 64K..256M;
+ * -EINVAL for any other failure (message already printed).
+ */
+int flashimg_create(const char *path, unsigned long size, const char *csv,
+		    const char *layout, const char *app);
+
+#endif /* BLEOTA_HOST_FLASHIMG_H */
