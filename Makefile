@@ -21,6 +21,9 @@ BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 DOCDIR     ?= $(PREFIX)/share/doc/bleota
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 CFLAGS     ?= -O2 -g
 LDFLAGS    ?=
 
@@ -31,7 +34,7 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 
-ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -I. $(WARN) $(CFLAGS) -MMD -MP
+ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -I. $(WARN) $(CPPFLAGS) $(CFLAGS) -MMD -MP
 
 ifeq ($(V),1)
 Q :=
@@ -40,6 +43,11 @@ else
 Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
+
+# The release; `bleota --version` adds the git commit when built from a
+# checkout. debian/changelog carries the same number (make deb checks).
+RELEASE := 0.4.0
+GIT_DESCRIBE := $(shell git describe --always --dirty 2>/dev/null)
 
 # Host-side dependencies, resolved lazily so protocol/ builds with none.
 GIO_CFLAGS    = $(shell $(PKG_CONFIG) --cflags gio-2.0 gio-unix-2.0)
@@ -127,6 +135,17 @@ $(LIB_ENGINE): $(ENGINE_OBJS)
 $(LIB_HOST): $(HOST_OBJS)
 $(LIB_CENTRAL): $(CENTRAL_OBJS)
 $(LIB_PERIPH): $(PERIPH_OBJS)
+# version.h is rewritten only when its text changes, so a new commit
+# rebuilds the two main.o files and nothing else.
+.PHONY: FORCE
+$(O)/version.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define BLEOTA_VERSION "%s"\n#define BLEOTA_GIT "%s"\n' \
+		'$(RELEASE)' '$(GIT_DESCRIBE)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+$(O)/central/main.o $(O)/peripheral/main.o: $(O)/version.h
+$(O)/central/main.o $(O)/peripheral/main.o: ALL_CFLAGS += -I$(O)
+
 $(LIB_PROTO) $(LIB_ENGINE) $(LIB_HOST) $(LIB_CENTRAL) $(LIB_PERIPH):
 	@mkdir -p $(@D)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
@@ -336,7 +355,40 @@ fuzz-smoke: fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/tools/fuzz-smoke.sh build-fuzz
 # --- end of fuzzing block ---------------------------------------------------
 
-install: all
+# ---------------------------------------------------------------------------
+# Manual pages: docs/NAME.S.md is the one source (GitHub shows it, pandoc
+# turns it into roff), so the Markdown and the man page cannot drift.
+# `make check-man` builds them and fails on any groff warning.
+
+MAN_SRCS  := $(wildcard docs/*.[1-8].md)
+MAN_PAGES := $(patsubst docs/%.md,$(O)/man/%,$(MAN_SRCS))
+PANDOC    ?= pandoc
+
+.PHONY: man check-man
+man: $(MAN_PAGES)
+
+$(O)/man/%: docs/%.md dist/man/deflist.lua
+	@mkdir -p $(@D)
+	@command -v $(PANDOC) >/dev/null || tests/tools/ensure-deps.sh pandoc
+	$(call say,MAN,$@)$(PANDOC) -s -f markdown -t man --columns=1000 \
+		--lua-filter=dist/man/deflist.lua \
+		--shift-heading-level-by=-1 \
+		-M section=$(subst .,,$(suffix $*)) -M footer='bleota $(RELEASE)' \
+		-M header='bleota manual' -M date='$(RELEASE)' -o $@ $<
+
+check-man: $(MAN_PAGES)
+	@for m in $(MAN_PAGES); do \
+		w=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l $$m \
+			2>&1 >/dev/null); \
+		if [ -n "$$w" ]; then echo "check-man: $$m:"; echo "$$w"; exit 1; fi; \
+	done
+	@echo "check-man: ok ($(notdir $(MAN_PAGES)))"
+
+# ---------------------------------------------------------------------------
+# Installation: programs, manual pages, bash completion, systemd units, the
+# device-side libraries with headers and a .pc file, the docs.
+
+install: all man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/bleota/protocol
 	$(if $(BINS),install -m 755 $(BINS) $(DESTDIR)$(BINDIR))
@@ -347,18 +399,63 @@ install: all
 		$(DESTDIR)$(INCLUDEDIR)/bleota/ota_engine
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(DOCDIR)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' bleota.pc.in \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(RELEASE)|' bleota.pc.in \
 		> $(DESTDIR)$(LIBDIR)/pkgconfig/bleota.pc
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)
+	for m in $(MAN_PAGES); do \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -d $(DESTDIR)$(DATADIR)/bash-completion/completions
+	install -m 644 dist/bash-completion/bleota \
+		dist/bash-completion/bleota-peripheral \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' dist/systemd/bleota-peripheral@.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/bleota-peripheral@.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/bleota-peripheral@.service
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS)))
 	rm -f $(DESTDIR)$(LIBDIR)/libbleota-proto.a $(DESTDIR)$(LIBDIR)/libbleota-engine.a
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/bleota $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/bleota.pc
+	rm -f $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/bleota \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/bleota-peripheral
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/bleota-peripheral@.service
 
 clean:
 	rm -rf build build-*
+
+# ---------------------------------------------------------------------------
+# Debian package (debian/): `make deb` builds bleota_VERSION_ARCH.deb and
+# libbleota-dev from the tracked files, in $(O)/deb/ (dpkg-buildpackage
+# writes next to the source tree, so the tree is copied there first), and
+# runs lintian on the result. `make test-install` installs the packages on
+# this machine and checks them as a user would (tests/tools/test-install.sh).
+
+DEB_DIR := $(O)/deb
+DEB_SRC := $(DEB_DIR)/bleota-$(RELEASE)
+
+.PHONY: deb test-install
+deb:
+	@tests/tools/ensure-deps.sh debhelper dpkg-dev fakeroot lintian pandoc
+	@changelog=$$(dpkg-parsechangelog -S Version); \
+	if [ "$$changelog" != "$(RELEASE)" ]; then \
+		echo "deb: debian/changelog says $$changelog, the Makefile's RELEASE $(RELEASE)"; \
+		exit 1; fi
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	@git ls-files -z | xargs -0 cp --parents -t $(DEB_SRC)
+	@cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -40 ../build.log; echo "deb: dpkg-buildpackage failed: $(DEB_DIR)/build.log"; exit 1; }
+	@ls $(DEB_DIR)/*.deb
+	@echo "lintian (errors fail the build; warnings and notes are printed):"
+	@lintian --fail-on error --info --display-info $(DEB_DIR)/*.changes; \
+		rc=$$?; [ $$rc = 0 ] && echo "lintian: no errors"; exit $$rc
+
+test-install: deb
+	@tests/tools/test-install.sh $(DEB_DIR) $(O)
 
 # ---------------------------------------------------------------------------
 # HCI emulation (tests/hci/, docs/testing-hci.md). Not part of `make test`;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "central/commands.h"
+#include "version.h" /* generated: $(O)/version.h */
 
 static const struct bleota_cmd commands[] = {
 	{ "scan", cmd_scan, "list Bluetooth devices offering bleota" },
@@ -31,6 +32,7 @@ static void usage(FILE *fp)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(fp, "\n'bleota COMMAND --help' describes a command.\n"
+		    "'bleota --version' prints the release.\n"
 		    "exit status: 0 success, 1 failure, 2 usage error\n");
 }
 
@@ -41,6 +43,12 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		usage(stderr);
 		return BLEOTA_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("bleota %s%s%s%s\n", BLEOTA_VERSION,
+		       *BLEOTA_GIT ? " (git " : "", BLEOTA_GIT,
+		       *BLEOTA_GIT ? ")" : "");
+		return BLEOTA_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {

@@ -26,6 +26,7 @@
 #include "peripheral/gatt_bluez.h"
 #include "host/hlog.h"
 #include "peripheral/server.h"
+#include "version.h" /* generated: $(O)/version.h */
 #include "host/transport.h"
 #include "host/transport_impair.h"
 
@@ -91,6 +92,7 @@ static void usage(FILE *fp)
 		"drop=1%%,dup=1%%,corrupt=0.1%%,seed=7,rate=150K\n"
 		"  -v, --verbose             more logs; -vvv traces every PDU\n"
 		"  -h, --help\n"
+		"      --version\n"
 		"\n"
 		"SIGINT or SIGTERM stops the device cleanly.\n");
 }
@@ -226,6 +228,7 @@ int main(int argc, char **argv)
 		{ "impair", required_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct app a = { .listen_fd = -1, .value_max = OTA_MAX_VALUE };
@@ -327,6 +330,11 @@ int main(int argc, char **argv)
 		case 'v':
 			verbose++;
 			break;
+		case 'V':
+			printf("bleota-peripheral %s%s%s%s\n", BLEOTA_VERSION,
+			       *BLEOTA_GIT ? " (git " : "", BLEOTA_GIT,
+			       *BLEOTA_GIT ? ")" : "");
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -8,9 +8,13 @@
 # it VALID, and stops the device.
 #
 # usage: demo.sh BUILD_DIR
+# BLEOTA and BLEOTA_PERIPHERAL name the programs to run (default: the ones
+# in BUILD_DIR; tests/tools/test-install.sh runs the installed ones).
 set -eu
 
 B=${1:-build}
+BLEOTA=${BLEOTA:-$B/bleota}
+BLEOTA_PERIPHERAL=${BLEOTA_PERIPHERAL:-$B/bleota-peripheral}
 D=$B/demo
 SOCK=$D/bleota.sock
 rm -rf "$D"
@@ -24,14 +28,14 @@ run "$B/tests/tools/mkimage" --project blinky --version 1.0.0 \
 	--segments drom:60000,irom:150000,dram:4096 "$D/blinky-v1.bin"
 run "$B/tests/tools/mkimage" --project blinky --version 2.0.0 \
 	--segments drom:90000,irom:480000,dram:4096 "$D/blinky-v2.bin"
-run "$B/bleota" image info "$D/blinky-v2.bin"
+run "$BLEOTA" image info "$D/blinky-v2.bin"
 
 step "a simulated device flash: two-OTA table, v1 in ota_0"
-run "$B/bleota" flash create "$D/device.flash" --size 4M --layout two-ota \
+run "$BLEOTA" flash create "$D/device.flash" --size 4M --layout two-ota \
 	--app "$D/blinky-v1.bin"
 
 step "the device: bleota-peripheral on unix:$SOCK (150 KiB/s link)"
-"$B/bleota-peripheral" --flash "$D/device.flash" --listen "unix:$SOCK" \
+"$BLEOTA_PERIPHERAL" --flash "$D/device.flash" --listen "unix:$SOCK" \
 	--impair rate=150K >"$D/peripheral.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
@@ -48,19 +52,19 @@ done
 cat "$D/peripheral.log"
 
 step "what the device runs"
-run "$B/bleota" info "unix:$SOCK"
+run "$BLEOTA" info "unix:$SOCK"
 
 step "push v2, verify on the device, commit, reboot into it"
 start=$(date +%s.%N)
-run "$B/bleota" push --reboot "unix:$SOCK" "$D/blinky-v2.bin"
+run "$BLEOTA" push --reboot "unix:$SOCK" "$D/blinky-v2.bin"
 end=$(date +%s.%N)
 
 step "after the reboot: v2 runs, waiting for confirmation"
-run "$B/bleota" status "unix:$SOCK"
+run "$BLEOTA" status "unix:$SOCK"
 
 step "confirm it"
-run "$B/bleota" confirm "unix:$SOCK"
-run "$B/bleota" status "unix:$SOCK"
+run "$BLEOTA" confirm "unix:$SOCK"
+run "$BLEOTA" status "unix:$SOCK"
 
 step "stop the device (SIGTERM)"
 kill -TERM $PID
@@ -69,9 +73,10 @@ trap - EXIT
 echo "--- device log"
 cat "$D/peripheral.log"
 
-state=$("$B/bleota" flash info "$D/device.flash" | grep -i 'boot' | head -1)
+# what the device's flash now says, read back, not assumed
+state=$("$BLEOTA" flash info "$D/device.flash" | grep -i 'would boot' | head -1)
 size=$(wc -c <"$D/blinky-v2.bin")
 secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 echo
 echo "demo: pushed blinky 2.0.0 ($size bytes) to a simulated ESP32-C3 over a" \
-	"150 KiB/s link in $secs s; it now runs ota_1 2.0.0, VALID ($state)"
+	"150 KiB/s link in $secs s; $state"
