@@ -55,6 +55,7 @@ GIO_LIBS      = $(shell $(PKG_CONFIG) --libs gio-2.0 gio-unix-2.0)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka)
 CRYPTO_LIBS   = -lmbedcrypto
+DIVSUFSORT_LIBS = -ldivsufsort
 
 # ---------------------------------------------------------------------------
 # Sources. Every directory is picked up by wildcard; main.c files are the
@@ -154,7 +155,7 @@ $(LIB_PROTO) $(LIB_ENGINE) $(LIB_HOST) $(LIB_CENTRAL) $(LIB_PERIPH):
 # both leaves (they drive both programs' code).
 BASE_LIBS = $(LIB_HOST) $(LIB_ENGINE) $(LIB_PROTO)
 LINK_LIBS = $(LIB_CENTRAL) $(LIB_PERIPH) $(BASE_LIBS)
-SYS_LIBS  = $(GIO_LIBS) $(CRYPTO_LIBS)
+SYS_LIBS  = $(GIO_LIBS) $(CRYPTO_LIBS) $(DIVSUFSORT_LIBS)
 
 $(O)/bleota: $(O)/central/main.o $(LIB_CENTRAL) $(BASE_LIBS)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SYS_LIBS)
