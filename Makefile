@@ -348,9 +348,11 @@ $(O)/fuzz/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(FUZZ_DEPS)
 		$(CRYPTO_LIBS)
 
 $(O)/fuzz/gen_seeds: $(O)/tests/fuzz/gen_seeds.o $(O)/tests/harness/sigkeys.o \
-		$(O)/host/imgsign.o $(FUZZ_DEPS)
+		$(O)/host/imgsign.o $(O)/host/delta_diff.o \
+		$(O)/host/heatshrink_enc.o $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) \
+		$(DIVSUFSORT_LIBS)
 
 fuzz-smoke: fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/tools/fuzz-smoke.sh build-fuzz

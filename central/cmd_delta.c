@@ -117,6 +117,39 @@ static int write_out(void *user, uint32_t off, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* What to do about each error (the decoder's strings are short). */
+static const char *advice(enum ota_delta_err e)
+{
+	switch (e) {
+	case OTA_DELTA_OK:
+	case OTA_DELTA_ERR_IO:
+		return "";
+	case OTA_DELTA_ERR_HEADER:
+	case OTA_DELTA_ERR_VARINT:
+	case OTA_DELTA_ERR_NEGATIVE:
+	case OTA_DELTA_ERR_HS_PARAMS:
+	case OTA_DELTA_ERR_PAST_END:
+	case OTA_DELTA_ERR_TRAILING:
+		return ": the patch is corrupt, make it again";
+	case OTA_DELTA_ERR_TYPE:
+	case OTA_DELTA_ERR_COMPRESSION:
+	case OTA_DELTA_ERR_DATA_FORMAT:
+		return ": only sequential patches, compression heatshrink or "
+		       "none, without a data format (bleota image diff; "
+		       "detools create_patch -c heatshrink)";
+	case OTA_DELTA_ERR_WINDOW:
+		return ": make it with a heatshrink window of 10 or less";
+	case OTA_DELTA_ERR_TOO_BIG:
+		return ": the new image is too large";
+	case OTA_DELTA_ERR_BASE_RANGE:
+		return ": is BASE the image the patch was made from?";
+	case OTA_DELTA_ERR_HS_TRUNCATED:
+	case OTA_DELTA_ERR_SHORT:
+		return ": the patch file is incomplete, copy it again";
+	}
+	return "";
+}
+
 /*
  * Apply @patch to @base with the device decoder. The output buffer is
  * sized from to-size, read first by a header-only pass. Returns the new
@@ -138,8 +171,9 @@ static uint8_t *apply(const char *name, const uint8_t *base, size_t blen,
 	if (!rc)
 		rc = ota_delta_finish(&d);
 	if (rc) {
-		fprintf(stderr, "bleota: %s: %s (at patch byte %u)\n", name,
-			ota_delta_strerror(d.err), ota_delta_patch_pos(&d));
+		fprintf(stderr, "bleota: %s: %s at patch byte %u%s\n", name,
+			ota_delta_strerror(d.err), ota_delta_patch_pos(&d),
+			advice(d.err));
 		return NULL;
 	}
 	o.buf = malloc(ota_delta_to_size(&d) + 1u);
@@ -156,10 +190,10 @@ static uint8_t *apply(const char *name, const uint8_t *base, size_t blen,
 		rc = ota_delta_finish(&d);
 	if (rc) {
 		fprintf(stderr,
-			"bleota: %s: %s (at patch byte %u, output "
-			"byte %u)\n",
+			"bleota: %s: %s at patch byte %u, output byte %u%s\n",
 			name, ota_delta_strerror(d.err),
-			ota_delta_patch_pos(&d), ota_delta_to_pos(&d));
+			ota_delta_patch_pos(&d), ota_delta_to_pos(&d),
+			advice(d.err));
 		free(o.buf);
 		return NULL;
 	}
@@ -495,8 +529,9 @@ static int do_info(int argc, char **argv)
 	free(s.extra);
 	free(patch);
 	if (rc) {
-		printf("status:            INVALID: %s (at patch byte %u)\n",
-		       ota_delta_strerror(d.err), ota_delta_patch_pos(&d));
+		printf("status:            INVALID: %s at patch byte %u%s\n",
+		       ota_delta_strerror(d.err), ota_delta_patch_pos(&d),
+		       advice(d.err));
 		return BLEOTA_EXIT_FAIL;
 	}
 	printf("status:            well-formed (every record parsed; "

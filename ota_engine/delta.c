@@ -51,41 +51,40 @@ enum {
 
 const char *ota_delta_strerror(enum ota_delta_err err)
 {
+	/* short: the device keeps them; bleota image adds the advice */
 	switch (err) {
 	case OTA_DELTA_OK:
 		return "ok";
 	case OTA_DELTA_ERR_HEADER:
-		return "bad patch header byte (padding bit set)";
+		return "bad patch header byte";
 	case OTA_DELTA_ERR_TYPE:
-		return "patch type is not sequential (in-place and hdiffpatch "
-		       "patches are not supported)";
+		return "patch type is not sequential";
 	case OTA_DELTA_ERR_COMPRESSION:
-		return "patch compression is not none or heatshrink";
+		return "compression not none/heatshrink";
 	case OTA_DELTA_ERR_HS_PARAMS:
-		return "bad heatshrink parameters (need window 4..15, "
-		       "lookahead 3..window-1)";
+		return "bad heatshrink parameters";
 	case OTA_DELTA_ERR_WINDOW:
-		return "heatshrink window larger than this decoder takes";
+		return "heatshrink window too large";
 	case OTA_DELTA_ERR_VARINT:
-		return "integer in the patch is too long (varint overflow)";
+		return "integer overflow (varint)";
 	case OTA_DELTA_ERR_NEGATIVE:
-		return "negative size in the patch";
+		return "negative size";
 	case OTA_DELTA_ERR_DATA_FORMAT:
-		return "data-format patches (dfpatch) are not supported";
+		return "data-format patch";
 	case OTA_DELTA_ERR_TOO_BIG:
-		return "patched image is larger than the size limit (slot)";
+		return "image larger than the slot";
 	case OTA_DELTA_ERR_PAST_END:
-		return "patch record writes past the image size (to-size)";
+		return "record past to-size";
 	case OTA_DELTA_ERR_BASE_RANGE:
-		return "patch record reads outside the base image";
+		return "record reads outside the base";
 	case OTA_DELTA_ERR_HS_TRUNCATED:
-		return "heatshrink stream ends inside a symbol (truncated)";
+		return "heatshrink stream truncated";
 	case OTA_DELTA_ERR_TRAILING:
-		return "bytes after the end of the patch";
+		return "bytes after the patch end";
 	case OTA_DELTA_ERR_SHORT:
-		return "patch ends before the image is complete";
+		return "patch ends early";
 	case OTA_DELTA_ERR_IO:
-		return "reading the base or writing the output failed";
+		return "base read or output write failed";
 	}
 	return "unknown";
 }
@@ -633,7 +632,15 @@ int ota_delta_restore(struct ota_delta *d, const struct ota_delta_cfg *cfg,
 	    d->from_pos > (int64_t)UINT32_MAX ||
 	    ((d->phase == PH_DIFF || d->phase == PH_EXTRA) != (d->left != 0)) ||
 	    (d->phase > PH_TO_SIZE && d->phase < PH_DONE && !d->to_size) ||
-	    (d->phase == PH_DONE && d->to_pos != d->to_size))
+	    (d->phase == PH_DONE && d->to_pos != d->to_size) ||
+	    (d->phase < PH_DFPATCH &&
+	     (d->to_pos || d->from_pos || d->records || d->left)) ||
+	    (d->phase <= PH_TO_SIZE && d->to_size))
+		goto bad;
+	/* a diff under way reads the base: inside it, as record_size() says */
+	if (d->phase == PH_DIFF && cfg->read_base &&
+	    (d->from_pos < 0 ||
+	     d->from_pos + d->left > (int64_t)cfg->base_size))
 		goto bad;
 	if (d->phase > PH_TO_SIZE && cfg->max_size &&
 	    d->to_size > cfg->max_size) {

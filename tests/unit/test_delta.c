@@ -1092,6 +1092,32 @@ static void test_checkpoint_rejects(void **state)
 	assert_int_equal(ota_delta_restore(&dec, &cfg, ck, cklen), -ENOSPC);
 	free(s.out);
 	free(p);
+
+	/* inside a diff: its base bytes must lie inside the base */
+	p = mkpatch(pr.base, pr.blen, pr.nw, pr.nlen, 0, 0, &plen);
+	sink_init(&s, pr.base, pr.blen, pr.nlen + 1);
+	cfg = sink_cfg(&s);
+	cfg.pause_every = 1000;
+	ota_delta_init(&dec, &cfg);
+	assert_int_equal(ota_delta_feed(&dec, p, plen, &used), 0);
+	assert_true(ota_delta_paused(&dec));
+	assert_int_equal(ota_delta_checkpoint(&dec, ck, sizeof(ck), &cklen), 0);
+	assert_int_equal(ota_delta_restore(&dec, &cfg, ck, cklen), 0);
+	memcpy(bad, ck, cklen);
+	bad[20] = (uint8_t)(pr.blen - 10); /* from_pos near the base end */
+	bad[21] = (uint8_t)((pr.blen - 10) >> 8);
+	assert_int_equal(ota_delta_restore(&dec, &cfg, bad, cklen), -EINVAL);
+	free(s.out);
+
+	/* before the body: no output, no base cursor yet */
+	ota_delta_init(&dec, &cfg);
+	assert_int_equal(ota_delta_feed(&dec, p, 1, &used), 0);
+	assert_int_equal(ota_delta_checkpoint(&dec, ck, sizeof(ck), &cklen), 0);
+	assert_int_equal(ota_delta_restore(&dec, &cfg, ck, cklen), 0);
+	memcpy(bad, ck, cklen);
+	bad[36] = 1; /* records */
+	assert_int_equal(ota_delta_restore(&dec, &cfg, bad, cklen), -EINVAL);
+	free(p);
 	free_pair(&pr);
 }
 
