@@ -529,7 +529,8 @@ static int do_info(int argc, char **argv)
 	free(s.extra);
 	free(patch);
 	if (rc) {
-		printf("status:            INVALID: %s at patch byte %u%s\n",
+		printf("status:            %s: %s at patch byte %u%s\n",
+		       rc == -ENOTSUP ? "NOT SUPPORTED" : "INVALID",
 		       ota_delta_strerror(d.err), ota_delta_patch_pos(&d),
 		       advice(d.err));
 		return BLEOTA_EXIT_FAIL;

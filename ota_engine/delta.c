@@ -386,8 +386,8 @@ int ota_delta_feed(struct ota_delta *d, const uint8_t *buf, size_t len,
 		if (rc)
 			break;
 	}
-	d->patch_pos += (uint32_t)(p - buf);
-	*out_used = (size_t)(p - buf);
+	d->patch_pos += (uint32_t)(len - left);
+	*out_used = len - left;
 	if (!rc)
 		rc = flush(d);
 	return rc;
@@ -405,12 +405,11 @@ bool ota_delta_complete(const struct ota_delta *d)
 
 int ota_delta_finish(struct ota_delta *d)
 {
-	static const uint8_t none[1];
 	size_t used;
 
 	/* a pause can leave decoded bytes (a back-reference) unread */
 	while (!d->err && d->phase != PH_DONE) {
-		ota_delta_feed(d, none, 0, &used);
+		ota_delta_feed(d, NULL, 0, &used);
 		if (!d->paused)
 			break;
 	}

@@ -123,8 +123,8 @@ void ota_delta_init(struct ota_delta *d, const struct ota_delta_cfg *cfg);
  * ota_delta_feed() - push the next @len patch bytes.
  * *@out_used gets the bytes taken: all of them, unless the output reached a
  * multiple of cfg.pause_every (then ota_delta_paused() is true and the
- * caller may checkpoint before feeding the rest; a call with @len 0 goes
- * on with bytes already decoded). When it returns, every
+ * caller may checkpoint before feeding the rest; a call with @len 0, and
+ * @buf possibly NULL, goes on with bytes already decoded). When it returns, every
  * output byte the taken input implies has been passed to cfg.write.
  * Returns 0; -EILSEQ for a corrupt patch, -ENOTSUP for a valid patch this
  * decoder does not take (type, compression, window, data format),

@@ -222,6 +222,14 @@ static void test_refusals(void **state)
 	assert_int_equal(access(o, F_OK), -1);
 	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", bad), 1);
 	assert_non_null(strstr(out, "status:            INVALID"));
+	/* a valid patch of a kind bleota does not take: lzma */
+	fp = fopen(bad, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite("\x01\x9c\x2b\x5d\x00", 1, 5, fp), 5);
+	fclose(fp);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", bad), 1);
+	assert_non_null(strstr(out, "compression:       lzma"));
+	assert_non_null(strstr(out, "status:            NOT SUPPORTED"));
 	/* the wrong base for a plain patch: caught by a record bound or
 	 * not at all (no hash): here the base is too short */
 	fp = fopen(bad, "wb");
