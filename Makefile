@@ -272,7 +272,9 @@ format-check:
 #   make bench   bleota over the BLE link model vs the anchor protocol models
 #                (tests/bench/bench_model.c), loopback throughput over a
 #                SEQPACKET socketpair (bench_loopback.c), receiver CPU cost
-#                per payload byte under callgrind (bench_rxcost.c)
+#                per payload byte under callgrind (bench_rxcost.c), delta
+#                patch sizes for Cortex-M4 builds (bench-delta.sh,
+#                bench_delta.c)
 #   make size    protocol/ (+ ota_engine/ when present), receiver side, for
 #                Cortex-M4 at -Os with arm-none-eabi-gcc: sections, contexts
 
@@ -298,6 +300,9 @@ bench: $(BENCH_BINS)
 	@BLEOTA_BUILD=$(O) $(O)/tests/bench_loopback
 	@echo
 	@tests/tools/bench-rxcost.sh $(O)/tests/bench_rxcost
+	@echo
+	@tests/tools/ensure-deps.sh gcc-arm-none-eabi libnewlib-arm-none-eabi
+	@tests/tools/bench-delta.sh $(O)
 
 size:
 	@tests/tools/ensure-deps.sh gcc-arm-none-eabi libnewlib-arm-none-eabi
