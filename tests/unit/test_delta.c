@@ -414,6 +414,21 @@ static void test_heatshrink_initial_window(void **state)
 	assert_int_equal(got, 128);
 }
 
+/* The encoder uses that window too: 128 zeros are one 16-bit symbol. */
+static void test_heatshrink_encode_initial_window(void **state)
+{
+	uint8_t zeros[128] = { 0 }, *c;
+	size_t clen;
+
+	(void)state;
+	c = heatshrink_enc_compress(zeros, sizeof(zeros), 8, 7, &clen);
+	assert_non_null(c);
+	assert_int_equal(clen, 2);
+	assert_int_equal(c[0] & 0x80, 0); /* a back-reference tag */
+	free(c);
+	hs_round_trip(zeros, sizeof(zeros), 8, 7, 1);
+}
+
 /* ---- the detools "foo" example's structure, rebuilt ------------------ */
 
 /*
@@ -1134,6 +1149,8 @@ int main(void)
 		  NULL, NULL },
 		{ "/delta/heatshrink/initial-window",
 		  test_heatshrink_initial_window, NULL, NULL, NULL },
+		{ "/delta/heatshrink/encode-initial-window",
+		  test_heatshrink_encode_initial_window, NULL, NULL, NULL },
 		{ "/delta/detools/foo-structure", test_foo_structure, NULL,
 		  NULL, NULL },
 		{ "/delta/detools/empty-target", test_empty_target, NULL, NULL,
