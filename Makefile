@@ -286,8 +286,15 @@ $(O)/tests/$(basename $(notdir $(1))): $(O)/$(1:.c=.o) $(HARNESS_OBJS) $(LINK_LI
 endef
 $(foreach b,$(BENCH_SRCS),$(eval $(call bench_rule,$(b))))
 
-.PHONY: bench bench-build size
+.PHONY: bench bench-build bench-plots size
 bench-build: $(BENCH_BINS)
+
+# The pictures (gnuplot, SVG): into $(O)/plots by default; PLOTS=docs/img
+# refreshes the copies docs/performance.md shows.
+PLOTS ?= $(O)/plots
+bench-plots: $(O)/tests/bench_sweep
+	@tests/tools/ensure-deps.sh gnuplot-nox
+	@tests/tools/bench-plots.sh $(O) $(PLOTS)
 
 bench: $(BENCH_BINS)
 	@tests/tools/ensure-deps.sh valgrind
@@ -297,6 +304,8 @@ bench: $(BENCH_BINS)
 	@BLEOTA_BUILD=$(O) $(O)/tests/bench_loopback
 	@echo
 	@tests/tools/bench-rxcost.sh $(O)/tests/bench_rxcost
+	@echo
+	@$(MAKE) --no-print-directory bench-plots
 
 size:
 	@tests/tools/ensure-deps.sh gcc-arm-none-eabi libnewlib-arm-none-eabi
