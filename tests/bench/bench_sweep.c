@@ -63,8 +63,9 @@ static int sweep_ci(FILE *fp)
 	char name[64];
 	size_t i, j;
 
-	fprintf(fp, "# KiB/s of a 1 MiB image over the link model: 2M PHY, "
-		    "LL 251, MTU 247, no packet cap\n# columns %zu\n",
+	fprintf(fp,
+		"# KiB/s of a 1 MiB image over the link model: 2M PHY, "
+		"LL 251, MTU 247, no packet cap\n# columns %zu\n",
 		3 + ARRAY_SIZE(anchors));
 	fprintf(fp, "ci_ms capacity bleota");
 	for (j = 0; j < ARRAY_SIZE(anchors); j++) {
