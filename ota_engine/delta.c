@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "common/bytes.h"
+
 enum {
 	PH_START,     /* first byte: esp header (0x10) or detools header */
 	PH_ESP,       /* inside the 64-byte esp_delta_ota header */
@@ -468,28 +470,6 @@ void ota_delta_get_info(const struct ota_delta *d, struct ota_delta_info *out)
 
 /* ---- checkpoint: the layout is docs/ota-engine.md §15.4 ---------------- */
 
-static void put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v);
-	put16(p + 2, v >> 16);
-}
-
-static uint32_t get16(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return get16(p) | get16(p + 2) << 16;
-}
-
 static bool hs_active(const struct ota_delta *d)
 {
 	return d->phase >= PH_DFPATCH && is_heatshrink(d) && d->to_size;
@@ -530,26 +510,25 @@ int ota_delta_checkpoint(const struct ota_delta *d, uint8_t *buf, size_t cap,
 	buf[5] = d->vlen;
 	buf[6] = d->vneg;
 	buf[7] = d->esp_pos;
-	put32(buf + 8, d->vacc);
-	put32(buf + 12, d->to_size);
-	put32(buf + 16, d->to_pos);
-	put32(buf + 20, (uint32_t)(uint64_t)d->from_pos);
-	put32(buf + 24, (uint32_t)((uint64_t)d->from_pos >> 32));
-	put32(buf + 28, d->left);
-	put32(buf + 32, d->patch_pos);
-	put32(buf + 36, d->records);
+	ota_put_le32(buf + 8, d->vacc);
+	ota_put_le32(buf + 12, d->to_size);
+	ota_put_le32(buf + 16, d->to_pos);
+	ota_put_le64(buf + 20, (uint64_t)d->from_pos);
+	ota_put_le32(buf + 28, d->left);
+	ota_put_le32(buf + 32, d->patch_pos);
+	ota_put_le32(buf + 36, d->records);
 	memcpy(buf + 40, d->esp_hash, 32);
-	put32(buf + 88, d->diff_size);
-	put32(buf + 92, d->extra_size);
+	ota_put_le32(buf + 88, d->diff_size);
+	ota_put_le32(buf + 92, d->extra_size);
 	if (hs_active(d)) {
 		buf[72] = d->hs.state;
 		buf[73] = d->hs.cur;
 		buf[74] = d->hs.cur_bits;
 		buf[75] = d->hs.fbits;
-		put16(buf + 76, d->hs.facc);
-		put16(buf + 78, d->hs.index);
-		put16(buf + 80, d->hs.copy);
-		put32(buf + 84, d->hs.total);
+		ota_put_le16(buf + 76, d->hs.facc);
+		ota_put_le16(buf + 78, d->hs.index);
+		ota_put_le16(buf + 80, d->hs.copy);
+		ota_put_le32(buf + 84, d->hs.total);
 		m = window_bytes(d);
 		mask = (1u << d->hs.w) - 1;
 		for (i = 0; i < m; i++)
@@ -611,17 +590,16 @@ int ota_delta_restore(struct ota_delta *d, const struct ota_delta_cfg *cfg,
 	rc = restore_header(d, buf);
 	d->vlen = buf[5];
 	d->vneg = buf[6];
-	d->vacc = get32(buf + 8);
-	d->to_size = get32(buf + 12);
-	d->to_pos = get32(buf + 16);
-	d->from_pos =
-		(int64_t)(get32(buf + 20) | (uint64_t)get32(buf + 24) << 32);
-	d->left = get32(buf + 28);
-	d->patch_pos = get32(buf + 32);
-	d->records = get32(buf + 36);
+	d->vacc = ota_get_le32(buf + 8);
+	d->to_size = ota_get_le32(buf + 12);
+	d->to_pos = ota_get_le32(buf + 16);
+	d->from_pos = (int64_t)ota_get_le64(buf + 20);
+	d->left = ota_get_le32(buf + 28);
+	d->patch_pos = ota_get_le32(buf + 32);
+	d->records = ota_get_le32(buf + 36);
 	memcpy(d->esp_hash, buf + 40, 32);
-	d->diff_size = get32(buf + 88);
-	d->extra_size = get32(buf + 92);
+	d->diff_size = ota_get_le32(buf + 88);
+	d->extra_size = ota_get_le32(buf + 92);
 	if (rc || (d->vlen && !varint_phase(d->phase)) ||
 	    (d->phase == PH_HS_PARAM && !is_heatshrink(d)) ||
 	    d->vlen >= OTA_DELTA_MAX_VARINT_BYTES || d->vneg > 1 ||
@@ -663,10 +641,10 @@ int ota_delta_restore(struct ota_delta *d, const struct ota_delta_cfg *cfg,
 	d->hs.cur = buf[73];
 	d->hs.cur_bits = buf[74];
 	d->hs.fbits = buf[75];
-	d->hs.facc = (uint16_t)get16(buf + 76);
-	d->hs.index = (uint16_t)get16(buf + 78);
-	d->hs.copy = (uint16_t)get16(buf + 80);
-	d->hs.total = get32(buf + 84);
+	d->hs.facc = ota_get_le16(buf + 76);
+	d->hs.index = ota_get_le16(buf + 78);
+	d->hs.copy = ota_get_le16(buf + 80);
+	d->hs.total = ota_get_le32(buf + 84);
 	win = 1u << d->hs.w;
 	if (!hs_fields_ok(&d->hs) || d->hs.index >= win ||
 	    d->hs.copy > (1u << d->hs.l))

@@ -17,18 +17,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/bytes.h"
 #include "host/delta_diff.h"
 #include "host/fileutil.h"
 #include "ota_engine/crypto.h"
 #include "ota_engine/delta.h"
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
 
 /* An app image around @code: returns it malloc'd, length in *out_len. */
 static uint8_t *wrap(const uint8_t *code, size_t len, const char *version,
@@ -45,16 +38,16 @@ static uint8_t *wrap(const uint8_t *code, size_t len, const char *version,
 	img[1] = 2;
 	img[2] = 2;
 	img[3] = 0x20;
-	put32(img + 4, 0x42000020);
+	ota_put_le32(img + 4, 0x42000020);
 	img[8] = 0xEE;
 	img[12] = 5;    /* esp32c3 */
 	img[17] = 0xff; /* max_chip_rev_full: any */
 	img[18] = 0xff;
 	img[23] = 1; /* hash appended */
 	p = img + 24;
-	put32(p, 0x3C000020);
-	put32(p + 4, (uint32_t)s0);
-	put32(p + 8, 0xABCD5432); /* esp_app_desc_t */
+	ota_put_le32(p, 0x3C000020);
+	ota_put_le32(p + 4, (uint32_t)s0);
+	ota_put_le32(p + 8, 0xABCD5432); /* esp_app_desc_t */
 	strncpy((char *)p + 8 + 16, version, 31);
 	strncpy((char *)p + 8 + 48, "bleota-dev", 31);
 	strncpy((char *)p + 8 + 112, "v5.3", 31);
@@ -63,8 +56,8 @@ static uint8_t *wrap(const uint8_t *code, size_t len, const char *version,
 	ota_sha256_final(&sha, p + 8 + 144);
 	memcpy(p + 8 + 256, code + half, len - half);
 	p += 8 + s0;
-	put32(p, 0x42000020);
-	put32(p + 4, (uint32_t)s1);
+	ota_put_le32(p, 0x42000020);
+	ota_put_le32(p + 4, (uint32_t)s1);
 	memcpy(p + 8, code, half);
 	for (i = 24 + 8; i < 24 + 8 + s0; i++)
 		x ^= img[i];

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # make bench, delta part: realistic version pairs built here. bleota's own
-# device side (protocol/ receiver + ota_engine/, linked as make size links
+# device side (common/, protocol/ receiver, ota_engine/, linked as make size links
 # it) is compiled for Cortex-M4 with Debian's arm-none-eabi-gcc three times:
 # v1 as it is, v2 with one function changed (otadata.c's entry check gains
 # a condition, so the code after it moves), and v1 again to be stamped with
@@ -17,7 +17,7 @@ CROSS=${CROSS:-arm-none-eabi-}
 CC="${CROSS}gcc"
 out="$O/bench-delta"
 flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os -std=c11 \
--ffunction-sections -fdata-sections -fno-common -Wall"
+-ffunction-sections -fdata-sections -fno-common -Wall -DOTA_CRC32_SMALL"
 pattern='e->crc == ota_otadata_crc(e->seq);'
 
 if ! command -v "$CC" >/dev/null 2>&1; then
@@ -27,7 +27,7 @@ fi
 rm -rf "$out"
 for d in v1 v2; do
 	mkdir -p "$out/$d/tests"
-	cp -r protocol ota_engine "$out/$d/"
+	cp -r common protocol ota_engine "$out/$d/"
 	cp -r tests/size "$out/$d/tests/"
 done
 if ! grep -qF "$pattern" "$out/v2/ota_engine/otadata.c"; then
@@ -40,7 +40,7 @@ sed -i "s/e->crc == ota_otadata_crc(e->seq);/e->crc == ota_otadata_crc(e->seq) \
 
 for d in v1 v2; do
 	objs=""
-	for s in $(cd "$out/$d" && ls protocol/*.c ota_engine/*.c |
+	for s in $(cd "$out/$d" && ls common/*.c protocol/*.c ota_engine/*.c |
 		grep -v -E '^protocol/sender\.c$|/(flash_file|crypto_mbedtls)\.c$'); do
 		o="$out/$d/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')"
 		# shellcheck disable=SC2086
