@@ -55,6 +55,7 @@ GIO_LIBS      = $(shell $(PKG_CONFIG) --libs gio-2.0 gio-unix-2.0)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka)
 CRYPTO_LIBS   = -lmbedcrypto
+DIVSUFSORT_LIBS = -ldivsufsort
 
 # ---------------------------------------------------------------------------
 # Sources. Every directory is picked up by wildcard; main.c files are the
@@ -164,7 +165,7 @@ $(LIB_COMMON) $(LIB_PROTO) $(LIB_ENGINE) $(LIB_HOST) $(LIB_CENTRAL) \
 # both leaves (they drive both programs' code).
 BASE_LIBS = $(LIB_HOST) $(LIB_ENGINE) $(LIB_PROTO) $(LIB_COMMON)
 LINK_LIBS = $(LIB_CENTRAL) $(LIB_PERIPH) $(BASE_LIBS)
-SYS_LIBS  = $(GIO_LIBS) $(CRYPTO_LIBS)
+SYS_LIBS  = $(GIO_LIBS) $(CRYPTO_LIBS) $(DIVSUFSORT_LIBS)
 
 $(O)/bleota: $(O)/central/main.o $(LIB_CENTRAL) $(BASE_LIBS)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SYS_LIBS)
@@ -293,7 +294,9 @@ format-check:
 #   make bench   bleota over the BLE link model vs the anchor protocol models
 #                (tests/bench/bench_model.c), loopback throughput over a
 #                SEQPACKET socketpair (bench_loopback.c), receiver CPU cost
-#                per payload byte under callgrind (bench_rxcost.c)
+#                per payload byte under callgrind (bench_rxcost.c), delta
+#                patch sizes for Cortex-M4 builds (bench-delta.sh,
+#                bench_delta.c)
 #   make size    protocol/ (+ ota_engine/ when present), receiver side, for
 #                Cortex-M4 at -Os with arm-none-eabi-gcc: sections, contexts
 
@@ -328,6 +331,9 @@ bench: $(BENCH_BINS)
 	@tests/tools/bench-rxcost.sh $(O)/tests/bench_rxcost
 	@echo
 	@$(MAKE) --no-print-directory bench-plots
+	@echo
+	@tests/tools/ensure-deps.sh gcc-arm-none-eabi libnewlib-arm-none-eabi
+	@tests/tools/bench-delta.sh $(O)
 
 size:
 	@tests/tools/ensure-deps.sh gcc-arm-none-eabi libnewlib-arm-none-eabi
@@ -378,9 +384,11 @@ $(O)/fuzz/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(FUZZ_DEPS)
 		$(CRYPTO_LIBS)
 
 $(O)/fuzz/gen_seeds: $(O)/tests/fuzz/gen_seeds.o $(O)/tests/harness/sigkeys.o \
-		$(O)/host/imgsign.o $(FUZZ_DEPS)
+		$(O)/host/imgsign.o $(O)/host/delta_diff.o \
+		$(O)/host/heatshrink_enc.o $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) \
+		$(DIVSUFSORT_LIBS)
 
 fuzz-smoke: fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/tools/fuzz-smoke.sh build-fuzz

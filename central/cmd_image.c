@@ -29,7 +29,9 @@ static void usage(FILE *fp)
 		"       bleota image verify [--chip NAME|ID] [--key KEY.pem] "
 		"FILE\n"
 		"       bleota image sign --key KEY.pem [--key KEY.pem ...] IN "
-		"OUT\n\n"
+		"OUT\n"
+		"       bleota image diff|patch ... (delta patches: bleota "
+		"image diff --help)\n\n"
 		"info    print chip, version, project, idf_ver, "
 		"secure_version,\n"
 		"        segments, checksum, SHA-256 status and signature "
@@ -429,11 +431,15 @@ int cmd_image(int argc, char **argv)
 		return argc < 2 ? BLEOTA_EXIT_USAGE : BLEOTA_EXIT_OK;
 	}
 	sub = argv[1];
+	/* delta patches: central/cmd_delta.c */
+	if (!strcmp(sub, "diff") || !strcmp(sub, "patch") ||
+	    (!strcmp(sub, "info") && cmd_delta_is_patch(argc, argv)))
+		return cmd_delta(argc, argv);
 	if (strcmp(sub, "info") && strcmp(sub, "verify") &&
 	    strcmp(sub, "sign")) {
 		fprintf(stderr,
 			"bleota: image: unknown subcommand '%s': use info, "
-			"verify or sign\n",
+			"verify, sign, diff or patch\n",
 			sub);
 		return BLEOTA_EXIT_USAGE;
 	}

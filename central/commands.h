@@ -6,6 +6,7 @@
 #ifndef BLEOTA_CENTRAL_COMMANDS_H
 #define BLEOTA_CENTRAL_COMMANDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Exit codes, documented in docs/bleota.1.md. */
@@ -25,6 +26,12 @@ struct bleota_cmd {
 
 /** `bleota image info|verify FILE` */
 int cmd_image(int argc, char **argv);
+
+/** `bleota image diff|patch`, `bleota image info PATCH` (cmd_delta.c) */
+int cmd_delta(int argc, char **argv);
+
+/** Whether `image info`'s FILE (last argument) is a patch, not an app. */
+bool cmd_delta_is_patch(int argc, char **argv);
 
 /** `bleota flash create|info FILE ...` */
 int cmd_flash(int argc, char **argv);

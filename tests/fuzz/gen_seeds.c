@@ -8,7 +8,9 @@
  * two-OTA partition layout and the unit-test CSVs (text and binary),
  * otadata sectors made by ota_otadata_make(), ESP images from
  * tests/harness/esp_image_build for several chips plus every corruption,
- * and signature blocks made with keys tests/harness/sigkeys generates.
+ * signature blocks made with keys tests/harness/sigkeys generates, and
+ * delta patches host/delta_diff makes against fuzz_delta's base (plus
+ * checkpoints taken from them).
  * A target it does not know starts from an empty corpus.
  */
 #include <errno.h>
@@ -17,7 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "host/delta_diff.h"
 #include "host/partcsv.h"
+#include "ota_engine/delta.h"
 #include "ota_engine/image.h"
 #include "ota_engine/otadata.h"
 #include "protocol/frame.h"
@@ -396,10 +400,71 @@ static void seeds_sigblock(const char *t)
 	sigkey_free_all();
 }
 
+/*
+ * fuzz_delta: base selector, chunking seed, mode, patch. The base is
+ * fuzz_delta.c's formula; NEW is the base with edits, an insertion and
+ * a stretch of new bytes. Mode bit 7 seeds are checkpoints taken at the
+ * first pause, followed by the rest of the patch.
+ */
+static void seeds_delta(const char *t)
+{
+	static const unsigned int par[][2] = {
+		{ 0, 0 }, { 8, 7 }, { 10, 5 }, { 4, 3 }
+	};
+	static const uint8_t sel[] = { 0, 1, 16, 255 };
+	uint8_t base[255 * 16], nw[255 * 16 + 64], *p, *buf;
+	static uint8_t ck[OTA_DELTA_CKPT_MAX];
+	static struct ota_delta d;
+	size_t i, j, k, blen, nlen, plen, used, cklen;
+
+	for (i = 0; i < sizeof(base); i++)
+		base[i] = (uint8_t)(i * 131u + (i >> 8) * 7u);
+	for (k = 0; k < ARRAY_SIZE(sel); k++) {
+		blen = sel[k] * 16u;
+		nlen = blen + 40;
+		memcpy(nw, base, blen / 2);
+		for (i = 0; i < 40; i++)
+			nw[blen / 2 + i] = (uint8_t)(i * 37u);
+		memcpy(nw + blen / 2 + 40, base + blen / 2, blen - blen / 2);
+		for (i = 5; i < nlen; i += 97)
+			nw[i] ^= 0x21;
+		for (j = 0; j < ARRAY_SIZE(par); j++) {
+			struct delta_diff_opts o = { .heatshrink =
+							     par[j][0] != 0,
+						     .w = par[j][0],
+						     .l = par[j][1],
+						     .esp_header = j == 1 };
+			struct ota_delta_cfg cfg = { .pause_every = 64 };
+
+			p = delta_diff(base, blen, nw, nlen, &o, &plen);
+			buf = p ? malloc(plen + 3 + sizeof(ck)) : NULL;
+			if (!buf)
+				exit(1);
+			buf[0] = sel[k];
+			buf[1] = (uint8_t)(k * 16 + j);
+			buf[2] = (uint8_t)(j * 5); /* pause every 20 bytes */
+			memcpy(buf + 3, p, plen);
+			put(t, buf, plen + 3);
+			/* a checkpoint at the first pause, then the rest */
+			ota_delta_init(&d, &cfg);
+			if (!ota_delta_feed(&d, p, plen, &used) &&
+			    !ota_delta_checkpoint(&d, ck, sizeof(ck), &cklen)) {
+				buf[2] = 0x80;
+				memcpy(buf + 3, ck, cklen);
+				memcpy(buf + 3 + cklen, p + used, plen - used);
+				put(t, buf, 3 + cklen + plen - used);
+			}
+			free(buf);
+			free(p);
+		}
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(const char *target);
 } gens[] = {
+	{ "fuzz_delta", seeds_delta },
 	{ "fuzz_sigblock", seeds_sigblock },
 	{ "fuzz_frame_decode", seeds_frame },
 	{ "fuzz_manifest", seeds_manifest },

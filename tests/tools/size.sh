@@ -115,3 +115,22 @@ if [ -n "${dev_text:-}" ]; then
 		"RAM $dram B vs <= 6144 B:" \
 		"$([ "$dram" -le 6144 ] && echo met || echo 'NOT met')"
 fi
+if [ -f ota_engine/delta.c ]; then
+	# the delta decoder alone (issue 13): its two objects and its context
+	# shellcheck disable=SC2086
+	set -- $(${CROSS}size -t "$out/ota_engine_delta.o" \
+		"$out/ota_engine_heatshrink.o" | tail -1)
+	printf '#include "ota_engine/delta.h"\nstruct ota_delta bleota_size_delta;\n' \
+		>"$out/delta_ctx.c"
+	# shellcheck disable=SC2086
+	$CC $flags -c -o "$out/delta_ctx.o" "$out/delta_ctx.c"
+	d=$(printf '%d' "0x$(${CROSS}nm -S "$out/delta_ctx.o" |
+		awk '$4 == "bleota_size_delta" { print $2 }')")
+	win=$(printf '#include "ota_engine/heatshrink.h"\nOTA_HS_MAX_WINDOW_SZ2\n' |
+		$CC -E -P -I. - | tail -1)
+	echo "Delta decoder (delta.c + heatshrink.c): .text $1 B vs <= 4096 B:" \
+		"$([ "$1" -le 4096 ] && echo met || echo 'NOT met');" \
+		"sizeof(struct ota_delta) $d B = window $((1 << win)) +" \
+		"$((d - (1 << win))) B vs <= 2048 B beyond the window:" \
+		"$([ $((d - (1 << win))) -le 2048 ] && echo met || echo 'NOT met')"
+fi
