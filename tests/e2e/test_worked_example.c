@@ -93,14 +93,19 @@ static void expect(int fd, const uint8_t *want, size_t len)
 	assert_memory_equal(b, want, len);
 }
 
-#define EXPECT(fd, ...)                                                   \
-	expect(fd, (const uint8_t[]){ __VA_ARGS__ },                      \
+#define EXPECT(fd, ...)                              \
+	expect(fd, (const uint8_t[]){ __VA_ARGS__ }, \
 	       sizeof((const uint8_t[]){ __VA_ARGS__ }))
-#define SEND(fd, ...)                                                      \
-	send_pdu(fd, (const uint8_t[]){ __VA_ARGS__ },                     \
+#define SEND(fd, ...)                                  \
+	send_pdu(fd, (const uint8_t[]){ __VA_ARGS__ }, \
 		 sizeof((const uint8_t[]){ __VA_ARGS__ }))
 
-static void test_worked_example(void **state)
+/*
+ * Replay §9.6. @minimal: the manifest without its VERSION and PROJECT TLVs
+ * (its first 40 bytes: IMAGE_SIZE and SHA256 only), which §5 calls
+ * optional; the device used to answer such a FINISH MANIFEST_MISMATCH.
+ */
+static void replay(bool minimal)
 {
 	uint8_t *img = example_image(), stream[IMAGE_LEN + 4], pdu[244], b[64];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -110,7 +115,6 @@ static void test_worked_example(void **state)
 	size_t n;
 	int fd;
 
-	(void)state;
 	e2e_init();
 	tmpdir_path(flash, sizeof(flash), "example.flash");
 	unlink(flash);
@@ -123,11 +127,14 @@ static void test_worked_example(void **state)
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 
 	/* MANIFEST, one segment */
-	send_pdu(fd, manifest_pdu, sizeof(manifest_pdu));
+	send_pdu(fd, manifest_pdu, minimal ? 4 + 40 : sizeof(manifest_pdu));
 	EXPECT(fd, 0x82, 0x01, 0x00);
-	/* BEGIN P=240 len=56 crc=0x61e4d90d */
-	SEND(fd, 0x03, 0x02, 0x00, 0xf0, 0x00, 0x38, 0x00, 0x0d, 0xd9, 0xe4,
-	     0x61);
+	if (minimal) /* BEGIN P=240 len=40 crc=0xc825daa5 */
+		SEND(fd, 0x03, 0x02, 0x00, 0xf0, 0x00, 0x28, 0x00, 0xa5, 0xda,
+		     0x25, 0xc8);
+	else /* BEGIN P=240 len=56 crc=0x61e4d90d */
+		SEND(fd, 0x03, 0x02, 0x00, 0xf0, 0x00, 0x38, 0x00, 0x0d, 0xd9,
+		     0xe4, 0x61);
 	EXPECT(fd, 0x83, 0x02, 0x00, 0x88, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	       0x00, 0x00);
 	EXPECT(fd, 0x40, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00);
@@ -176,10 +183,25 @@ static void test_worked_example(void **state)
 	free(img);
 }
 
+static void test_worked_example(void **state)
+{
+	(void)state;
+	replay(false);
+}
+
+static void test_manifest_without_optional_fields(void **state)
+{
+	(void)state;
+	replay(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		{ "/example/replay-9.6", test_worked_example, NULL, NULL, NULL },
+		{ "/example/replay-9.6", test_worked_example, NULL, NULL,
+		  NULL },
+		{ "/example/manifest-without-version-project",
+		  test_manifest_without_optional_fields, NULL, NULL, NULL },
 	};
 	int r = cmocka_run_group_tests_name("worked-example", tests, NULL,
 					    NULL);
