@@ -195,6 +195,52 @@ static void test_manifest_without_optional_fields(void **state)
 	replay(true);
 }
 
+/*
+ * §6.2 RUN_STATE against `bleota flash info`: a flash with an app in ota_0
+ * and erased otadata is UNDEFINED until its first boot, which writes entry
+ * 0 VALID (boot.c, as ESP-IDF's bootloader); flash info used to print
+ * UNDEFINED without saying so while the running device reported VALID.
+ */
+static void test_run_state_first_boot(void **state)
+{
+	static char out[16384];
+	uint8_t *img = example_image();
+	char flash[512], app[512];
+	struct e2e_periph per;
+	FILE *fp;
+
+	(void)state;
+	e2e_init();
+	tmpdir_path(app, sizeof(app), "example.bin");
+	fp = fopen(app, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(img, 1, IMAGE_LEN, fp), IMAGE_LEN);
+	assert_int_equal(fclose(fp), 0);
+	tmpdir_path(flash, sizeof(flash), "first-boot.flash");
+	unlink(flash);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "flash create %s --size 4M --layout "
+				    "two-ota --app %s",
+				    flash, app),
+			 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "flash info %s", flash),
+			 0);
+	assert_non_null(strstr(out, "sector 0: empty"));
+	assert_non_null(strstr(out, "ota_0 (example 2.0.0, UNDEFINED; otadata "
+				    "is erased, so that first boot writes "
+				    "entry 0 VALID"));
+	e2e_periph_start(&per, flash, "first-boot", "");
+	assert_int_equal(
+		e2e_bleota(out, sizeof(out), "status unix:%s", per.sock), 0);
+	assert_non_null(strstr(out, "ota_0 2.0.0, VALID"));
+	e2e_periph_stop(&per);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "flash info %s", flash),
+			 0);
+	assert_non_null(strstr(out, "sector 0: seq 1, state VALID"));
+	assert_non_null(strstr(out, "ota_0 (example 2.0.0, VALID)"));
+	free(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +248,8 @@ int main(void)
 		  NULL },
 		{ "/example/manifest-without-version-project",
 		  test_manifest_without_optional_fields, NULL, NULL, NULL },
+		{ "/status/run-state-first-boot", test_run_state_first_boot,
+		  NULL, NULL, NULL },
 	};
 	int r = cmocka_run_group_tests_name("worked-example", tests, NULL,
 					    NULL);
