@@ -100,15 +100,51 @@ static void expect(int fd, const uint8_t *want, size_t len)
 	send_pdu(fd, (const uint8_t[]){ __VA_ARGS__ }, \
 		 sizeof((const uint8_t[]){ __VA_ARGS__ }))
 
-/*
- * Replay §9.6. @minimal: the manifest without its VERSION and PROJECT TLVs
- * (its first 40 bytes: IMAGE_SIZE and SHA256 only), which §5 calls
- * optional; the device used to answer such a FINISH MANIFEST_MISMATCH.
- */
-static void replay(bool minimal)
+static int connect_dev(const char *path)
 {
-	uint8_t *img = example_image(), stream[IMAGE_LEN + 4], pdu[244], b[64];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+	assert_true(fd >= 0);
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* An ACK with @cum and limit 2, whatever its number; a timer ACK with a
+ * lower cum before it is skipped. */
+static void expect_ack(int fd, uint8_t cum)
+{
+	uint8_t b[64];
+	size_t n;
+
+	do {
+		n = recv_pdu(fd, b, sizeof(b));
+		assert_int_equal(n, 10);
+		assert_int_equal(b[0], 0x40);
+	} while (b[4] < cum);
+	assert_memory_equal(b + 2,
+			    ((const uint8_t[]){ 0x00, 0x00, cum, 0x00, 0x00,
+						0x02, 0x00, 0x00 }),
+			    8);
+}
+
+enum replay_mode {
+	REPLAY_AS_WRITTEN,
+	/* the manifest without its VERSION and PROJECT TLVs (its first 40
+	 * bytes: IMAGE_SIZE and SHA256 only), which §5 calls optional; the
+	 * device used to end such a session in MANIFEST_MISMATCH */
+	REPLAY_MINIMAL_MANIFEST,
+	/* §4.6: the link drops after DATA 0 */
+	REPLAY_DISCONNECT,
+};
+
+/* Replay §9.6. */
+static void replay(enum replay_mode mode)
+{
+	bool minimal = mode == REPLAY_MINIMAL_MANIFEST;
+	uint8_t *img = example_image(), stream[IMAGE_LEN + 4], pdu[244], b[64];
 	struct e2e_flash_view v;
 	struct e2e_periph per;
 	char flash[512];
@@ -120,11 +156,7 @@ static void replay(bool minimal)
 	unlink(flash);
 	e2e_periph_start(&per, flash, "example",
 			 "--create-layout two-ota --mtu 247");
-	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-	assert_true(fd >= 0);
-	assert_true(strlen(per.sock) < sizeof(sa.sun_path));
-	memcpy(sa.sun_path, per.sock, strlen(per.sock) + 1);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	fd = connect_dev(per.sock);
 
 	/* MANIFEST, one segment */
 	send_pdu(fd, manifest_pdu, minimal ? 4 + 40 : sizeof(manifest_pdu));
@@ -149,6 +181,38 @@ static void replay(bool minimal)
 	pdu[3] = 0x00;
 	memcpy(pdu + 4, stream, 240);
 	send_pdu(fd, pdu, 244);
+	if (mode == REPLAY_DISCONNECT) {
+		/*
+		 * The session ended with the link: DATA is answered with an
+		 * EVENT (BAD_STATE: no session, none failed), FINISH with
+		 * BAD_STATE (detail 0, idle), and the token of the BEGIN
+		 * before the drop runs BEGIN again (the response cache went
+		 * with the link): it resumes, and the push completes.
+		 */
+		close(fd);
+		fd = connect_dev(per.sock);
+		pdu[1] = 0x01;
+		memcpy(pdu + 4, stream + 240, sizeof(stream) - 240);
+		send_pdu(fd, pdu, 4 + sizeof(stream) - 240);
+		EXPECT(fd, 0x41, 0x03, 0x00, 0x00, 0x00, 0x00);
+		SEND(fd, 0x04, 0x03);
+		EXPECT(fd, 0x84, 0x03, 0x03, 0x00, 0x00, 0x00, 0x00);
+		SEND(fd, 0x03, 0x02, 0x00, 0xf0, 0x00, 0x38, 0x00, 0x0d, 0xd9,
+		     0xe4, 0x61);
+		EXPECT(fd, 0x83, 0x02, 0x00, 0x88, 0x00, 0x00, 0x00, 0x00, 0x00,
+		       0x00, 0x00, 0x00);
+		expect_ack(fd, 0);
+		pdu[1] = 0x00;
+		memcpy(pdu + 4, stream, 240);
+		send_pdu(fd, pdu, 244);
+		pdu[1] = 0x01;
+		memcpy(pdu + 4, stream + 240, sizeof(stream) - 240);
+		send_pdu(fd, pdu, 4 + sizeof(stream) - 240);
+		expect_ack(fd, 2);
+		SEND(fd, 0x04, 0x04);
+		EXPECT(fd, 0x84, 0x04, 0x00);
+		goto done;
+	}
 	pdu[1] = 0x01;
 	memcpy(pdu + 4, stream + 240, sizeof(stream) - 240);
 	send_pdu(fd, pdu, 4 + sizeof(stream) - 240);
@@ -175,24 +239,33 @@ static void replay(bool minimal)
 	EXPECT(fd, 0x84, 0x03, 0x00);
 	SEND(fd, 0x05, 0x04);
 	EXPECT(fd, 0x85, 0x04, 0x00);
+done:
 	close(fd);
 	e2e_periph_stop(&per);
 
-	e2e_view_flash(flash, IMAGE_LEN, &v);
-	assert_memory_equal(v.slot_sha[0], image_sha, 32);
+	if (mode != REPLAY_DISCONNECT) {
+		e2e_view_flash(flash, IMAGE_LEN, &v);
+		assert_memory_equal(v.slot_sha[0], image_sha, 32);
+	}
 	free(img);
 }
 
 static void test_worked_example(void **state)
 {
 	(void)state;
-	replay(false);
+	replay(REPLAY_AS_WRITTEN);
 }
 
 static void test_manifest_without_optional_fields(void **state)
 {
 	(void)state;
-	replay(true);
+	replay(REPLAY_MINIMAL_MANIFEST);
+}
+
+static void test_disconnect_ends_session(void **state)
+{
+	(void)state;
+	replay(REPLAY_DISCONNECT);
 }
 
 /*
@@ -248,6 +321,8 @@ int main(void)
 		  NULL },
 		{ "/example/manifest-without-version-project",
 		  test_manifest_without_optional_fields, NULL, NULL, NULL },
+		{ "/session/disconnect-ends-session",
+		  test_disconnect_ends_session, NULL, NULL, NULL },
 		{ "/status/run-state-first-boot", test_run_state_first_boot,
 		  NULL, NULL, NULL },
 	};
