@@ -5,7 +5,11 @@
  * bleota-peripheral's UNIX SEQPACKET socket (MTU 247, a fresh two-OTA
  * flash) and every answer compared with the bytes the example prints.
  * Afterwards ota_0 holds the image and the device has selected it.
+ * Beside it, the other places where the spec and the real device were
+ * made to agree: optional manifest fields, a disconnect ending the
+ * session (§4.6), CONFIRM of a VALID image and RUN_STATE (§3.8, §6.2).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -280,7 +284,10 @@ static void test_run_state_first_boot(void **state)
 	uint8_t *img = example_image();
 	char flash[512], app[512];
 	struct e2e_periph per;
+	uint8_t rsp[600];
+	size_t n;
 	FILE *fp;
+	int fd;
 
 	(void)state;
 	e2e_init();
@@ -306,6 +313,18 @@ static void test_run_state_first_boot(void **state)
 	assert_int_equal(
 		e2e_bleota(out, sizeof(out), "status unix:%s", per.sock), 0);
 	assert_non_null(strstr(out, "ota_0 2.0.0, VALID"));
+	/* §3.8: CONFIRM of an image that is already VALID is OK, and READ
+	 * STATUS then still shows RUN_STATE VALID (0x06: 02 00 00 00) */
+	fd = connect_dev(per.sock);
+	SEND(fd, 0x06, 0x01);
+	EXPECT(fd, 0x86, 0x01, 0x00);
+	SEND(fd, 0x01, 0x02, 0x02, 0x00, 0x00);
+	n = recv_pdu(fd, rsp, sizeof(rsp));
+	assert_true(n > 5);
+	assert_non_null(memmem(
+		rsp + 5, n - 5,
+		(const uint8_t[]){ 0x06, 0x04, 0x02, 0x00, 0x00, 0x00 }, 6));
+	close(fd);
 	e2e_periph_stop(&per);
 	assert_int_equal(e2e_bleota(out, sizeof(out), "flash info %s", flash),
 			 0);
