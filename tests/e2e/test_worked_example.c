@@ -104,6 +104,31 @@ static void expect(int fd, const uint8_t *want, size_t len)
 	send_pdu(fd, (const uint8_t[]){ __VA_ARGS__ }, \
 		 sizeof((const uint8_t[]){ __VA_ARGS__ }))
 
+/* The device of the running test, killed by teardown if an assert fails */
+static struct e2e_periph *live;
+
+static void periph_start(struct e2e_periph *p, const char *flash,
+			 const char *tag, const char *opts)
+{
+	e2e_periph_start(p, flash, tag, opts);
+	live = p;
+}
+
+static void periph_stop(struct e2e_periph *p)
+{
+	live = NULL;
+	e2e_periph_stop(p);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (live)
+		e2e_periph_kill(live);
+	live = NULL;
+	return 0;
+}
+
 static int connect_dev(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -158,8 +183,8 @@ static void replay(enum replay_mode mode)
 	e2e_init();
 	tmpdir_path(flash, sizeof(flash), "example.flash");
 	unlink(flash);
-	e2e_periph_start(&per, flash, "example",
-			 "--create-layout two-ota --mtu 247");
+	periph_start(&per, flash, "example",
+		     "--create-layout two-ota --mtu 247");
 	fd = connect_dev(per.sock);
 
 	/* MANIFEST, one segment */
@@ -245,7 +270,7 @@ static void replay(enum replay_mode mode)
 	EXPECT(fd, 0x85, 0x04, 0x00);
 done:
 	close(fd);
-	e2e_periph_stop(&per);
+	periph_stop(&per);
 
 	if (mode != REPLAY_DISCONNECT) {
 		e2e_view_flash(flash, IMAGE_LEN, &v);
@@ -309,7 +334,7 @@ static void test_run_state_first_boot(void **state)
 	assert_non_null(strstr(out, "ota_0 (example 2.0.0, UNDEFINED; otadata "
 				    "is erased, so that first boot writes "
 				    "entry 0 VALID"));
-	e2e_periph_start(&per, flash, "first-boot", "");
+	periph_start(&per, flash, "first-boot", "");
 	assert_int_equal(
 		e2e_bleota(out, sizeof(out), "status unix:%s", per.sock), 0);
 	assert_non_null(strstr(out, "ota_0 2.0.0, VALID"));
@@ -325,7 +350,7 @@ static void test_run_state_first_boot(void **state)
 		rsp + 5, n - 5,
 		(const uint8_t[]){ 0x06, 0x04, 0x02, 0x00, 0x00, 0x00 }, 6));
 	close(fd);
-	e2e_periph_stop(&per);
+	periph_stop(&per);
 	assert_int_equal(e2e_bleota(out, sizeof(out), "flash info %s", flash),
 			 0);
 	assert_non_null(strstr(out, "sector 0: seq 1, state VALID"));
@@ -336,14 +361,14 @@ static void test_run_state_first_boot(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		{ "/example/replay-9.6", test_worked_example, NULL, NULL,
+		{ "/example/replay-9.6", test_worked_example, NULL, teardown,
 		  NULL },
 		{ "/example/manifest-without-version-project",
-		  test_manifest_without_optional_fields, NULL, NULL, NULL },
+		  test_manifest_without_optional_fields, NULL, teardown, NULL },
 		{ "/session/disconnect-ends-session",
-		  test_disconnect_ends_session, NULL, NULL, NULL },
+		  test_disconnect_ends_session, NULL, teardown, NULL },
 		{ "/status/run-state-first-boot", test_run_state_first_boot,
-		  NULL, NULL, NULL },
+		  NULL, teardown, NULL },
 	};
 	int r = cmocka_run_group_tests_name("worked-example", tests, NULL,
 					    NULL);
