@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/bytes.h"
+
 /* GATT service and characteristics (128-bit, textual form for BlueZ). */
 #define OTA_UUID_SERVICE "b1e07a00-5e1f-4c2b-9a0d-0ea7f1a5b0d0"
 #define OTA_UUID_CONTROL "b1e07a01-5e1f-4c2b-9a0d-0ea7f1a5b0d0"
@@ -250,41 +252,6 @@ struct ota_manifest {
 	const uint8_t *sig;
 	uint16_t sig_len;
 };
-
-/* Little-endian helpers; @p must have room. */
-static inline uint16_t ota_get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t ota_get_le24(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16);
-}
-
-static inline uint32_t ota_get_le32(const uint8_t *p)
-{
-	return ota_get_le24(p) | ((uint32_t)p[3] << 24);
-}
-
-static inline void ota_put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void ota_put_le24(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-}
-
-static inline void ota_put_le32(uint8_t *p, uint32_t v)
-{
-	ota_put_le24(p, v);
-	p[3] = (uint8_t)(v >> 24);
-}
 
 /**
  * ota_frame_chan() - the characteristic that carries PDUs with opcode @op

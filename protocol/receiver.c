@@ -34,7 +34,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "protocol/crc32.h"
+#include "common/crc32.h"
 
 #define NO_DEADLINE OTA_RX_NO_DEADLINE
 

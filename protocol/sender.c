@@ -37,7 +37,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "protocol/crc32.h"
+#include "common/crc32.h"
 
 #define ST_ACKED 0x01
 #define ST_LOST  0x02

@@ -33,7 +33,7 @@
 #include "ota_engine/engine.h"
 #include "ota_engine/flash_file.h"
 #include "ota_engine/otadata.h"
-#include "protocol/crc32.h"
+#include "common/crc32.h"
 #include "protocol/frame.h"
 #include "protocol/status.h"
 #include "host/transport.h"

@@ -28,7 +28,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "protocol/crc32.h"
+#include "common/crc32.h"
 #include "protocol/receiver.h"
 #include "tests/fuzz/fuzz_util.h"
 

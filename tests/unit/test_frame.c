@@ -2,8 +2,7 @@
 /*
  * Codec vectors for every PDU: the worked examples of docs/protocol.md,
  * then truncation at every length, oversize, wrong opcode and reserved
- * bits; manifest and TLV parsing; CRC-32 against a bitwise reference;
- * stream geometry.
+ * bits; manifest and TLV parsing; stream geometry (CRC-32: test_crc32.c).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,7 +13,6 @@
 
 #include <cmocka.h>
 
-#include "protocol/crc32.h"
 #include "protocol/frame.h"
 #include "protocol/status.h"
 #include "tests/harness/link.h"
@@ -506,36 +504,7 @@ static void test_tlv_writer_overflow(void **state)
 	assert_int_equal(w.len, 6);
 }
 
-/* ---- CRC-32 and geometry ------------------------------------------------ */
-
-static uint32_t crc32_bitwise(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-	int k;
-
-	while (n--) {
-		c ^= *p++;
-		for (k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
-	}
-	return ~c;
-}
-
-static void test_crc32(void **state)
-{
-	uint8_t buf[4096];
-	size_t n;
-
-	(void)state;
-	assert_int_equal(ota_crc32(0, "123456789", 9), 0xcbf43926);
-	assert_int_equal(ota_crc32(0, "", 0), 0);
-	test_fill_random(buf, sizeof(buf), 7);
-	for (n = 0; n < sizeof(buf); n += 97)
-		assert_int_equal(ota_crc32(0, buf, n), crc32_bitwise(buf, n));
-	/* continuation equals one pass */
-	assert_int_equal(ota_crc32(ota_crc32(0, buf, 1000), buf + 1000, 3096),
-			 ota_crc32(0, buf, 4096));
-}
+/* ---- stream geometry --------------------------------------------------- */
 
 static void test_stream_geometry(void **state)
 {
@@ -616,7 +585,6 @@ int main(void)
 		cmocka_unit_test(test_manifest_signature),
 		cmocka_unit_test(test_manifest_skips_unknown),
 		cmocka_unit_test(test_tlv_writer_overflow),
-		cmocka_unit_test(test_crc32),
 		cmocka_unit_test(test_stream_geometry),
 		cmocka_unit_test(test_status_table),
 	};

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "protocol/crc32.h"
+#include "common/crc32.h"
 #include "protocol/receiver.h"
 #include "tests/harness/mem_sink.h"
 
