@@ -875,14 +875,34 @@ static int scan_repair(const struct ota_nvs_part *p, const char *ns,
 	return repair(p, s, next);
 }
 
-/* A namespace entry for @ns, planned so that the string still fits. */
-static int add_ns(const struct ota_nvs_part *p, const char *ns, size_t size,
-		  struct scan *s, unsigned int next)
+/*
+ * Can @n entries from @next go on the current page? It must be ACTIVE and
+ * the entries blank: ESP-IDF assumes the rest of an active page is, but a
+ * write over anything else would program garbage, so such a page is
+ * treated as full instead.
+ */
+static int room_ok(const struct ota_nvs_part *p, const struct scan *s,
+		   unsigned int next, unsigned int n, bool *ok)
 {
 	uint8_t e[OTA_NVS_ENTRY_SIZE];
-	unsigned int idx, room, need = 0;
-	unsigned int span = 1 + (unsigned int)((size + OTA_NVS_ENTRY_SIZE - 1) /
-					       OTA_NVS_ENTRY_SIZE);
+	unsigned int i;
+
+	*ok = s->cur_active && next + n <= OTA_NVS_ENTRY_COUNT;
+	for (i = next; *ok && i < next + n; i++) {
+		if (rd(p, entry_addr(p, s->cur, i), e, sizeof(e)))
+			return -EIO;
+		*ok = all_ff(e, sizeof(e));
+	}
+	return 0;
+}
+
+/* A namespace entry for @ns, planned so that the string still fits. */
+static int add_ns(const struct ota_nvs_part *p, const char *ns,
+		  unsigned int span, struct scan *s, unsigned int next)
+{
+	uint8_t e[OTA_NVS_ENTRY_SIZE];
+	unsigned int idx;
+	bool here, str_here;
 	int err;
 
 	for (idx = 1; idx < NS_ANY; idx++)
@@ -890,17 +910,17 @@ static int add_ns(const struct ota_nvs_part *p, const char *ns, size_t size,
 			break;
 	if (idx == NS_ANY)
 		return -ENOSPC;
-	room = s->cur_active ? OTA_NVS_ENTRY_COUNT - next : 0;
-	if (room < 1) {
-		need++;
-		room = OTA_NVS_ENTRY_COUNT;
-	}
-	if (room - 1 < span)
-		need++;
+	err = room_ok(p, s, next, 1, &here);
+	if (!err)
+		err = room_ok(p, s, next, 1 + span, &str_here);
+	if (err)
+		return err;
+	if (!here)
+		str_here = 1 + span <= OTA_NVS_ENTRY_COUNT;
 	/* ESP-IDF keeps one page free: never take it */
-	if (need && s->free_pages < need + 1)
+	if (s->free_pages < 1u + !here + !str_here)
 		return -ENOSPC;
-	if (!s->cur_active || next >= OTA_NVS_ENTRY_COUNT) {
+	if (!here) {
 		err = new_page(p, s);
 		if (err)
 			return err;
@@ -919,7 +939,7 @@ int ota_nvs_set_str(const struct ota_nvs_part *part, const char *ns,
 	struct ota_nvs_rec r;
 	unsigned int next, span, count;
 	size_t size;
-	bool other, same;
+	bool other, same, fits;
 	int err;
 
 	if (!part->flash || !name_ok(ns) || !name_ok(key) || !value ||
@@ -938,7 +958,7 @@ int ota_nvs_set_str(const struct ota_nvs_part *part, const char *ns,
 	if (err)
 		return err;
 	if (!s.have_ns) {
-		err = add_ns(part, ns, size, &s, next);
+		err = add_ns(part, ns, span, &s, next);
 		if (!err)
 			err = scan_repair(part, ns, &s, &next);
 		if (err)
@@ -962,7 +982,10 @@ int ota_nvs_set_str(const struct ota_nvs_part *part, const char *ns,
 							r.page, r.entry)
 					 : 0;
 	}
-	if (!s.cur_active || next + span > OTA_NVS_ENTRY_COUNT) {
+	err = room_ok(part, &s, next, span, &fits);
+	if (err)
+		return err;
+	if (!fits) {
 		if (s.free_pages < 2)
 			return -ENOSPC;
 		err = new_page(part, &s);

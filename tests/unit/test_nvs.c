@@ -470,6 +470,7 @@ enum mutation {
 	M_UNKNOWN_TYPE,
 	M_EMPTY_NOT_BLANK,
 	M_V1_PAGE,
+	M_GARBAGE_AFTER_END,
 };
 
 static void mutate(uint8_t *img, enum mutation m)
@@ -507,6 +508,9 @@ static void mutate(uint8_t *img, enum mutation m)
 		break;
 	case M_EMPTY_NOT_BLANK:
 		img[PAGE + 100] = 0x00;
+		break;
+	case M_GARBAGE_AFTER_END: /* entry 4, after the free entry 3 */
+		img[64 + 4 * 32 + 7] = 0x00;
 		break;
 	case M_V1_PAGE: /* version 1 pages are read too */
 		img[8] = 0xff;
@@ -589,6 +593,13 @@ static void test_corrupt(void **state)
 		  M_EMPTY_NOT_BLANK,
 		  { P(0, ACTIVE), I(0, 0, 0, U8, "bleota"),
 		    I(0, 1, 1, SZ, "ssid"), P(1, CORRUPT), P(2, EMPTY) },
+		  5,
+		  0,
+		  0 },
+		{ "garbage-after-end", /* not written over: a new page */
+		  M_GARBAGE_AFTER_END,
+		  { P(0, ACTIVE), I(0, 0, 0, U8, "bleota"),
+		    I(0, 1, 1, SZ, "ssid"), P(1, EMPTY), P(2, EMPTY) },
 		  5,
 		  0,
 		  0 },
