@@ -674,9 +674,10 @@ static int set_states(const struct ota_nvs_part *p, uint32_t page,
 		err = rd(p, addr, w, sizeof(w));
 		if (err)
 			return err;
+		/* only ever clears bits: 11 -> 10 -> 00 */
 		for (i = last - 1;; i--) {
-			w[(i % 16) / 4] &= (uint8_t) ~(3u << (2 * (i % 4)));
-			w[(i % 16) / 4] |= (uint8_t)(st << (2 * (i % 4)));
+			w[(i % 16) / 4] &=
+				(uint8_t) ~((~st & 3u) << (2 * (i % 4)));
 			if (i == first || i == word * 16)
 				break;
 		}
@@ -732,13 +733,29 @@ static int repair(const struct ota_nvs_part *p, const struct scan *s,
 }
 
 /* A fresh ACTIVE page with the next sequence number. */
-static int new_page(const struct ota_nvs_part *p, struct scan *s)
+static int new_page(const struct ota_nvs_part *p, struct scan *s,
+		    unsigned int next)
 {
-	uint8_t h[HDR_SIZE];
+	uint8_t h[HDR_SIZE], bitmap[OTA_NVS_ENTRY_SIZE];
 	uint32_t seq = s->have_cur ? s->cur_seq + 1 : 0;
+	unsigned int i;
 	int err;
 
 	if (s->have_cur && s->cur_active) {
+		/*
+		 * In a FULL page every WRITTEN slot counts: bits set after
+		 * the active end (never an item here) are ERASED first so
+		 * that nothing comes back to life.
+		 */
+		err = rd(p, page_addr(p, s->cur) + BITMAP_OFF, bitmap,
+			 sizeof(bitmap));
+		for (i = next; !err && i < OTA_NVS_ENTRY_COUNT; i++)
+			if (ent_state(bitmap, i) == ES_WRITTEN ||
+			    ent_state(bitmap, i) == ES_ILLEGAL)
+				err = set_states(p, s->cur, i, i + 1,
+						 ES_ERASED);
+		if (err)
+			return err;
 		ota_put_le32(h, STATE_FULL);
 		err = wr(p, page_addr(p, s->cur), h, 4);
 		if (err)
@@ -877,21 +894,24 @@ static int scan_repair(const struct ota_nvs_part *p, const char *ns,
 
 /*
  * Can @n entries from @next go on the current page? It must be ACTIVE and
- * the entries blank: ESP-IDF assumes the rest of an active page is, but a
- * write over anything else would program garbage, so such a page is
- * treated as full instead.
+ * the entries blank and EMPTY: ESP-IDF assumes the rest of an active page
+ * is, but a write over anything else would program garbage, so such a
+ * page is treated as full instead.
  */
 static int room_ok(const struct ota_nvs_part *p, const struct scan *s,
 		   unsigned int next, unsigned int n, bool *ok)
 {
-	uint8_t e[OTA_NVS_ENTRY_SIZE];
+	uint8_t e[OTA_NVS_ENTRY_SIZE], bitmap[OTA_NVS_ENTRY_SIZE];
 	unsigned int i;
 
 	*ok = s->cur_active && next + n <= OTA_NVS_ENTRY_COUNT;
+	if (*ok &&
+	    rd(p, page_addr(p, s->cur) + BITMAP_OFF, bitmap, sizeof(bitmap)))
+		return -EIO;
 	for (i = next; *ok && i < next + n; i++) {
 		if (rd(p, entry_addr(p, s->cur, i), e, sizeof(e)))
 			return -EIO;
-		*ok = all_ff(e, sizeof(e));
+		*ok = all_ff(e, sizeof(e)) && ent_state(bitmap, i) == ES_EMPTY;
 	}
 	return 0;
 }
@@ -921,7 +941,7 @@ static int add_ns(const struct ota_nvs_part *p, const char *ns,
 	if (s->free_pages < 1u + !here + !str_here)
 		return -ENOSPC;
 	if (!here) {
-		err = new_page(p, s);
+		err = new_page(p, s, next);
 		if (err)
 			return err;
 		next = 0;
@@ -988,7 +1008,7 @@ int ota_nvs_set_str(const struct ota_nvs_part *part, const char *ns,
 	if (!fits) {
 		if (s.free_pages < 2)
 			return -ENOSPC;
-		err = new_page(part, &s);
+		err = new_page(part, &s, next);
 		if (err)
 			return err;
 		next = 0;

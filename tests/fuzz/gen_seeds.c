@@ -8,7 +8,8 @@
  * two-OTA partition layout and the unit-test CSVs (text and binary),
  * otadata sectors made by ota_otadata_make(), ESP images from
  * tests/harness/esp_image_build for several chips plus every corruption,
- * and signature blocks made with keys tests/harness/sigkeys generates.
+ * signature blocks made with keys tests/harness/sigkeys generates, and NVS
+ * partitions written by ota_nvs_set_str().
  * A target it does not know starts from an empty corpus.
  */
 #include <errno.h>
@@ -18,7 +19,9 @@
 #include <sys/stat.h>
 
 #include "host/partcsv.h"
+#include "ota_engine/flash_file.h"
 #include "ota_engine/image.h"
+#include "ota_engine/nvs.h"
 #include "ota_engine/otadata.h"
 #include "protocol/frame.h"
 #include "tests/harness/esp_image_build.h"
@@ -395,6 +398,59 @@ static void seeds_sigblock(const char *t)
 	sigkey_free_all();
 }
 
+/*
+ * fuzz_nvs: a tag length byte, then a partition written by the writer:
+ * the docs' example, several namespaces, a tag rewritten across pages.
+ */
+static void seeds_nvs(const char *t)
+{
+	static uint8_t buf[1 + 4 * OTA_NVS_PAGE_SIZE];
+	static const struct {
+		unsigned int pages, rewrites;
+		const char *ns, *key, *val;
+	} cases[] = {
+		{ 3, 0, "bleota", "ssid", "hello" },
+		{ 3, 0, "wifi", "pass", "a passphrase of 33 characters...." },
+		{ 4, 30, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY, "v1.2.3" },
+		{ 4, 25, "app", "fw_tag", "" },
+	};
+	struct ota_nvs_part part = { .flash = &ota_flash_file_ops };
+	struct ota_flash_file *f;
+	char path[512], tag[OTA_NVS_TAG_MAX + 1];
+	unsigned int k;
+	size_t i;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s.flash", dir, t);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		part.size = cases[i].pages * OTA_NVS_PAGE_SIZE;
+		f = ota_flash_file_open(path, part.size, OTA_FLASH_FILE_CREATE,
+					&err);
+		part.flash_ctx = f;
+		if (!f ||
+		    ota_nvs_set_str(&part, "nvs.net80211", "sta.ssid",
+				    "home") ||
+		    ota_nvs_set_str(&part, cases[i].ns, cases[i].key,
+				    cases[i].val)) {
+			fprintf(stderr, "gen_seeds: nvs seed %zu failed\n", i);
+			exit(1);
+		}
+		for (k = 0; k < cases[i].rewrites; k++) {
+			snprintf(tag, sizeof(tag), "%s-%u-%0*u", cases[i].val,
+				 k, (int)(k * 4 % 100), k);
+			if (ota_nvs_set_str(&part, OTA_NVS_TAG_NAMESPACE,
+					    OTA_NVS_TAG_KEY, tag))
+				break;
+		}
+		buf[0] = (uint8_t)(i * 37);
+		if (ota_flash_file_ops.read(f, 0, buf + 1, part.size))
+			exit(1);
+		put(t, buf, 1 + part.size);
+		ota_flash_file_close(f);
+	}
+	remove(path);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(const char *target);
@@ -408,6 +464,7 @@ static const struct {
 	{ "fuzz_parttable", seeds_parttable },
 	{ "fuzz_otadata", seeds_otadata },
 	{ "fuzz_image", seeds_image },
+	{ "fuzz_nvs", seeds_nvs },
 };
 
 int main(int argc, char **argv)

@@ -471,6 +471,7 @@ enum mutation {
 	M_EMPTY_NOT_BLANK,
 	M_V1_PAGE,
 	M_GARBAGE_AFTER_END,
+	M_ERASED_AFTER_END,
 };
 
 static void mutate(uint8_t *img, enum mutation m)
@@ -511,6 +512,9 @@ static void mutate(uint8_t *img, enum mutation m)
 		break;
 	case M_GARBAGE_AFTER_END: /* entry 4, after the free entry 3 */
 		img[64 + 4 * 32 + 7] = 0x00;
+		break;
+	case M_ERASED_AFTER_END: /* entry 4 ERASED, its bytes blank */
+		img[33] = 0xfc;
 		break;
 	case M_V1_PAGE: /* version 1 pages are read too */
 		img[8] = 0xff;
@@ -603,6 +607,13 @@ static void test_corrupt(void **state)
 		  5,
 		  0,
 		  0 },
+		{ "erased-after-end", /* not marked WRITTEN again: new page */
+		  M_ERASED_AFTER_END,
+		  { P(0, ACTIVE), I(0, 0, 0, U8, "bleota"),
+		    I(0, 1, 1, SZ, "ssid"), P(1, EMPTY), P(2, EMPTY) },
+		  5,
+		  0,
+		  0 },
 		{ "version-1",
 		  M_V1_PAGE,
 		  { P(0, ACTIVE), I(0, 0, 0, U8, "bleota"),
@@ -666,6 +677,29 @@ static void test_other_type(void **state)
 	assert_int_equal(ota_nvs_set_str(&x.part, "bleota", "ssid", "s"),
 			 -EEXIST);
 	assert_int_equal(ota_nvs_set_str(&x.part, "bleota", "other", "s"), 0);
+	ota_flash_file_close(x.f);
+}
+
+/*
+ * A page turned FULL must not bring back slots that were WRITTEN after its
+ * active end (found by fuzz_nvs): in a FULL page ESP-IDF reads them all.
+ */
+static void test_full_page_sealed(void **state)
+{
+	static uint8_t img[3 * PAGE];
+	static char big[OTA_NVS_STR_MAX];
+	unsigned int skips;
+	struct fx x;
+
+	(void)state;
+	memset(img, 0xff, sizeof(img));
+	memcpy(img, ref_page0, sizeof(ref_page0));
+	img[32 + 10 / 4] = 0xfb; /* entry 10 WRITTEN, its bytes blank */
+	fx_load(&x, 3, img);
+	fill(big, sizeof(big) - 1, 3); /* 4000 bytes: a page of its own */
+	assert_int_equal(ota_nvs_set_str(&x.part, "bleota", "big", big), 0);
+	assert_int_equal(count_items(&x, "big", &skips), 1);
+	assert_int_equal(skips, 0);
 	ota_flash_file_close(x.f);
 }
 
@@ -815,6 +849,8 @@ int main(void)
 		  NULL, NULL, NULL },
 		{ "/nvs/read/corrupt-skipped", test_corrupt, NULL, NULL, NULL },
 		{ "/nvs/write/other-type", test_other_type, NULL, NULL, NULL },
+		{ "/nvs/write/full-page-sealed", test_full_page_sealed, NULL,
+		  NULL, NULL },
 		{ "/nvs/write/power-cut", test_power_cut, NULL, NULL, NULL },
 	};
 	int rc = cmocka_run_group_tests_name("nvs", tests, NULL, NULL);
