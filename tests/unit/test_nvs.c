@@ -12,10 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "central/nvs_print.h"
 #include "common/bytes.h"
 #include "common/crc32.h"
 #include "ota_engine/flash_file.h"
@@ -450,12 +452,16 @@ static void test_same_value_no_write(void **state)
 
 /* ----- corruption ------------------------------------------------------- */
 
-/* Re-seal entry @i of page 0 (after editing it) with a correct CRC. */
+/* Give the 32-byte entry @e a correct CRC (bytes 0..3 and 8..31). */
+static void seal_entry(uint8_t *e)
+{
+	ota_put_le32(e + 4, ota_crc32(ota_crc32(UINT32_MAX, e, 4), e + 8, 24));
+}
+
+/* Re-seal entry @i of page 0 (after editing it). */
 static void reseal_entry(uint8_t *img, unsigned int i)
 {
-	uint8_t *e = img + 64 + 32 * i;
-
-	ota_put_le32(e + 4, ota_crc32(ota_crc32(UINT32_MAX, e, 4), e + 8, 24));
+	seal_entry(img + 64 + 32 * i);
 }
 
 enum mutation {
@@ -703,6 +709,61 @@ static void test_full_page_sealed(void **state)
 	ota_flash_file_close(x.f);
 }
 
+/* `bleota flash info`'s listing: every record, control bytes escaped. */
+static void test_print(void **state)
+{
+	static const char *const want[] = {
+		"nvs \"nvs\" (0x9000, 3 pages):\n"
+		"  page 0 (0x9000): ACTIVE, seq 0, format v2\n"
+		"    namespace bleota = 1\n"
+		"    bleota:fw_tag  str  \"v1\\n\\x01\\\"\\\\\\xc3\\xa9\"\n"
+		"    namespace wifi = 2\n"
+		"    entry 4: skipped: entry CRC mismatch\n"
+		"    entry 5: skipped: entry CRC mismatch\n"
+		"    wifi:n  i16  -2\n"
+		"  page 1 (0xa000): EMPTY\n"
+		"  page 2 (0xb000): CORRUPT: page header CRC mismatch, "
+		"skipped\n"
+		"  firmware version tag (bleota:fw_tag): "
+		"\"v1\\n\\x01\\\"\\\\\\xc3\\xa9\"\n",
+	};
+	uint8_t e[32], hdr[4] = { 0xfe, 0xff, 0xff, 0xff };
+	char *text = NULL;
+	size_t len = 0;
+	struct fx x;
+	FILE *fp;
+
+	(void)state;
+	fx_new(&x, 3);
+	assert_int_equal(ota_nvs_set_str(&x.part, "bleota", "fw_tag",
+					 "v1\n\x01\"\\\xc3\xa9"),
+			 0);
+	assert_int_equal(ota_nvs_set_str(&x.part, "wifi", "ssid", "home"), 0);
+	/* break the "ssid" entry (4), add an I16 "n" = -2 at entry 6 */
+	assert_int_equal(ops->write(x.f, PART_OFF + 64 + 4 * 32 + 4, "\x00", 1),
+			 0);
+	memset(e, 0xff, sizeof(e));
+	e[0] = 2;
+	e[1] = OTA_NVS_TYPE_I16;
+	e[2] = 1;
+	memset(e + 8, 0, 16);
+	e[8] = 'n';
+	ota_put_le16(e + 24, 0xfffe);
+	seal_entry(e);
+	assert_int_equal(ops->write(x.f, PART_OFF + 64 + 6 * 32, e, 32), 0);
+	assert_int_equal(ops->write(x.f, PART_OFF + 33, "\xea", 1), 0);
+	/* page 2: a header without a CRC */
+	assert_int_equal(ops->write(x.f, PART_OFF + 2 * PAGE, hdr, 4), 0);
+
+	fp = open_memstream(&text, &len);
+	assert_non_null(fp);
+	assert_int_equal(nvs_print(fp, &x.part, "nvs"), 0);
+	fclose(fp);
+	assert_string_equal(text, want[0]);
+	free(text);
+	ota_flash_file_close(x.f);
+}
+
 /* ----- power cuts ------------------------------------------------------- */
 
 struct cut_case {
@@ -851,6 +912,7 @@ int main(void)
 		{ "/nvs/write/other-type", test_other_type, NULL, NULL, NULL },
 		{ "/nvs/write/full-page-sealed", test_full_page_sealed, NULL,
 		  NULL, NULL },
+		{ "/nvs/print/listing", test_print, NULL, NULL, NULL },
 		{ "/nvs/write/power-cut", test_power_cut, NULL, NULL, NULL },
 	};
 	int rc = cmocka_run_group_tests_name("nvs", tests, NULL, NULL);
