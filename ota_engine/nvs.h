@@ -8,9 +8,11 @@
  * so firmware on a real ESP32 reads it with nvs_get_str().
  *
  * Portable: libc only, no malloc, storage only through struct
- * ota_flash_ops. Fixed RAM: the caller places struct ota_nvs_iter (about
- * 120 bytes) and struct ota_nvs_rec (about 60 bytes); lookup and write keep
- * under 300 bytes on the stack and use no static data.
+ * ota_flash_ops. Fixed RAM, no static data: the caller places struct
+ * ota_nvs_iter (64 bytes on Cortex-M4) and struct ota_nvs_rec (48 bytes);
+ * the deepest call chains take about 400 bytes of stack for a lookup and
+ * 600 for a write, plus the flash driver's (arm-none-eabi-gcc -Os,
+ * -fstack-usage). A 4 KiB page is never buffered: 32 to 64 bytes at a time.
  */
 #ifndef BLEOTA_OTA_ENGINE_NVS_H
 #define BLEOTA_OTA_ENGINE_NVS_H
