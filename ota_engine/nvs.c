@@ -21,9 +21,13 @@
  *      bits, the full data entries, their bits, the tail entry, its bits;
  *   4. older copies marked ERASED, data entries first, header last.
  * A page that cannot take an item is marked FULL and a free page gets a
- * header with the next sequence number, but only while another free page
- * remains (ESP-IDF fails init without one); reclaiming a page (FREEING,
- * copy, erase) is not implemented: -ENOSPC instead.
+ * header with the next sequence number while another free page remains
+ * (ESP-IDF fails init without one). When only that reserve is left, the
+ * page with the most entries not WRITTEN is reclaimed as
+ * PageManager::requestNewPage() does: marked FREEING, its items copied to
+ * the reserve, erased. An interrupted reclaim is finished first, as
+ * PageManager::load() does. Nothing is planned that cannot finish: a write
+ * that cannot fit returns -ENOSPC before touching the flash.
  */
 #include "ota_engine/nvs.h"
 
@@ -594,11 +598,25 @@ struct scan {
 	uint32_t free_pages;
 	uint32_t free_page; /* first blank page, else first corrupt one */
 	bool free_blank;
-	bool refuse;         /* FREEING page or newer version: -EPROTO */
+	bool refuse;           /* a page with a newer version: -EPROTO */
+	unsigned int nfreeing; /* FREEING pages (an interrupted reclaim) */
+	uint32_t freeing;      /* the last one found */
+	unsigned int
+		max_unused;  /* over ACTIVE/FULL pages: entries not WRITTEN */
 	uint8_t ns_used[32]; /* bit per namespace index */
 	bool have_ns;
 	uint8_t ns_index;
 };
+
+/* Entries of a page not WRITTEN: what reclaiming it would free. */
+static unsigned int unused(const uint8_t *bitmap)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < OTA_NVS_ENTRY_COUNT; i++)
+		n += ent_state(bitmap, i) != ES_WRITTEN;
+	return n;
+}
 
 static int scan(const struct ota_nvs_part *p, const char *ns, struct scan *s)
 {
@@ -641,10 +659,14 @@ static int scan(const struct ota_nvs_part *p, const char *ns, struct scan *s)
 			s->free_pages++;
 			break;
 		case OTA_NVS_PAGE_FREEING:
-			s->refuse = true;
+			s->nfreeing++;
+			s->freeing = r.page;
 			/* fall through */
 		case OTA_NVS_PAGE_ACTIVE:
 		case OTA_NVS_PAGE_FULL:
+			if (r.state != OTA_NVS_PAGE_FREEING &&
+			    unused(it.bitmap) > s->max_unused)
+				s->max_unused = unused(it.bitmap);
 			if (s->have_cur && r.seq < s->cur_seq)
 				break;
 			s->have_cur = true;
@@ -732,35 +754,43 @@ static int repair(const struct ota_nvs_part *p, const struct scan *s,
 	return 0;
 }
 
-/* A fresh ACTIVE page with the next sequence number. */
-static int new_page(const struct ota_nvs_part *p, struct scan *s,
-		    unsigned int next)
+/*
+ * Mark the current ACTIVE page FULL. In a FULL page every WRITTEN slot
+ * counts, so bits set after the active end @next (never an item here) are
+ * ERASED first: nothing comes back to life.
+ */
+static int seal_current(const struct ota_nvs_part *p, struct scan *s,
+			unsigned int next)
 {
-	uint8_t h[HDR_SIZE], bitmap[OTA_NVS_ENTRY_SIZE];
-	uint32_t seq = s->have_cur ? s->cur_seq + 1 : 0;
+	uint8_t bitmap[OTA_NVS_ENTRY_SIZE], w[4];
 	unsigned int i;
 	int err;
 
-	if (s->have_cur && s->cur_active) {
-		/*
-		 * In a FULL page every WRITTEN slot counts: bits set after
-		 * the active end (never an item here) are ERASED first so
-		 * that nothing comes back to life.
-		 */
-		err = rd(p, page_addr(p, s->cur) + BITMAP_OFF, bitmap,
-			 sizeof(bitmap));
-		for (i = next; !err && i < OTA_NVS_ENTRY_COUNT; i++)
-			if (ent_state(bitmap, i) == ES_WRITTEN ||
-			    ent_state(bitmap, i) == ES_ILLEGAL)
-				err = set_states(p, s->cur, i, i + 1,
-						 ES_ERASED);
-		if (err)
-			return err;
-		ota_put_le32(h, STATE_FULL);
-		err = wr(p, page_addr(p, s->cur), h, 4);
-		if (err)
-			return err;
-	}
+	err = rd(p, page_addr(p, s->cur) + BITMAP_OFF, bitmap, sizeof(bitmap));
+	for (i = next; !err && i < OTA_NVS_ENTRY_COUNT; i++)
+		if (ent_state(bitmap, i) == ES_WRITTEN ||
+		    ent_state(bitmap, i) == ES_ILLEGAL)
+			err = set_states(p, s->cur, i, i + 1, ES_ERASED);
+	if (err)
+		return err;
+	ota_put_le32(w, STATE_FULL);
+	err = wr(p, page_addr(p, s->cur), w, sizeof(w));
+	s->cur_active = false;
+	return err;
+}
+
+/*
+ * Give the chosen free page (erased first unless blank) an ACTIVE header
+ * with the next sequence number; it becomes the current page.
+ */
+static int open_page(const struct ota_nvs_part *p, struct scan *s)
+{
+	uint8_t h[HDR_SIZE];
+	uint32_t seq = s->have_cur ? s->cur_seq + 1 : 0;
+	int err;
+
+	if (!s->free_pages)
+		return -ENOSPC;
 	if (!s->free_blank &&
 	    p->flash->erase(p->flash_ctx, page_addr(p, s->free_page),
 			    OTA_NVS_PAGE_SIZE))
@@ -779,6 +809,15 @@ static int new_page(const struct ota_nvs_part *p, struct scan *s,
 	s->cur_active = true;
 	s->free_pages--;
 	return 0;
+}
+
+/* A fresh ACTIVE page with the next sequence number. */
+static int new_page(const struct ota_nvs_part *p, struct scan *s,
+		    unsigned int next)
+{
+	int err = s->have_cur && s->cur_active ? seal_current(p, s, next) : 0;
+
+	return err ? err : open_page(p, s);
 }
 
 /* Page::writeEntry(): the entry bytes, then its bitmap bits */
@@ -878,17 +917,134 @@ static int same_value(const struct ota_nvs_part *p, const struct ota_nvs_rec *r,
 	return 0;
 }
 
-/* Scan and repair: *@next gets the current ACTIVE page's free entry */
+/*
+ * Page::copyItems() then erase: copy the trusted items of @from to the
+ * current (fresh) page entry by entry, each entry then its bitmap bits,
+ * and erase @from. Until the erase, @from keeps every item, so a cut
+ * anywhere leaves the old values readable.
+ */
+static int move_items(const struct ota_nvs_part *p, const struct scan *s,
+		      uint32_t from)
+{
+	uint8_t e[OTA_NVS_ENTRY_SIZE];
+	struct ota_nvs_iter it;
+	struct ota_nvs_rec r;
+	unsigned int next = 0, k;
+	int err;
+
+	err = ota_nvs_iter_init(&it, p);
+	if (err)
+		return err;
+	it.page = from;
+	while (!(err = ota_nvs_iter_next(&it, &r)) && r.page == from) {
+		if (r.kind != OTA_NVS_REC_ITEM)
+			continue;
+		for (k = 0; k < r.span && !err; k++, next++) {
+			err = rd(p, entry_addr(p, from, r.entry + k), e,
+				 sizeof(e));
+			if (!err)
+				err = put_entry(p, s->cur, next, e);
+		}
+		if (err)
+			return err;
+	}
+	if (err && err != -ENOENT)
+		return err;
+	return p->flash->erase(p->flash_ctx, page_addr(p, from),
+			       OTA_NVS_PAGE_SIZE)
+		       ? -EIO
+		       : 0;
+}
+
+/*
+ * PageManager::requestNewPage() with one free page left: mark the current
+ * page FULL, mark the FULL page with the most entries not WRITTEN FREEING,
+ * move its items to the free page, erase it. The reserve page is free
+ * again afterwards. The caller rescans.
+ */
+static int reclaim(const struct ota_nvs_part *p, struct scan *s,
+		   unsigned int next)
+{
+	struct ota_nvs_iter it;
+	struct ota_nvs_rec r;
+	unsigned int best = 0;
+	uint32_t victim = 0, page;
+	uint8_t w[4];
+	int err;
+
+	if (s->cur_active) {
+		err = seal_current(p, s, next);
+		if (err)
+			return err;
+	}
+	for (page = 0; page < s->npages; page++) {
+		err = ota_nvs_iter_init(&it, p);
+		if (err)
+			return err;
+		it.page = page;
+		err = ota_nvs_iter_next(&it, &r);
+		if (err)
+			return err;
+		if (r.state == OTA_NVS_PAGE_FULL && unused(it.bitmap) > best) {
+			best = unused(it.bitmap);
+			victim = page;
+		}
+	}
+	if (!best)
+		return -ENOSPC;
+	ota_put_le32(w, STATE_FREEING);
+	err = wr(p, page_addr(p, victim), w, sizeof(w));
+	if (!err)
+		err = open_page(p, s);
+	return err ? err : move_items(p, s, victim);
+}
+
+/*
+ * PageManager::load() after a cut during a reclaim: the newest page, if it
+ * is ACTIVE, is the partial copy and is erased; then the FREEING page's
+ * items are moved to a free page and it is erased. The caller rescans.
+ */
+static int finish_reclaim(const struct ota_nvs_part *p, struct scan *s)
+{
+	int err;
+
+	if (s->nfreeing > 1)
+		return -EPROTO;
+	if (s->cur_active && s->cur != s->freeing)
+		return p->flash->erase(p->flash_ctx, page_addr(p, s->cur),
+				       OTA_NVS_PAGE_SIZE)
+			       ? -EIO
+			       : 0;
+	err = open_page(p, s);
+	return err ? err : move_items(p, s, s->freeing);
+}
+
+/*
+ * Scan, finish an interrupted reclaim, repair: *@next gets the current
+ * ACTIVE page's free entry.
+ */
 static int scan_repair(const struct ota_nvs_part *p, const char *ns,
 		       struct scan *s, unsigned int *next)
 {
-	int err = scan(p, ns, s);
+	unsigned int round;
+	int err;
 
 	*next = 0;
-	if (err)
-		return err;
-	if (s->refuse)
-		return -EPROTO;
+	for (round = 0;; round++) {
+		err = scan(p, ns, s);
+		if (err)
+			return err;
+		if (s->refuse)
+			return -EPROTO;
+		if (!s->nfreeing)
+			break;
+		/* at most: erase the partial copy, then move */
+		if (round == 2)
+			return -EIO;
+		err = finish_reclaim(p, s);
+		if (err)
+			return err;
+	}
 	return repair(p, s, next);
 }
 
@@ -916,13 +1072,50 @@ static int room_ok(const struct ota_nvs_part *p, const struct scan *s,
 	return 0;
 }
 
+/*
+ * Could @n entries go on a fresh page, without taking ESP-IDF's reserve
+ * page? Either a second free page, or a page reclaim that frees enough
+ * (@extra entries more, when something is written on the current page
+ * before). Decided before any write, so that -ENOSPC changes nothing.
+ */
+static bool page_possible(const struct scan *s, unsigned int n,
+			  unsigned int extra)
+{
+	if (n > OTA_NVS_ENTRY_COUNT)
+		return false;
+	return s->free_pages >= 2 ||
+	       (s->free_pages == 1 && s->max_unused >= n + extra);
+}
+
+/* Room for @n entries at *@next: the current page, a new or reclaimed one. */
+static int make_room(const struct ota_nvs_part *p, const char *ns,
+		     struct scan *s, unsigned int *next, unsigned int n)
+{
+	bool ok;
+	int err = room_ok(p, s, *next, n, &ok);
+
+	if (err || ok)
+		return err;
+	if (s->free_pages >= 2) {
+		err = new_page(p, s, *next);
+		*next = 0;
+		return err;
+	}
+	err = reclaim(p, s, *next);
+	if (!err)
+		err = scan_repair(p, ns, s, next);
+	if (!err)
+		err = room_ok(p, s, *next, n, &ok);
+	return err ? err : ok ? 0 : -ENOSPC;
+}
+
 /* A namespace entry for @ns, planned so that the string still fits. */
 static int add_ns(const struct ota_nvs_part *p, const char *ns,
 		  unsigned int span, struct scan *s, unsigned int next)
 {
 	uint8_t e[OTA_NVS_ENTRY_SIZE];
 	unsigned int idx;
-	bool here, str_here;
+	bool here, str_here, possible, together;
 	int err;
 
 	for (idx = 1; idx < NS_ANY; idx++)
@@ -935,17 +1128,19 @@ static int add_ns(const struct ota_nvs_part *p, const char *ns,
 		err = room_ok(p, s, next, 1 + span, &str_here);
 	if (err)
 		return err;
-	if (!here)
-		str_here = 1 + span <= OTA_NVS_ENTRY_COUNT;
-	/* ESP-IDF keeps one page free: never take it */
-	if (s->free_pages < 1u + !here + !str_here)
+	/* the namespace goes where the string will fit too, if one page can */
+	together = 1 + span <= OTA_NVS_ENTRY_COUNT;
+	if (here)
+		possible = str_here || page_possible(s, span, 1);
+	else if (together)
+		possible = page_possible(s, 1 + span, 0);
+	else
+		possible = s->free_pages >= 3;
+	if (!possible)
 		return -ENOSPC;
-	if (!here) {
-		err = new_page(p, s, next);
-		if (err)
-			return err;
-		next = 0;
-	}
+	err = make_room(p, ns, s, &next, here || !together ? 1 : 1 + span);
+	if (err)
+		return err;
 	make_header(e, 0, OTA_NVS_TYPE_U8, 1, ns);
 	e[24] = (uint8_t)idx;
 	ota_put_le32(e + 4, entry_crc(e));
@@ -1005,14 +1200,11 @@ int ota_nvs_set_str(const struct ota_nvs_part *part, const char *ns,
 	err = room_ok(part, &s, next, span, &fits);
 	if (err)
 		return err;
-	if (!fits) {
-		if (s.free_pages < 2)
-			return -ENOSPC;
-		err = new_page(part, &s, next);
-		if (err)
-			return err;
-		next = 0;
-	}
+	if (!fits && !page_possible(&s, span, 0))
+		return -ENOSPC;
+	err = make_room(part, ns, &s, &next, span);
+	if (err)
+		return err;
 	err = put_str(part, s.cur, next, s.ns_index, key, value, size);
 	if (err)
 		return err;

@@ -191,18 +191,18 @@ int ota_nvs_get_str(const struct ota_nvs_part *part, const char *ns,
  * Must not run while ESP-IDF's NVS has the partition open (its RAM state
  * would go stale): on a real ESP32 use nvs_set_str() there instead.
  *
- * Before writing it makes the bitmap of the active page agree with what
- * ESP-IDF's loader makes of it (torn and incomplete entries ERASED), as
- * nvs_flash_init() would; that may happen even when it then fails.
+ * When only the page ESP-IDF keeps free is left, the page with the most
+ * erased entries is reclaimed first (FREEING, copy, erase), as ESP-IDF
+ * does. Before writing it does what nvs_flash_init() would: finish an
+ * interrupted reclaim, and mark torn, corrupt and incomplete entries
+ * ERASED; that may happen even when it then fails.
  *
  * Return: 0; -EINVAL (name empty or longer than 15, value of
  * OTA_NVS_STR_MAX bytes or more with its NUL, partition under 3 pages,
  * write_align not dividing 4); -EEXIST (the key holds another type);
- * -ENOSPC (a new page is needed and only the
- * one page ESP-IDF keeps free is left: reclaim is not implemented, see
- * §15; or no namespace index left); -EPROTO (a page has a newer format
- * version or is being reclaimed by ESP-IDF: let ESP-IDF's nvs_flash_init()
- * finish first); -EIO.
+ * -ENOSPC (the live items leave no room even after a reclaim, or no
+ * namespace index is left; the flash is unchanged); -EPROTO (a page has a
+ * newer format version, or two pages are FREEING); -EIO.
  */
 int ota_nvs_set_str(const struct ota_nvs_part *part, const char *ns,
 		    const char *key, const char *value);

@@ -405,14 +405,19 @@ static void seeds_sigblock(const char *t)
 static void seeds_nvs(const char *t)
 {
 	static uint8_t buf[1 + 4 * OTA_NVS_PAGE_SIZE];
+	/* cut: 1 = power cut at the first erase (a reclaim's), 2 = torn */
 	static const struct {
-		unsigned int pages, rewrites;
+		unsigned int pages, rewrites, cut;
 		const char *ns, *key, *val;
 	} cases[] = {
-		{ 3, 0, "bleota", "ssid", "hello" },
-		{ 3, 0, "wifi", "pass", "a passphrase of 33 characters...." },
-		{ 4, 30, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY, "v1.2.3" },
-		{ 4, 25, "app", "fw_tag", "" },
+		{ 3, 0, 0, "bleota", "ssid", "hello" },
+		{ 3, 0, 0, "wifi", "pass",
+		  "a passphrase of 33 characters...." },
+		{ 4, 30, 0, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY, "v1.2.3" },
+		{ 4, 25, 0, "app", "fw_tag", "" },
+		{ 3, 300, 0, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY, "r" },
+		{ 3, 300, 1, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY, "r" },
+		{ 3, 300, 2, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY, "r" },
 	};
 	struct ota_nvs_part part = { .flash = &ota_flash_file_ops };
 	struct ota_flash_file *f;
@@ -435,6 +440,11 @@ static void seeds_nvs(const char *t)
 			fprintf(stderr, "gen_seeds: nvs seed %zu failed\n", i);
 			exit(1);
 		}
+		if (cases[i].cut)
+			ota_flash_file_cut_at(
+				f,
+				ota_flash_file_op_count(f, OTA_FLASH_OP_ERASE),
+				OTA_FLASH_OP_ERASE, cases[i].cut == 2);
 		for (k = 0; k < cases[i].rewrites; k++) {
 			snprintf(tag, sizeof(tag), "%s-%u-%0*u", cases[i].val,
 				 k, (int)(k * 4 % 100), k);
@@ -443,7 +453,9 @@ static void seeds_nvs(const char *t)
 				break;
 		}
 		buf[0] = (uint8_t)(i * 37);
-		if (ota_flash_file_ops.read(f, 0, buf + 1, part.size))
+		ota_flash_file_close(f); /* a reopen ends a power cut */
+		f = ota_flash_file_open(path, 0, 0, &err);
+		if (!f || ota_flash_file_ops.read(f, 0, buf + 1, part.size))
 			exit(1);
 		put(t, buf, 1 + part.size);
 		ota_flash_file_close(f);

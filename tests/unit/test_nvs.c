@@ -371,39 +371,50 @@ static unsigned int count_items(struct fx *x, const char *key,
 	return n;
 }
 
-/*
- * Updates that fit before a new page would take the one ESP-IDF keeps
- * free: the namespace takes entry 0 of page 0, each update a span of
- * entries, pages 0 .. pages-2 are usable.
- */
-static unsigned int updates_that_fit(unsigned int pages, size_t len)
+static unsigned int free_pages(struct fx *x)
 {
-	unsigned int span = 1 + (unsigned int)(len + 1 + 31) / 32;
+	struct ota_nvs_iter it;
+	struct ota_nvs_rec r;
+	unsigned int n = 0;
 
-	return (OTA_NVS_ENTRY_COUNT - 1) / span +
-	       (pages - 2) * (OTA_NVS_ENTRY_COUNT / span);
+	assert_int_equal(ota_nvs_iter_init(&it, &x->part), 0);
+	while (!ota_nvs_iter_next(&it, &r))
+		n += r.kind == OTA_NVS_REC_PAGE &&
+		     (r.state == OTA_NVS_PAGE_EMPTY ||
+		      r.state == OTA_NVS_PAGE_CORRUPT);
+	return n;
 }
 
+/*
+ * Rewriting the tag far beyond what the pages hold: pages fill, the
+ * fullest-of-erased page is reclaimed when only ESP-IDF's reserve page is
+ * left, and at every step the tag reads back, once, with a free page kept.
+ */
 static void test_overwrite_many(void **state)
 {
-	static const size_t lens[] = { 6, OTA_NVS_TAG_MAX };
-	static uint8_t before[4 * PAGE], after[4 * PAGE];
-	char tag[OTA_NVS_TAG_MAX + 1], got[OTA_NVS_TAG_MAX + 1];
-	unsigned int n, want, skips;
+	static const struct {
+		unsigned int pages;
+		size_t len;
+	} cases[] = {
+		{ 3, 6 },
+		{ 3, OTA_NVS_TAG_MAX },
+		{ 4, OTA_NVS_TAG_MAX },
+		{ 3, 1000 },
+	};
+	char tag[1001], got[1001];
+	unsigned int n, skips;
 	size_t k;
 	struct fx x;
-	int err;
 
 	(void)state;
-	for (k = 0; k < ARRAY_SIZE(lens); k++) {
-		fx_new(&x, 4);
-		want = updates_that_fit(4, lens[k]);
-		for (n = 0;; n++) {
-			fill(tag, lens[k], n);
-			err = ota_nvs_set_str(&x.part, OTA_NVS_TAG_NAMESPACE,
-					      OTA_NVS_TAG_KEY, tag);
-			if (err)
-				break;
+	for (k = 0; k < ARRAY_SIZE(cases); k++) {
+		fx_new(&x, cases[k].pages);
+		for (n = 0; n < 600; n++) {
+			fill(tag, cases[k].len, n);
+			if (ota_nvs_set_str(&x.part, OTA_NVS_TAG_NAMESPACE,
+					    OTA_NVS_TAG_KEY, tag))
+				fail_msg("len %zu: update %u failed",
+					 cases[k].len, n);
 			assert_int_equal(ota_nvs_get_str(&x.part,
 							 OTA_NVS_TAG_NAMESPACE,
 							 OTA_NVS_TAG_KEY, got,
@@ -413,27 +424,48 @@ static void test_overwrite_many(void **state)
 			assert_int_equal(
 				count_items(&x, OTA_NVS_TAG_KEY, &skips), 1);
 			assert_int_equal(skips, 0);
+			assert_true(free_pages(&x) >= 1);
 		}
-		assert_int_equal(err, -ENOSPC);
-		if (n != want)
-			fail_msg("len %zu: %u updates, expected %u", lens[k], n,
-				 want);
-		/* the refusal changed nothing */
-		fx_save(&x, before);
-		assert_int_equal(ota_nvs_set_str(&x.part, OTA_NVS_TAG_NAMESPACE,
-						 OTA_NVS_TAG_KEY, "x"),
-				 -ENOSPC);
-		fx_save(&x, after);
-		assert_memory_equal(before, after, sizeof(before));
-		/* the same value again needs no room and no write */
-		fill(tag, lens[k], n - 1);
-		assert_int_equal(ota_nvs_set_str(&x.part, OTA_NVS_TAG_NAMESPACE,
-						 OTA_NVS_TAG_KEY, tag),
-				 0);
-		fx_save(&x, after);
-		assert_memory_equal(before, after, sizeof(before));
+		/* pages were reclaimed (erased) along the way */
+		assert_true(ota_flash_file_op_count(x.f, OTA_FLASH_OP_ERASE) >
+			    0);
 		ota_flash_file_close(x.f);
 	}
+}
+
+/* A partition full of live strings: -ENOSPC, and nothing changed. */
+static void test_full_enospc(void **state)
+{
+	static uint8_t before[3 * PAGE], after[3 * PAGE];
+	char key[16], val[101];
+	unsigned int n;
+	struct fx x;
+	int err;
+
+	(void)state;
+	fx_new(&x, 3);
+	for (n = 0;; n++) {
+		snprintf(key, sizeof(key), "k%u", n);
+		fill(val, 100, n);
+		err = ota_nvs_set_str(&x.part, "bleota", key, val);
+		if (err)
+			break;
+	}
+	assert_int_equal(err, -ENOSPC);
+	/* 1 namespace + 5 entries each: two usable pages, 25 + 25 */
+	assert_int_equal(n, 50);
+	fx_save(&x, before);
+	assert_int_equal(ota_nvs_set_str(&x.part, "bleota", "k0", "x"),
+			 -ENOSPC);
+	assert_int_equal(ota_nvs_set_str(&x.part, "other", "k", "x"), -ENOSPC);
+	fx_save(&x, after);
+	assert_memory_equal(before, after, sizeof(before));
+	/* the same value again needs no room */
+	fill(val, 100, 0);
+	assert_int_equal(ota_nvs_set_str(&x.part, "bleota", "k0", val), 0);
+	fx_save(&x, after);
+	assert_memory_equal(before, after, sizeof(before));
+	ota_flash_file_close(x.f);
 }
 
 static void test_same_value_no_write(void **state)
@@ -772,7 +804,37 @@ struct cut_case {
 	unsigned int prefill; /* updates before the old tag */
 	size_t len;           /* tag length */
 	bool no_old;          /* erased partition: old = absent */
+	bool tag_in_victim;   /* the reclaimed page holds the old tag */
+	bool reclaims;        /* the update reclaims a page (erases one) */
 };
+
+static void set_n(struct fx *x, const char *key, unsigned int times)
+{
+	char v[OTA_NVS_TAG_MAX + 1];
+
+	while (times--) {
+		fill(v, OTA_NVS_TAG_MAX, times);
+		assert_int_equal(ota_nvs_set_str(&x->part, "bleota", key, v),
+				 0);
+	}
+}
+
+/*
+ * Page 0: the namespace, the tag and erased "pad"s; page 1: "pad2" and
+ * the last "pad", full. The next tag needs a page, only the reserve is
+ * free, and page 0 has the most to reclaim: the tag moves, then changes.
+ */
+static void setup_tag_in_victim(struct fx *x, char *old)
+{
+	fill(old, OTA_NVS_TAG_MAX, 1000);
+	assert_int_equal(ota_nvs_set_str(&x->part, OTA_NVS_TAG_NAMESPACE,
+					 OTA_NVS_TAG_KEY, old),
+			 0);
+	set_n(x, "pad", 20);
+	set_n(x, "pad2", 1);
+	set_n(x, "pad", 19);
+	assert_int_equal(free_pages(x), 1);
+}
 
 static void make_base(const struct cut_case *c, uint8_t *img, char *old,
 		      char *new_tag)
@@ -781,7 +843,9 @@ static void make_base(const struct cut_case *c, uint8_t *img, char *old,
 	unsigned int i;
 
 	fx_new(&x, c->pages);
-	for (i = 0; !c->no_old && i <= c->prefill; i++) {
+	if (c->tag_in_victim)
+		setup_tag_in_victim(&x, old);
+	for (i = 0; !c->no_old && !c->tag_in_victim && i <= c->prefill; i++) {
 		fill(old, c->len, 1000 + i);
 		assert_int_equal(ota_nvs_set_str(&x.part, OTA_NVS_TAG_NAMESPACE,
 						 OTA_NVS_TAG_KEY, old),
@@ -797,11 +861,14 @@ static void make_base(const struct cut_case *c, uint8_t *img, char *old,
 static void test_power_cut(void **state)
 {
 	static const struct cut_case cases[] = {
-		{ "erased", 3, 0, 20, true },
-		{ "same-page", 3, 3, 40, false },
-		{ "page-full", 3, 19, OTA_NVS_TAG_MAX, false },
-		{ "second-page", 4, 25, OTA_NVS_TAG_MAX, false },
-		{ "short", 3, 10, 6, false },
+		{ "erased", 3, 0, 20, true, false, false },
+		{ "same-page", 3, 3, 40, false, false, false },
+		{ "page-full", 3, 19, OTA_NVS_TAG_MAX, false, false, false },
+		{ "second-page", 4, 25, OTA_NVS_TAG_MAX, false, false, false },
+		{ "short", 3, 10, 6, false, false, false },
+		{ "reclaim", 3, 40, OTA_NVS_TAG_MAX, false, false, true },
+		{ "reclaim-moves-tag", 3, 0, OTA_NVS_TAG_MAX, false, true,
+		  true },
 	};
 	static uint8_t img[4 * PAGE];
 	char old[OTA_NVS_TAG_MAX + 1], new_tag[OTA_NVS_TAG_MAX + 1];
@@ -821,6 +888,9 @@ static void test_power_cut(void **state)
 						 OTA_NVS_TAG_KEY, new_tag),
 				 0);
 		total = mutations(&x) - total;
+		assert_int_equal(
+			ota_flash_file_op_count(x.f, OTA_FLASH_OP_ERASE) > 0,
+			cases[i].reclaims);
 		ota_flash_file_close(x.f);
 		for (torn = 0; torn < 2; torn++) {
 			for (n = 0; n < total; n++) {
@@ -905,6 +975,8 @@ int main(void)
 		  NULL },
 		{ "/nvs/write/round-trip", test_round_trip, NULL, NULL, NULL },
 		{ "/nvs/write/overwrite-many", test_overwrite_many, NULL, NULL,
+		  NULL },
+		{ "/nvs/write/full-enospc", test_full_enospc, NULL, NULL,
 		  NULL },
 		{ "/nvs/write/same-value-no-write", test_same_value_no_write,
 		  NULL, NULL, NULL },
