@@ -15,8 +15,9 @@
  *
  * Writing one string (ota_nvs_set_str) follows Storage::writeItem():
  *   1. scan: namespace index, current page (highest sequence), free pages;
- *   2. repair the current ACTIVE page as ESP-IDF's loader would (torn and
- *      incomplete entries marked ERASED) so both agree on its end;
+ *   2. repair as ESP-IDF's loader would (an interrupted reclaim finished;
+ *      torn, corrupt and incomplete entries marked ERASED) so that both
+ *      agree on every page and on where the active page ends;
  *   3. namespace entry if missing; then the SZ header entry, its bitmap
  *      bits, the full data entries, their bits, the tail entry, its bits;
  *   4. older copies marked ERASED, data entries first, header last.
