@@ -35,6 +35,7 @@
 #include "ota_engine/otadata.h"
 #include "common/crc32.h"
 #include "protocol/frame.h"
+#include "protocol/manifest.h"
 #include "protocol/status.h"
 #include "host/transport.h"
 #include "tests/harness/device.h"

@@ -30,6 +30,7 @@
 
 #include "common/crc32.h"
 #include "protocol/receiver.h"
+#include "protocol/tlv.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -2,7 +2,8 @@
 /*
  * Codec vectors for every PDU: the worked examples of docs/protocol.md,
  * then truncation at every length, oversize, wrong opcode and reserved
- * bits; manifest and TLV parsing; stream geometry (CRC-32: test_crc32.c).
+ * bits; manifest and TLV parsing (CRC-32: test_crc32.c; stream geometry:
+ * test_stream.c).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,7 +15,9 @@
 #include <cmocka.h>
 
 #include "protocol/frame.h"
+#include "protocol/manifest.h"
 #include "protocol/status.h"
+#include "protocol/tlv.h"
 #include "tests/harness/link.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -504,41 +507,6 @@ static void test_tlv_writer_overflow(void **state)
 	assert_int_equal(w.len, 6);
 }
 
-/* ---- stream geometry --------------------------------------------------- */
-
-static void test_stream_geometry(void **state)
-{
-	static const struct {
-		uint32_t size;
-		uint16_t chunk;
-		uint32_t blocks, len, chunks;
-	} cases[] = {
-		{ 0, 16, 0, 0, 0 },
-		{ 1, 16, 1, 5, 1 },
-		{ 40, 16, 1, 44, 3 },
-		{ 4095, 240, 1, 4099, 18 },
-		{ 4096, 240, 1, 4100, 18 },
-		{ 4097, 240, 2, 4105, 18 },
-		{ 1048576, 243, 256, 1049600, 4320 },
-		{ OTA_MAX_IMAGE, 16, 4096, 16793600, 1049600 },
-	};
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		assert_int_equal(ota_stream_blocks(cases[i].size),
-				 cases[i].blocks);
-		assert_int_equal(ota_stream_len(cases[i].size), cases[i].len);
-		assert_int_equal(
-			ota_stream_chunks(cases[i].size, cases[i].chunk),
-			cases[i].chunks);
-	}
-	assert_int_equal(ota_frame_value_max(23), 20);
-	assert_int_equal(ota_frame_value_max(247), 244);
-	assert_int_equal(ota_frame_value_max(517), 510);
-	assert_int_equal(ota_frame_value_max(22), 0);
-}
-
 static void test_status_table(void **state)
 {
 	int v, known = 0;
@@ -585,7 +553,6 @@ int main(void)
 		cmocka_unit_test(test_manifest_signature),
 		cmocka_unit_test(test_manifest_skips_unknown),
 		cmocka_unit_test(test_tlv_writer_overflow),
-		cmocka_unit_test(test_stream_geometry),
 		cmocka_unit_test(test_status_table),
 	};
 

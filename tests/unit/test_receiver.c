@@ -18,6 +18,7 @@
 
 #include "common/crc32.h"
 #include "protocol/receiver.h"
+#include "protocol/tlv.h"
 #include "tests/harness/mem_sink.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
