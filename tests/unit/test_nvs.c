@@ -22,6 +22,7 @@
 #include "common/crc32.h"
 #include "ota_engine/flash_file.h"
 #include "ota_engine/nvs.h"
+#include "tests/harness/e2e.h"
 #include "tests/harness/tmpdir.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -796,6 +797,43 @@ static void test_print(void **state)
 	ota_flash_file_close(x.f);
 }
 
+/* `bleota flash info FILE` lists the tag a device stored, escaped. */
+static void test_flash_info(void **state)
+{
+	char path[512], out[8192];
+	struct ota_flash_file *f;
+	struct ota_nvs_part part;
+	int err = 0;
+
+	(void)state;
+	e2e_init();
+	tmpdir_path(path, sizeof(path), "info.bin");
+	assert_int_equal(
+		e2e_bleota(out, sizeof(out),
+			   "flash create %s --size 4M --layout two-ota", path),
+		0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "flash info %s", path),
+			 0);
+	assert_non_null(strstr(out, "nvs \"nvs\" (0x9000, 4 pages):\n"
+				    "  page 0 (0x9000): EMPTY\n"));
+	assert_non_null(
+		strstr(out, "firmware version tag (bleota:fw_tag): none\n"));
+	f = ota_flash_file_open(path, 0, 0, &err);
+	assert_non_null(f);
+	part = (struct ota_nvs_part){ ops, f, 0x9000, 0x4000 };
+	assert_int_equal(ota_nvs_set_str(&part, OTA_NVS_TAG_NAMESPACE,
+					 OTA_NVS_TAG_KEY, "v2.0\x1b[31m"),
+			 0);
+	ota_flash_file_close(f);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "flash info %s", path),
+			 0);
+	assert_non_null(strstr(out, "    bleota:fw_tag  str  "
+				    "\"v2.0\\x1b[31m\"\n"));
+	assert_non_null(strstr(out, "firmware version tag (bleota:fw_tag): "
+				    "\"v2.0\\x1b[31m\"\n"));
+	assert_null(strchr(out, '\x1b'));
+}
+
 /* ----- power cuts ------------------------------------------------------- */
 
 struct cut_case {
@@ -985,6 +1023,7 @@ int main(void)
 		{ "/nvs/write/full-page-sealed", test_full_page_sealed, NULL,
 		  NULL, NULL },
 		{ "/nvs/print/listing", test_print, NULL, NULL, NULL },
+		{ "/nvs/print/flash-info", test_flash_info, NULL, NULL, NULL },
 		{ "/nvs/write/power-cut", test_power_cut, NULL, NULL, NULL },
 	};
 	int rc = cmocka_run_group_tests_name("nvs", tests, NULL, NULL);
