@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "central/commands.h"
+#include "central/nvs_print.h"
 #include "host/fileutil.h"
 #include "host/flashimg.h"
 #include "host/partcsv.h"
@@ -160,6 +161,7 @@ static int info(const char *path, uint16_t chip)
 		snprintf(name, sizeof(name), "ota_%u", i);
 		print_slot(f, name, l.ota_off[i], l.ota_size[i], &chip);
 	}
+	nvs_print_partitions(stdout, &ota_flash_file_ops, f, &t);
 
 	cfg.flash_ctx = f;
 	cfg.chip_id = chip;
