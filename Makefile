@@ -55,6 +55,9 @@ GIO_LIBS      = $(shell $(PKG_CONFIG) --libs gio-2.0 gio-unix-2.0)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka)
 CRYPTO_LIBS   = -lmbedcrypto
+# The gateway (bleota serve) and its downloads: libsoup, json-glib, libcurl.
+WEB_CFLAGS    = $(shell $(PKG_CONFIG) --cflags libsoup-3.0 json-glib-1.0 libcurl)
+WEB_LIBS      = $(shell $(PKG_CONFIG) --libs libsoup-3.0 json-glib-1.0 libcurl)
 
 # ---------------------------------------------------------------------------
 # Sources. Every directory is picked up by wildcard; main.c files are the
@@ -114,6 +117,17 @@ $(O)/ota_engine/%.o: ota_engine/%.c
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(O)/host/%.o $(O)/central/%.o $(O)/peripheral/%.o: HOST_FLAGS = $(GIO_CFLAGS)
+# Only the gateway's objects, programs and tests see the web libraries.
+WEB_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard central/serve*.c)) \
+	$(O)/host/http_fetch.o
+WEB_TESTS := $(O)/tests/test_fetch $(O)/tests/test_serve \
+	$(O)/tests/test_serve_config $(O)/tests/tools/fileserver
+$(WEB_OBJS): HOST_FLAGS = $(GIO_CFLAGS) $(WEB_CFLAGS)
+$(WEB_TESTS:$(O)/tests/%=$(O)/tests/e2e/%.o) \
+$(WEB_TESTS:$(O)/tests/%=$(O)/tests/unit/%.o) \
+$(O)/tests/tools/fileserver.o: CMOCKA_CFLAGS += $(WEB_CFLAGS)
+$(O)/bleota $(WEB_TESTS): SYS_LIBS += $(WEB_LIBS)
+
 $(O)/host/%.o: host/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(HOST_FLAGS) -c -o $@ $<
