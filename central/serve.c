@@ -113,6 +113,8 @@ struct device {
 	uint64_t bytes;
 	uint64_t total;
 	uint32_t resumed_from;
+	char img_version[33]; /* the firmware's own app version, project */
+	char img_project[33];
 	struct serve_op *op;
 };
 
@@ -432,6 +434,32 @@ static void on_push_event(const struct serve_dev_event *ev, void *user_data)
 	ev_end(b, "step", "%s: %s", d->id, msg);
 }
 
+static void on_confirm_done(const struct serve_dev_result *r, void *user_data)
+{
+	struct device *d = user_data;
+	JsonBuilder *b;
+	char msg[600];
+
+	d->op = NULL;
+	if (r->code) {
+		snprintf(msg, sizeof(msg), "cannot confirm: %s", r->message);
+		fail_retry(d, msg);
+		return;
+	}
+	d->pushing = false;
+	set_str(&d->installed, d->want_version);
+	b = ev_begin("updated");
+	ev_str(b, "device", d->id);
+	ev_str(b, "version", d->want_version);
+	ev_str(b, "running", d->img_version);
+	ev_str(b, "state", "VALID");
+	ev_int(b, "resumed_from", 0);
+	ev_end(b, "updated", "%s: now runs %s (VALID, confirmed)", d->id,
+	       d->img_version);
+	snprintf(msg, sizeof(msg), "runs %s", d->want_version);
+	settle(d, DS_IN_SYNC, msg);
+}
+
 static void on_push_done(const struct serve_dev_result *r, void *user_data)
 {
 	struct device *d = user_data;
@@ -455,6 +483,24 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 		       r->state, r->resumed ? ", resumed" : "");
 		snprintf(msg, sizeof(msg), "runs %s", d->want_version);
 		settle(d, DS_IN_SYNC, msg);
+		return;
+	}
+	if (r->code == BLEOTA_EXIT_REFUSED &&
+	    !strcmp(r->status, "PENDING_CONFIRM") &&
+	    !strcmp(d->info.version, d->img_version) &&
+	    !strcmp(d->info.project, d->img_project)) {
+		/* an interrupted update got as far as the reboot: the new
+		 * image runs, waiting for the confirmation it never got */
+		struct serve_dev_cfg cfg = dev_cfg(d);
+
+		b = ev_begin("step");
+		ev_str(b, "device", d->id);
+		ev_str(b, "step", "confirming");
+		ev_end(b, "step",
+		       "%s: runs %s %s, still PENDING_VERIFY from an "
+		       "interrupted update: confirming it",
+		       d->id, d->img_project, d->img_version);
+		d->op = serve_dev_confirm(&cfg, d->id, on_confirm_done, d);
 		return;
 	}
 	if (r->code == BLEOTA_EXIT_REFUSED &&
@@ -579,6 +625,8 @@ static void preflight(struct device *d, const struct firmware *fw)
 			 (size_t)len, d->info.slot_size);
 		goto refuse;
 	}
+	snprintf(d->img_version, sizeof(d->img_version), "%s", m.version);
+	snprintf(d->img_project, sizeof(d->img_project), "%s", m.project);
 	if (!d->info.has_tag && !d->pushing &&
 	    !strcmp(m.version, d->info.version) &&
 	    !strcmp(m.project, d->info.project)) {

@@ -254,6 +254,16 @@ struct serve_op *serve_dev_info(const struct serve_dev_cfg *cfg,
 	return start(cfg, OP_INFO, a, done, user_data);
 }
 
+struct serve_op *serve_dev_confirm(const struct serve_dev_cfg *cfg,
+				   const char *device, serve_dev_done_cb_t done,
+				   void *user_data)
+{
+	GPtrArray *a = args(cfg->exe, "confirm");
+
+	g_ptr_array_add(a, g_strdup(device));
+	return start(cfg, OP_INFO, a, done, user_data);
+}
+
 struct serve_op *serve_dev_push(const struct serve_dev_cfg *cfg,
 				const char *device, const char *file,
 				serve_dev_event_cb_t event,

@@ -86,6 +86,14 @@ struct serve_op *serve_dev_push(const struct serve_dev_cfg *cfg,
 				serve_dev_done_cb_t done, void *user_data);
 
 /**
+ * serve_dev_confirm() - `bleota confirm`: keep the running image
+ * (PENDING_VERIFY -> VALID; a VALID image stays VALID).
+ */
+struct serve_op *serve_dev_confirm(const struct serve_dev_cfg *cfg,
+				   const char *device, serve_dev_done_cb_t done,
+				   void *user_data);
+
+/**
  * serve_dev_scan() - list bleota devices seen by cfg->adapter for
  * @timeout_s seconds: @found per device, then @done.
  */

@@ -13,7 +13,8 @@
  * - The size limit is checked twice: against Content-Length as soon as the
  *   headers arrive, and against the bytes written (a body without a length
  *   or a lying server). Either way nothing is kept.
- * - Certificate checks stay on unless the caller explicitly opts out.
+ * - Certificate checks are libcurl's defaults (peer and host name), never
+ *   turned off; a private CA is added with ca_file.
  * - Messages never contain the URL's credentials.
  */
 #include "host/http_fetch.h"
@@ -261,10 +262,6 @@ static CURLcode request(const struct http_fetch_opts *o, const char *partial,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	if (o->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
-	if (o->insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
 	if (o->bearer) {
 		/* libcurl sends it to the first host only, not after a
 		 * redirect to another one */

@@ -12,7 +12,7 @@
  *
  * URLHASH is the SHA-256 of the URL without its credentials. One call is
  * blocking; the gateway runs it in a worker thread (http_fetch_global_init
- * first, once).
+ * first, once). Certificate and host-name checks cannot be turned off.
  */
 #ifndef BLEOTA_HOST_HTTP_FETCH_H
 #define BLEOTA_HOST_HTTP_FETCH_H
@@ -29,7 +29,6 @@ struct http_fetch_opts {
 	const char *sha256_hex; /* expected content hash, or NULL */
 	const char *bearer;     /* "Authorization: Bearer ..." or NULL */
 	const char *ca_file;    /* extra trusted CA (PEM), or NULL */
-	bool insecure;          /* skip certificate checks (opt-in only) */
 	uint64_t max_bytes;     /* refuse larger content; 0: no limit */
 	long timeout_s;         /* whole transfer; 0: 300 s */
 };

@@ -390,22 +390,29 @@ static void test_fetch_credentials_not_in_messages(void **state)
 	assert_non_null(strstr(r.error, "https://127.0.0.1:"));
 }
 
+#define T(name, fn, setup)                  \
+	{                                   \
+		name, fn, setup, NULL, NULL \
+	}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_fetch_h2_tls, each_setup),
-		cmocka_unit_test_setup(test_fetch_http1_plain, each_setup),
-		cmocka_unit_test_setup(test_fetch_cache_hit_by_sha, each_setup),
-		cmocka_unit_test_setup(test_fetch_conditional_get, each_setup),
-		cmocka_unit_test_setup(test_fetch_resume_after_stall,
-				       each_setup),
-		cmocka_unit_test_setup(test_fetch_size_limit, each_setup),
-		cmocka_unit_test_setup(test_fetch_bad_sha256, each_setup),
-		cmocka_unit_test_setup(test_fetch_untrusted_certificate,
-				       each_setup),
-		cmocka_unit_test_setup(test_fetch_bearer_token, each_setup),
-		cmocka_unit_test_setup(test_fetch_credentials_not_in_messages,
-				       each_setup),
+		T("/fetch/h2-tls", test_fetch_h2_tls, each_setup),
+		T("/fetch/http1-plain", test_fetch_http1_plain, each_setup),
+		T("/fetch/cache-hit-by-sha", test_fetch_cache_hit_by_sha,
+		  each_setup),
+		T("/fetch/conditional-get", test_fetch_conditional_get,
+		  each_setup),
+		T("/fetch/resume-after-stall", test_fetch_resume_after_stall,
+		  each_setup),
+		T("/fetch/size-limit", test_fetch_size_limit, each_setup),
+		T("/fetch/bad-sha256", test_fetch_bad_sha256, each_setup),
+		T("/fetch/untrusted-certificate",
+		  test_fetch_untrusted_certificate, each_setup),
+		T("/fetch/bearer-token", test_fetch_bearer_token, each_setup),
+		T("/fetch/credentials-not-in-messages",
+		  test_fetch_credentials_not_in_messages, each_setup),
 	};
 
 	return cmocka_run_group_tests_name("fetch", tests, group_setup,
