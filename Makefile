@@ -284,7 +284,9 @@ format-check:
 #
 #   make bench   bleota over the BLE link model vs the anchor protocol models
 #                (tests/bench/bench_model.c), loopback throughput over a
-#                SEQPACKET socketpair (bench_loopback.c), receiver CPU cost
+#                SEQPACKET socketpair (bench_loopback.c), bleota serve
+#                bringing 8 devices to a new version (bench_serve.c,
+#                --jobs 1/2/4/8 at 150 KiB/s), receiver CPU cost
 #                per payload byte under callgrind (bench_rxcost.c)
 #   make size    protocol/ (+ ota_engine/ when present), receiver side, for
 #                Cortex-M4 at -Os with arm-none-eabi-gcc: sections, contexts
@@ -309,6 +311,9 @@ bench: $(BENCH_BINS)
 	@echo
 	@$(MAKE) --no-print-directory all
 	@BLEOTA_BUILD=$(O) $(O)/tests/bench_loopback
+	@echo
+	@$(MAKE) --no-print-directory $(O)/tests/tools/mkimage
+	@BLEOTA_BUILD=$(O) $(O)/tests/bench_serve
 	@echo
 	@tests/tools/bench-rxcost.sh $(O)/tests/bench_rxcost
 

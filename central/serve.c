@@ -1444,6 +1444,31 @@ static bool parse_uint(const char *opt, const char *s, unsigned int lo,
 	return true;
 }
 
+/* The numeric options: one row each, checked the same way. */
+static bool number_option(int ch)
+{
+	const struct {
+		int ch;
+		const char *name;
+		unsigned int lo, hi;
+		unsigned int *out;
+	} rows[] = {
+		{ 'j', "jobs", 1, 64, &gw.jobs },
+		{ 'p', "per-adapter", 1, 16, &gw.per_adapter },
+		{ 'P', "poll", 1, 86400, &gw.poll_s },
+		{ 'S', "scan-interval", 10, 86400, &gw.scan_s },
+		{ 'R', "recheck", 0, 604800, &gw.recheck_s },
+		{ 'M', "retry-max", 1, 86400, &gw.retry_max_s },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(rows); i++)
+		if (rows[i].ch == ch)
+			return parse_uint(rows[i].name, optarg, rows[i].lo,
+					  rows[i].hi, rows[i].out);
+	return false;
+}
+
 static char *read_token(const char *path)
 {
 	char *text = NULL;
@@ -1518,39 +1543,11 @@ int cmd_serve(int argc, char **argv)
 		case 'i':
 			g_ptr_array_add(adapters, g_strdup(optarg));
 			break;
-		case 'j':
-			if (!parse_uint("jobs", optarg, 1, 64, &gw.jobs))
-				goto usage;
-			break;
-		case 'p':
-			if (!parse_uint("per-adapter", optarg, 1, 16,
-					&gw.per_adapter))
-				goto usage;
-			break;
 		case 'b':
 			bearer_file = optarg;
 			break;
 		case 'C':
 			gw.ca_file = g_strdup(optarg);
-			break;
-		case 'P':
-			if (!parse_uint("poll", optarg, 1, 86400, &gw.poll_s))
-				goto usage;
-			break;
-		case 'S':
-			if (!parse_uint("scan-interval", optarg, 10, 86400,
-					&gw.scan_s))
-				goto usage;
-			break;
-		case 'R':
-			if (!parse_uint("recheck", optarg, 0, 604800,
-					&gw.recheck_s))
-				goto usage;
-			break;
-		case 'M':
-			if (!parse_uint("retry-max", optarg, 1, 86400,
-					&gw.retry_max_s))
-				goto usage;
 			break;
 		case 'o':
 			gw.once = true;
@@ -1566,7 +1563,9 @@ int cmd_serve(int argc, char **argv)
 			g_ptr_array_free(adapters, TRUE);
 			return BLEOTA_EXIT_OK;
 		default:
-			goto usage;
+			if (!number_option(ch))
+				goto usage;
+			break;
 		}
 	}
 	if (optind != argc || !gw.config) {

@@ -14,6 +14,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "host/http_fetch.h"
+
 bool serve_is_address(const char *s)
 {
 	int i;
@@ -99,16 +101,6 @@ static bool classify(struct serve_rule *r, char *err, size_t cap, size_t i)
 	r->kind = SERVE_MATCH_NAME;
 	r->value = g_strdup(m);
 	return true;
-}
-
-static bool is_sha256(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < 64; i++)
-		if (!g_ascii_isxdigit(s[i]))
-			return false;
-	return s[64] == '\0';
 }
 
 /* A string member; false with @err set if present but not a string. */
@@ -200,7 +192,7 @@ static bool parse_rule(JsonNode *node, struct serve_rule *r,
 		goto bad;
 	}
 	if (r->sha256) {
-		if (!is_sha256(r->sha256)) {
+		if (!http_fetch_is_sha256(r->sha256)) {
 			snprintf(err, cap,
 				 "devices[%zu]: \"sha256\" must be 64 hex "
 				 "digits",

@@ -161,8 +161,8 @@ static void on_child_exit(GObject *src, GAsyncResult *res, gpointer data)
 			snprintf(op->r.message, sizeof(op->r.message),
 				 "bleota %s was killed by signal %d",
 				 op->kind == OP_PUSH   ? "push"
-				 : op->kind == OP_INFO ? "info"
-						       : "scan",
+				 : op->kind == OP_SCAN ? "scan"
+						       : "info/confirm",
 				 g_subprocess_get_term_sig(proc));
 	}
 	if (op->r.code && !op->r.message[0])
@@ -244,24 +244,29 @@ static GPtrArray *args(const char *exe, const char *cmd)
 	return a;
 }
 
+/* `bleota CMD --json DEVICE`, nothing but an outcome to report. */
+static struct serve_op *device_cmd(const struct serve_dev_cfg *cfg,
+				   const char *cmd, const char *device,
+				   serve_dev_done_cb_t done, void *user_data)
+{
+	GPtrArray *a = args(cfg->exe, cmd);
+
+	g_ptr_array_add(a, g_strdup(device));
+	return start(cfg, OP_INFO, a, done, user_data);
+}
+
 struct serve_op *serve_dev_info(const struct serve_dev_cfg *cfg,
 				const char *device, serve_dev_done_cb_t done,
 				void *user_data)
 {
-	GPtrArray *a = args(cfg->exe, "info");
-
-	g_ptr_array_add(a, g_strdup(device));
-	return start(cfg, OP_INFO, a, done, user_data);
+	return device_cmd(cfg, "info", device, done, user_data);
 }
 
 struct serve_op *serve_dev_confirm(const struct serve_dev_cfg *cfg,
 				   const char *device, serve_dev_done_cb_t done,
 				   void *user_data)
 {
-	GPtrArray *a = args(cfg->exe, "confirm");
-
-	g_ptr_array_add(a, g_strdup(device));
-	return start(cfg, OP_INFO, a, done, user_data);
+	return device_cmd(cfg, "confirm", device, done, user_data);
 }
 
 struct serve_op *serve_dev_push(const struct serve_dev_cfg *cfg,

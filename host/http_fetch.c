@@ -146,7 +146,7 @@ static void url_hash(const char *url, char out[65])
 	g_free(h);
 }
 
-static bool is_hex64(const char *s)
+bool http_fetch_is_sha256(const char *s)
 {
 	size_t i;
 
@@ -175,7 +175,7 @@ static bool read_index(const char *path, char *etag, size_t ecap, char hex[65])
 	if (!g_file_get_contents(path, &text, NULL, NULL))
 		return false;
 	lines = g_strsplit(text, "\n", 3);
-	if (lines[0] && lines[1] && is_hex64(lines[1])) {
+	if (lines[0] && lines[1] && http_fetch_is_sha256(lines[1])) {
 		snprintf(etag, ecap, "%s", lines[0]);
 		snprintf(hex, 65, "%s", lines[1]);
 		ok = true;
@@ -330,7 +330,7 @@ int http_fetch(const struct http_fetch_opts *o, struct http_fetch_result *r)
 	    (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8)))
 		return fail(r, -EINVAL, o->url ? o->url : "(none)",
 			    "not an http:// or https:// URL");
-	if (o->sha256_hex && !is_hex64(o->sha256_hex))
+	if (o->sha256_hex && !http_fetch_is_sha256(o->sha256_hex))
 		return fail(r, -EINVAL, o->url, "sha256 must be 64 hex digits");
 	for (i = 0; i < 3; i++) {
 		snprintf(dir, sizeof(dir), "%s/%s", o->cache_dir, sub[i]);

@@ -67,6 +67,9 @@ int http_fetch(const struct http_fetch_opts *o, struct http_fetch_result *r);
  */
 char *http_fetch_redact(const char *url, char *out, size_t cap);
 
+/** http_fetch_is_sha256() - @s is 64 hex digits (either case). */
+bool http_fetch_is_sha256(const char *s);
+
 /** http_fetch_sha256_file() - hex SHA-256 of a file. 0 or -errno. */
 int http_fetch_sha256_file(const char *path, char out[65]);
 
