@@ -555,8 +555,9 @@ static void start_push(struct device *d, const struct firmware *fw)
 	       again ? "continuing the push of" : "pushing", d->want_version,
 	       (unsigned long long)fw->size);
 	set_state(d, DS_PUSHING, "pushing %s", d->want_version);
-	d->op = serve_dev_push(&cfg, d->id, fw->path, on_push_event,
-			       on_push_done, d);
+	d->op = serve_dev_push(&cfg, d->id, fw->path,
+			       d->info.has_tag ? d->want_version : NULL,
+			       on_push_event, on_push_done, d);
 }
 
 /* ---- pre-flight ------------------------------------------------------------------- */

@@ -271,13 +271,17 @@ struct serve_op *serve_dev_confirm(const struct serve_dev_cfg *cfg,
 
 struct serve_op *serve_dev_push(const struct serve_dev_cfg *cfg,
 				const char *device, const char *file,
-				serve_dev_event_cb_t event,
+				const char *tag, serve_dev_event_cb_t event,
 				serve_dev_done_cb_t done, void *user_data)
 {
 	GPtrArray *a = args(cfg->exe, "push");
 	struct serve_op *op;
 
 	g_ptr_array_add(a, g_strdup("--confirm"));
+	if (tag) {
+		g_ptr_array_add(a, g_strdup("--tag"));
+		g_ptr_array_add(a, g_strdup(tag));
+	}
 	g_ptr_array_add(a, g_strdup(device));
 	g_ptr_array_add(a, g_strdup(file));
 	op = start(cfg, OP_PUSH, a, done, user_data);

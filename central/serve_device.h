@@ -77,12 +77,14 @@ struct serve_op *serve_dev_info(const struct serve_dev_cfg *cfg,
 
 /**
  * serve_dev_push() - push @file to @device, reboot into it and confirm it
- * (`push --confirm`): resumes whatever the device already holds. @event
+ * (`push --confirm`): resumes whatever the device already holds. @tag: the
+ * version tag to store (`push --tag`), only for devices whose INFO has a
+ * tag (a CLI that reports tags accepts the option); NULL: none. @event
  * gets every event line; @done is called once at the end.
  */
 struct serve_op *serve_dev_push(const struct serve_dev_cfg *cfg,
 				const char *device, const char *file,
-				serve_dev_event_cb_t event,
+				const char *tag, serve_dev_event_cb_t event,
 				serve_dev_done_cb_t done, void *user_data);
 
 /**

@@ -542,8 +542,78 @@ static void test_serve_refuses_open_listen_without_token(void **state)
 	assert_int_equal(api(base, "/api/devices", NULL, NULL, body), 401);
 	assert_int_equal(api(base, "/api/devices", NULL, "wrong", body), 401);
 	assert_int_equal(api(base, "/api/devices", NULL, "t0ken", body), 200);
+	assert_int_equal(
+		api(base, "/api/devices?access_token=t0ken", NULL, NULL, body),
+		200);
+	assert_int_equal(
+		api(base, "/api/devices?access_token=t0ke", NULL, NULL, body),
+		401);
 	assert_int_equal(bgproc_stop(&g, SIGTERM), 0);
 	g_string_free(body, TRUE);
+}
+
+/* Wait (bounded) until @path contains @needle. */
+static bool wait_log(const char *path, const char *needle)
+{
+	uint64_t until = e2e_mono_ms() + WAIT_MS;
+
+	while (e2e_mono_ms() < until) {
+		gchar *text = NULL;
+		bool found = g_file_get_contents(path, &text, NULL, NULL) &&
+			     strstr(text, needle);
+
+		g_free(text);
+		if (found)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/* A desired state shared through a URL: a change there is picked up by
+ * the next poll (conditional GET) and acted on. */
+static void test_serve_url_config_polled(void **state)
+{
+	char path[700], u[256], line[8192], base[256];
+	struct bgproc g;
+	GString *s = g_string_new(NULL);
+	const char *files[] = { "b.bin", "a.bin" };
+	const char *versions[] = { "2.0.0", "1.1.0" };
+	int k;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/fleet.json", fx.htdocs);
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/fleet.json", fx.port);
+	for (k = 0; k < 2; k++) {
+		char tmp[720];
+
+		/* polls are conditional: unchanged means 304 */
+		if (k == 1)
+			assert_true(wait_log(fx.srvlog,
+					     "GET /fleet.json range=- -> 304"));
+		g_string_printf(s,
+				"{\"devices\": [{\"match\": \"unix:%s\", "
+				"\"url\": \"http://127.0.0.1:%d/%s\", "
+				"\"version\": \"%s\"}]}",
+				fx.per[0].sock, fx.port, files[k], versions[k]);
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		assert_true(g_file_set_contents(tmp, s->str, -1, NULL));
+		assert_int_equal(rename(tmp, path), 0);
+		if (k == 0) {
+			gw_start(&g, u, base, sizeof(base), "--poll 1");
+		} else {
+			assert_true(
+				bgproc_until(&g, line, sizeof(line), WAIT_MS,
+					     "\"event\":\"desired\"", NULL));
+		}
+		g_string_printf(s, "\"desired\":\"%s\"", versions[k]);
+		assert_true(bgproc_until(&g, line, sizeof(line), WAIT_MS,
+					 "\"state\":\"in_sync\"", s->str,
+					 NULL));
+	}
+	assert_int_equal(bgproc_stop(&g, SIGTERM), 0);
+	assert_runs(0, "1.1.0");
+	g_string_free(s, TRUE);
 }
 
 #define T(name, fn)                        \
@@ -560,6 +630,7 @@ int main(void)
 		  test_serve_refuses_merged_image),
 		T("/serve/refuses-open-listen-without-token",
 		  test_serve_refuses_open_listen_without_token),
+		T("/serve/url-config-polled", test_serve_url_config_polled),
 	};
 
 	return cmocka_run_group_tests_name("serve", tests, group_setup,
