@@ -167,7 +167,15 @@ struct fleet {
 	bool resumed[NDEV];
 	bool again[NDEV];
 	bool updated[NDEV];
+	bool busy[NDEV];
+	int max_busy; /* devices being worked on at once, at most */
 };
+
+static bool busy_state(const char *st)
+{
+	return !strcmp(st, "checking") || !strcmp(st, "fetching") ||
+	       !strcmp(st, "pushing");
+}
 
 /*
  * Read events until every device is settled at @version: in_sync with
@@ -210,7 +218,13 @@ static bool wait_fleet(struct bgproc *g, const char *version, struct fleet *f,
 		}
 		if (i >= 0 && !strcmp(name, "device")) {
 			const char *st = ev_s(&e, "state");
+			int k, n = 0;
 
+			f->busy[i] = busy_state(st);
+			for (k = 0; k < NDEV; k++)
+				n += f->busy[k];
+			if (n > f->max_busy)
+				f->max_busy = n;
 			f->state[i] = SETTLED_NO;
 			if (!strcmp(st, "in_sync") &&
 			    !strcmp(ev_s(&e, "desired"), version))
@@ -426,6 +440,7 @@ static void test_serve_fleet_a_then_b_with_restart(void **state)
 
 	/* 1. everyone to A; the wrong chip is reported, not fatal */
 	assert_true(wait_fleet(&g, "1.1.0", &f, 0));
+	print_message("at most %d devices at once (--jobs 4)\n", f.max_busy);
 	for (i = 0; i < NDEV - 1; i++) {
 		assert_int_equal(f.state[i], IN_SYNC);
 		assert_true(f.updated[i]);
@@ -474,9 +489,11 @@ static void test_serve_fleet_a_then_b_with_restart(void **state)
 	rc = bgproc_stop(&g, SIGKILL);
 	assert_int_equal(rc, 128 + SIGKILL);
 
-	/* 5. a new gateway on the same state directory finishes the job */
-	gw_start(&g, fx.config, base, sizeof(base), "");
+	/* 5. a new gateway on the same state directory finishes the job,
+	 * two devices at a time */
+	gw_start(&g, fx.config, base, sizeof(base), "--jobs 2");
 	assert_true(wait_fleet(&g, "2.0.0", &f, 0));
+	assert_true(f.max_busy <= 2);
 	for (i = 0; i < NDEV - 1; i++) {
 		assert_int_equal(f.state[i], IN_SYNC);
 		resumed += f.resumed[i];
@@ -550,6 +567,56 @@ static void test_serve_refuses_open_listen_without_token(void **state)
 		401);
 	assert_int_equal(bgproc_stop(&g, SIGTERM), 0);
 	g_string_free(body, TRUE);
+}
+
+/*
+ * Bluetooth devices share their adapter's radio: with --per-adapter 1,
+ * two address rules are worked on one at a time (here they fail, with no
+ * bluetoothd to reach them, and --once ends with status 1).
+ */
+static void test_serve_per_adapter_bound(void **state)
+{
+	char path[700], line[8192], base[256];
+	const char *ids[] = { "AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02" };
+	bool busy[2] = { false, false }, failed[2] = { false, false };
+	int max_busy = 0;
+	struct bgproc g;
+
+	(void)state;
+	tmpdir_path(path, sizeof(path), "addresses.json");
+	snprintf(line, sizeof(line),
+		 "{\"devices\": [{\"match\": \"%s\", \"file\": \"%s\", "
+		 "\"version\": \"2.0.0\"}, {\"match\": \"%s\", \"file\": "
+		 "\"%s\", \"version\": \"2.0.0\"}]}",
+		 ids[0], fx.b.path, ids[1], fx.b.path);
+	assert_true(g_file_set_contents(path, line, -1, NULL));
+	gw_start(&g, path, base, sizeof(base),
+		 "--once --jobs 8 --per-adapter 1");
+	while (bgproc_line(&g, line, sizeof(line), WAIT_MS)) {
+		struct ev e;
+		int i;
+
+		if (!ev_parse(&e, line) ||
+		    strcmp(ev_s(&e, "event"), "device")) {
+			ev_free(&e);
+			continue;
+		}
+		for (i = 0; i < 2; i++) {
+			if (strcmp(ev_s(&e, "device"), ids[i]))
+				continue;
+			busy[i] = busy_state(ev_s(&e, "state"));
+			failed[i] = failed[i] ||
+				    (!strcmp(ev_s(&e, "state"), "failed") &&
+				     strstr(ev_s(&e, "message"),
+					    "cannot read INFO"));
+		}
+		if (busy[0] + busy[1] > max_busy)
+			max_busy = busy[0] + busy[1];
+		ev_free(&e);
+	}
+	assert_int_equal(bgproc_wait(&g, WAIT_MS), 1);
+	assert_true(failed[0] && failed[1]);
+	assert_int_equal(max_busy, 1);
 }
 
 /* Wait (bounded) until @path contains @needle. */
@@ -631,6 +698,7 @@ int main(void)
 		T("/serve/refuses-open-listen-without-token",
 		  test_serve_refuses_open_listen_without_token),
 		T("/serve/url-config-polled", test_serve_url_config_polled),
+		T("/serve/per-adapter-bound", test_serve_per_adapter_bound),
 	};
 
 	return cmocka_run_group_tests_name("serve", tests, group_setup,
