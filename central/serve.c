@@ -115,6 +115,7 @@ struct device {
 	uint32_t resumed_from;
 	char img_version[33]; /* the firmware's own app version, project */
 	char img_project[33];
+	char *reached_msg; /* what to say once the boot state is checked */
 	struct serve_op *op;
 };
 
@@ -147,6 +148,7 @@ static struct gw {
 	gint64 next_poll;
 	gint64 next_scan;
 	unsigned int scans_running;
+	unsigned int scans_done;
 	GPtrArray *devices;   /* struct device *, in discovery order */
 	GHashTable *firmware; /* key -> struct firmware * */
 	GHashTable *per_adapter_running; /* adapter -> count */
@@ -269,6 +271,7 @@ static void dev_free(gpointer p)
 	g_free(d->want_sha);
 	g_free(d->push_sha);
 	g_free(d->installed);
+	g_free(d->reached_msg);
 	g_free(d);
 }
 
@@ -451,13 +454,52 @@ static void on_confirm_done(const struct serve_dev_result *r, void *user_data)
 	b = ev_begin("updated");
 	ev_str(b, "device", d->id);
 	ev_str(b, "version", d->want_version);
-	ev_str(b, "running", d->img_version);
+	ev_str(b, "running", d->info.version);
 	ev_str(b, "state", "VALID");
 	ev_int(b, "resumed_from", 0);
 	ev_end(b, "updated", "%s: now runs %s (VALID, confirmed)", d->id,
-	       d->img_version);
+	       d->info.version);
 	snprintf(msg, sizeof(msg), "runs %s", d->want_version);
 	settle(d, DS_IN_SYNC, msg);
+}
+
+static void on_status(const struct serve_dev_result *r, void *user_data)
+{
+	struct device *d = user_data;
+	struct serve_dev_cfg cfg = dev_cfg(d);
+	JsonBuilder *b;
+	char msg[600];
+
+	d->op = NULL;
+	if (r->code) {
+		snprintf(msg, sizeof(msg), "cannot read the boot state: %s",
+			 r->message);
+		fail_retry(d, msg);
+		return;
+	}
+	if (strcmp(r->state, "PENDING_VERIFY")) {
+		settle(d, DS_IN_SYNC, d->reached_msg);
+		return;
+	}
+	/* the desired version runs but would be rolled back at the next
+	 * reboot: make it permanent, as after our own push */
+	b = ev_begin("step");
+	ev_str(b, "device", d->id);
+	ev_str(b, "step", "confirming");
+	ev_end(b, "step", "%s: runs %s, PENDING_VERIFY: confirming it", d->id,
+	       d->info.version);
+	d->op = serve_dev_confirm(&cfg, d->id, on_confirm_done, d);
+}
+
+/* The device runs the desired version: in sync once its image is known
+ * not to be waiting for a confirmation (`bleota status`). */
+static void reached(struct device *d, const char *msg)
+{
+	struct serve_dev_cfg cfg = dev_cfg(d);
+
+	d->pushing = false;
+	set_str(&d->reached_msg, msg);
+	d->op = serve_dev_status(&cfg, d->id, on_status, d);
 }
 
 static void on_push_done(const struct serve_dev_result *r, void *user_data)
@@ -636,7 +678,7 @@ static void preflight(struct device *d, const struct firmware *fw)
 			 "app version: the device reports no version tag)",
 			 m.project, m.version);
 		g_free(img);
-		settle(d, DS_IN_SYNC, msg);
+		reached(d, msg);
 		return;
 	}
 	g_free(img);
@@ -824,8 +866,7 @@ static void need_firmware(struct device *d, const struct serve_rule *rule)
 	}
 	g_ptr_array_add(fw->waiters, d);
 	if (fw->file) {
-		if (fw->state != FW_READY)
-			fw_file(fw); /* local: cheap, re-read on each retry */
+		fw_file(fw); /* local: hashed again at every use (rebuilds) */
 		fw_done(fw);
 		return;
 	}
@@ -881,7 +922,7 @@ static void on_info(const struct serve_dev_result *r, void *user_data)
 	if (!d->pushing && !strcmp(current_version(d), rule->version)) {
 		snprintf(msg, sizeof(msg), "runs %s%s", rule->version,
 			 d->info.has_tag ? " (version tag)" : "");
-		settle(d, DS_IN_SYNC, msg);
+		reached(d, msg);
 		return;
 	}
 	need_firmware(d, rule);
@@ -904,6 +945,8 @@ static bool all_settled(void)
 
 	if (!gw.desired || gw.config_fetching)
 		return false;
+	if (gw.adapters && (gw.scans_running || !gw.scans_done))
+		return false; /* --once: what the first scan finds counts */
 	for (i = 0; i < gw.devices->len; i++) {
 		struct device *d = g_ptr_array_index(gw.devices, i);
 
@@ -1277,6 +1320,8 @@ static void on_scan_done(const struct serve_dev_result *r, void *user_data)
 	const char *adapter = user_data;
 
 	gw.scans_running--;
+	gw.scans_done++;
+	schedule();
 	if (r->code) {
 		JsonBuilder *b = ev_begin("scan_failed");
 
@@ -1350,12 +1395,40 @@ static char *api_devices(void *user_data)
 	return devices_text();
 }
 
+/* The document as loaded, without the credentials of its URLs. */
+static JsonNode *desired_redacted(void)
+{
+	JsonNode *doc = json_from_string(gw.desired_text, NULL);
+	JsonObject *root;
+	JsonArray *a;
+	guint i;
+
+	if (!doc || !JSON_NODE_HOLDS_OBJECT(doc))
+		return doc;
+	root = json_node_get_object(doc);
+	if (!json_object_has_member(root, "devices"))
+		return doc;
+	a = json_object_get_array_member(root, "devices");
+	for (i = 0; a && i < json_array_get_length(a); i++) {
+		JsonObject *r = json_array_get_object_element(a, i);
+		const char *u;
+		char clean[1024];
+
+		u = r ? json_object_get_string_member_with_default(r, "url",
+								   NULL)
+		      : NULL;
+		if (u)
+			json_object_set_string_member(
+				r, "url",
+				http_fetch_redact(u, clean, sizeof(clean)));
+	}
+	return doc;
+}
+
 static char *api_desired(void *user_data)
 {
 	JsonBuilder *b = json_builder_new();
-	JsonNode *doc = gw.desired_text
-				? json_from_string(gw.desired_text, NULL)
-				: NULL;
+	JsonNode *doc = gw.desired_text ? desired_redacted() : NULL;
 	char *s;
 
 	(void)user_data;
@@ -1616,6 +1689,10 @@ int cmd_serve(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* before "serving": whoever reads it may signal at once */
+	g_unix_signal_add(SIGHUP, on_sighup, NULL);
+	g_unix_signal_add(SIGTERM, on_sigterm, NULL);
+	g_unix_signal_add(SIGINT, on_sigterm, NULL);
 	b = ev_begin("serving");
 	ev_str(b, "api", gw.http ? serve_http_url(gw.http) : NULL);
 	ev_str(b, "config", gw.config);
@@ -1631,9 +1708,6 @@ int cmd_serve(int argc, char **argv)
 		r = BLEOTA_EXIT_FAIL;
 		goto out;
 	}
-	g_unix_signal_add(SIGHUP, on_sighup, NULL);
-	g_unix_signal_add(SIGTERM, on_sigterm, NULL);
-	g_unix_signal_add(SIGINT, on_sigterm, NULL);
 	g_timeout_add(1000, tick, NULL);
 	tick(NULL);
 	gw.exit_code = BLEOTA_EXIT_OK;

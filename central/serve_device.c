@@ -105,6 +105,10 @@ static void handle_line(struct serve_op *op, const char *line)
 		copy(r->info.tag, sizeof(r->info.tag), str_member(o, "tag"));
 		goto out;
 	}
+	if (!strcmp(name, "status")) {
+		copy(r->state, sizeof(r->state), str_member(o, "state"));
+		goto out;
+	}
 	if (!strcmp(name, "device")) {
 		if (op->found && !op->cancelled)
 			op->found(str_member(o, "address"),
@@ -162,7 +166,7 @@ static void on_child_exit(GObject *src, GAsyncResult *res, gpointer data)
 				 "bleota %s was killed by signal %d",
 				 op->kind == OP_PUSH   ? "push"
 				 : op->kind == OP_SCAN ? "scan"
-						       : "info/confirm",
+						       : "info/status/confirm",
 				 g_subprocess_get_term_sig(proc));
 	}
 	if (op->r.code && !op->r.message[0])
@@ -260,6 +264,13 @@ struct serve_op *serve_dev_info(const struct serve_dev_cfg *cfg,
 				void *user_data)
 {
 	return device_cmd(cfg, "info", device, done, user_data);
+}
+
+struct serve_op *serve_dev_status(const struct serve_dev_cfg *cfg,
+				  const char *device, serve_dev_done_cb_t done,
+				  void *user_data)
+{
+	return device_cmd(cfg, "status", device, done, user_data);
 }
 
 struct serve_op *serve_dev_confirm(const struct serve_dev_cfg *cfg,

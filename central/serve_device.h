@@ -43,7 +43,7 @@ struct serve_dev_result {
 	bool resumed;
 	uint32_t resumed_from;
 	char booted[33]; /* the version that runs after the reboot */
-	char state[24];  /* its otadata state after confirm */
+	char state[24];  /* otadata state: after confirm, or from status */
 	bool confirmed;
 	struct serve_dev_info info; /* info: what was read */
 };
@@ -86,6 +86,14 @@ struct serve_op *serve_dev_push(const struct serve_dev_cfg *cfg,
 				const char *device, const char *file,
 				const char *tag, serve_dev_event_cb_t event,
 				serve_dev_done_cb_t done, void *user_data);
+
+/**
+ * serve_dev_status() - `bleota status`: r->state gets the running image's
+ * otadata state (NEW, PENDING_VERIFY, VALID, ...).
+ */
+struct serve_op *serve_dev_status(const struct serve_dev_cfg *cfg,
+				  const char *device, serve_dev_done_cb_t done,
+				  void *user_data);
 
 /**
  * serve_dev_confirm() - `bleota confirm`: keep the running image

@@ -511,31 +511,42 @@ static void test_serve_fleet_a_then_b_with_restart(void **state)
 	g_string_free(body, TRUE);
 }
 
+/* Serve a one-rule desired state for device 0 as htdocs/@name (written
+ * and renamed); its URL into @u. @cred: "user:password@" or "". */
+static void publish_doc(const char *name, const char *cred, const char *file,
+			const char *version, char *u, size_t cap)
+{
+	char path[700], tmp[720];
+	GString *s = g_string_new(NULL);
+
+	g_string_printf(s,
+			"{\"devices\": [{\"match\": \"unix:%s\", \"url\": "
+			"\"http://%s127.0.0.1:%d/%s\", \"version\": \"%s\"}]}",
+			fx.per[0].sock, cred, fx.port, file, version);
+	snprintf(path, sizeof(path), "%s/%s", fx.htdocs, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_true(g_file_set_contents(tmp, s->str, -1, NULL));
+	assert_int_equal(rename(tmp, path), 0);
+	snprintf(u, cap, "http://127.0.0.1:%d/%s", fx.port, name);
+	g_string_free(s, TRUE);
+}
+
 /* A merged flash image is refused before anything is sent, with the
  * reason; the desired state comes from a URL this time (--once). */
 static void test_serve_refuses_merged_image(void **state)
 {
-	char path[700], u[256], line[8192], base[256];
+	char u[256], line[8192], base[256];
 	struct bgproc g;
-	GString *s = g_string_new(NULL);
 
 	(void)state;
-	g_string_printf(s,
-			"{\"devices\": [{\"match\": \"unix:%s\", \"url\": "
-			"\"http://127.0.0.1:%d/merged.bin\", \"version\": "
-			"\"3.0.0\"}]}",
-			fx.per[0].sock, fx.port);
-	snprintf(path, sizeof(path), "%s/desired-merged.json", fx.htdocs);
-	assert_true(g_file_set_contents(path, s->str, -1, NULL));
-	snprintf(u, sizeof(u), "http://127.0.0.1:%d/desired-merged.json",
-		 fx.port);
+	publish_doc("desired-merged.json", "", "merged.bin", "3.0.0", u,
+		    sizeof(u));
 	gw_start(&g, u, base, sizeof(base), "--once");
 	assert_true(bgproc_until(&g, line, sizeof(line), WAIT_MS,
 				 "\"state\":\"refused\"", NULL));
 	assert_non_null(strstr(line, "merged flash image"));
 	assert_int_equal(bgproc_wait(&g, WAIT_MS), 1);
 	assert_runs(0, "2.0.0");
-	g_string_free(s, TRUE);
 }
 
 static void test_serve_refuses_open_listen_without_token(void **state)
@@ -641,7 +652,7 @@ static bool wait_log(const char *path, const char *needle)
  * the next poll (conditional GET) and acted on. */
 static void test_serve_url_config_polled(void **state)
 {
-	char path[700], u[256], line[8192], base[256];
+	char u[256], line[8192], base[256];
 	struct bgproc g;
 	GString *s = g_string_new(NULL);
 	const char *files[] = { "b.bin", "a.bin" };
@@ -649,23 +660,13 @@ static void test_serve_url_config_polled(void **state)
 	int k;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/fleet.json", fx.htdocs);
-	snprintf(u, sizeof(u), "http://127.0.0.1:%d/fleet.json", fx.port);
 	for (k = 0; k < 2; k++) {
-		char tmp[720];
-
 		/* polls are conditional: unchanged means 304 */
 		if (k == 1)
 			assert_true(wait_log(fx.srvlog,
 					     "GET /fleet.json range=- -> 304"));
-		g_string_printf(s,
-				"{\"devices\": [{\"match\": \"unix:%s\", "
-				"\"url\": \"http://127.0.0.1:%d/%s\", "
-				"\"version\": \"%s\"}]}",
-				fx.per[0].sock, fx.port, files[k], versions[k]);
-		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-		assert_true(g_file_set_contents(tmp, s->str, -1, NULL));
-		assert_int_equal(rename(tmp, path), 0);
+		publish_doc("fleet.json", "u:hunter2@", files[k], versions[k],
+			    u, sizeof(u));
 		if (k == 0) {
 			gw_start(&g, u, base, sizeof(base), "--poll 1");
 		} else {
@@ -678,9 +679,111 @@ static void test_serve_url_config_polled(void **state)
 					 "\"state\":\"in_sync\"", s->str,
 					 NULL));
 	}
+	/* the API never shows the URL's credentials */
+	assert_int_equal(api(base, "/api/desired", NULL, NULL, s), 200);
+	assert_non_null(strstr(s->str, "a.bin"));
+	assert_null(strstr(s->str, "hunter2"));
+	assert_int_equal(api(base, "/api/devices", NULL, NULL, s), 200);
+	assert_null(strstr(s->str, "hunter2"));
 	assert_int_equal(bgproc_stop(&g, SIGTERM), 0);
 	assert_runs(0, "1.1.0");
 	g_string_free(s, TRUE);
+}
+
+/* A device found running its desired version but still PENDING_VERIFY
+ * (someone rebooted into it without confirming) is confirmed, not left to
+ * roll back at the next reboot. */
+static void test_serve_confirms_pending_image(void **state)
+{
+	char out[65536], line[8192], base[256], cfg[600];
+	struct bgproc g;
+	bool confirming = false;
+
+	(void)state;
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "push --reboot unix:%s %s", fx.per[0].sock,
+				    fx.b.path),
+			 0);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "status --json unix:%s",
+				    fx.per[0].sock),
+			 0);
+	assert_non_null(strstr(out, "\"state\":\"PENDING_VERIFY\""));
+	tmpdir_path(cfg, sizeof(cfg), "pending.json");
+	snprintf(line, sizeof(line),
+		 "{\"devices\": [{\"match\": \"unix:%s\", \"file\": \"%s\", "
+		 "\"version\": \"2.0.0\"}]}",
+		 fx.per[0].sock, fx.b.path);
+	assert_true(g_file_set_contents(cfg, line, -1, NULL));
+	gw_start(&g, cfg, base, sizeof(base), "--once");
+	while (bgproc_line(&g, line, sizeof(line), WAIT_MS))
+		confirming = confirming ||
+			     (strstr(line, "\"step\":\"confirming\"") &&
+			      strstr(line, "PENDING_VERIFY"));
+	assert_int_equal(bgproc_wait(&g, WAIT_MS), 0);
+	assert_true(confirming);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "status --json unix:%s",
+				    fx.per[0].sock),
+			 0);
+	assert_non_null(strstr(out, "\"state\":\"VALID\""));
+	assert_runs(0, "2.0.0");
+}
+
+/* SIGHUP makes a URL-configured gateway poll now (here: --poll is a day). */
+static void test_serve_sighup_polls_now(void **state)
+{
+	char u[256], line[8192], base[256];
+	const char *files[] = { "b.bin", "a.bin" };
+	const char *versions[] = { "2.0.0", "1.1.0" };
+	GString *s = g_string_new(NULL);
+	struct bgproc g;
+	int k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		publish_doc("hup.json", "", files[k], versions[k], u,
+			    sizeof(u));
+		if (k == 0)
+			gw_start(&g, u, base, sizeof(base), "--poll 86400");
+		else
+			kill(g.pid, SIGHUP);
+		g_string_printf(s, "\"desired\":\"%s\"", versions[k]);
+		assert_true(bgproc_until(&g, line, sizeof(line), WAIT_MS,
+					 "\"state\":\"in_sync\"", s->str,
+					 NULL));
+	}
+	assert_int_equal(bgproc_stop(&g, SIGTERM), 0);
+	assert_runs(0, "1.1.0");
+	g_string_free(s, TRUE);
+}
+
+/* A device that cannot be reached is retried with back-off while the
+ * gateway goes on; once it appears, it is updated. */
+static void test_serve_retry_until_device_appears(void **state)
+{
+	char flash[512], cfg[600], line[8192], base[256], want[700];
+	struct e2e_periph late;
+	struct bgproc g;
+
+	(void)state;
+	e2e_flash(flash, sizeof(flash), "late", &fx.base_c3);
+	tmpdir_path(late.sock, sizeof(late.sock), "late.sock");
+	unlink(late.sock);
+	tmpdir_path(cfg, sizeof(cfg), "late.json");
+	snprintf(line, sizeof(line),
+		 "{\"devices\": [{\"match\": \"unix:%s\", \"file\": \"%s\", "
+		 "\"version\": \"2.0.0\"}]}",
+		 late.sock, fx.b.path);
+	assert_true(g_file_set_contents(cfg, line, -1, NULL));
+	gw_start(&g, cfg, base, sizeof(base), "");
+	snprintf(want, sizeof(want), "unix:%s", late.sock);
+	assert_true(bgproc_until(&g, line, sizeof(line), WAIT_MS,
+				 "\"state\":\"failed\"", want,
+				 "cannot read INFO", "next in", NULL));
+	e2e_periph_start(&late, flash, "late", "");
+	assert_true(bgproc_until(&g, line, sizeof(line), WAIT_MS,
+				 "\"event\":\"updated\"", want, NULL));
+	assert_int_equal(bgproc_stop(&g, SIGTERM), 0);
+	e2e_periph_stop(&late);
 }
 
 #define T(name, fn)                        \
@@ -698,7 +801,12 @@ int main(void)
 		T("/serve/refuses-open-listen-without-token",
 		  test_serve_refuses_open_listen_without_token),
 		T("/serve/url-config-polled", test_serve_url_config_polled),
+		T("/serve/confirms-pending-image",
+		  test_serve_confirms_pending_image),
+		T("/serve/sighup-polls-now", test_serve_sighup_polls_now),
 		T("/serve/per-adapter-bound", test_serve_per_adapter_bound),
+		T("/serve/retry-until-device-appears",
+		  test_serve_retry_until_device_appears),
 	};
 
 	return cmocka_run_group_tests_name("serve", tests, group_setup,
