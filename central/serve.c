@@ -217,7 +217,7 @@ static void G_GNUC_PRINTF(3, 4)
 	text = builder_text(b);
 	if (gw.json)
 		printf("%s\n", text);
-	else
+	else if (strcmp(name, "progress")) /* the JSON and the API have it */
 		printf("serve: %s\n", msg);
 	fflush(stdout);
 	serve_http_event(gw.http, name, text);

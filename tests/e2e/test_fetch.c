@@ -130,9 +130,12 @@ static int group_setup(void **state)
 	tmpdir_path(log2, sizeof(log2), "nghttpx.log");
 	snprintf(priv, sizeof(priv), "%s/private", fx.dir);
 	assert_int_equal(g_mkdir_with_parents(priv, 0755), 0);
+	snprintf(priv, sizeof(priv), "%s/basic", fx.dir);
+	assert_int_equal(g_mkdir_with_parents(priv, 0755), 0);
 	write_random("fw.bin", 300000, fx.fw_sha);
 	write_random("cut.bin", 250000, fx.big_sha);
 	write_random("private/fw.bin", 300000, fx.fw_sha);
+	write_random("basic/fw.bin", 300000, fx.fw_sha);
 	snprintf(cmd, sizeof(cmd),
 		 "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s "
 		 "-out %s -days 2 -subj /CN=localhost -addext "
@@ -141,6 +144,7 @@ static int group_setup(void **state)
 	assert_int_equal(system(cmd), 0);
 	bgproc_start(&fx.files, fx.srvlog,
 		     "exec %s/tests/tools/fileserver --token s3cret "
+		     "--basic user:hunter2 "
 		     "--stall /cut.bin=100000 %s",
 		     b && *b ? b : "build", fx.dir);
 	assert_true(bgproc_line(&fx.files, line, sizeof(line), 20000));
@@ -373,6 +377,25 @@ static void test_fetch_bearer_token(void **state)
 	assert_string_equal(r.sha256, fx.fw_sha);
 }
 
+/* Credentials in the URL are sent (HTTP Basic), over h2 and TLS. */
+static void test_fetch_credentials_in_url(void **state)
+{
+	char u[256];
+	struct http_fetch_opts o = { .cache_dir = fx.cache,
+				     .ca_file = fx.cert };
+	struct http_fetch_result r;
+
+	(void)state;
+	o.url = https("/basic/fw.bin");
+	assert_int_equal(http_fetch(&o, &r), -EACCES);
+	assert_non_null(strstr(r.error, "401"));
+	snprintf(u, sizeof(u), "https://user:hunter2@127.0.0.1:%d/basic/fw.bin",
+		 fx.tls_port);
+	o.url = u;
+	assert_int_equal(http_fetch(&o, &r), 0);
+	assert_string_equal(r.sha256, fx.fw_sha);
+}
+
 static void test_fetch_credentials_not_in_messages(void **state)
 {
 	char u[256];
@@ -411,6 +434,8 @@ int main(void)
 		T("/fetch/untrusted-certificate",
 		  test_fetch_untrusted_certificate, each_setup),
 		T("/fetch/bearer-token", test_fetch_bearer_token, each_setup),
+		T("/fetch/credentials-in-url", test_fetch_credentials_in_url,
+		  each_setup),
 		T("/fetch/credentials-not-in-messages",
 		  test_fetch_credentials_not_in_messages, each_setup),
 	};

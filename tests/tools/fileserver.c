@@ -6,6 +6,7 @@
  * request). Test hooks:
  *
  *   --token T       paths under /private/ need "Authorization: Bearer T"
+ *   --basic U:P     paths under /basic/ need HTTP Basic credentials U:P
  *   --stall PATH=N  the first GET of PATH sends N bytes of the body, then
  *                   nothing more, with the connection left open (a
  *                   download that stalls, until the client gives up)
@@ -13,7 +14,8 @@
  * Prints "port N" on stdout once listening on 127.0.0.1 (port 0: any);
  * logs one line per request on stderr: "GET PATH range=... -> STATUS".
  *
- * usage: fileserver [--port N] [--token T] [--stall PATH=N] DIR
+ * usage: fileserver [--port N] [--token T] [--basic U:P] [--stall PATH=N]
+ *                   DIR
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +29,7 @@
 
 static const char *root;
 static const char *token;
+static const char *basic;
 static char *stall_path;
 static unsigned long stall_len;
 static bool stall_done;
@@ -86,6 +89,20 @@ static void handle(SoupServer *srv, SoupServerMessage *msg, const char *path,
 			goto log;
 		}
 	}
+	if (basic && g_str_has_prefix(path, "/basic/")) {
+		gchar *b64 =
+			g_base64_encode((const guchar *)basic, strlen(basic));
+		char *want = g_strdup_printf("Basic %s", b64);
+		bool ok = auth && !strcmp(auth, want);
+
+		g_free(want);
+		g_free(b64);
+		if (!ok) {
+			status = 401;
+			soup_server_message_set_status(msg, status, NULL);
+			goto log;
+		}
+	}
 	file = g_build_filename(root, path, NULL);
 	if (stat(file, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    !g_file_get_contents(file, &body, &len, NULL)) {
@@ -133,6 +150,7 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "token", required_argument, NULL, 't' },
 		{ "stall", required_argument, NULL, 'c' },
+		{ "basic", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long port = 0;
@@ -150,6 +168,9 @@ int main(int argc, char **argv)
 		case 't':
 			token = optarg;
 			break;
+		case 'b':
+			basic = optarg;
+			break;
 		case 'c': {
 			char *eq = strrchr(optarg, '=');
 
@@ -165,7 +186,7 @@ int main(int argc, char **argv)
 	}
 	if (optind + 1 != argc) {
 		fprintf(stderr, "usage: fileserver [--port N] [--token T] "
-				"[--stall PATH=N] DIR\n");
+				"[--basic U:P] [--stall PATH=N] DIR\n");
 		return 2;
 	}
 	root = argv[optind];
