@@ -5,6 +5,11 @@
  * appended chunk followed by an unpause (the I/O pauses itself when it
  * runs out of chunks). A client that goes away emits "finished" and is
  * dropped. The token comparison does not stop at the first difference.
+ *
+ * Against web pages the user visits: a POST must be application/json
+ * (a cross-origin page can only send that after a CORS preflight, which
+ * is never granted), and without a token the Host header must name a
+ * loopback address (a DNS-rebound name reaching 127.0.0.1 is refused).
  */
 #include "central/serve_http.h"
 
@@ -154,16 +159,54 @@ static void push(struct serve_http *h, SoupServerMessage *msg)
 	g_bytes_unref(bytes);
 }
 
+/* The Host header names a loopback address (any port). */
+static bool loopback_host(SoupServerMessage *msg)
+{
+	const char *host = soup_message_headers_get_one(
+		soup_server_message_get_request_headers(msg), "Host");
+	char name[256];
+	const char *end;
+
+	if (!host)
+		return false;
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (!end)
+			return false;
+		snprintf(name, sizeof(name), "%.*s", (int)(end - host - 1),
+			 host + 1);
+	} else {
+		end = strchr(host, ':');
+		snprintf(name, sizeof(name), "%.*s",
+			 end ? (int)(end - host) : (int)strlen(host), host);
+	}
+	return serve_http_is_loopback(name);
+}
+
 static void handle(SoupServer *srv, SoupServerMessage *msg, const char *path,
 		   GHashTable *query, gpointer data)
 {
 	struct serve_http *h = data;
 	const char *method = soup_server_message_get_method(msg);
 	bool get = !strcmp(method, "GET");
+	const char *ctype;
 
 	(void)srv;
+	if (!h->token && !loopback_host(msg)) {
+		reply_error(msg, 403,
+			    "the Host header must name a loopback address "
+			    "(or start the gateway with --token-file)");
+		return;
+	}
 	if (!authorized(h, msg, query))
 		return;
+	ctype = soup_message_headers_get_content_type(
+		soup_server_message_get_request_headers(msg), NULL);
+	if (!strcmp(method, "POST") &&
+	    (!ctype || g_ascii_strcasecmp(ctype, "application/json"))) {
+		reply_error(msg, 415, "POST a body of type application/json");
+		return;
+	}
 	if (!strcmp(path, "/api/devices") && get)
 		reply(msg, 200, h->ops.devices(h->user_data));
 	else if (!strcmp(path, "/api/desired") && get)

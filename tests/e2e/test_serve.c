@@ -251,9 +251,10 @@ static size_t take(char *data, size_t size, size_t n, void *user_data)
 	return size * n;
 }
 
-/* GET (or POST @body) @base@path; the status, the body into @out. */
-static long api(const char *base, const char *path, const char *body,
-		const char *token, GString *out)
+/* GET (or POST @body) @base@path with one @extra header line (or NULL);
+ * the status, the body into @out. */
+static long api_h(const char *base, const char *path, const char *body,
+		  const char *token, const char *extra, GString *out)
 {
 	char u[512], auth[300];
 	struct curl_slist *h = NULL;
@@ -272,8 +273,12 @@ static long api(const char *base, const char *path, const char *body,
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 		h = curl_slist_append(h, auth);
 	}
+	if (extra)
+		h = curl_slist_append(h, extra);
 	if (body) {
-		h = curl_slist_append(h, "Content-Type: application/json");
+		if (!extra || g_ascii_strncasecmp(extra, "Content-Type:", 13))
+			h = curl_slist_append(h,
+					      "Content-Type: application/json");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -282,6 +287,12 @@ static long api(const char *base, const char *path, const char *body,
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	return status;
+}
+
+static long api(const char *base, const char *path, const char *body,
+		const char *token, GString *out)
+{
+	return api_h(base, path, body, token, NULL, out);
 }
 
 static size_t to_fd(char *data, size_t size, size_t n, void *user_data)
@@ -473,6 +484,15 @@ static void test_serve_fleet_a_then_b_with_restart(void **state)
 			     NULL, body),
 			 404);
 	assert_int_equal(api(base, "/api/push", "[]", NULL, body), 400);
+	/* what a web page on another site could send is refused */
+	snprintf(line, sizeof(line), "{\"device\": \"unix:%s\"}",
+		 fx.per[0].sock);
+	assert_int_equal(api_h(base, "/api/push", line, NULL,
+			       "Content-Type: text/plain", body),
+			 415);
+	assert_int_equal(api_h(base, "/api/devices", NULL, NULL,
+			       "Host: rebound.example:8417", body),
+			 403);
 
 	/* 3. a broken edit is reported and changes nothing */
 	assert_true(
