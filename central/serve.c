@@ -604,8 +604,9 @@ static void start_push(struct device *d, const struct firmware *fw)
 
 /* ---- pre-flight ------------------------------------------------------------------- */
 
-/* A merged flash image (esptool merge_bin) holds the partition table at
- * 0x8000 (entries start with 0xAA 0x50) and the app at 0x10000. */
+/* A merged flash image (esptool merge_bin) holds the bootloader at 0x0 or
+ * 0x1000, the partition table at 0x8000 (entries start with 0xAA 0x50)
+ * and the app at 0x10000. */
 static bool is_merged(const uint8_t *img, size_t len)
 {
 	return len > 0x8002 && img[0x8000] == 0xAA && img[0x8001] == 0x50;
@@ -625,7 +626,10 @@ static void preflight(struct device *d, const struct firmware *fw)
 		fail_retry(d, "cannot read the firmware from the cache");
 		return;
 	}
-	if (is_merged(img, len)) {
+	r = manifest_from_image(img, len, &v, &m, &sig);
+	/* only a file that is not a valid app image is looked at as a
+	 * merged one (an app could hold 0xAA 0x50 at 0x8000) */
+	if ((r == -EILSEQ || r == -EMSGSIZE) && is_merged(img, len)) {
 		snprintf(msg, sizeof(msg),
 			 "%s is a merged flash image (bootloader, partition "
 			 "table and app), not an app image: serve the app "
@@ -633,7 +637,6 @@ static void preflight(struct device *d, const struct firmware *fw)
 			 fw->url ? "the firmware" : fw->file);
 		goto refuse;
 	}
-	r = manifest_from_image(img, len, &v, &m, &sig);
 	if (r == -EILSEQ) {
 		snprintf(msg, sizeof(msg),
 			 "the firmware is not a valid app "
