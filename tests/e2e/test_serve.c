@@ -600,6 +600,116 @@ static void test_serve_refuses_open_listen_without_token(void **state)
 	g_string_free(body, TRUE);
 }
 
+/* Stands in for `bleota` with Bluetooth devices: `scan` lists addresses
+ * per adapter; any other command runs the real program with the
+ * addresses mapped to the loopback devices' sockets (FAKE_DIR/NN.sock). */
+static const char fake_bleota[] =
+	"#!/bin/sh\n"
+	"echo \"$*\" >> \"$FAKE_LOG\"\n"
+	"if [ \"$1\" = scan ]; then\n"
+	"  case \" $* \" in\n"
+	"  *\" hci7 \"*)\n"
+	"    echo '{\"event\":\"device\",\"address\":\"AA:BB:CC:DD:EE:01\","
+	"\"name\":\"lamp\",\"rssi\":-40}'\n"
+	"    echo '{\"event\":\"device\",\"address\":\"AA:BB:CC:DD:EE:02\","
+	"\"name\":\"lamp\",\"rssi\":-41}' ;;\n"
+	"  *\" hci8 \"*)\n"
+	"    echo '{\"event\":\"device\",\"address\":\"AA:BB:CC:DD:EE:03\","
+	"\"name\":\"door\",\"rssi\":-50}' ;;\n"
+	"  esac\n"
+	"  exit 0\n"
+	"fi\n"
+	"for a do\n"
+	"  shift\n"
+	"  case $a in AA:BB:CC:DD:EE:0?) a=\"unix:$FAKE_DIR/${a##*:}.sock\" ;; "
+	"esac\n"
+	"  set -- \"$@\" \"$a\"\n"
+	"done\n"
+	"exec \"$FAKE_REAL\" \"$@\"\n";
+
+/*
+ * Devices found by scanning (two adapters, stood in for by a wrapper):
+ * a name rule picks the two lamps on hci7, which are worked on one at a
+ * time (--per-adapter 1) through that adapter; the door on hci8 has no
+ * rule. --once waits for the scans and ends with 0.
+ */
+static void test_serve_scanned_devices(void **state)
+{
+	char fake[600], dir[600], flog[600], cfg[600], link[700], line[8192],
+		base[256];
+	const char *ids[] = { "AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02",
+			      "AA:BB:CC:DD:EE:03" };
+	const char *final[3] = { "", "", "" };
+	bool busy[2] = { false, false };
+	gchar *log = NULL;
+	int i, max_busy = 0;
+	struct bgproc g;
+
+	(void)state;
+	tmpdir_path(fake, sizeof(fake), "fake-bleota");
+	tmpdir_path(dir, sizeof(dir), "fake");
+	tmpdir_path(flog, sizeof(flog), "fake.log");
+	tmpdir_path(cfg, sizeof(cfg), "scan.json");
+	assert_true(g_file_set_contents(fake, fake_bleota, -1, NULL));
+	assert_int_equal(chmod(fake, 0755), 0);
+	assert_int_equal(g_mkdir_with_parents(dir, 0755), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(link, sizeof(link), "%s/0%d.sock", dir, i + 1);
+		unlink(link);
+		assert_int_equal(symlink(fx.per[i].sock, link), 0);
+	}
+	snprintf(line, sizeof(line),
+		 "{\"devices\": [{\"match\": \"name:lamp\", \"file\": "
+		 "\"%s\", \"version\": \"1.1.0\"}]}",
+		 fx.a.path);
+	assert_true(g_file_set_contents(cfg, line, -1, NULL));
+	setenv("BLEOTA_SERVE_EXE", fake, 1);
+	setenv("FAKE_REAL", e2e_bin_bleota, 1);
+	setenv("FAKE_DIR", dir, 1);
+	setenv("FAKE_LOG", flog, 1);
+	gw_start(&g, cfg, base, sizeof(base),
+		 "--once --jobs 8 --per-adapter 1 --adapter hci7 "
+		 "--adapter hci8");
+	unsetenv("BLEOTA_SERVE_EXE");
+	while (bgproc_line(&g, line, sizeof(line), WAIT_MS)) {
+		struct ev e;
+
+		if (!ev_parse(&e, line) ||
+		    strcmp(ev_s(&e, "event"), "device")) {
+			ev_free(&e);
+			continue;
+		}
+		for (i = 0; i < 3; i++) {
+			if (strcmp(ev_s(&e, "device"), ids[i]))
+				continue;
+			if (i < 2)
+				busy[i] = busy_state(ev_s(&e, "state"));
+			if (!strcmp(ev_s(&e, "state"), "in_sync") &&
+			    !strcmp(ev_s(&e, "desired"), "1.1.0"))
+				final[i] = "in_sync";
+			else if (!strcmp(ev_s(&e, "state"), "no_rule"))
+				final[i] = "no_rule";
+		}
+		if (busy[0] + busy[1] > max_busy)
+			max_busy = busy[0] + busy[1];
+		ev_free(&e);
+	}
+	assert_int_equal(bgproc_wait(&g, WAIT_MS), 0);
+	assert_string_equal(final[0], "in_sync");
+	assert_string_equal(final[1], "in_sync");
+	assert_string_equal(final[2], "no_rule");
+	assert_int_equal(max_busy, 1);
+	assert_true(g_file_get_contents(flog, &log, NULL, NULL));
+	print_message("device operations run:\n%s", log);
+	assert_non_null(strstr(log, "scan --adapter hci7"));
+	assert_non_null(strstr(log, "scan --adapter hci8"));
+	assert_non_null(strstr(log, "--adapter hci7 --json --confirm "
+				    "AA:BB:CC:DD:EE:02"));
+	g_free(log);
+	assert_runs(0, "1.1.0");
+	assert_runs(1, "1.1.0");
+}
+
 /*
  * Bluetooth devices share their adapter's radio: with --per-adapter 1,
  * two address rules are worked on one at a time (here they fail, with no
@@ -824,6 +934,7 @@ int main(void)
 		T("/serve/confirms-pending-image",
 		  test_serve_confirms_pending_image),
 		T("/serve/sighup-polls-now", test_serve_sighup_polls_now),
+		T("/serve/scanned-devices", test_serve_scanned_devices),
 		T("/serve/per-adapter-bound", test_serve_per_adapter_bound),
 		T("/serve/retry-until-device-appears",
 		  test_serve_retry_until_device_appears),
