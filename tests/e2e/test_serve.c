@@ -619,6 +619,13 @@ static const char fake_bleota[] =
 	"  esac\n"
 	"  exit 0\n"
 	"fi\n"
+	"if [ \"$1\" = push ] && [ -n \"$FAKE_ROLLBACK\" ]; then\n"
+	"  echo '{\"event\":\"booted\",\"slot\":1,\"version\":\"1.1.0\","
+	"\"state\":\"VALID\",\"message\":\"the device runs ota_1 1.1.0\"}'\n"
+	"  echo '{\"event\":\"error\",\"code\":1,\"status\":\"NOT_RUNNING\","
+	"\"message\":\"booted 1.1.0, not the pushed 2.0.0\",\"hint\":\"\"}'\n"
+	"  exit 1\n"
+	"fi\n"
 	"for a do\n"
 	"  shift\n"
 	"  case $a in AA:BB:CC:DD:EE:0?) a=\"unix:$FAKE_DIR/${a##*:}.sock\" ;; "
@@ -626,6 +633,41 @@ static const char fake_bleota[] =
 	"  set -- \"$@\" \"$a\"\n"
 	"done\n"
 	"exec \"$FAKE_REAL\" \"$@\"\n";
+
+/* Write the stand-in and its socket links, export what it reads, and
+ * start the gateway with it for one rule (@match -> @im as @version); the
+ * stand-in's log of the operations run is @flog. */
+static void fake_start(struct bgproc *g, const char *match,
+		       const struct e2e_image *im, const char *version,
+		       const char *extra, char *flog, size_t cap)
+{
+	char fake[600], dir[600], link[700], cfg[600], doc[1200], base[256];
+	int i;
+
+	tmpdir_path(fake, sizeof(fake), "fake-bleota");
+	tmpdir_path(dir, sizeof(dir), "fake");
+	tmpdir_path(flog, cap, "fake.log");
+	assert_true(g_file_set_contents(fake, fake_bleota, -1, NULL));
+	assert_int_equal(chmod(fake, 0755), 0);
+	assert_int_equal(g_mkdir_with_parents(dir, 0755), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(link, sizeof(link), "%s/0%d.sock", dir, i + 1);
+		unlink(link);
+		assert_int_equal(symlink(fx.per[i].sock, link), 0);
+	}
+	setenv("FAKE_REAL", e2e_bin_bleota, 1);
+	setenv("FAKE_DIR", dir, 1);
+	setenv("FAKE_LOG", flog, 1);
+	tmpdir_path(cfg, sizeof(cfg), "fake.json");
+	snprintf(doc, sizeof(doc),
+		 "{\"devices\": [{\"match\": \"%s\", \"file\": \"%s\", "
+		 "\"version\": \"%s\"}]}",
+		 match, im->path, version);
+	assert_true(g_file_set_contents(cfg, doc, -1, NULL));
+	setenv("BLEOTA_SERVE_EXE", fake, 1);
+	gw_start(g, cfg, base, sizeof(base), extra);
+	unsetenv("BLEOTA_SERVE_EXE");
+}
 
 /*
  * Devices found by scanning (two adapters, stood in for by a wrapper):
@@ -635,8 +677,7 @@ static const char fake_bleota[] =
  */
 static void test_serve_scanned_devices(void **state)
 {
-	char fake[600], dir[600], flog[600], cfg[600], link[700], line[8192],
-		base[256];
+	char flog[600], line[8192];
 	const char *ids[] = { "AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02",
 			      "AA:BB:CC:DD:EE:03" };
 	const char *final[3] = { "", "", "" };
@@ -646,31 +687,10 @@ static void test_serve_scanned_devices(void **state)
 	struct bgproc g;
 
 	(void)state;
-	tmpdir_path(fake, sizeof(fake), "fake-bleota");
-	tmpdir_path(dir, sizeof(dir), "fake");
-	tmpdir_path(flog, sizeof(flog), "fake.log");
-	tmpdir_path(cfg, sizeof(cfg), "scan.json");
-	assert_true(g_file_set_contents(fake, fake_bleota, -1, NULL));
-	assert_int_equal(chmod(fake, 0755), 0);
-	assert_int_equal(g_mkdir_with_parents(dir, 0755), 0);
-	for (i = 0; i < 3; i++) {
-		snprintf(link, sizeof(link), "%s/0%d.sock", dir, i + 1);
-		unlink(link);
-		assert_int_equal(symlink(fx.per[i].sock, link), 0);
-	}
-	snprintf(line, sizeof(line),
-		 "{\"devices\": [{\"match\": \"name:lamp\", \"file\": "
-		 "\"%s\", \"version\": \"1.1.0\"}]}",
-		 fx.a.path);
-	assert_true(g_file_set_contents(cfg, line, -1, NULL));
-	setenv("BLEOTA_SERVE_EXE", fake, 1);
-	setenv("FAKE_REAL", e2e_bin_bleota, 1);
-	setenv("FAKE_DIR", dir, 1);
-	setenv("FAKE_LOG", flog, 1);
-	gw_start(&g, cfg, base, sizeof(base),
-		 "--once --jobs 8 --per-adapter 1 --adapter hci7 "
-		 "--adapter hci8");
-	unsetenv("BLEOTA_SERVE_EXE");
+	fake_start(&g, "name:lamp", &fx.a, "1.1.0",
+		   "--once --jobs 8 --per-adapter 1 --adapter hci7 "
+		   "--adapter hci8",
+		   flog, sizeof(flog));
 	while (bgproc_line(&g, line, sizeof(line), WAIT_MS)) {
 		struct ev e;
 
@@ -708,6 +728,32 @@ static void test_serve_scanned_devices(void **state)
 	g_free(log);
 	assert_runs(0, "1.1.0");
 	assert_runs(1, "1.1.0");
+}
+
+/* A device that boots its old image after the update (the bootloader
+ * rejected the new one; the CLI says NOT_RUNNING, stood in for here) is
+ * reported as a rollback and refused, not retried in a loop. */
+static void test_serve_rollback_reported(void **state)
+{
+	char flog[600], line[8192];
+	bool rollback = false, refused = false;
+	struct bgproc g;
+
+	(void)state;
+	setenv("FAKE_ROLLBACK", "1", 1);
+	fake_start(&g, "AA:BB:CC:DD:EE:01", &fx.b, "2.0.0", "--once", flog,
+		   sizeof(flog));
+	unsetenv("FAKE_ROLLBACK");
+	while (bgproc_line(&g, line, sizeof(line), WAIT_MS)) {
+		rollback =
+			rollback || (strstr(line, "\"event\":\"rollback\"") &&
+				     strstr(line, "AA:BB:CC:DD:EE:01"));
+		refused = refused || (strstr(line, "\"state\":\"refused\"") &&
+				      strstr(line, "NOT_RUNNING"));
+	}
+	assert_int_equal(bgproc_wait(&g, WAIT_MS), 1);
+	assert_true(rollback);
+	assert_true(refused);
 }
 
 /*
@@ -935,6 +981,7 @@ int main(void)
 		  test_serve_confirms_pending_image),
 		T("/serve/sighup-polls-now", test_serve_sighup_polls_now),
 		T("/serve/scanned-devices", test_serve_scanned_devices),
+		T("/serve/rollback-reported", test_serve_rollback_reported),
 		T("/serve/per-adapter-bound", test_serve_per_adapter_bound),
 		T("/serve/retry-until-device-appears",
 		  test_serve_retry_until_device_appears),
