@@ -87,6 +87,13 @@ int http_fetch_sha256_file(const char *path, char out[65])
 	return err;
 }
 
+static bool has_userinfo(const char *url)
+{
+	char clean[2048];
+
+	return strcmp(http_fetch_redact(url, clean, sizeof(clean)), url) != 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user_data)
 {
 	struct xfer *x = user_data;
@@ -262,9 +269,9 @@ static CURLcode request(const struct http_fetch_opts *o, const char *partial,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	if (o->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
-	if (o->bearer) {
+	if (o->bearer && !has_userinfo(o->url)) {
 		/* libcurl sends it to the first host only, not after a
-		 * redirect to another one */
+		 * redirect to another one; credentials in the URL win */
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
 		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, o->bearer);
 	}

@@ -27,7 +27,8 @@ struct http_fetch_opts {
 	const char *url;        /* http:// or https:// (user:pass@ allowed) */
 	const char *cache_dir;  /* created if missing */
 	const char *sha256_hex; /* expected content hash, or NULL */
-	const char *bearer;     /* "Authorization: Bearer ..." or NULL */
+	const char *bearer;     /* "Authorization: Bearer ...", unless the URL
+				 * has credentials; or NULL */
 	const char *ca_file;    /* extra trusted CA (PEM), or NULL */
 	uint64_t max_bytes;     /* refuse larger content; 0: no limit */
 	long timeout_s;         /* whole transfer; 0: 300 s */

@@ -394,6 +394,10 @@ static void test_fetch_credentials_in_url(void **state)
 	o.url = u;
 	assert_int_equal(http_fetch(&o, &r), 0);
 	assert_string_equal(r.sha256, fx.fw_sha);
+	/* a gateway-wide bearer token does not replace them */
+	reset_cache();
+	o.bearer = "s3cret";
+	assert_int_equal(http_fetch(&o, &r), 0);
 }
 
 static void test_fetch_credentials_not_in_messages(void **state)
