@@ -54,7 +54,41 @@ static struct {
 	char srvlog[512];
 	struct bgproc files;
 	int port;
+	pid_t live[4]; /* children of the running test (gateway, SSE) */
 } fx;
+
+/* Remember a child of the running test, so that a failed assertion does
+ * not leave it running (each_teardown). */
+static void track(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fx.live) / sizeof(fx.live[0]); i++) {
+		if (!fx.live[i]) {
+			fx.live[i] = pid;
+			return;
+		}
+	}
+}
+
+static int each_teardown(void **state)
+{
+	size_t i;
+	int st;
+
+	(void)state;
+	for (i = 0; i < sizeof(fx.live) / sizeof(fx.live[0]); i++) {
+		/* still our unreaped child: the test ended early */
+		if (fx.live[i] && waitpid(fx.live[i], &st, WNOHANG) == 0) {
+			kill(fx.live[i], SIGKILL);
+			waitpid(fx.live[i], &st, 0);
+		}
+		fx.live[i] = 0;
+	}
+	unsetenv("BLEOTA_SERVE_EXE");
+	unsetenv("FAKE_ROLLBACK");
+	return 0;
+}
 
 /* ---- helpers ------------------------------------------------------------------- */
 
@@ -153,6 +187,7 @@ static void gw_start(struct bgproc *g, const char *config, char *api,
 		     "exec %s serve --json --config %s --state-dir %s "
 		     "--listen 127.0.0.1:0 --retry-max 2 %s",
 		     e2e_bin_bleota, config, fx.state, extra);
+	track(g->pid);
 	assert_true(bgproc_until(g, line, sizeof(line), WAIT_MS,
 				 "\"event\":\"serving\"", NULL));
 	assert_true(ev_parse(&e, line));
@@ -313,6 +348,8 @@ static void sse_start(struct bgproc *b, const char *base)
 	assert_int_equal(pipe(fds), 0);
 	b->pid = fork();
 	assert_true(b->pid >= 0);
+	if (b->pid > 0)
+		track(b->pid);
 	if (b->pid == 0) {
 		CURL *c = curl_easy_init();
 
@@ -956,15 +993,16 @@ static void test_serve_retry_until_device_appears(void **state)
 				 "\"state\":\"failed\"", want,
 				 "cannot read INFO", "next in", NULL));
 	e2e_periph_start(&late, flash, "late", "");
+	track(late.pid);
 	assert_true(bgproc_until(&g, line, sizeof(line), WAIT_MS,
 				 "\"event\":\"updated\"", want, NULL));
 	assert_int_equal(bgproc_stop(&g, SIGTERM), 0);
 	e2e_periph_stop(&late);
 }
 
-#define T(name, fn)                        \
-	{                                  \
-		name, fn, NULL, NULL, NULL \
+#define T(name, fn)                                 \
+	{                                           \
+		name, fn, NULL, each_teardown, NULL \
 	}
 
 int main(void)
