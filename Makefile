@@ -56,6 +56,9 @@ CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka)
 CRYPTO_LIBS   = -lmbedcrypto
 DIVSUFSORT_LIBS = -ldivsufsort
+# The gateway (bleota serve) and its downloads: libsoup, json-glib, libcurl.
+WEB_CFLAGS    = $(shell $(PKG_CONFIG) --cflags libsoup-3.0 json-glib-1.0 libcurl)
+WEB_LIBS      = $(shell $(PKG_CONFIG) --libs libsoup-3.0 json-glib-1.0 libcurl)
 
 # ---------------------------------------------------------------------------
 # Sources. Every directory is picked up by wildcard; main.c files are the
@@ -123,6 +126,17 @@ $(O)/ota_engine/%.o: ota_engine/%.c
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(O)/host/%.o $(O)/central/%.o $(O)/peripheral/%.o: HOST_FLAGS = $(GIO_CFLAGS)
+# Only the gateway's objects, programs and tests see the web libraries.
+WEB_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard central/serve*.c)) \
+	$(O)/host/http_fetch.o
+WEB_TESTS := $(O)/tests/test_fetch $(O)/tests/test_serve \
+	$(O)/tests/test_serve_config $(O)/tests/tools/fileserver
+$(WEB_OBJS): HOST_FLAGS = $(GIO_CFLAGS) $(WEB_CFLAGS)
+$(WEB_TESTS:$(O)/tests/%=$(O)/tests/e2e/%.o) \
+$(WEB_TESTS:$(O)/tests/%=$(O)/tests/unit/%.o) \
+$(O)/tests/tools/fileserver.o: CMOCKA_CFLAGS += $(WEB_CFLAGS)
+$(O)/bleota $(WEB_TESTS): SYS_LIBS += $(WEB_LIBS)
+
 $(O)/host/%.o: host/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(HOST_FLAGS) -c -o $@ $<
@@ -293,7 +307,9 @@ format-check:
 #
 #   make bench   bleota over the BLE link model vs the anchor protocol models
 #                (tests/bench/bench_model.c), loopback throughput over a
-#                SEQPACKET socketpair (bench_loopback.c), receiver CPU cost
+#                SEQPACKET socketpair (bench_loopback.c), bleota serve
+#                bringing 8 devices to a new version (bench_serve.c,
+#                --jobs 1/2/4/8 at 150 KiB/s), receiver CPU cost
 #                per payload byte under callgrind (bench_rxcost.c), delta
 #                patch sizes for Cortex-M4 builds (bench-delta.sh,
 #                bench_delta.c)
@@ -327,6 +343,9 @@ bench: $(BENCH_BINS)
 	@echo
 	@$(MAKE) --no-print-directory all
 	@BLEOTA_BUILD=$(O) $(O)/tests/bench_loopback
+	@echo
+	@$(MAKE) --no-print-directory $(O)/tests/tools/mkimage
+	@BLEOTA_BUILD=$(O) $(O)/tests/bench_serve
 	@echo
 	@tests/tools/bench-rxcost.sh $(O)/tests/bench_rxcost
 	@echo
