@@ -471,9 +471,10 @@ install: all man
 		dist/bash-completion/bleota-peripheral \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
-	sed -e 's|@BINDIR@|$(BINDIR)|g' dist/systemd/bleota-peripheral@.service.in \
-		> $(DESTDIR)$(SYSTEMDUNITDIR)/bleota-peripheral@.service
-	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/bleota-peripheral@.service
+	for u in bleota-peripheral@.service bleota-serve.service; do \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' dist/systemd/$$u.in \
+			> $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS)))
@@ -484,7 +485,8 @@ uninstall:
 	rm -f $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/bleota \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/bleota-peripheral
-	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/bleota-peripheral@.service
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/bleota-peripheral@.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/bleota-serve.service
 
 clean:
 	rm -rf build build-*
