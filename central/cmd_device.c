@@ -254,6 +254,21 @@ static int device_error(const char *device, const char *doing,
 			     "compatible versions");
 		return BLEOTA_EXIT_FAIL;
 	}
+	if (ev->status == OTA_STATUS_BUSY) {
+		/* BUSY's detail says whether the other client is updating */
+		snprintf(what, sizeof(what), "%s refused while %s: %s", device,
+			 doing,
+			 ev->detail ? "another client is updating the device"
+				    : "another client is connected to the "
+				      "device (no update in progress)");
+		report_error(BLEOTA_EXIT_REFUSED, "BUSY", what,
+			     ev->detail ? "wait for that update to end, then "
+					  "run the same command again"
+					: "the device drops a client that "
+					  "stays silent for its idle timeout; "
+					  "run the same command again");
+		return BLEOTA_EXIT_REFUSED;
+	}
 	switch (ev->status) {
 	case OTA_STATUS_TOO_LARGE:
 		human_size(a, sizeof(a), img ? img->info.image_len : 0);
@@ -305,6 +320,10 @@ static int connect_error(const char *device, int err)
 	if (err == -ENOENT || err == -ECONNREFUSED)
 		hint = "is bleota-peripheral running? start it with "
 		       "'bleota-peripheral --flash FILE --listen unix:PATH'";
+	else if (err == -ETIMEDOUT)
+		hint = "the daemon accepts no connections (its queue stayed "
+		       "full): is it stopped or hung? "
+		       "$BLEOTA_CONNECT_TIMEOUT sets the wait in seconds";
 	else
 		hint = "check the device path and permissions";
 	snprintf(what, sizeof(what), "cannot connect to %s: %s", device,
@@ -327,6 +346,14 @@ static int lost_error(const char *device, const char *doing)
 
 /* ---- reading attributes ----------------------------------------------------- */
 
+/*
+ * push waits out BUSY: while busy_quiet is set, a BUSY answer to the first
+ * READ is returned as BUSY_RETRY (no message) with its detail kept.
+ */
+#define BUSY_RETRY (-1000)
+static bool busy_quiet;
+static uint32_t busy_detail;
+
 static int read_attr(struct client *c, const char *device, uint8_t attr,
 		     uint8_t *buf, size_t *len)
 {
@@ -340,6 +367,11 @@ static int read_attr(struct client *c, const char *device, uint8_t attr,
 		return lost_error(device, "reading its state");
 	if (r)
 		return BLEOTA_EXIT_FAIL;
+	if (done.err == -EREMOTEIO && done.status == OTA_STATUS_BUSY &&
+	    busy_quiet) {
+		busy_detail = done.detail;
+		return BUSY_RETRY;
+	}
 	if (done.err)
 		return device_error(device, "reading its state", &done, NULL);
 	d = ota_tx_read_data(&tx, len);
@@ -413,7 +445,8 @@ static void print_info(const struct dev_info *i)
 	slot_name(slot, sizeof(slot), i->slot);
 	human_size(size, sizeof(size), i->slot_size);
 	printf("chip:            %s\n", ota_image_chip_name(i->chip_id));
-	printf("running:         %s %s (%s)\n", i->project, i->version, slot);
+	printf("running:         %s %s (%s)\n", tty_text(i->project),
+	       tty_text(i->version), slot);
 	printf("secure_version:  %u\n", i->secure_version);
 	printf("update slot:     %s\n", size);
 	printf("rollback:        %s\n", i->caps & OTA_CAP_ROLLBACK
@@ -454,7 +487,7 @@ static void print_status(const struct dev_status *s)
 		return;
 	}
 	slot_name(slot, sizeof(slot), s->run_slot);
-	printf("running:         %s %s, %s\n", slot, s->run_version,
+	printf("running:         %s %s, %s\n", slot, tty_text(s->run_version),
 	       ota_otadata_state_str(s->run_state));
 	printf("other slot:      %s\n", ota_otadata_state_str(s->other_state));
 	if (s->has_session)
@@ -467,7 +500,7 @@ static void print_status(const struct dev_status *s)
 		       ota_status_name((uint8_t)s->last_status),
 		       ota_status_str((uint8_t)s->last_status));
 	if (s->last_detail[0])
-		printf("last boot:       %s\n", s->last_detail);
+		printf("last boot:       %s\n", tty_text(s->last_detail));
 }
 
 /* ---- push --------------------------------------------------------------------- */
@@ -807,7 +840,7 @@ int cmd_push(int argc, char **argv)
 	};
 	struct push p = { .flags = OTA_TX_F_COMMIT, .retries = 3 };
 	bool json = false, lost;
-	int c, verbose = HLOG_WARN, r, attempt;
+	int c, verbose = HLOG_WARN, r, attempt, busy;
 	unsigned long v;
 	char *end;
 	double secs;
@@ -888,8 +921,24 @@ int cmd_push(int argc, char **argv)
 		goto out;
 
 	p.t0 = now_ms();
-	for (attempt = 0;; attempt++) {
+	for (attempt = 0, busy = 0;; attempt++) {
+		/* BUSY: wait 1, 2, 4, 8, 8... s, at most 8 times (~60 s) */
+		busy_quiet = busy < 8;
 		r = push_attempt(&p, &lost);
+		if (r == BUSY_RETRY) {
+			unsigned int wait = busy < 3 ? 1u << busy : 8u;
+
+			report_event("busy", NULL,
+				     "the device is busy: another client is "
+				     "%s; trying again in %u s (%d of 8)",
+				     busy_detail ? "updating it"
+						 : "connected to it",
+				     wait, busy + 1);
+			busy++;
+			attempt--;
+			sleep(wait);
+			continue;
+		}
 		if (!r || !lost || attempt >= (int)p.retries)
 			break;
 		report_event("reconnecting", NULL,

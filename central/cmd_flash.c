@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "central/commands.h"
+#include "central/report.h"
 #include "host/fileutil.h"
 #include "host/flashimg.h"
 #include "host/partcsv.h"
@@ -76,9 +77,10 @@ static void print_slot(struct ota_flash_file *f, const char *name, uint32_t off,
 		       ota_image_describe(&v, text, sizeof(text)));
 		return;
 	}
-	printf("%s %s (%s, secure_version %u, %u bytes)\n", v.info.desc.project,
-	       v.info.desc.version, ota_image_chip_name(v.info.chip_id),
-	       v.info.desc.secure_version, v.info.image_len);
+	printf("%s %s (%s, secure_version %u, %u bytes)\n",
+	       tty_text(v.info.desc.project), tty_text(v.info.desc.version),
+	       ota_image_chip_name(v.info.chip_id), v.info.desc.secure_version,
+	       v.info.image_len);
 	if (*chip == OTA_CHIP_ANY)
 		*chip = v.info.chip_id;
 }
@@ -98,7 +100,7 @@ static int info(const char *path, uint16_t chip)
 	unsigned int i;
 	int active, rc = BLEOTA_EXIT_FAIL, e2 = 0;
 
-	f = ota_flash_file_open(path, 0, 0, &e2);
+	f = ota_flash_file_open(path, 0, OTA_FLASH_FILE_RDONLY, &e2);
 	if (!f) {
 		fprintf(stderr, "bleota: %s: %s\n", path,
 			e2 == -EINVAL ? "not a flash image (size must be a "
@@ -165,7 +167,7 @@ static int info(const char *path, uint16_t chip)
 	cfg.chip_id = chip;
 	if (ota_engine_init(&eng, &cfg) || ota_engine_status(&eng, &st)) {
 		printf("bootloader would boot: nothing (%s)\n",
-		       ota_engine_last_detail(&eng));
+		       tty_text(ota_engine_last_detail(&eng)));
 		goto done;
 	}
 	if (l.has_journal) {
@@ -184,7 +186,8 @@ static int info(const char *path, uint16_t chip)
 	else
 		printf("bootloader would boot: %s (%s %s, %s)\n",
 		       slot_name(st.running_slot, name, sizeof(name)),
-		       st.running_project, st.running_version,
+		       tty_text(st.running_project),
+		       tty_text(st.running_version),
 		       ota_otadata_state_str(st.running_state));
 done:
 	rc = BLEOTA_EXIT_OK;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "central/commands.h"
+#include "central/report.h"
 #include "host/fileutil.h"
 #include "host/imgsign.h"
 #include "ota_engine/image.h"
@@ -225,12 +226,12 @@ static void print_info(const char *path, const uint8_t *buf, size_t len,
 	       spi_mode(in->spi_mode), in->spi_size, in->spi_speed);
 	printf("entry:           0x%08x\n", in->entry_addr);
 	if (in->has_desc) {
-		printf("project:         %s\n", in->desc.project);
-		printf("version:         %s\n", in->desc.version);
-		printf("idf_ver:         %s\n", in->desc.idf_ver);
+		printf("project:         %s\n", tty_text(in->desc.project));
+		printf("version:         %s\n", tty_text(in->desc.version));
+		printf("idf_ver:         %s\n", tty_text(in->desc.idf_ver));
 		printf("secure_version:  %u\n", in->desc.secure_version);
-		printf("built:           %s %s\n", in->desc.date,
-		       in->desc.time);
+		printf("built:           %s %s\n", tty_text(in->desc.date),
+		       tty_text(in->desc.time));
 		if (in->desc.mmu_page_size)
 			printf("mmu page:        %u bytes\n",
 			       1u << in->desc.mmu_page_size);
@@ -497,7 +498,8 @@ int cmd_image(int argc, char **argv)
 	} else {
 		printf("%s: valid %s app image, %s %s, secure_version %u\n",
 		       path, ota_image_chip_name(v.info.chip_id),
-		       v.info.desc.project, v.info.desc.version,
+		       tty_text(v.info.desc.project),
+		       tty_text(v.info.desc.version),
 		       v.info.desc.secure_version);
 	}
 	free(buf);

@@ -20,7 +20,13 @@
  * mapped windows must sit at an image offset congruent to its load address
  * modulo the MMU page (app partitions are 64 KiB aligned, so image offsets
  * stand for flash offsets). The page is esp_app_desc_t.mmu_page_size when
- * set, else 64 KiB; segment 0 is therefore checked once its app desc is in.
+ * set; segment 0 is therefore checked once its app desc is in. When it is 0
+ * (legacy, and what stock ESP-IDF v5.2 apps carry) the ESP-IDF bootloader
+ * uses its own CONFIG_MMU_PAGE_SIZE: 64 KiB, except on the chips whose MMU
+ * page is configurable (C2, C6, H2, C61), where the build derives it from
+ * the flash size: 16 KiB for 1 MB, 32 KiB for 2 MB, 64 KiB above. The
+ * bootloader is built with the app, so the image header's flash size stands
+ * for that configuration.
  */
 #include "ota_engine/image.h"
 
@@ -215,6 +221,19 @@ static uint32_t mmu_page(const struct ota_image_verify *v)
 
 	if (log2 >= 10 && log2 <= 24)
 		return 1u << log2;
+	switch (v->info.chip_id) {
+	case OTA_CHIP_ESP32C2:
+	case OTA_CHIP_ESP32C6:
+	case OTA_CHIP_ESP32H2:
+	case OTA_CHIP_ESP32C61:
+		if (v->info.spi_size == 0) /* 1 MB */
+			return 0x4000;
+		if (v->info.spi_size == 1) /* 2 MB */
+			return 0x8000;
+		break;
+	default:
+		break;
+	}
 	return OTA_IMAGE_MMU_PAGE_DEFAULT;
 }
 
