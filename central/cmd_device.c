@@ -294,7 +294,12 @@ static int device_error(const char *device, const char *doing,
 		 code == BLEOTA_EXIT_REFUSED ? "refused" : "failed", doing,
 		 ota_status_str(ev->status), extra);
 	report_error(code, ota_status_name(ev->status), what,
-		     ota_status_hint(ev->status));
+		     ev->status == OTA_STATUS_SAME_AS_FAILED
+			     ? "if it failed for another reason than the "
+			       "image (a power cut during its trial boot, a "
+			       "missed confirmation), push it again with "
+			       "--force; otherwise fix the image"
+			     : ota_status_hint(ev->status));
 	return code;
 }
 
@@ -487,8 +492,16 @@ static void print_status(const struct dev_status *s)
 		return;
 	}
 	slot_name(slot, sizeof(slot), s->run_slot);
-	printf("running:         %s %s, %s\n", slot, tty_text(s->run_version),
-	       ota_otadata_state_str(s->run_state));
+	/* the wire says 0xff for both the factory app and nothing */
+	if (s->run_slot < 0 && !s->run_version[0])
+		printf("running:         nothing (no bootable app)\n");
+	else if (s->run_slot < 0)
+		printf("running:         factory %s\n",
+		       tty_text(s->run_version));
+	else
+		printf("running:         %s %s, %s\n", slot,
+		       tty_text(s->run_version),
+		       ota_otadata_state_str(s->run_state));
 	printf("other slot:      %s\n", ota_otadata_state_str(s->other_state));
 	if (s->has_session)
 		printf("update session:  %s, %u of %u bytes held\n",
@@ -666,6 +679,57 @@ static void push_tick(const struct ota_tx *tx, void *user_data)
 		report_progress(pr->acked_bytes, pr->image_size);
 }
 
+#define PUSH_ALREADY (-1001) /* the image runs already: nothing to send */
+
+/*
+ * An earlier push of this image was cut between COMMIT and CONFIRM (the
+ * CLI killed): the device runs it PENDING_VERIFY and would refuse another
+ * BEGIN. Same project, version and secure_version as FILE: confirm it when
+ * asked to (what the interrupted push was doing), else say how. The wire
+ * carries no running-image hash, so these fields stand for identity.
+ * Return: 0 to go on with the push, PUSH_ALREADY, or an exit code.
+ */
+static int pending_same(struct client *c, struct push *p,
+			const struct dev_info *info)
+{
+	struct dev_status st;
+	struct ota_tx_event done;
+	struct ota_tx tx;
+	char what[300], fields[200];
+	int r = read_status(c, p->device, &st);
+
+	if (r)
+		return r;
+	if (st.run_slot < 0 || st.run_state != OTA_IMG_PENDING_VERIFY ||
+	    strcmp(st.run_version, p->m.version) ||
+	    strcmp(info->project, p->m.project) ||
+	    info->secure_version != p->m.secure_version)
+		return 0;
+	if (!p->confirm) {
+		snprintf(what, sizeof(what),
+			 "%s already runs %s %s (ota_%d) from an earlier push, "
+			 "waiting for confirmation",
+			 p->device, p->m.project, p->m.version, st.run_slot);
+		report_error(BLEOTA_EXIT_REFUSED, "PENDING_CONFIRM", what,
+			     "confirm it with 'bleota confirm DEVICE' (or "
+			     "push again with --confirm), or reject it with "
+			     "'bleota rollback DEVICE'");
+		return BLEOTA_EXIT_REFUSED;
+	}
+	r = client_request(c, &tx, OTA_OP_CONFIRM, 0, &done);
+	if (r)
+		return lost_error(p->device, "confirming");
+	if (done.err)
+		return device_error(p->device, "confirming", &done, NULL);
+	snprintf(fields, sizeof(fields), "\"slot\":%d,\"version\":\"%s\"",
+		 st.run_slot, p->m.version);
+	report_event("confirmed", fields,
+		     "the device already ran %s %s (ota_%d) from an earlier "
+		     "push, waiting for confirmation: confirmed, it is VALID",
+		     p->m.project, p->m.version, st.run_slot);
+	return PUSH_ALREADY;
+}
+
 /* One attempt on a fresh connection; *lost set if it dropped. */
 static int push_attempt(struct push *p, bool *lost)
 {
@@ -686,6 +750,13 @@ static int push_attempt(struct push *p, bool *lost)
 		*lost = r == BLEOTA_EXIT_TRANSPORT;
 		client_free(c);
 		return r;
+	}
+	if (!p->begun && !(p->flags & OTA_TX_F_FORCE)) {
+		r = pending_same(c, p, &info);
+		if (r) {
+			client_free(c);
+			return r;
+		}
 	}
 	if (!p->begun) {
 		slot_name(slot, sizeof(slot), info.slot);
@@ -821,6 +892,40 @@ out:
 	return r;
 }
 
+/* The push went through: the summary, then reboot and confirm if asked. */
+static int finish_push(struct push *p)
+{
+	double secs;
+	int r = BLEOTA_EXIT_OK;
+
+	report_progress_end();
+	secs = (double)(now_ms() - p->t0) / 1000.0;
+	{
+		char fields[200], sz[32], rate[32];
+		uint64_t sent = p->len - p->first_held;
+
+		human_size(sz, sizeof(sz), p->len);
+		human_size(rate, sizeof(rate),
+			   secs > 0 ? (uint64_t)((double)sent / secs) : 0);
+		snprintf(fields, sizeof(fields),
+			 "\"bytes\":%zu,\"seconds\":%.3f,\"resumed_from\":%u,"
+			 "\"resent\":%llu,\"committed\":%s",
+			 p->len, secs, p->first_held,
+			 (unsigned long long)p->resent,
+			 p->flags & OTA_TX_F_COMMIT ? "true" : "false");
+		report_event("done", fields,
+			     "pushed %s %s (%s) in %.1f s, %s/s%s%s",
+			     p->m.project, p->m.version, sz, secs, rate,
+			     p->first_held ? ", resumed" : "",
+			     p->flags & OTA_TX_F_COMMIT
+				     ? "; it boots next"
+				     : "; not committed (--no-commit)");
+	}
+	if (p->reboot || p->confirm)
+		r = after_reboot(p);
+	return r;
+}
+
 int cmd_push(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -843,7 +948,6 @@ int cmd_push(int argc, char **argv)
 	int c, verbose = HLOG_WARN, r, attempt, busy;
 	unsigned long v;
 	char *end;
-	double secs;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "i:vh", opts, NULL)) != -1) {
@@ -950,33 +1054,12 @@ int cmd_push(int argc, char **argv)
 	if (r && lost && attempt > 0 && r == BLEOTA_EXIT_TRANSPORT &&
 	    report_mode() != REPORT_JSON)
 		lost_error(p.device, "sending the image");
-	if (r)
+	if (r == PUSH_ALREADY)
+		r = BLEOTA_EXIT_OK;
+	else if (r)
 		goto out;
-	report_progress_end();
-	secs = (double)(now_ms() - p.t0) / 1000.0;
-	{
-		char fields[200], sz[32], rate[32];
-		uint64_t sent = p.len - p.first_held;
-
-		human_size(sz, sizeof(sz), p.len);
-		human_size(rate, sizeof(rate),
-			   secs > 0 ? (uint64_t)((double)sent / secs) : 0);
-		snprintf(fields, sizeof(fields),
-			 "\"bytes\":%zu,\"seconds\":%.3f,\"resumed_from\":%u,"
-			 "\"resent\":%llu,\"committed\":%s",
-			 p.len, secs, p.first_held,
-			 (unsigned long long)p.resent,
-			 p.flags & OTA_TX_F_COMMIT ? "true" : "false");
-		report_event("done", fields,
-			     "pushed %s %s (%s) in %.1f s, %s/s%s%s",
-			     p.m.project, p.m.version, sz, secs, rate,
-			     p.first_held ? ", resumed" : "",
-			     p.flags & OTA_TX_F_COMMIT
-				     ? "; it boots next"
-				     : "; not committed (--no-commit)");
-	}
-	if (p.reboot || p.confirm)
-		r = after_reboot(&p);
+	else
+		r = finish_push(&p);
 out:
 	free(p.img);
 	return r;
@@ -1077,6 +1160,18 @@ int cmd_device(int argc, char **argv)
 		r = read_status(c, device, &st);
 		if (!r)
 			print_status(&st);
+		if (!r && st.run_slot < 0 && !st.run_version[0]) {
+			char what[300];
+
+			snprintf(what, sizeof(what),
+				 "%s: nothing bootable: no valid app in any "
+				 "slot",
+				 device);
+			report_error(BLEOTA_EXIT_FAIL, "NOTHING_BOOTABLE", what,
+				     "push an image to it: 'bleota push "
+				     "DEVICE FILE'");
+			r = BLEOTA_EXIT_FAIL;
+		}
 		goto out;
 	}
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {

@@ -337,7 +337,7 @@ static int do_sign(const char *const *keys, unsigned int nkeys, const char *in,
 		mbedtls_pk_init(&pk[i]);
 		kp[i] = &pk[i];
 	}
-	img = fileutil_read(in, MAX_IMAGE + 1, &len);
+	img = fileutil_read(in, MAX_IMAGE, &len);
 	if (!img || load_keys(pk, keys, nkeys, true))
 		goto out;
 	if (imgsign_sign_image(img, len, kp, nkeys, &signed_img, &slen, err,
@@ -480,7 +480,7 @@ int cmd_image(int argc, char **argv)
 		return BLEOTA_EXIT_USAGE;
 	}
 	path = argv[1 + optind];
-	buf = fileutil_read(path, MAX_IMAGE + 1, &len);
+	buf = fileutil_read(path, MAX_IMAGE, &len);
 	if (!buf)
 		return BLEOTA_EXIT_FAIL;
 	ota_image_verify_init(&v, &cfg);

@@ -174,3 +174,29 @@ out:
 	free(img);
 	return rc;
 }
+
+char *flashimg_explain_table(const uint8_t *bin, uint32_t flash_size, char *why,
+			     size_t cap)
+{
+	enum ota_parttable_err e = OTA_PARTTABLE_OK;
+	struct ota_layout l;
+
+	ota_parttable_parse(bin, OTA_PARTTABLE_MAX_LEN, flash_size, &l, &e);
+	if (e == OTA_PARTTABLE_ERR_RANGE &&
+	    !ota_parttable_parse(bin, OTA_PARTTABLE_MAX_LEN, UINT32_MAX, &l,
+				 NULL))
+		snprintf(why, cap,
+			 "the partition table at 0x8000 is intact but its "
+			 "partitions reach past the end of the %u-byte file: "
+			 "the file was truncated; restore it from a backup "
+			 "(recreating it would erase the device)",
+			 flash_size);
+	else
+		snprintf(why, cap,
+			 "no valid partition table at 0x8000 (%s): not a "
+			 "device flash, or its table is damaged; create one "
+			 "with 'bleota flash create' if the file holds "
+			 "nothing to keep",
+			 ota_parttable_strerror(e));
+	return why;
+}

@@ -478,16 +478,17 @@ int ota_image_verify_final(struct ota_image_verify *v)
 	return -EILSEQ;
 }
 
-static void hex8(char *out, const uint8_t *b)
+/* All of a digest: a shortened one can look equal when it is not. */
+static void hex32(char *out, const uint8_t *b)
 {
 	static const char hexd[] = "0123456789abcdef";
 	int i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < OTA_SHA256_LEN; i++) {
 		out[2 * i] = hexd[b[i] >> 4];
 		out[2 * i + 1] = hexd[b[i] & 0xf];
 	}
-	out[8] = '\0';
+	out[2 * OTA_SHA256_LEN] = '\0';
 }
 
 const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
@@ -495,16 +496,15 @@ const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
 {
 	const struct ota_image_info *in = &v->info;
 	const struct ota_image_seg *s = &in->seg[v->err_seg];
-	char a[9], b[9];
+	char a[2 * OTA_SHA256_LEN + 1], b[2 * OTA_SHA256_LEN + 1];
 
 	switch (v->err) {
 	case OTA_IMAGE_OK:
 		snprintf(buf, cap, "image valid");
 		break;
 	case OTA_IMAGE_ERR_TRUNCATED:
-		snprintf(buf, cap,
-			 "image truncated at offset 0x%" PRIx32 ": the file is "
-			 "incomplete",
+		/* what to do is the caller's advice, said once */
+		snprintf(buf, cap, "image truncated at offset 0x%" PRIx32,
 			 v->err_off);
 		break;
 	case OTA_IMAGE_ERR_MAGIC:
@@ -573,11 +573,10 @@ const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
 			 in->checksum_stored, in->checksum_calc);
 		break;
 	case OTA_IMAGE_ERR_SHA256:
-		hex8(a, in->sha_stored);
-		hex8(b, in->sha_calc);
+		hex32(a, in->sha_stored);
+		hex32(b, in->sha_calc);
 		snprintf(buf, cap,
-			 "appended SHA-256 mismatch (stored %s..., computed "
-			 "%s...)",
+			 "appended SHA-256 mismatch (stored %s, computed %s)",
 			 a, b);
 		break;
 	case OTA_IMAGE_ERR_TOO_BIG:

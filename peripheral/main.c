@@ -25,6 +25,7 @@
 #include "host/pump.h"
 #include "ota_engine/flash_file.h"
 #include "ota_engine/image.h"
+#include "ota_engine/parttable.h"
 #include "peripheral/gatt_bluez.h"
 #include "host/hlog.h"
 #include "peripheral/server.h"
@@ -531,11 +532,17 @@ int main(int argc, char **argv)
 	scfg.engine.chip_id = chip;
 	a.server = server_new(&scfg, &r);
 	if (!a.server) {
-		hlog_err("%s: %s", flash,
-			 r == -ENODEV
-				 ? "no valid partition table at 0x8000: "
-				   "create the flash with 'bleota flash create'"
-				 : strerror(-r));
+		uint8_t bin[OTA_PARTTABLE_MAX_LEN];
+		char why[400];
+
+		if (r == -ENODEV &&
+		    !ota_flash_file_ops.read(f, OTA_PARTTABLE_OFFSET, bin,
+					     sizeof(bin)))
+			flashimg_explain_table(bin, ota_flash_file_ops.size(f),
+					       why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "%s", strerror(-r));
+		hlog_err("%s: %s", flash, why);
 		ota_flash_file_close(f);
 		return 1;
 	}

@@ -146,13 +146,13 @@ static void test_listen_refuses_files(void **state)
 
 	e2e_flash(f->flash, sizeof(f->flash), "listen.flash", &f->v1);
 	tmpdir_path(victim, sizeof(victim), "victim.txt");
-	assert_int_equal(e2e_sh(f->out, sizeof(f->out), "printf 'precious' >%s",
-			    victim),
-			 0);
+	assert_int_equal(
+		e2e_sh(f->out, sizeof(f->out), "printf 'precious' >%s", victim),
+		0);
 	/* a regular file, and the flash file itself */
 	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
-			    "timeout 20 %s --flash %s --listen unix:%s",
-			    e2e_bin_periph, f->flash, victim),
+				"timeout 20 %s --flash %s --listen unix:%s",
+				e2e_bin_periph, f->flash, victim),
 			 1);
 	assert_non_null(strstr(f->out, "exists and is not a socket"));
 	before = e2e_read_all(victim, &blen);
@@ -161,8 +161,8 @@ static void test_listen_refuses_files(void **state)
 	free(before);
 	before = e2e_read_all(f->flash, &blen);
 	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
-			    "timeout 20 %s --flash %s --listen unix:%s",
-			    e2e_bin_periph, f->flash, f->flash),
+				"timeout 20 %s --flash %s --listen unix:%s",
+				e2e_bin_periph, f->flash, f->flash),
 			 1);
 	assert_non_null(strstr(f->out, "exists and is not a socket"));
 	e2e_assert_file_unchanged(f->flash, before, blen);
@@ -171,12 +171,11 @@ static void test_listen_refuses_files(void **state)
 	e2e_periph_start(&f->per, f->flash, "live", "");
 	e2e_flash(sock, sizeof(sock), "other.flash", &f->v1);
 	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
-			    "timeout 20 %s --flash %s --listen unix:%s",
-			    e2e_bin_periph, sock, f->per.sock),
+				"timeout 20 %s --flash %s --listen unix:%s",
+				e2e_bin_periph, sock, f->per.sock),
 			 1);
 	assert_non_null(strstr(f->out, "another program listens"));
-	assert_int_equal(read_info(raw_connect(f->per.sock), 1),
-			 OTA_STATUS_OK);
+	assert_int_equal(read_info(raw_connect(f->per.sock), 1), OTA_STATUS_OK);
 	/* killed, it leaves a stale socket: that one may be replaced */
 	e2e_periph_kill(&f->per);
 	other = f->per;
@@ -193,19 +192,20 @@ static void test_create_enospc(void **state)
 
 	tmpdir_path(dir, sizeof(dir), "small-fs");
 	mkdir(dir, 0755);
-	rc = e2e_sh(f->out, sizeof(f->out),
+	rc = e2e_sh(
+		f->out, sizeof(f->out),
 		"unshare -rm sh -c 'mount -t tmpfs -o size=256k none %s' && "
 		"echo ok",
 		dir);
 	if (rc != 0 || !strstr(f->out, "ok"))
 		skip(); /* no user namespaces here: cannot make a full fs */
 	rc = e2e_sh(f->out, sizeof(f->out),
-		"unshare -rm sh -c 'mount -t tmpfs -o size=256k none %s && "
-		"%s flash create --size 4M --layout two-ota %s/dev.flash; "
-		"echo rc=$?; "
-		"%s --flash %s/p.flash --create-layout two-ota "
-		"--listen unix:%s/p.sock; echo rc=$?; ls -A %s; echo end'",
-		dir, e2e_bin_bleota, dir, e2e_bin_periph, dir, dir, dir);
+		    "unshare -rm sh -c 'mount -t tmpfs -o size=256k none %s && "
+		    "%s flash create --size 4M --layout two-ota %s/dev.flash; "
+		    "echo rc=$?; "
+		    "%s --flash %s/p.flash --create-layout two-ota "
+		    "--listen unix:%s/p.sock; echo rc=$?; ls -A %s; echo end'",
+		    dir, e2e_bin_bleota, dir, e2e_bin_periph, dir, dir, dir);
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(f->out, "No space left on device"));
 	assert_null(strstr(f->out, "rc=0"));
@@ -227,9 +227,9 @@ static void test_flash_shrunk(void **state)
 		   f->v2.path);
 	assert_true(periph_alive(&f->per));
 	assert_true(e2e_log_contains(&f->per, "flash file shrank to 1048576"));
-	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "info unix:%s",
-				    f->per.sock),
-			 0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock),
+		0);
 	e2e_periph_stop(&f->per);
 }
 
@@ -241,8 +241,8 @@ static void test_flash_locked(void **state)
 	e2e_flash(f->flash, sizeof(f->flash), "locked.flash", &f->v1);
 	e2e_periph_start(&f->per, f->flash, "locked", "");
 	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
-			    "timeout 20 %s --flash %s --listen unix:%s.2",
-			    e2e_bin_periph, f->flash, f->per.sock),
+				"timeout 20 %s --flash %s --listen unix:%s.2",
+				e2e_bin_periph, f->flash, f->per.sock),
 			 1);
 	assert_non_null(strstr(f->out, "has the flash open"));
 	e2e_periph_stop(&f->per);
@@ -260,14 +260,14 @@ static void test_silent_client(void **state)
 	e2e_periph_start(&f->per, f->flash, "silent", "--idle-timeout 5");
 	fd = raw_connect(f->per.sock);
 	wait_log(&f->per, "client connected");
-	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "info unix:%s",
-				    f->per.sock),
-			 4);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock),
+		4);
 	assert_non_null(strstr(f->out, "no update in progress"));
 	wait_log(&f->per, "client silent for");
-	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "info unix:%s",
-				    f->per.sock),
-			 0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock),
+		0);
 	close(fd);
 	e2e_periph_stop(&f->per);
 }
@@ -315,11 +315,12 @@ static void test_accept_emfile(void **state)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	/* bounded: the daemon before the fix never accepted again */
-	assert_int_equal(e2e_sh(f->out, sizeof(f->out), "timeout 60 %s info unix:%s",
-			    e2e_bin_bleota, f->per.sock),
+	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
+				"timeout 60 %s info unix:%s", e2e_bin_bleota,
+				f->per.sock),
 			 0);
-	lines = e2e_sh(f->out, sizeof(f->out), "exit $(grep -c 'accept failed' %s)",
-		   f->per.log);
+	lines = e2e_sh(f->out, sizeof(f->out),
+		       "exit $(grep -c 'accept failed' %s)", f->per.log);
 	print_message("accept failures logged: %d lines\n", lines);
 	assert_true(lines >= 1 && lines <= 3);
 	e2e_periph_stop(&f->per);
@@ -344,9 +345,9 @@ static void test_connect_timeout(void **state)
 	}
 	assert_true(i < 64); /* the backlog is full */
 	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
-			    "BLEOTA_CONNECT_TIMEOUT=1 timeout 30 %s info "
-			    "unix:%s",
-			    e2e_bin_bleota, sa.sun_path),
+				"BLEOTA_CONNECT_TIMEOUT=1 timeout 30 %s info "
+				"unix:%s",
+				e2e_bin_bleota, sa.sun_path),
 			 5);
 	assert_non_null(strstr(f->out, "timed out"));
 	while (i >= 0)
@@ -359,9 +360,9 @@ static void test_connect_timeout(void **state)
 /* Requests with trailing bytes are BAD_PDU; huge datagrams are dropped. */
 static void test_trailing_and_oversized(void **state)
 {
-	static const uint8_t ops[] = { OTA_OP_FINISH, OTA_OP_COMMIT,
+	static const uint8_t ops[] = { OTA_OP_FINISH,  OTA_OP_COMMIT,
 				       OTA_OP_CONFIRM, OTA_OP_ROLLBACK,
-				       OTA_OP_ABORT, OTA_OP_REBOOT };
+				       OTA_OP_ABORT,   OTA_OP_REBOOT };
 	struct fx *f = *state;
 	const uint8_t rd[3] = { OTA_ATTR_INFO, 0, 0 };
 	uint8_t big[600];
@@ -374,9 +375,9 @@ static void test_trailing_and_oversized(void **state)
 	for (i = 0; i < sizeof(ops); i++) {
 		static uint8_t huge[65536];
 
-		assert_int_equal(raw_request(fd, ops[i], (uint8_t)(10 + i),
-					     NULL, 0, 1),
-				 OTA_STATUS_BAD_PDU);
+		assert_int_equal(
+			raw_request(fd, ops[i], (uint8_t)(10 + i), NULL, 0, 1),
+			OTA_STATUS_BAD_PDU);
 		/* 64 KiB of garbage after the op: never executed either */
 		n = ota_frame_encode_req(huge, sizeof(huge), ops[i],
 					 (uint8_t)(20 + i), NULL, 0);
@@ -433,15 +434,13 @@ static void test_escapes(void **state)
 	assert_int_equal(fwrite(img, 1, len, fp), len);
 	fclose(fp);
 	free(img);
-	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "image info %s",
-				    path),
-			 0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "image info %s", path), 0);
 	assert_null(strchr(f->out, 0x1b));
 	assert_null(strstr(f->out, "\nFORGED"));
 	assert_non_null(strstr(f->out, "ev\\x1b[31mil\\x0aFORGED: ok"));
-	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "image verify %s",
-				    path),
-			 0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "image verify %s", path), 0);
 	assert_null(strchr(f->out, 0x1b));
 	assert_null(strchr(f->out, 0x07));
 
@@ -452,9 +451,9 @@ static void test_escapes(void **state)
 				    path),
 			 0);
 	assert_null(strchr(f->out, 0x1b));
-	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "info unix:%s",
-				    f->per.sock),
-			 0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock),
+		0);
 	assert_null(strchr(f->out, 0x1b));
 	assert_null(strstr(f->out, "\nFORGED"));
 	/* JSON keeps the bytes, escaped as JSON */
@@ -492,6 +491,204 @@ static void test_socket_mode(void **state)
 	e2e_periph_stop(&f->per);
 }
 
+/* ---- device state after interruptions -------------------------------------- */
+
+/*
+ * Cut between COMMIT and CONFIRM: the device runs the image PENDING_VERIFY;
+ * the same push --confirm confirms it instead of refusing.
+ */
+static void test_pending_repush(void **state)
+{
+	struct fx *f = *state;
+
+	e2e_flash(f->flash, sizeof(f->flash), "pend.flash", &f->v1);
+	e2e_periph_start(&f->per, f->flash, "pend", "");
+	/* --reboot and no confirm: what a push killed after REBOOT leaves */
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "push --reboot unix:%s %s", f->per.sock,
+				    f->v2.path),
+			 0);
+	assert_non_null(strstr(f->out, "PENDING_VERIFY"));
+	/* without --confirm: refused, and told exactly that */
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "push unix:%s %s",
+				    f->per.sock, f->v2.path),
+			 4);
+	assert_non_null(strstr(f->out, "already runs"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "push --confirm unix:%s %s", f->per.sock,
+				    f->v2.path),
+			 0);
+	assert_non_null(strstr(f->out, "confirmed, it is VALID"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "status unix:%s",
+				    f->per.sock),
+			 0);
+	assert_non_null(strstr(f->out, "ota_1 2.0.0, VALID"));
+	e2e_periph_stop(&f->per);
+}
+
+/*
+ * A power cut during the trial boot aborts the image; pushing it again is
+ * SAME_AS_FAILED, and the advice names --force, which installs it.
+ */
+static void test_same_as_failed_force(void **state)
+{
+	struct fx *f = *state;
+
+	e2e_flash(f->flash, sizeof(f->flash), "failed.flash", &f->v1);
+	e2e_periph_start(&f->per, f->flash, "failed", "");
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "push --reboot unix:%s %s", f->per.sock,
+				    f->v2.path),
+			 0);
+	e2e_periph_kill(&f->per); /* power cut before the confirmation */
+	e2e_periph_start(&f->per, f->flash, "failed", "");
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "push unix:%s %s",
+				    f->per.sock, f->v2.path),
+			 4);
+	assert_non_null(strstr(f->out, "SAME_AS_FAILED") ||
+					strstr(f->out,
+					       "identical to the last image "
+					       "that failed")
+				? f->out
+				: NULL);
+	assert_non_null(strstr(f->out, "--force"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "push --force unix:%s %s", f->per.sock,
+				    f->v2.path),
+			 0);
+	e2e_periph_stop(&f->per);
+}
+
+/* Nothing bootable: status fails and says so. */
+static void test_status_nothing_bootable(void **state)
+{
+	struct fx *f = *state;
+
+	tmpdir_path(f->flash, sizeof(f->flash), "empty-dev.flash");
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out),
+			   "flash create --size 4M --layout two-ota %s",
+			   f->flash),
+		0);
+	e2e_periph_start(&f->per, f->flash, "noboot", "");
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "status unix:%s",
+				    f->per.sock),
+			 1);
+	assert_non_null(strstr(f->out, "nothing bootable"));
+	assert_null(strstr(f->out, "no slot ,"));
+	e2e_periph_stop(&f->per);
+}
+
+/* ---- flash files: read-only, truncated, damaged journal ----------------------- */
+
+static void test_flash_info_files(void **state)
+{
+	struct fx *f = *state;
+	char ro[512], cut[600];
+	struct stat st;
+	int rc;
+
+	e2e_flash(f->flash, sizeof(f->flash), "info.flash", &f->v1);
+	assert_int_equal(stat(f->flash, &st), 0);
+	/* read-only: a read-only bind mount, so that root is refused too */
+	tmpdir_path(ro, sizeof(ro), "");
+	rc = e2e_sh(f->out, sizeof(f->out),
+		    "unshare -rm sh -c 'mount --bind %s %s && mount -o "
+		    "remount,bind,ro %s && %s flash info %s'",
+		    ro, ro, ro, e2e_bin_bleota, f->flash);
+	if (strstr(f->out, "mount"))
+		print_message("(no user namespaces: read-only case skipped)\n");
+	else
+		assert_int_equal(rc, 0);
+
+	/* truncated to a 4 KiB multiple: the table is intact, say so */
+	snprintf(cut, sizeof(cut), "%s.cut", f->flash);
+	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
+				"cp %s %s && truncate -s 1M %s", f->flash, cut,
+				cut),
+			 0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "flash info %s", cut), 1);
+	assert_non_null(strstr(f->out, "truncated"));
+	assert_null(strstr(f->out, "()"));
+	assert_null(strstr(f->out, "recreate it with"));
+	assert_int_equal(
+		e2e_sh(f->out, sizeof(f->out),
+		       "timeout 20 %s --flash %s --listen unix:%s.sock",
+		       e2e_bin_periph, cut, cut),
+		1);
+	assert_non_null(strstr(f->out, "truncated"));
+	/* not a multiple of 4 KiB */
+	assert_int_equal(
+		e2e_sh(f->out, sizeof(f->out), "truncate -s 1000000 %s", cut),
+		0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "flash info %s", cut), 1);
+	assert_non_null(strstr(f->out, "truncated"));
+	assert_int_equal(
+		e2e_sh(f->out, sizeof(f->out),
+		       "timeout 20 %s --flash %s --listen unix:%s.sock",
+		       e2e_bin_periph, cut, cut),
+		1);
+	assert_null(strstr(f->out, "Invalid argument"));
+	assert_non_null(strstr(f->out, "truncated"));
+
+	/* a zeroed journal is not "no session in progress" */
+	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
+				"dd if=/dev/zero of=%s bs=4096 seek=%u count=4 "
+				"conv=notrunc",
+				f->flash, 0x210000u / 4096),
+			 0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "flash info %s", f->flash),
+		0);
+	assert_non_null(strstr(f->out, "NOT VALID"));
+	assert_null(strstr(f->out, "no session in progress"));
+}
+
+/* image verify: one message, whole digests, the real size limit. */
+static void test_image_verify_messages(void **state)
+{
+	struct fx *f = *state;
+	char path[512], *p;
+
+	tmpdir_path(path, sizeof(path), "one-byte.bin");
+	assert_int_equal(
+		e2e_sh(f->out, sizeof(f->out), "printf '\\351' >%s", path), 0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "image verify %s", path), 1);
+	p = strstr(f->out, "incomplete");
+	assert_non_null(p);
+	assert_null(strstr(p + 1, "incomplete"));
+
+	/* a SHA-256 mismatch shows both digests whole */
+	{
+		struct e2e_image im;
+
+		e2e_image(&im, "badsha.bin", "1.0.0", DEV_CHIP, 0, 0,
+			  ESP_CORRUPT_SHA);
+		snprintf(path, sizeof(path), "%s", im.path);
+		free(im.data);
+	}
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "image verify %s", path), 1);
+	p = strstr(f->out, "(stored ");
+	assert_non_null(p);
+	assert_int_equal(strspn(p + 8, "0123456789abcdef"), 64);
+	p = strstr(f->out, ", computed ");
+	assert_non_null(p);
+	assert_int_equal(strspn(p + 11, "0123456789abcdef"), 64);
+
+	/* the limit is 16 MiB: a 16 MiB + 1 file says 16777216 */
+	tmpdir_path(path, sizeof(path), "huge.bin");
+	assert_int_equal(
+		e2e_sh(f->out, sizeof(f->out), "truncate -s 16777217 %s", path),
+		0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "image verify %s", path), 1);
+	assert_non_null(strstr(f->out, "larger than 16777216 bytes"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +706,15 @@ int main(void)
 		T("/hostile/input/empty-value", test_empty_value),
 		T("/hostile/input/socket-mode", test_socket_mode),
 		T("/hostile/input/escapes", test_escapes),
+		T("/hostile/state/pending-repush-confirms",
+		  test_pending_repush),
+		T("/hostile/state/same-as-failed-force",
+		  test_same_as_failed_force),
+		T("/hostile/state/status-nothing-bootable",
+		  test_status_nothing_bootable),
+		T("/hostile/input/flash-info-files", test_flash_info_files),
+		T("/hostile/input/image-verify-messages",
+		  test_image_verify_messages),
 #undef T
 	};
 	int rc;
