@@ -31,15 +31,15 @@
 
 enum fault {
 	F_NONE,
-	F_CLIENT_KILL,  /* bleota killed mid-transfer, then run again */
-	F_DEVICE_KILL,  /* the device loses power mid-transfer */
-	F_TRIAL_CUT,    /* power cut while the new image awaits confirmation */
+	F_CLIENT_KILL, /* bleota killed mid-transfer, then run again */
+	F_DEVICE_KILL, /* the device loses power mid-transfer */
+	F_TRIAL_CUT,   /* power cut while the new image awaits confirmation */
 	F_COUNT,
 };
 
-static const char *const fault_names[F_COUNT] = {
-	"clean", "client killed", "device killed", "power cut in trial boot"
-};
+static const char *const fault_names[F_COUNT] = { "clean", "client killed",
+						  "device killed",
+						  "power cut in trial boot" };
 
 struct counts {
 	unsigned int pushes, impaired, attempts, forced;
@@ -80,8 +80,9 @@ static void push_to_the_end(struct e2e_periph *per, const struct e2e_image *im,
 
 	for (i = 0; i < 6 && rc; i++) {
 		c->attempts++;
-		rc = e2e_bleota(out, sizeof(out), "push --confirm %s unix:%s %s",
-				force, per->sock, im->path);
+		rc = e2e_bleota(out, sizeof(out),
+				"push --confirm %s unix:%s %s", force,
+				per->sock, im->path);
 		if (rc == 4 && strstr(out, "identical to the running image"))
 			rc = 0;
 		if (rc == 4 && strstr(out, "failed on this device")) {
@@ -112,8 +113,8 @@ static void test_soak(void **state)
 {
 	const char *s = getenv("SOAK_COUNT");
 	unsigned long count = s ? strtoul(s, NULL, 10) : 100;
-	unsigned long seed = (s = getenv("SOAK_SEED")) ? strtoul(s, NULL, 0)
-						       : 20261207;
+	unsigned long seed =
+		(s = getenv("SOAK_SEED")) ? strtoul(s, NULL, 0) : 20261207;
 	struct counts c = { 0 };
 	struct e2e_image cur, im;
 	struct e2e_periph per;
