@@ -225,6 +225,14 @@ test: deps
 tests-run: $(TEST_BINS) $(BINS)
 	@BLEOTA_BUILD=$(O) tests/tools/run-tests.sh $(TEST_BINS)
 
+# Soak: SOAK_COUNT pushes with loss, corruption, client and device kills
+# and power cuts mixed (tests/tools/soak.c); SOAK_SEED replays a run.
+SOAK_COUNT ?= 100
+.PHONY: soak
+soak: deps
+	@$(MAKE) --no-print-directory all $(O)/tests/tools/soak
+	@BLEOTA_BUILD=$(O) SOAK_COUNT=$(SOAK_COUNT) $(O)/tests/tools/soak
+
 # The README's first command: a push to a simulated device on a local socket.
 .PHONY: demo
 demo: deps

@@ -70,6 +70,22 @@ const char *client_last_error(void)
 	return last_why;
 }
 
+/*
+ * How long a unix: connect may wait for a daemon whose backlog is full:
+ * $BLEOTA_CONNECT_TIMEOUT seconds, default 20 as over Bluetooth.
+ */
+static unsigned int connect_timeout_ms(void)
+{
+	const char *e = getenv("BLEOTA_CONNECT_TIMEOUT");
+	unsigned long s = 20;
+
+	if (e && *e)
+		s = strtoul(e, NULL, 10);
+	if (!s || s > 3600)
+		s = 20;
+	return (unsigned int)s * 1000u;
+}
+
 struct client *client_connect(const char *device, size_t value_max, int *err)
 {
 	const char *path = unix_path_of(device);
@@ -95,7 +111,7 @@ struct client *client_connect(const char *device, size_t value_max, int *err)
 			*err = -ENOMEM;
 		return c;
 	}
-	fd = socket_connect_unix(path);
+	fd = socket_connect_unix(path, connect_timeout_ms());
 	if (fd < 0) {
 		*err = fd;
 		return NULL;
