@@ -9,7 +9,7 @@
 set -eu
 
 pkgs="gcc make pkg-config libcmocka-dev libmbedtls-dev libglib2.0-dev \
-libdbus-1-dev libbluetooth-dev $*"
+libdbus-1-dev libbluetooth-dev dbus-daemon $*"
 
 missing=""
 for p in $pkgs; do
