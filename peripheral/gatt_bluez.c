@@ -96,6 +96,7 @@ struct gatt_app {
 	guint name_watch;
 	guint adapter_sub; /* InterfacesAdded, while waiting for the adapter */
 	bool adapter_wait_said;
+	bool registering;    /* adapter_ready() ran for this bluetoothd */
 	char old_alias[249]; /* the adapter's Alias before ours, to restore */
 	bool alias_set;
 	bool registered;
@@ -775,6 +776,11 @@ static void alias_set(GObject *src, GAsyncResult *res, gpointer data)
 /* The adapter exists: name it, power it, register the application. */
 static void adapter_ready(struct gatt_app *app)
 {
+	/* the adapter can be announced twice (InterfacesAdded, and in the
+	 * GetManagedObjects reply): register once per bluetoothd */
+	if (app->registering)
+		return;
+	app->registering = true;
 	if (app->adapter_sub) {
 		g_dbus_connection_signal_unsubscribe(app->conn,
 						     app->adapter_sub);
@@ -904,6 +910,7 @@ static void bluez_vanished(GDBusConnection *conn, const char *name,
 	app->registered = false;
 	app->adv_registered = false;
 	app->adapter_wait_said = false;
+	app->registering = false;
 	for (i = 0; i < CHRC_COUNT; i++) {
 		chrc_close_fd(&app->chrc[i]);
 		app->chrc[i].notifying = false;

@@ -501,6 +501,9 @@ static void test_periph_bluetoothd_restarts(void **state)
 	/* like a starting bluetoothd: the name first, the adapter later */
 	fake_start(f, "--adapter-delay 300");
 	must_log(f->per.log, "advertising as 'dbus-dev' on hci0", 2);
+	/* once: the adapter in InterfacesAdded and in GetManagedObjects */
+	assert_int_equal(file_count(f->per.log, "GATT service "), 2);
+	assert_false(file_has(f->per.log, "refused the GATT application"));
 	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "push dbus-dev %s",
 				    f->v2.path),
 			 0);

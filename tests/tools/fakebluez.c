@@ -157,6 +157,8 @@ static struct {
 	char adv_owner[64], adv_path[200], adv_name[64];
 	bool dev_exported, connected, resolved;
 	guint reg_root, reg_adapter[3], reg_dev, reg_svc;
+	bool adapter_pending; /* --adapter-delay: not exported yet */
+	GSList *held_replies; /* GetManagedObjects calls held until then */
 	struct rchrc chrc[NCHRC];
 	int nchrc;
 } fb;
@@ -380,6 +382,13 @@ static void root_call(GDBusConnection *conn, const char *sender,
 	(void)method;
 	(void)params;
 	(void)data;
+	/* a starting bluetoothd answers once its adapter is in: so the
+	 * caller sees both the InterfacesAdded and the adapter in the reply,
+	 * the order the VM showed (tests/hci/restart.sh) */
+	if (fb.adapter_pending) {
+		fb.held_replies = g_slist_append(fb.held_replies, inv);
+		return;
+	}
 	g_dbus_method_invocation_return_value(
 		inv, g_variant_new("(@a{oa{sa{sv}}})", managed_objects()));
 }
@@ -975,6 +984,14 @@ static gboolean export_adapter(gpointer data)
 		g_variant_unref(all);
 	}
 	fprintf(stderr, "fakebluez: adapter %s up\n", fb.adapter);
+	fb.adapter_pending = false;
+	while (fb.held_replies) {
+		g_dbus_method_invocation_return_value(
+			fb.held_replies->data,
+			g_variant_new("(@a{oa{sa{sv}}})", managed_objects()));
+		fb.held_replies =
+			g_slist_delete_link(fb.held_replies, fb.held_replies);
+	}
 	return G_SOURCE_REMOVE;
 }
 
@@ -1078,6 +1095,7 @@ int main(int argc, char **argv)
 	g_variant_unref(r);
 	fprintf(stderr, "fakebluez: org.bluez owned\n");
 	if (!fb.no_adapter) {
+		fb.adapter_pending = delay > 0;
 		if (delay)
 			g_timeout_add(delay, export_adapter, NULL);
 		else
