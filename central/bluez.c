@@ -923,7 +923,8 @@ struct transport *bluez_connect(const char *device,
 			}
 			g_variant_unref(r);
 		}
-		hlog_info("notifications through StartNotify");
+		hlog_info("%s notifications through StartNotify",
+			  ch == CH_CTRL ? "Control" : "Status");
 	}
 	/* data: AcquireWrite, the faster path, unless asked (bluez.h) */
 	b->data_fd = -1;

@@ -578,8 +578,10 @@ static void test_both_data_paths_push(void **state)
 				    "%s",
 				    f->v2.path),
 			 0);
-	assert_non_null(strstr(f->out, "bleota: notifications through "
-				       "StartNotify"));
+	assert_non_null(strstr(f->out, "bleota: Control notifications "
+				       "through StartNotify"));
+	assert_non_null(strstr(f->out, "bleota: Status notifications "
+				       "through StartNotify"));
 	assert_non_null(strstr(f->out, "bleota: data through WriteValue"));
 	assert_true(file_has(f->fake_log, "GattCharacteristic1.StartNotify"));
 	assert_false(file_has(f->fake_log, "GattCharacteristic1.Acquire"));
