@@ -27,7 +27,8 @@
  * owned before the adapter exists, as a starting bluetoothd), --no-service
  * (a known device without the bleota service), --refuse-acquire-write
  * ERROR, --disconnect-after BYTES (the link drops once that much data went
- * through). Every call is logged on stderr.
+ * through), --stall-after BYTES (data beyond that is dropped, so a push
+ * cannot end before the test acts). Every call is logged on stderr.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -151,7 +152,7 @@ static struct {
 	char alias[249];
 	bool no_adapter, no_service, powered, discovering;
 	const char *refuse_acquire_write;
-	unsigned long disconnect_after, data_bytes;
+	unsigned long disconnect_after, stall_after, data_bytes;
 	bool disconnected_once;
 	char app_owner[64], app_path[200];
 	char adv_owner[64], adv_path[200], adv_name[64];
@@ -445,6 +446,13 @@ static void write_command(struct rchrc *c, const void *buf, size_t len)
 {
 	if (!fb.connected)
 		return;
+	if (fb.stall_after && fb.data_bytes >= fb.stall_after) {
+		if (fb.data_bytes < fb.stall_after + len)
+			fprintf(stderr, "fakebluez: stalled after %lu bytes\n",
+				fb.data_bytes);
+		fb.data_bytes += len;
+		return;
+	}
 	if (c->app_write_acquired && c->app_fd < 0) {
 		GUnixFDList *fds = NULL;
 		GError *err = NULL;
@@ -1009,7 +1017,8 @@ static void usage(void)
 		"[--powered-off] "
 		"[--adapter-delay MS]\n"
 		"       [--no-service] [--refuse-acquire-write DBUS-ERROR] "
-		"[--disconnect-after BYTES]\n");
+		"[--disconnect-after BYTES]\n"
+		"       [--stall-after BYTES]\n");
 }
 
 int main(int argc, char **argv)
@@ -1022,6 +1031,7 @@ int main(int argc, char **argv)
 		{ "no-service", no_argument, NULL, 's' },
 		{ "refuse-acquire-write", required_argument, NULL, 'r' },
 		{ "disconnect-after", required_argument, NULL, 'D' },
+		{ "stall-after", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long delay = 0;
@@ -1054,6 +1064,9 @@ int main(int argc, char **argv)
 			break;
 		case 'D':
 			fb.disconnect_after = strtoul(optarg, NULL, 10);
+			break;
+		case 'S':
+			fb.stall_after = strtoul(optarg, NULL, 10);
 			break;
 		default:
 			usage();
