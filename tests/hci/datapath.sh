@@ -6,10 +6,11 @@
 # images of the same size are pushed in turn (--no-commit, so each push
 # replaces the other image and moves every byte: nothing is resumed)
 # through each central data path, the paths taking turns for ROUNDS rounds
-# (the first argument: 1 in `make test-hci`, 3 for the figures in
-# docs/testing-hci.md: tests/hci/vm-run.sh tests/hci/datapath.sh 3) so
-# that a slow moment of the shared build machine does not land on one path
-# only:
+# so that a slow moment of the shared build machine does not land on one
+# path only. Arguments: ROUNDS and the images' IROM segment size in bytes;
+# `make test-hci` runs 1 round of small images (checks only), the figures
+# in docs/testing-hci.md come from
+# `tests/hci/vm-run.sh tests/hci/datapath.sh 3 190000` (254 KiB images):
 #
 #   acquire     (the default)  Data: AcquireWrite, notifications: AcquireNotify
 #   writevalue  --write-value  Data: WriteValue,   notifications: AcquireNotify
@@ -24,6 +25,7 @@ set -eu
 
 W=/tmp/bleota
 ROUNDS=${1:-1}
+IROM=${2:-40000}
 hci_bleota_build
 
 mkdir -p "$W"
@@ -37,7 +39,7 @@ run "$B/tests/tools/mkimage" --project blinky --version 1.0.0 \
 	--segments drom:30000,irom:60000,dram:4096 "$W/v1.bin"
 for v in 2 3; do
 	run "$B/tests/tools/mkimage" --project blinky --version "$v.0.0" \
-		--seed "$v" --segments drom:60000,irom:190000,dram:4096 \
+		--seed "$v" --segments "drom:60000,irom:$IROM,dram:4096" \
 		"$W/v$v.bin"
 done
 size=$(wc -c <"$W/v2.bin")
