@@ -60,12 +60,17 @@ hci_power_on "$HCI_C" "$HCI_P"
 
 run "$B/tests/tools/mkimage" --project blinky --version 1.0.0 \
 	--segments drom:30000,irom:60000,dram:4096 "$W/v1.bin"
+# v4 goes through --no-acquire, the slowest path: a smaller image keeps
+# the scenario inside the VM's time limit (datapath.sh compares speeds)
 for v in 2 3 4 5; do
+	irom=190000
+	[ $v = 4 ] && irom=40000
 	run "$B/tests/tools/mkimage" --project blinky --version "$v.0.0" \
-		--seed "$v" --segments drom:60000,irom:190000,dram:4096 \
+		--seed "$v" --segments "drom:60000,irom:$irom,dram:4096" \
 		"$W/v$v.bin"
 done
 size=$(wc -c <"$W/v2.bin")
+size4=$(wc -c <"$W/v4.bin")
 run "$B/bleota" flash create "$W/dev.flash" --size 4M --layout two-ota \
 	--app "$W/v1.bin"
 
@@ -120,7 +125,7 @@ grep -q "data through WriteValue" "$HCI_OUT/writevalue.err" &&
 	grep -q "notifications through StartNotify" "$HCI_OUT/writevalue.err" ||
 	hci_fail "push --no-acquire did not use WriteValue and StartNotify"
 t_wv=$(bleota_done_field "$HCI_OUT/writevalue.json" seconds)
-log "WriteValue path: $size bytes in ${t_wv}s = $(bleota_kibps "$size" "$t_wv") KiB/s"
+log "WriteValue path: $size4 bytes in ${t_wv}s = $(bleota_kibps "$size4" "$t_wv") KiB/s"
 
 log "6. info, status, rollback, reboot over BlueZ"
 run "$B/bleota" info --adapter "hci$HCI_C" "$HCI_P_ADDR" >"$HCI_OUT/info.txt"
@@ -166,6 +171,7 @@ log "encrypted AcquireWrite path: $size bytes in ${t_enc}s = $(bleota_kibps "$si
 stop_device
 
 log "throughput: AcquireWrite $(bleota_kibps "$size" "$t_acq") KiB/s," \
-	"WriteValue $(bleota_kibps "$size" "$t_wv") KiB/s," \
-	"encrypted $(bleota_kibps "$size" "$t_enc") KiB/s ($size-byte image)"
+	"encrypted $(bleota_kibps "$size" "$t_enc") KiB/s ($size-byte image)," \
+	"WriteValue/StartNotify $(bleota_kibps "$size4" "$t_wv") KiB/s" \
+	"($size4-byte image)"
 hci_pass
