@@ -52,11 +52,17 @@ static struct client *client_new(struct transport *t, size_t value_max)
 
 static char bluez_adapter[32];
 static bool bluez_no_acquire;
+static bool bluez_write_value;
 static char last_why[512];
 
 void client_set_no_acquire(bool no_acquire)
 {
 	bluez_no_acquire = no_acquire;
+}
+
+void client_set_write_value(bool write_value)
+{
+	bluez_write_value = write_value;
 }
 
 void client_set_adapter(const char *adapter)
@@ -94,9 +100,11 @@ struct client *client_connect(const char *device, size_t value_max, int *err)
 
 	last_why[0] = '\0';
 	if (!path) {
-		struct bluez_opts o = { .adapter = bluez_adapter[0]
-							   ? bluez_adapter
-							   : NULL };
+		struct bluez_opts o = {
+			.adapter = bluez_adapter[0] ? bluez_adapter : NULL,
+			.write_value = bluez_write_value,
+			.no_acquire = bluez_no_acquire,
+		};
 		struct transport *t;
 
 		if (!strncmp(device, "unix:", 5)) {

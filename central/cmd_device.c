@@ -500,11 +500,13 @@ static void push_usage(FILE *fp)
 		"  --retries N     reconnect and resume up to N times after a "
 		"lost link (3)\n"
 		"  -i, --adapter hciN  the Bluetooth adapter to use\n"
-		"  --no-acquire    Bluetooth: WriteValue and StartNotify "
-		"instead of "
-		"the\n"
-		"                  AcquireWrite/AcquireNotify sockets "
-		"(slower)\n"
+		"  --write-value   Bluetooth: data through WriteValue, not "
+		"the AcquireWrite\n"
+		"                  socket (slower; AcquireWrite is the "
+		"default)\n"
+		"  --no-acquire    Bluetooth: no Acquire* sockets at all: "
+		"WriteValue and\n"
+		"                  StartNotify (slowest)\n"
 		"  --json          one JSON object per line on stdout\n"
 		"  -v              more detail on stderr; -vvv traces every "
 		"PDU\n"
@@ -873,6 +875,7 @@ int cmd_push(int argc, char **argv)
 		{ "retries", required_argument, NULL, 'R' },
 		{ "adapter", required_argument, NULL, 'i' },
 		{ "no-acquire", no_argument, NULL, 'A' },
+		{ "write-value", no_argument, NULL, 'W' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -892,6 +895,9 @@ int cmd_push(int argc, char **argv)
 			break;
 		case 'A':
 			client_set_no_acquire(true);
+			break;
+		case 'W':
+			client_set_write_value(true);
 			break;
 		case 'n':
 			p.flags &= (uint8_t)~OTA_TX_F_COMMIT;
@@ -986,8 +992,8 @@ int cmd_push(int argc, char **argv)
 			     attempt + 1, p.retries);
 		sleep(1);
 	}
-	if (r && lost && attempt > 0 && r == BLEOTA_EXIT_TRANSPORT &&
-	    report_mode() != REPORT_JSON)
+	if (r && lost && (attempt > 0 || !p.retries) &&
+	    r == BLEOTA_EXIT_TRANSPORT && report_mode() != REPORT_JSON)
 		lost_error(p.device, "sending the image");
 	if (r == PUSH_ALREADY)
 		r = BLEOTA_EXIT_OK;
