@@ -56,6 +56,9 @@ CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka)
 CRYPTO_LIBS   = -lmbedcrypto
 DIVSUFSORT_LIBS = -ldivsufsort
+# The gateway (bleota serve) and its downloads: libsoup, json-glib, libcurl.
+WEB_CFLAGS    = $(shell $(PKG_CONFIG) --cflags libsoup-3.0 json-glib-1.0 libcurl)
+WEB_LIBS      = $(shell $(PKG_CONFIG) --libs libsoup-3.0 json-glib-1.0 libcurl)
 
 # ---------------------------------------------------------------------------
 # Sources. Every directory is picked up by wildcard; main.c files are the
@@ -123,6 +126,17 @@ $(O)/ota_engine/%.o: ota_engine/%.c
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(O)/host/%.o $(O)/central/%.o $(O)/peripheral/%.o: HOST_FLAGS = $(GIO_CFLAGS)
+# Only the gateway's objects, programs and tests see the web libraries.
+WEB_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard central/serve*.c)) \
+	$(O)/host/http_fetch.o
+WEB_TESTS := $(O)/tests/test_fetch $(O)/tests/test_serve \
+	$(O)/tests/test_serve_config $(O)/tests/tools/fileserver
+$(WEB_OBJS): HOST_FLAGS = $(GIO_CFLAGS) $(WEB_CFLAGS)
+$(WEB_TESTS:$(O)/tests/%=$(O)/tests/e2e/%.o) \
+$(WEB_TESTS:$(O)/tests/%=$(O)/tests/unit/%.o) \
+$(O)/tests/tools/fileserver.o: CMOCKA_CFLAGS += $(WEB_CFLAGS)
+$(O)/bleota $(WEB_TESTS): SYS_LIBS += $(WEB_LIBS)
+
 $(O)/host/%.o: host/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(HOST_FLAGS) -c -o $@ $<
@@ -211,6 +225,14 @@ test: deps
 tests-run: $(TEST_BINS) $(BINS)
 	@BLEOTA_BUILD=$(O) tests/tools/run-tests.sh $(TEST_BINS)
 
+# Soak: SOAK_COUNT pushes with loss, corruption, client and device kills
+# and power cuts mixed (tests/tools/soak.c); SOAK_SEED replays a run.
+SOAK_COUNT ?= 100
+.PHONY: soak
+soak: deps
+	@$(MAKE) --no-print-directory all $(O)/tests/tools/soak
+	@BLEOTA_BUILD=$(O) SOAK_COUNT=$(SOAK_COUNT) $(O)/tests/tools/soak
+
 # The README's first command: a push to a simulated device on a local socket.
 .PHONY: demo
 demo: deps
@@ -293,7 +315,9 @@ format-check:
 #
 #   make bench   bleota over the BLE link model vs the anchor protocol models
 #                (tests/bench/bench_model.c), loopback throughput over a
-#                SEQPACKET socketpair (bench_loopback.c), receiver CPU cost
+#                SEQPACKET socketpair (bench_loopback.c), bleota serve
+#                bringing 8 devices to a new version (bench_serve.c,
+#                --jobs 1/2/4/8 at 150 KiB/s), receiver CPU cost
 #                per payload byte under callgrind (bench_rxcost.c), delta
 #                patch sizes for Cortex-M4 builds (bench-delta.sh,
 #                bench_delta.c)
@@ -327,6 +351,9 @@ bench: $(BENCH_BINS)
 	@echo
 	@$(MAKE) --no-print-directory all
 	@BLEOTA_BUILD=$(O) $(O)/tests/bench_loopback
+	@echo
+	@$(MAKE) --no-print-directory $(O)/tests/tools/mkimage
+	@BLEOTA_BUILD=$(O) $(O)/tests/bench_serve
 	@echo
 	@tests/tools/bench-rxcost.sh $(O)/tests/bench_rxcost
 	@echo
@@ -452,9 +479,10 @@ install: all man
 		dist/bash-completion/bleota-peripheral \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
-	sed -e 's|@BINDIR@|$(BINDIR)|g' dist/systemd/bleota-peripheral@.service.in \
-		> $(DESTDIR)$(SYSTEMDUNITDIR)/bleota-peripheral@.service
-	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/bleota-peripheral@.service
+	for u in bleota-peripheral@.service bleota-serve.service; do \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' dist/systemd/$$u.in \
+			> $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS)))
@@ -465,7 +493,8 @@ uninstall:
 	rm -f $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/bleota \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/bleota-peripheral
-	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/bleota-peripheral@.service
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/bleota-peripheral@.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/bleota-serve.service
 
 clean:
 	rm -rf build build-*

@@ -51,17 +51,20 @@ struct bz {
 	struct transport t;
 	GDBusConnection *conn;
 	char device[128];
+	char addr[18]; /* of b->device, for messages */
 	char chrc[CH_COUNT][160];
 	int data_fd;
 	int notify_fd[CH_COUNT];
 	guint notify_watch[CH_COUNT];
 	guint out_watch;
 	guint sub_dev;
+	guint name_watch; /* bluetoothd's name, to notice it going away */
 	guint sub_chrc[CH_COUNT];
 	unsigned int cmds_in_flight;
 	bool ctrl_busy;
 	GBytes *ctrl_next; /* a Control write waiting for the previous */
 	bool want_writable;
+	char acquire_err[200]; /* why the last Acquire* call failed */
 };
 
 bool bluez_is_address(const char *s)
@@ -195,6 +198,18 @@ static bool find_device(GVariant *objs, const char *adapter, const char *want,
 	return false;
 }
 
+/* "AA:BB:CC:DD:EE:FF" of a BlueZ device path ".../dev_AA_BB_CC_DD_EE_FF". */
+static void addr_of_path(const char *path, char addr[18])
+{
+	const char *d = strstr(path, "/dev_");
+	size_t i;
+
+	d = d ? d + 5 : path;
+	for (i = 0; i < 17 && d[i]; i++)
+		addr[i] = d[i] == '_' ? ':' : d[i];
+	addr[i] = '\0';
+}
+
 /* Iterate the main loop until @deadline_us (monotonic) for @ms. */
 static void pump_loop_ms(unsigned int ms)
 {
@@ -292,6 +307,17 @@ static void on_dev_props(GDBusConnection *conn, const char *sender,
 	g_variant_unref(changed);
 }
 
+static void on_bluez_vanished(GDBusConnection *conn, const char *name,
+			      gpointer data)
+{
+	struct bz *b = data;
+
+	(void)conn;
+	(void)name;
+	hlog_warn("bluetoothd went away: the link to %s is gone", b->addr);
+	bz_closed(b, -EHOSTDOWN);
+}
+
 static enum ota_chan chan_of(int ch)
 {
 	return ch == CH_CTRL ? OTA_CHAN_CONTROL : OTA_CHAN_STATUS;
@@ -384,7 +410,7 @@ static void ctrl_written(GObject *src, GAsyncResult *res, gpointer data)
 			hlog_warn("%s: writes not permitted (%s): pair the "
 				  "device "
 				  "first",
-				  b->device, err->message);
+				  b->addr, err->message);
 		g_error_free(err);
 	}
 	b->ctrl_busy = false;
@@ -508,6 +534,8 @@ static void bz_destroy(struct transport *t)
 
 	if (b->sub_dev)
 		g_dbus_connection_signal_unsubscribe(b->conn, b->sub_dev);
+	if (b->name_watch)
+		g_bus_unwatch_name(b->name_watch);
 	for (ch = 0; ch < CH_COUNT; ch++) {
 		if (b->sub_chrc[ch])
 			g_dbus_connection_signal_unsubscribe(b->conn,
@@ -521,10 +549,14 @@ static void bz_destroy(struct transport *t)
 		g_source_remove(b->out_watch);
 	if (b->data_fd >= 0)
 		close(b->data_fd);
-	/* let pending D-Bus replies land before the device goes */
+	/*
+	 * Let pending D-Bus replies land before the device goes: their
+	 * callbacks use @b. An iteration can dispatch nothing (a wakeup from
+	 * GDBus's thread), so loop on the counts; every call has a 10 s
+	 * timeout, so this ends.
+	 */
 	while (b->cmds_in_flight || b->ctrl_busy)
-		if (!g_main_context_iteration(NULL, TRUE))
-			break;
+		g_main_context_iteration(NULL, TRUE);
 	if (b->ctrl_next)
 		g_bytes_unref(b->ctrl_next);
 	/* leave the device as we found it: not connected */
@@ -556,9 +588,12 @@ static int acquire(struct bz *b, const char *path, const char *method,
 		g_variant_new("(a{sv})", NULL), G_VARIANT_TYPE("(hq)"),
 		G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &out, NULL, &err);
 	if (!r) {
-		int e = map_bluez_error(err, method, b->device, why, cap);
+		int e;
 
 		hlog_dbg("%s on %s: %s", method, path, err->message);
+		e = map_bluez_error(err, method, b->addr, why, cap);
+		snprintf(b->acquire_err, sizeof(b->acquire_err), "%s",
+			 err->message);
 		g_error_free(err);
 		return e;
 	}
@@ -567,7 +602,7 @@ static int acquire(struct bz *b, const char *path, const char *method,
 	fd = g_unix_fd_list_get(out, idx, &err);
 	g_object_unref(out);
 	if (fd < 0) {
-		snprintf(why, cap, "%s: %s returned no fd", b->device, method);
+		snprintf(why, cap, "%s: %s returned no fd", b->addr, method);
 		g_error_free(err);
 		return -EIO;
 	}
@@ -782,6 +817,8 @@ struct transport *bluez_connect(const char *device,
 		g_variant_unref(objs);
 	}
 
+	addr_of_path(b->device, b->addr);
+
 	/* 2. connect (retrying the transient le-connection-abort) */
 	for (attempt = 0; attempt < 3; attempt++) {
 		GVariant *r = g_dbus_connection_call_sync(
@@ -809,6 +846,9 @@ struct transport *bluez_connect(const char *device,
 	b->sub_dev = g_dbus_connection_signal_subscribe(
 		conn, BLUEZ, IFACE_PROPS, "PropertiesChanged", b->device, NULL,
 		G_DBUS_SIGNAL_FLAGS_NONE, on_dev_props, b, NULL);
+	b->name_watch = g_bus_watch_name_on_connection(
+		conn, BLUEZ, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
+		on_bluez_vanished, b, NULL);
 
 	/* 3. services resolved AND the characteristics exist (bluez#1489) */
 	end = g_get_monotonic_time() + (gint64)timeout * 1000000;
@@ -821,6 +861,10 @@ struct transport *bluez_connect(const char *device,
 		resolved = prop_bool(props, "ServicesResolved");
 		if (resolved)
 			ready = find_chrcs(objs, b);
+		/* resolved, and the device's services (UUIDs) do not
+		 * include ours: it is not a bleota device, do not wait */
+		if (resolved && !ready && !has_service_uuid(props))
+			end = 0;
 		if (props)
 			g_variant_unref(props);
 		if (objs)
@@ -879,15 +923,25 @@ struct transport *bluez_connect(const char *device,
 			}
 			g_variant_unref(r);
 		}
+		hlog_info("%s notifications through StartNotify",
+			  ch == CH_CTRL ? "Control" : "Status");
 	}
-	b->data_fd = opts->no_acquire
-			     ? -ENOTSUP
-			     : acquire(b, b->chrc[CH_DATA], "AcquireWrite",
-				       &mtu, why, why_cap);
-	if (b->data_fd == -EACCES) {
-		*err = -EACCES;
-		b->data_fd = -1;
-		goto fail;
+	/* data: AcquireWrite, the faster path, unless asked (bluez.h) */
+	b->data_fd = -1;
+	if (!opts->write_value && !opts->no_acquire) {
+		b->data_fd = acquire(b, b->chrc[CH_DATA], "AcquireWrite", &mtu,
+				     why, why_cap);
+		if (b->data_fd == -EACCES) {
+			*err = -EACCES;
+			b->data_fd = -1;
+			goto fail;
+		}
+		if (b->data_fd >= 0)
+			hlog_info("data through AcquireWrite");
+		else
+			hlog_info("AcquireWrite refused (%s): data through "
+				  "WriteValue",
+				  b->acquire_err);
 	}
 	if (b->data_fd < 0) {
 		GVariant *mv;
@@ -901,14 +955,18 @@ struct transport *bluez_connect(const char *device,
 		mv = props ? g_variant_lookup_value(props, "MTU",
 						    G_VARIANT_TYPE_UINT16)
 			   : NULL;
-		mtu = mv ? g_variant_get_uint16(mv) : OTA_MIN_MTU;
+		if (mv)
+			mtu = g_variant_get_uint16(mv);
+		else if (!mtu)
+			mtu = OTA_MIN_MTU;
 		if (mv)
 			g_variant_unref(mv);
 		if (props)
 			g_variant_unref(props);
 		if (objs)
 			g_variant_unref(objs);
-		hlog_info("data through WriteValue (no AcquireWrite)");
+		if (opts->write_value || opts->no_acquire)
+			hlog_info("data through WriteValue");
 	}
 	b->t.value_max =
 		ota_frame_value_max(mtu < OTA_MIN_MTU ? OTA_MIN_MTU : mtu);

@@ -3,8 +3,10 @@
  * bleota's BlueZ central: finds a device advertising the bleota service,
  * connects through bluetoothd (org.bluez over the system bus), and makes
  * its characteristics a struct transport: Data through an AcquireWrite fd
- * (fallback WriteValue type=command), Control writes as write requests,
- * notifications through AcquireNotify fds (fallback StartNotify).
+ * (fallback, or asked for: WriteValue type=command), Control writes as write
+ * requests, notifications through AcquireNotify fds (fallback StartNotify).
+ * AcquireWrite is the default because it is the faster path: measured in
+ * the VM (tests/hci/datapath.sh, docs/testing-hci.md).
  */
 #ifndef BLEOTA_CENTRAL_BLUEZ_H
 #define BLEOTA_CENTRAL_BLUEZ_H
@@ -17,7 +19,8 @@
 struct bluez_opts {
 	const char *adapter;    /* "hci0"; NULL: the first adapter */
 	unsigned int timeout_s; /* discovery and connection, 0 = 20 */
-	bool no_acquire;        /* force the WriteValue/StartNotify path */
+	bool write_value;       /* Data through WriteValue, not AcquireWrite */
+	bool no_acquire;        /* no Acquire* at all: WriteValue/StartNotify */
 };
 
 /**

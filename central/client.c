@@ -52,11 +52,17 @@ static struct client *client_new(struct transport *t, size_t value_max)
 
 static char bluez_adapter[32];
 static bool bluez_no_acquire;
+static bool bluez_write_value;
 static char last_why[512];
 
 void client_set_no_acquire(bool no_acquire)
 {
 	bluez_no_acquire = no_acquire;
+}
+
+void client_set_write_value(bool write_value)
+{
+	bluez_write_value = write_value;
 }
 
 void client_set_adapter(const char *adapter)
@@ -70,6 +76,22 @@ const char *client_last_error(void)
 	return last_why;
 }
 
+/*
+ * How long a unix: connect may wait for a daemon whose backlog is full:
+ * $BLEOTA_CONNECT_TIMEOUT seconds, default 20 as over Bluetooth.
+ */
+static unsigned int connect_timeout_ms(void)
+{
+	const char *e = getenv("BLEOTA_CONNECT_TIMEOUT");
+	unsigned long s = 20;
+
+	if (e && *e)
+		s = strtoul(e, NULL, 10);
+	if (!s || s > 3600)
+		s = 20;
+	return (unsigned int)s * 1000u;
+}
+
 struct client *client_connect(const char *device, size_t value_max, int *err)
 {
 	const char *path = unix_path_of(device);
@@ -78,9 +100,11 @@ struct client *client_connect(const char *device, size_t value_max, int *err)
 
 	last_why[0] = '\0';
 	if (!path) {
-		struct bluez_opts o = { .adapter = bluez_adapter[0]
-							   ? bluez_adapter
-							   : NULL };
+		struct bluez_opts o = {
+			.adapter = bluez_adapter[0] ? bluez_adapter : NULL,
+			.write_value = bluez_write_value,
+			.no_acquire = bluez_no_acquire,
+		};
 		struct transport *t;
 
 		if (!strncmp(device, "unix:", 5)) {
@@ -95,7 +119,7 @@ struct client *client_connect(const char *device, size_t value_max, int *err)
 			*err = -ENOMEM;
 		return c;
 	}
-	fd = socket_connect_unix(path);
+	fd = socket_connect_unix(path, connect_timeout_ms());
 	if (fd < 0) {
 		*err = fd;
 		return NULL;

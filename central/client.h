@@ -35,6 +35,9 @@ void client_set_adapter(const char *adapter);
 /** client_set_no_acquire() - use WriteValue/StartNotify, not Acquire*. */
 void client_set_no_acquire(bool no_acquire);
 
+/** client_set_write_value() - Data through WriteValue, not AcquireWrite. */
+void client_set_write_value(bool write_value);
+
 /**
  * client_last_error() - after a failed Bluetooth connect: what went wrong
  * and what to do ("" for unix: devices).

@@ -176,6 +176,21 @@ static int device_error(const char *device, const char *doing,
 			     "compatible versions");
 		return BLEOTA_EXIT_FAIL;
 	}
+	if (ev->status == OTA_STATUS_BUSY) {
+		/* BUSY's detail says whether the other client is updating */
+		snprintf(what, sizeof(what), "%s refused while %s: %s", device,
+			 doing,
+			 ev->detail ? "another client is updating the device"
+				    : "another client is connected to the "
+				      "device (no update in progress)");
+		report_error(BLEOTA_EXIT_REFUSED, "BUSY", what,
+			     ev->detail ? "wait for that update to end, then "
+					  "run the same command again"
+					: "the device drops a client that "
+					  "stays silent for its idle timeout; "
+					  "run the same command again");
+		return BLEOTA_EXIT_REFUSED;
+	}
 	switch (ev->status) {
 	case OTA_STATUS_TOO_LARGE:
 		human_size(a, sizeof(a), img ? img->info.image_len : 0);
@@ -201,7 +216,12 @@ static int device_error(const char *device, const char *doing,
 		 code == BLEOTA_EXIT_REFUSED ? "refused" : "failed", doing,
 		 ota_status_str(ev->status), extra);
 	report_error(code, ota_status_name(ev->status), what,
-		     ota_status_hint(ev->status));
+		     ev->status == OTA_STATUS_SAME_AS_FAILED
+			     ? "if it failed for another reason than the "
+			       "image (a power cut during its trial boot, a "
+			       "missed confirmation), push it again with "
+			       "--force; otherwise fix the image"
+			     : ota_status_hint(ev->status));
 	return code;
 }
 
@@ -227,6 +247,10 @@ static int connect_error(const char *device, int err)
 	if (err == -ENOENT || err == -ECONNREFUSED)
 		hint = "is bleota-peripheral running? start it with "
 		       "'bleota-peripheral --flash FILE --listen unix:PATH'";
+	else if (err == -ETIMEDOUT)
+		hint = "the daemon accepts no connections (its queue stayed "
+		       "full): is it stopped or hung? "
+		       "$BLEOTA_CONNECT_TIMEOUT sets the wait in seconds";
 	else
 		hint = "check the device path and permissions";
 	snprintf(what, sizeof(what), "cannot connect to %s: %s", device,
@@ -249,6 +273,14 @@ static int lost_error(const char *device, const char *doing)
 
 /* ---- reading attributes ----------------------------------------------------- */
 
+/*
+ * push waits out BUSY: while busy_quiet is set, a BUSY answer to the first
+ * READ is returned as BUSY_RETRY (no message) with its detail kept.
+ */
+#define BUSY_RETRY (-1000)
+static bool busy_quiet;
+static uint32_t busy_detail;
+
 static int read_attr(struct client *c, const char *device, uint8_t attr,
 		     uint8_t *buf, size_t *len)
 {
@@ -262,6 +294,11 @@ static int read_attr(struct client *c, const char *device, uint8_t attr,
 		return lost_error(device, "reading its state");
 	if (r)
 		return BLEOTA_EXIT_FAIL;
+	if (done.err == -EREMOTEIO && done.status == OTA_STATUS_BUSY &&
+	    busy_quiet) {
+		busy_detail = done.detail;
+		return BUSY_RETRY;
+	}
 	if (done.err)
 		return device_error(device, "reading its state", &done, NULL);
 	d = ota_tx_read_data(&tx, len);
@@ -348,7 +385,8 @@ static void print_info(const struct dev_info *i)
 	slot_name(slot, sizeof(slot), i->slot);
 	human_size(size, sizeof(size), i->slot_size);
 	printf("chip:            %s\n", ota_image_chip_name(i->chip_id));
-	printf("running:         %s %s (%s)\n", i->project, i->version, slot);
+	printf("running:         %s %s (%s)\n", tty_text(i->project),
+	       tty_text(i->version), slot);
 	printf("secure_version:  %u\n", i->secure_version);
 	printf("update slot:     %s\n", size);
 	printf("rollback:        %s\n", i->caps & OTA_CAP_ROLLBACK
@@ -389,8 +427,16 @@ static void print_status(const struct dev_status *s)
 		return;
 	}
 	slot_name(slot, sizeof(slot), s->run_slot);
-	printf("running:         %s %s, %s\n", slot, s->run_version,
-	       ota_otadata_state_str(s->run_state));
+	/* the wire says 0xff for both the factory app and nothing */
+	if (s->run_slot < 0 && !s->run_version[0])
+		printf("running:         nothing (no bootable app)\n");
+	else if (s->run_slot < 0)
+		printf("running:         factory %s\n",
+		       tty_text(s->run_version));
+	else
+		printf("running:         %s %s, %s\n", slot,
+		       tty_text(s->run_version),
+		       ota_otadata_state_str(s->run_state));
 	printf("other slot:      %s\n", ota_otadata_state_str(s->other_state));
 	if (s->has_session)
 		printf("update session:  %s, %u of %u bytes held\n",
@@ -402,7 +448,7 @@ static void print_status(const struct dev_status *s)
 		       ota_status_name((uint8_t)s->last_status),
 		       ota_status_str((uint8_t)s->last_status));
 	if (s->last_detail[0])
-		printf("last boot:       %s\n", s->last_detail);
+		printf("last boot:       %s\n", tty_text(s->last_detail));
 }
 
 /* ---- push --------------------------------------------------------------------- */
@@ -454,11 +500,13 @@ static void push_usage(FILE *fp)
 		"  --retries N     reconnect and resume up to N times after a "
 		"lost link (3)\n"
 		"  -i, --adapter hciN  the Bluetooth adapter to use\n"
-		"  --no-acquire    Bluetooth: WriteValue and StartNotify "
-		"instead of "
-		"the\n"
-		"                  AcquireWrite/AcquireNotify sockets "
-		"(slower)\n"
+		"  --write-value   Bluetooth: data through WriteValue, not "
+		"the AcquireWrite\n"
+		"                  socket (slower; AcquireWrite is the "
+		"default)\n"
+		"  --no-acquire    Bluetooth: no Acquire* sockets at all: "
+		"WriteValue and\n"
+		"                  StartNotify (slowest)\n"
 		"  --json          one JSON object per line on stdout\n"
 		"  -v              more detail on stderr; -vvv traces every "
 		"PDU\n"
@@ -568,6 +616,57 @@ static void push_tick(const struct ota_tx *tx, void *user_data)
 		report_progress(pr->acked_bytes, pr->image_size);
 }
 
+#define PUSH_ALREADY (-1001) /* the image runs already: nothing to send */
+
+/*
+ * An earlier push of this image was cut between COMMIT and CONFIRM (the
+ * CLI killed): the device runs it PENDING_VERIFY and would refuse another
+ * BEGIN. Same project, version and secure_version as FILE: confirm it when
+ * asked to (what the interrupted push was doing), else say how. The wire
+ * carries no running-image hash, so these fields stand for identity.
+ * Return: 0 to go on with the push, PUSH_ALREADY, or an exit code.
+ */
+static int pending_same(struct client *c, struct push *p,
+			const struct dev_info *info)
+{
+	struct dev_status st;
+	struct ota_tx_event done;
+	struct ota_tx tx;
+	char what[300], fields[200];
+	int r = read_status(c, p->device, &st);
+
+	if (r)
+		return r;
+	if (st.run_slot < 0 || st.run_state != OTA_IMG_PENDING_VERIFY ||
+	    strcmp(st.run_version, p->m.version) ||
+	    strcmp(info->project, p->m.project) ||
+	    info->secure_version != p->m.secure_version)
+		return 0;
+	if (!p->confirm) {
+		snprintf(what, sizeof(what),
+			 "%s already runs %s %s (ota_%d) from an earlier push, "
+			 "waiting for confirmation",
+			 p->device, p->m.project, p->m.version, st.run_slot);
+		report_error(BLEOTA_EXIT_REFUSED, "PENDING_CONFIRM", what,
+			     "confirm it with 'bleota confirm DEVICE' (or "
+			     "push again with --confirm), or reject it with "
+			     "'bleota rollback DEVICE'");
+		return BLEOTA_EXIT_REFUSED;
+	}
+	r = client_request(c, &tx, OTA_OP_CONFIRM, 0, &done);
+	if (r)
+		return lost_error(p->device, "confirming");
+	if (done.err)
+		return device_error(p->device, "confirming", &done, NULL);
+	snprintf(fields, sizeof(fields), "\"slot\":%d,\"version\":\"%s\"",
+		 st.run_slot, p->m.version);
+	report_event("confirmed", fields,
+		     "the device already ran %s %s (ota_%d) from an earlier "
+		     "push, waiting for confirmation: confirmed, it is VALID",
+		     p->m.project, p->m.version, st.run_slot);
+	return PUSH_ALREADY;
+}
+
 /* One attempt on a fresh connection; *lost set if it dropped. */
 static int push_attempt(struct push *p, bool *lost)
 {
@@ -588,6 +687,13 @@ static int push_attempt(struct push *p, bool *lost)
 		*lost = r == BLEOTA_EXIT_TRANSPORT;
 		client_free(c);
 		return r;
+	}
+	if (!p->begun && !(p->flags & OTA_TX_F_FORCE)) {
+		r = pending_same(c, p, &info);
+		if (r) {
+			client_free(c);
+			return r;
+		}
 	}
 	if (!p->begun) {
 		slot_name(slot, sizeof(slot), info.slot);
@@ -723,6 +829,40 @@ out:
 	return r;
 }
 
+/* The push went through: the summary, then reboot and confirm if asked. */
+static int finish_push(struct push *p)
+{
+	double secs;
+	int r = BLEOTA_EXIT_OK;
+
+	report_progress_end();
+	secs = (double)(now_ms() - p->t0) / 1000.0;
+	{
+		char fields[200], sz[32], rate[32];
+		uint64_t sent = p->len - p->first_held;
+
+		human_size(sz, sizeof(sz), p->len);
+		human_size(rate, sizeof(rate),
+			   secs > 0 ? (uint64_t)((double)sent / secs) : 0);
+		snprintf(fields, sizeof(fields),
+			 "\"bytes\":%zu,\"seconds\":%.3f,\"resumed_from\":%u,"
+			 "\"resent\":%llu,\"committed\":%s",
+			 p->len, secs, p->first_held,
+			 (unsigned long long)p->resent,
+			 p->flags & OTA_TX_F_COMMIT ? "true" : "false");
+		report_event("done", fields,
+			     "pushed %s %s (%s) in %.1f s, %s/s%s%s",
+			     p->m.project, p->m.version, sz, secs, rate,
+			     p->first_held ? ", resumed" : "",
+			     p->flags & OTA_TX_F_COMMIT
+				     ? "; it boots next"
+				     : "; not committed (--no-commit)");
+	}
+	if (p->reboot || p->confirm)
+		r = after_reboot(p);
+	return r;
+}
+
 int cmd_push(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -735,6 +875,7 @@ int cmd_push(int argc, char **argv)
 		{ "retries", required_argument, NULL, 'R' },
 		{ "adapter", required_argument, NULL, 'i' },
 		{ "no-acquire", no_argument, NULL, 'A' },
+		{ "write-value", no_argument, NULL, 'W' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -742,10 +883,9 @@ int cmd_push(int argc, char **argv)
 	};
 	struct push p = { .flags = OTA_TX_F_COMMIT, .retries = 3 };
 	bool json = false, lost;
-	int c, verbose = HLOG_WARN, r, attempt;
+	int c, verbose = HLOG_WARN, r, attempt, busy;
 	unsigned long v;
 	char *end;
-	double secs;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "i:vh", opts, NULL)) != -1) {
@@ -755,6 +895,9 @@ int cmd_push(int argc, char **argv)
 			break;
 		case 'A':
 			client_set_no_acquire(true);
+			break;
+		case 'W':
+			client_set_write_value(true);
 			break;
 		case 'n':
 			p.flags &= (uint8_t)~OTA_TX_F_COMMIT;
@@ -823,8 +966,24 @@ int cmd_push(int argc, char **argv)
 		goto out;
 
 	p.t0 = now_ms();
-	for (attempt = 0;; attempt++) {
+	for (attempt = 0, busy = 0;; attempt++) {
+		/* BUSY: wait 1, 2, 4, 8, 8... s, at most 8 times (~60 s) */
+		busy_quiet = busy < 8;
 		r = push_attempt(&p, &lost);
+		if (r == BUSY_RETRY) {
+			unsigned int wait = busy < 3 ? 1u << busy : 8u;
+
+			report_event("busy", NULL,
+				     "the device is busy: another client is "
+				     "%s; trying again in %u s (%d of 8)",
+				     busy_detail ? "updating it"
+						 : "connected to it",
+				     wait, busy + 1);
+			busy++;
+			attempt--;
+			sleep(wait);
+			continue;
+		}
 		if (!r || !lost || attempt >= (int)p.retries)
 			break;
 		report_event("reconnecting", NULL,
@@ -833,36 +992,15 @@ int cmd_push(int argc, char **argv)
 			     attempt + 1, p.retries);
 		sleep(1);
 	}
-	if (r && lost && attempt > 0 && r == BLEOTA_EXIT_TRANSPORT &&
-	    report_mode() != REPORT_JSON)
+	if (r && lost && (attempt > 0 || !p.retries) &&
+	    r == BLEOTA_EXIT_TRANSPORT && report_mode() != REPORT_JSON)
 		lost_error(p.device, "sending the image");
-	if (r)
+	if (r == PUSH_ALREADY)
+		r = BLEOTA_EXIT_OK;
+	else if (r)
 		goto out;
-	report_progress_end();
-	secs = (double)(now_ms() - p.t0) / 1000.0;
-	{
-		char fields[200], sz[32], rate[32];
-		uint64_t sent = p.len - p.first_held;
-
-		human_size(sz, sizeof(sz), p.len);
-		human_size(rate, sizeof(rate),
-			   secs > 0 ? (uint64_t)((double)sent / secs) : 0);
-		snprintf(fields, sizeof(fields),
-			 "\"bytes\":%zu,\"seconds\":%.3f,\"resumed_from\":%u,"
-			 "\"resent\":%llu,\"committed\":%s",
-			 p.len, secs, p.first_held,
-			 (unsigned long long)p.resent,
-			 p.flags & OTA_TX_F_COMMIT ? "true" : "false");
-		report_event("done", fields,
-			     "pushed %s %s (%s) in %.1f s, %s/s%s%s",
-			     p.m.project, p.m.version, sz, secs, rate,
-			     p.first_held ? ", resumed" : "",
-			     p.flags & OTA_TX_F_COMMIT
-				     ? "; it boots next"
-				     : "; not committed (--no-commit)");
-	}
-	if (p.reboot || p.confirm)
-		r = after_reboot(&p);
+	else
+		r = finish_push(&p);
 out:
 	free(p.img);
 	return r;
@@ -963,6 +1101,18 @@ int cmd_device(int argc, char **argv)
 		r = read_status(c, device, &st);
 		if (!r)
 			print_status(&st);
+		if (!r && st.run_slot < 0 && !st.run_version[0]) {
+			char what[300];
+
+			snprintf(what, sizeof(what),
+				 "%s: nothing bootable: no valid app in any "
+				 "slot",
+				 device);
+			report_error(BLEOTA_EXIT_FAIL, "NOTHING_BOOTABLE", what,
+				     "push an image to it: 'bleota push "
+				     "DEVICE FILE'");
+			r = BLEOTA_EXIT_FAIL;
+		}
 		goto out;
 	}
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {

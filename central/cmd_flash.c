@@ -7,11 +7,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "central/commands.h"
+#include "central/nvs_print.h"
+#include "central/report.h"
 #include "host/fileutil.h"
 #include "host/flashimg.h"
 #include "host/partcsv.h"
@@ -76,11 +79,29 @@ static void print_slot(struct ota_flash_file *f, const char *name, uint32_t off,
 		       ota_image_describe(&v, text, sizeof(text)));
 		return;
 	}
-	printf("%s %s (%s, secure_version %u, %u bytes)\n", v.info.desc.project,
-	       v.info.desc.version, ota_image_chip_name(v.info.chip_id),
-	       v.info.desc.secure_version, v.info.image_len);
+	printf("%s %s (%s, secure_version %u, %u bytes)\n",
+	       tty_text(v.info.desc.project), tty_text(v.info.desc.version),
+	       ota_image_chip_name(v.info.chip_id), v.info.desc.secure_version,
+	       v.info.image_len);
 	if (*chip == OTA_CHIP_ANY)
 		*chip = v.info.chip_id;
+}
+
+/* Whether [@off, @off + @len) reads as erased flash (all 0xFF). */
+static bool region_erased(struct ota_flash_file *f, uint32_t off, uint32_t len)
+{
+	uint8_t buf[4096];
+	uint32_t n, i;
+
+	for (; len; off += n, len -= n) {
+		n = len < sizeof(buf) ? len : (uint32_t)sizeof(buf);
+		if (ota_flash_file_ops.read(f, off, buf, n))
+			return false;
+		for (i = 0; i < n; i++)
+			if (buf[i] != 0xff)
+				return false;
+	}
+	return true;
 }
 
 static int info(const char *path, uint16_t chip)
@@ -99,24 +120,33 @@ static int info(const char *path, uint16_t chip)
 	int active, rc = BLEOTA_EXIT_FAIL, e2 = 0;
 	bool erased_otadata = false;
 
-	f = ota_flash_file_open(path, 0, 0, &e2);
+	f = ota_flash_file_open(path, 0, OTA_FLASH_FILE_RDONLY, &e2);
 	if (!f) {
-		fprintf(stderr, "bleota: %s: %s\n", path,
-			e2 == -EINVAL ? "not a flash image (size must be a "
-					"multiple of 4K)"
-				      : strerror(-e2));
+		if (e2 == -EINVAL)
+			fprintf(stderr,
+				"bleota: %s: its size is not a multiple of "
+				"4096 bytes: the file is truncated or not a "
+				"flash image; restore it from a backup "
+				"(recreating it would erase the device)\n",
+				path);
+		else
+			fprintf(stderr, "bleota: %s: %s\n", path,
+				strerror(-e2));
 		return BLEOTA_EXIT_FAIL;
 	}
 	printf("flash: %s, %u bytes\n", path, ota_flash_file_ops.size(f));
 	if (ota_flash_file_ops.read(f, OTA_PARTTABLE_OFFSET, bin,
-				    sizeof(bin)) ||
-	    ota_partcsv_from_bin(bin, sizeof(bin), &t, err, sizeof(err)) ||
-	    ota_parttable_parse(bin, sizeof(bin), ota_flash_file_ops.size(f),
-				&l, NULL)) {
-		fprintf(stderr,
-			"bleota: %s: no valid partition table at 0x8000 (%s): "
-			"recreate it with 'bleota flash create'\n",
-			path, err);
+				    sizeof(bin))) {
+		fprintf(stderr, "bleota: %s: cannot read the partition table\n",
+			path);
+		goto out;
+	}
+	if (ota_parttable_parse(bin, sizeof(bin), ota_flash_file_ops.size(f),
+				&l, NULL) ||
+	    ota_partcsv_from_bin(bin, sizeof(bin), &t, err, sizeof(err))) {
+		fprintf(stderr, "bleota: %s: %s\n", path,
+			flashimg_explain_table(bin, ota_flash_file_ops.size(f),
+					       err, sizeof(err)));
 		goto out;
 	}
 	printf("partition table (0x8000):\n");
@@ -168,17 +198,23 @@ static int info(const char *path, uint16_t chip)
 		snprintf(name, sizeof(name), "ota_%u", i);
 		print_slot(f, name, l.ota_off[i], l.ota_size[i], &chip);
 	}
+	nvs_print_partitions(stdout, &ota_flash_file_ops, f, &t);
 
 	cfg.flash_ctx = f;
 	cfg.chip_id = chip;
 	if (ota_engine_init(&eng, &cfg) || ota_engine_status(&eng, &st)) {
 		printf("bootloader would boot: nothing (%s)\n",
-		       ota_engine_last_detail(&eng));
+		       tty_text(ota_engine_last_detail(&eng)));
 		goto done;
 	}
 	if (l.has_journal) {
 		printf("journal (0x%x): ", l.journal_off);
-		if (eng.jr.resume_open)
+		if (eng.jr.log_sector < 0 &&
+		    !region_erased(f, l.journal_off, l.journal_size))
+			printf("NOT VALID: neither erased nor a journal "
+			       "(zeroed or overwritten?); the anti-rollback "
+			       "record and any resume state are lost\n");
+		else if (eng.jr.resume_open)
 			printf("resume session for %u bytes into ota_%u\n",
 			       eng.jr.sess.image_size, eng.jr.sess.slot);
 		else
@@ -192,13 +228,13 @@ static int info(const char *path, uint16_t chip)
 	else
 		printf("bootloader would boot: %s (%s %s, %s%s)\n",
 		       slot_name(st.running_slot, name, sizeof(name)),
-		       st.running_project, st.running_version,
+		       tty_text(st.running_project),
+		       tty_text(st.running_version),
 		       ota_otadata_state_str(st.running_state),
 		       erased_otadata && st.running_slot >= 0
 			       ? "; otadata is erased, so that first boot "
 				 "writes entry 0 VALID, as ESP-IDF's "
-				 "bootloader "
-				 "does"
+				 "bootloader does"
 			       : "");
 done:
 	rc = BLEOTA_EXIT_OK;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "central/commands.h"
+#include "central/report.h"
 #include "host/fileutil.h"
 #include "host/imgsign.h"
 #include "ota_engine/image.h"
@@ -227,12 +228,12 @@ static void print_info(const char *path, const uint8_t *buf, size_t len,
 	       spi_mode(in->spi_mode), in->spi_size, in->spi_speed);
 	printf("entry:           0x%08x\n", in->entry_addr);
 	if (in->has_desc) {
-		printf("project:         %s\n", in->desc.project);
-		printf("version:         %s\n", in->desc.version);
-		printf("idf_ver:         %s\n", in->desc.idf_ver);
+		printf("project:         %s\n", tty_text(in->desc.project));
+		printf("version:         %s\n", tty_text(in->desc.version));
+		printf("idf_ver:         %s\n", tty_text(in->desc.idf_ver));
 		printf("secure_version:  %u\n", in->desc.secure_version);
-		printf("built:           %s %s\n", in->desc.date,
-		       in->desc.time);
+		printf("built:           %s %s\n", tty_text(in->desc.date),
+		       tty_text(in->desc.time));
 		if (in->desc.mmu_page_size)
 			printf("mmu page:        %u bytes\n",
 			       1u << in->desc.mmu_page_size);
@@ -338,7 +339,7 @@ static int do_sign(const char *const *keys, unsigned int nkeys, const char *in,
 		mbedtls_pk_init(&pk[i]);
 		kp[i] = &pk[i];
 	}
-	img = fileutil_read(in, MAX_IMAGE + 1, &len);
+	img = fileutil_read(in, MAX_IMAGE, &len);
 	if (!img || load_keys(pk, keys, nkeys, true))
 		goto out;
 	if (imgsign_sign_image(img, len, kp, nkeys, &signed_img, &slen, err,
@@ -485,7 +486,7 @@ int cmd_image(int argc, char **argv)
 		return BLEOTA_EXIT_USAGE;
 	}
 	path = argv[1 + optind];
-	buf = fileutil_read(path, MAX_IMAGE + 1, &len);
+	buf = fileutil_read(path, MAX_IMAGE, &len);
 	if (!buf)
 		return BLEOTA_EXIT_FAIL;
 	ota_image_verify_init(&v, &cfg);
@@ -503,7 +504,8 @@ int cmd_image(int argc, char **argv)
 	} else {
 		printf("%s: valid %s app image, %s %s, secure_version %u\n",
 		       path, ota_image_chip_name(v.info.chip_id),
-		       v.info.desc.project, v.info.desc.version,
+		       tty_text(v.info.desc.project),
+		       tty_text(v.info.desc.version),
 		       v.info.desc.secure_version);
 	}
 	free(buf);

@@ -66,8 +66,10 @@ static int csv2bin(const char *in, const char *out, bool md5,
 	free(z);
 	if (ota_partcsv_to_bin(&t, md5, bin)) {
 		fprintf(stderr,
-			"bleota: %s: too many partitions for 0xC00 bytes\n",
-			in);
+			"bleota: %s: %u partitions and the MD5 row do not fit "
+			"0xC00 bytes: use --no-md5 (at most %u partitions) or "
+			"remove one\n",
+			in, t.count, OTA_PARTCSV_MAX);
 		return BLEOTA_EXIT_FAIL;
 	}
 	if (write_file(out, bin, sizeof(bin)))

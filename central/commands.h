@@ -48,4 +48,7 @@ int cmd_scan(int argc, char **argv);
 /** `bleota part csv2bin|bin2csv IN OUT` */
 int cmd_part(int argc, char **argv);
 
+/** `bleota serve --config FILE|URL ...`: the gateway (central/serve.c) */
+int cmd_serve(int argc, char **argv);
+
 #endif /* BLEOTA_CENTRAL_COMMANDS_H */

@@ -22,6 +22,8 @@ static const struct bleota_cmd commands[] = {
 	{ "image", cmd_image, "inspect, verify or sign an ESP-IDF app image" },
 	{ "flash", cmd_flash, "create or inspect a simulated device flash" },
 	{ "part", cmd_part, "convert partition tables (CSV <-> binary)" },
+	{ "serve", cmd_serve,
+	  "keep devices at their desired versions (gateway)" },
 };
 
 static void usage(FILE *fp)

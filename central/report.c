@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host/hlog.h"
+
 static enum report_mode mode = REPORT_PLAIN;
 static bool line_open;
 static int last_decile = -1;
@@ -49,6 +51,14 @@ void report_init(bool json)
 enum report_mode report_mode(void)
 {
 	return mode;
+}
+
+const char *tty_text(const char *s)
+{
+	static char bufs[8][512];
+	static unsigned int next;
+
+	return hlog_escape(bufs[next++ % 8], sizeof(bufs[0]), s);
 }
 
 void json_escape(char *out, size_t cap, const char *s)
@@ -183,7 +193,7 @@ void report_event(const char *name, const char *json_fields, const char *fmt,
 		return;
 	}
 	report_progress_end();
-	fprintf(stderr, "%s\n", text);
+	fprintf(stderr, "%s\n", tty_text(text));
 }
 
 void report_error(int exit_code, const char *status_name, const char *what,
@@ -201,7 +211,7 @@ void report_error(int exit_code, const char *status_name, const char *what,
 		return;
 	}
 	report_progress_end();
-	fprintf(stderr, "bleota: %s\n", what);
+	fprintf(stderr, "bleota: %s\n", tty_text(what));
 	if (hint && *hint)
-		fprintf(stderr, "bleota: %s\n", hint);
+		fprintf(stderr, "bleota: %s\n", tty_text(hint));
 }

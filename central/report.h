@@ -44,6 +44,13 @@ void report_event(const char *name, const char *json_fields, const char *fmt,
 void report_error(int exit_code, const char *status_name, const char *what,
 		  const char *hint);
 
+/**
+ * tty_text() - @s with control bytes escaped (hlog_escape()), for human
+ * output of bytes that come from an image or a device. Returns one of 8
+ * rotating static buffers: valid until 8 more calls.
+ */
+const char *tty_text(const char *s);
+
 /** json_escape() - @s as a JSON string body into @out (always terminated). */
 void json_escape(char *out, size_t cap, const char *s);
 

@@ -5,6 +5,11 @@
  * table at 0x8000 (from a CSV file or a built-in layout), erased otadata,
  * and optionally an app image in the factory (or ota_0) slot. Messages go
  * to stdout (what was made) and stderr (why not).
+ *
+ * The flash is built under a temporary name next to PATH and renamed over
+ * PATH only when complete: a full file system (-ENOSPC from the simulator's
+ * allocation) or a failed write leaves no partial file and leaves an
+ * existing PATH as it was.
  */
 #include "host/flashimg.h"
 
@@ -12,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host/fileutil.h"
+#include "host/hlog.h"
 #include "host/partcsv.h"
 #include "ota_engine/flash_file.h"
 #include "ota_engine/image.h"
@@ -71,7 +78,7 @@ int flashimg_create(const char *path, unsigned long size, const char *csv,
 	size_t img_len = 0;
 	uint32_t app_off = 0, app_size = 0;
 	const char *app_slot = NULL;
-	char text[200];
+	char text[200], tmp[4096];
 	int err = 0, rc = -EINVAL;
 
 	if (size < 0x10000 || size % 0x1000 || size > 0x10000000) {
@@ -123,10 +130,21 @@ int flashimg_create(const char *path, unsigned long size, const char *csv,
 			goto out;
 		}
 	}
-	f = ota_flash_file_open(path, (uint32_t)size, OTA_FLASH_FILE_CREATE,
+	if (snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid()) >=
+	    (int)sizeof(tmp)) {
+		fprintf(stderr, "bleota: %s: path too long\n", path);
+		goto out;
+	}
+	f = ota_flash_file_open(tmp, (uint32_t)size, OTA_FLASH_FILE_CREATE,
 				&err);
 	if (!f) {
-		fprintf(stderr, "bleota: %s: %s\n", path, strerror(-err));
+		unlink(tmp);
+		fprintf(stderr,
+			"bleota: %s: cannot create a %lu-byte flash: %s%s\n",
+			path, size, strerror(-err),
+			err == -ENOSPC ? ": free space or choose a smaller "
+					 "--size; nothing was written"
+				       : "");
 		goto out;
 	}
 	err = ota_flash_file_ops.write(f, OTA_PARTTABLE_OFFSET, bin,
@@ -134,17 +152,51 @@ int flashimg_create(const char *path, unsigned long size, const char *csv,
 	if (!err && img)
 		err = ota_flash_file_ops.write(f, app_off, img, img_len);
 	ota_flash_file_close(f);
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
 	if (err) {
-		fprintf(stderr, "bleota: %s: write failed\n", path);
+		unlink(tmp);
+		fprintf(stderr, "bleota: %s: write failed: %s\n", path,
+			strerror(-err));
 		goto out;
 	}
 	printf("%s: %lu bytes, %u partitions", path, size, t.count);
-	if (img)
-		printf(", %s %s in %s", v.info.desc.project,
-		       v.info.desc.version, app_slot);
+	if (img) {
+		printf(", %s",
+		       hlog_escape(text, sizeof(text), v.info.desc.project));
+		printf(" %s in %s",
+		       hlog_escape(text, sizeof(text), v.info.desc.version),
+		       app_slot);
+	}
 	printf("\n");
 	rc = 0;
 out:
 	free(img);
 	return rc;
+}
+
+char *flashimg_explain_table(const uint8_t *bin, uint32_t flash_size, char *why,
+			     size_t cap)
+{
+	enum ota_parttable_err e = OTA_PARTTABLE_OK;
+	struct ota_layout l;
+
+	ota_parttable_parse(bin, OTA_PARTTABLE_MAX_LEN, flash_size, &l, &e);
+	if (e == OTA_PARTTABLE_ERR_RANGE &&
+	    !ota_parttable_parse(bin, OTA_PARTTABLE_MAX_LEN, UINT32_MAX, &l,
+				 NULL))
+		snprintf(why, cap,
+			 "the partition table at 0x8000 is intact but its "
+			 "partitions reach past the end of the %u-byte file: "
+			 "the file was truncated; restore it from a backup "
+			 "(recreating it would erase the device)",
+			 flash_size);
+	else
+		snprintf(why, cap,
+			 "no valid partition table at 0x8000 (%s): not a "
+			 "device flash, or its table is damaged; create one "
+			 "with 'bleota flash create' if the file holds "
+			 "nothing to keep",
+			 ota_parttable_strerror(e));
+	return why;
 }

@@ -17,4 +17,17 @@
 int flashimg_create(const char *path, unsigned long size, const char *csv,
 		    const char *layout, const char *app);
 
+#include <stddef.h>
+#include <stdint.h>
+
+/**
+ * flashimg_explain_table() - why the partition table @bin (0xC00 bytes read
+ * at 0x8000 of a @flash_size-byte flash file) is not usable, as advice for
+ * the operator: a table that is intact but reaches past the end of the
+ * file means the file was truncated (restore it; recreating it would erase
+ * the device). Writes a sentence to @why; returns @why.
+ */
+char *flashimg_explain_table(const uint8_t *bin, uint32_t flash_size, char *why,
+			     size_t cap);
+
 #endif /* BLEOTA_HOST_FLASHIMG_H */

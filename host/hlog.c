@@ -18,8 +18,30 @@ int hlog_level(void)
 	return max_level;
 }
 
+char *hlog_escape(char *out, size_t cap, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		size_t need = c < 0x20 || c == 0x7f ? 4 : c == '\\' ? 2 : 1;
+
+		if (o + need >= cap)
+			break;
+		if (need == 4)
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+		else if (need == 2)
+			o += (size_t)snprintf(out + o, cap - o, "\\\\");
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 void hlog_msg(int level, const char *fmt, ...)
 {
+	char text[1024], esc[4096];
 	va_list ap;
 
 	if (level > max_level)
@@ -30,8 +52,9 @@ void hlog_msg(int level, const char *fmt, ...)
 	else if (level == HLOG_WARN)
 		fputs("warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	fputs(hlog_escape(esc, sizeof(esc), text), stderr);
 	fputc('\n', stderr);
 }
 

@@ -24,8 +24,20 @@ void hlog_init(const char *prog, int level);
 /** hlog_level() - the current level. */
 int hlog_level(void);
 
+/*
+ * One line on stderr. Control bytes in the formatted text (some of it comes
+ * from images and devices) are escaped, so a message can neither forge a
+ * log line nor send terminal escape sequences.
+ */
 void hlog_msg(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/**
+ * hlog_escape() - @s for a terminal or a log: bytes below 0x20, 0x7f and a
+ * backslash become \xHH (\\ for the backslash), the rest is copied; always
+ * NUL-terminated within @cap, cut at a whole escape. Return: @out.
+ */
+char *hlog_escape(char *out, size_t cap, const char *s);
 
 /**
  * hlog_pdu() - trace one PDU at HLOG_TRACE: @dir is '<' (sent) or '>'

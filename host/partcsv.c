@@ -342,7 +342,7 @@ static int parse_line(char *line, unsigned int lineno, uint32_t *next_off,
 static int verify(const struct ota_partcsv *t, uint32_t table_offset,
 		  uint32_t flash_size, char *err, size_t errcap)
 {
-	unsigned int i, j, otadata = 0;
+	unsigned int i, j, otadata = 0, tee_otadata = 0;
 
 	for (i = 0; i < t->count; i++) {
 		const struct ota_part *p = &t->part[i];
@@ -369,6 +369,20 @@ static int verify(const struct ota_partcsv *t, uint32_t table_offset,
 			if (p->size != OTA_OTADATA_PART_SIZE)
 				return set_err(err, errcap,
 					       "line %u: otadata must be "
+					       "exactly 0x2000 bytes, not 0x%x",
+					       t->line[i], p->size);
+		}
+		/* gen_esp32part: the same rule for the TEE's otadata */
+		if (p->type == OTA_PART_TYPE_DATA &&
+		    p->subtype == OTA_PART_SUBTYPE_DATA_TEE_OTA) {
+			if (++tee_otadata > 1)
+				return set_err(err, errcap,
+					       "line %u: more than one "
+					       "data/tee_ota partition",
+					       t->line[i]);
+			if (p->size != OTA_OTADATA_PART_SIZE)
+				return set_err(err, errcap,
+					       "line %u: tee_ota must be "
 					       "exactly 0x2000 bytes, not 0x%x",
 					       t->line[i], p->size);
 		}
@@ -501,8 +515,21 @@ int ota_partcsv_from_bin(const uint8_t *buf, size_t len,
 		}
 		if (rc == 0)
 			return 0;
-		if (p.type == 0xff)
-			continue;
+		if (buf[off] == 0xeb)
+			continue; /* the MD5 row, not a partition */
+		/*
+		 * 0xff is ESP_PARTITION_TYPE_ANY / _SUBTYPE_ANY, which no CSV
+		 * can express: refuse rather than drop the entry or write a
+		 * CSV that csv2bin (and gen_esp32part) would refuse.
+		 */
+		if (p.type == 0xff || p.subtype == 0xff)
+			return set_err(err, errcap,
+				       "entry %u ('%s'): %s 0xff is reserved "
+				       "(ESP_PARTITION_%s_ANY); a CSV cannot "
+				       "express it",
+				       it.index - 1, p.label,
+				       p.type == 0xff ? "type" : "subtype",
+				       p.type == 0xff ? "TYPE" : "SUBTYPE");
 		if (out->count == OTA_PARTCSV_MAX)
 			return set_err(err, errcap, "too many partitions");
 		out->part[out->count++] = p;

@@ -14,7 +14,9 @@
 
 #include "ota_engine/parttable.h"
 
-#define OTA_PARTCSV_MAX (OTA_PARTTABLE_MAX_ENTRIES - 2)
+/* 95 partitions and the end marker fill 0xC00 bytes; with the MD5 row, 94 */
+#define OTA_PARTCSV_MAX               (OTA_PARTTABLE_MAX_ENTRIES - 1)
+#define OTA_PART_SUBTYPE_DATA_TEE_OTA 0x90u
 
 struct ota_partcsv {
 	struct ota_part part[OTA_PARTCSV_MAX];

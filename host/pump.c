@@ -24,6 +24,7 @@ struct pump {
 	size_t held_len;
 	enum ota_chan held_chan;
 	bool blocked;
+	uint64_t last_rx; /* now_ms() of the last value received, or creation */
 };
 
 uint64_t now_ms(void)
@@ -119,6 +120,7 @@ static void on_recv(enum ota_chan chan, const uint8_t *buf, size_t len,
 	struct pump *p = user_data;
 
 	hlog_pdu('>', chan_name(chan), buf, len);
+	p->last_rx = now_ms();
 	p->ops->feed(p->sm, chan, buf, len, now_ms());
 	pump_kick(p);
 }
@@ -165,8 +167,14 @@ struct pump *pump_new(struct transport *t, const struct pump_ops *ops, void *sm,
 	p->activity = activity;
 	p->closed = closed;
 	p->user_data = user_data;
+	p->last_rx = now_ms();
 	transport_set_cbs(t, &cbs, p);
 	return p;
+}
+
+uint64_t pump_last_rx_ms(const struct pump *p)
+{
+	return p->last_rx;
 }
 
 void pump_free(struct pump *p)

@@ -44,6 +44,12 @@ struct pump *pump_new(struct transport *t, const struct pump_ops *ops, void *sm,
  * on the machine outside a callback, e.g. ota_tx_push()). */
 void pump_kick(struct pump *p);
 
+/**
+ * pump_last_rx_ms() - now_ms() when the last value arrived (the pump's
+ * creation if none has): how long the peer has been silent.
+ */
+uint64_t pump_last_rx_ms(const struct pump *p);
+
 void pump_free(struct pump *p);
 
 /** now_ms() - the monotonic clock the pumps give the machines. */

@@ -41,7 +41,8 @@ struct transport {
 	const struct transport_ops *ops;
 	struct transport_cbs cbs;
 	void *user_data;
-	size_t value_max; /* longest value the link carries */
+	size_t value_max;      /* longest value the link carries */
+	unsigned long dropped; /* values dropped: empty or oversized */
 	bool closed;
 };
 
@@ -81,10 +82,18 @@ struct transport *transport_socket_new(int fd, size_t value_max);
  */
 const char *unix_path_of(const char *device);
 
-/** socket_connect_unix() - connected SEQPACKET fd, or -errno. */
-int socket_connect_unix(const char *path);
+/**
+ * socket_connect_unix() - connected SEQPACKET fd (non-blocking), or -errno:
+ * -ETIMEDOUT when the listener's backlog stayed full for @timeout_ms.
+ */
+int socket_connect_unix(const char *path, unsigned int timeout_ms);
 
-/** socket_listen_unix() - listening SEQPACKET fd, or -errno. */
-int socket_listen_unix(const char *path);
+/**
+ * socket_listen_unix() - listening SEQPACKET fd at @path with file mode
+ * @mode (e.g. 0660) and, if @gid >= 0, that group; or -errno. Refuses a
+ * @path that exists and is not a socket (-EEXIST) or is a socket something
+ * listens on (-EADDRINUSE); only a stale socket is replaced.
+ */
+int socket_listen_unix(const char *path, unsigned int mode, int gid);
 
 #endif /* BLEOTA_HOST_TRANSPORT_H */

@@ -4,9 +4,19 @@
  * AcquireWrite fds; reads are drained until EAGAIN on every wake-up. A send
  * that would block returns -EAGAIN and arms a G_IO_OUT watch so the owner
  * hears when it may go on; nothing is queued here, so the protocol's own
- * flow control stays in charge. A zero-length read is the peer closing:
- * bleota never sends empty values.
+ * flow control stays in charge.
+ *
+ * A read of zero bytes is either an empty datagram or the peer closing;
+ * only a pending hang-up (POLLRDHUP) with nothing left to read makes it the
+ * end of the connection, an empty datagram is dropped and counted. A
+ * datagram longer than any bleota value is never truncated into a shorter,
+ * maybe valid one: MSG_TRUNC marks it and it is dropped and counted too.
+ *
+ * The listening socket is hostile ground too: its path may name a user's
+ * file, so only a socket nobody listens on is ever replaced, and the socket
+ * gets an explicit mode (and group) instead of whatever the umask leaves.
  */
+#define _GNU_SOURCE
 #include "host/transport.h"
 
 #include <errno.h>
@@ -16,11 +26,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
 #include <glib.h>
+
+#include "host/hlog.h"
 
 struct sock_transport {
 	struct transport t;
@@ -114,14 +128,43 @@ static int sock_send(struct transport *t, enum ota_chan chan,
 	return -errno;
 }
 
+/* Zero bytes read: the peer's end of stream, not an empty datagram. */
+static bool sock_at_eof(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
+	uint8_t b;
+
+	if (poll(&pfd, 1, 0) <= 0 ||
+	    !(pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		return false;
+	/* hung up; anything still queued is read first */
+	return recv(fd, &b, sizeof(b), MSG_PEEK | MSG_DONTWAIT) <= 0;
+}
+
+static void sock_drop(struct sock_transport *s, size_t len)
+{
+	s->t.dropped++;
+	/* a flood must not flood the log: the first, then every 1000th */
+	if (s->t.dropped % 1000 == 1)
+		hlog_warn("dropped a %zu-byte value (bleota values are 1..%u "
+			  "bytes; %lu dropped on this link)",
+			  len, OTA_MAX_VALUE, s->t.dropped);
+}
+
 static gboolean sock_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct sock_transport *s = data;
-	uint8_t buf[OTA_MAX_VALUE + 16];
+	uint8_t buf[OTA_MAX_VALUE + 1];
 
 	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
 
+		if (n > OTA_MAX_VALUE || (mh.msg_flags & MSG_TRUNC)) {
+			sock_drop(s, (size_t)n);
+			continue;
+		}
 		if (n > 0) {
 			if (s->t.cbs.recv)
 				s->t.cbs.recv(ota_frame_chan(buf[0]), buf,
@@ -130,12 +173,18 @@ static gboolean sock_readable(gint fd, GIOCondition cond, gpointer data)
 				break;
 			continue;
 		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (n == 0) {
+			if (sock_at_eof(fd))
+				break;
+			sock_drop(s, 0);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			if (cond & (G_IO_HUP | G_IO_ERR))
 				break;
 			return G_SOURCE_CONTINUE;
 		}
-		if (n < 0 && errno == EINTR)
+		if (errno == EINTR)
 			continue;
 		break;
 	}
@@ -158,16 +207,7 @@ static void sock_destroy(struct transport *t)
 
 static bool sock_alive(struct transport *t)
 {
-	struct pollfd pfd = { .fd = S(t)->fd, .events = POLLIN };
-	uint8_t b;
-
-	if (poll(&pfd, 1, 0) <= 0 ||
-	    !(pfd.revents & (POLLHUP | POLLERR | POLLIN)))
-		return true;
-	if (pfd.revents & (POLLHUP | POLLERR))
-		return false;
-	/* readable: data, or the end of the stream (a zero-length read) */
-	return recv(S(t)->fd, &b, sizeof(b), MSG_PEEK | MSG_DONTWAIT) != 0;
+	return !sock_at_eof(S(t)->fd);
 }
 
 static const struct transport_ops sock_ops = {
@@ -209,34 +249,85 @@ static int unix_addr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
-int socket_connect_unix(const char *path)
+int socket_connect_unix(const char *path, unsigned int timeout_ms)
 {
+	struct timespec now, end;
 	struct sockaddr_un sa;
 	int fd, r = unix_addr(path, &sa);
 
 	if (r)
 		return r;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout_ms / 1000;
+	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	/*
+	 * A UNIX socket never connects "in progress": it is accepted into
+	 * the backlog at once or, non-blocking, refused with EAGAIN while the
+	 * backlog is full. Try again until the deadline instead of blocking
+	 * forever in connect() on a daemon that does not accept.
+	 */
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
-		close(fd);
-		return r;
+		if (r != -EAGAIN && r != -EINTR)
+			goto fail;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec * 1000000000L + now.tv_nsec >=
+		    end.tv_sec * 1000000000L + end.tv_nsec) {
+			r = -ETIMEDOUT;
+			goto fail;
+		}
+		poll(NULL, 0, 20);
 	}
 	return fd;
+fail:
+	close(fd);
+	return r;
 }
 
-int socket_listen_unix(const char *path)
+/*
+ * -EEXIST if @path is something other than a socket; -EADDRINUSE if it is
+ * a socket something listens on; 0 if free or a stale socket (removed).
+ */
+static int claim_path(const char *path)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	r = unix_addr(path, &sa);
+	if (r)
+		return r;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0;
+	close(fd);
+	if (r != ECONNREFUSED && r != ENOENT)
+		return -EADDRINUSE; /* accepted, or a full backlog: alive */
+	return 0;
+}
+
+int socket_listen_unix(const char *path, unsigned int mode, int gid)
 {
 	struct sockaddr_un sa;
 	char tmp[sizeof(sa.sun_path)];
 	int fd, r;
 
+	r = claim_path(path);
+	if (r)
+		return r;
 	/*
 	 * Bound under a temporary name and renamed once listening: the path
 	 * appears only when a connect() can succeed, so whoever waits for it
-	 * (scripts, tests) never meets ECONNREFUSED.
+	 * (scripts, tests) never meets ECONNREFUSED. The mode and group are
+	 * set before the rename, so the path is never open to more users.
 	 */
 	if (snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid()) >=
 	    (int)sizeof(tmp))
@@ -247,8 +338,10 @@ int socket_listen_unix(const char *path)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	unlink(tmp);
+	if (claim_path(tmp) == 0)
+		unlink(tmp);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(tmp, mode) < 0 || (gid >= 0 && chown(tmp, -1, (gid_t)gid)) ||
 	    listen(fd, 4) < 0 || rename(tmp, path) < 0) {
 		r = -errno;
 		unlink(tmp);

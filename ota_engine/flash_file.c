@@ -23,6 +23,14 @@
  * file is reopened. A torn erase that leaves old data in the tail is the
  * nastier of the two plausible outcomes for the engine (stale data that looks
  * valid), which is why it was chosen.
+ *
+ * The file is a user's file and may be hostile: it is opened under an
+ * exclusive flock() so that a second read-write opener (another daemon) is
+ * refused with -EBUSY instead of interleaving writes; every operation first
+ * checks that the file still has its size, because touching a mapped page
+ * past the end of a shrunken file raises SIGBUS; a created file is allocated
+ * for real (posix_fallocate) so a full file system is an -ENOSPC at creation
+ * and not a SIGBUS on the first write to a hole.
  */
 #include "ota_engine/flash_file.h"
 
@@ -30,6 +38,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,6 +57,8 @@ struct ota_flash_file {
 	unsigned int cut_mask;
 	bool cut_torn;
 	bool dead;
+	bool rdonly;
+	uint64_t file_size; /* its size when last checked (shrink detection) */
 };
 
 static int kind_index(unsigned int kind)
@@ -90,10 +101,21 @@ static enum fault account(struct ota_flash_file *f, unsigned int kind)
 	return fault;
 }
 
-static int check_range(const struct ota_flash_file *f, uint32_t off, size_t len)
+/*
+ * Bounds, and the file still as long as the flash: a shrunken file would
+ * turn the access into a SIGBUS, so it fails with -ESTALE instead.
+ */
+static int check_range(struct ota_flash_file *f, uint32_t off, size_t len)
 {
+	struct stat st;
+
 	if (off > f->size || len > (size_t)(f->size - off))
 		return -EINVAL;
+	if (fstat(f->fd, &st) < 0)
+		return -errno;
+	f->file_size = (uint64_t)st.st_size;
+	if (f->file_size < f->size)
+		return -ESTALE;
 	return 0;
 }
 
@@ -101,9 +123,10 @@ static int file_read(void *ctx, uint32_t off, void *dst, size_t len)
 {
 	struct ota_flash_file *f = ctx;
 	enum fault fault;
+	int err = check_range(f, off, len);
 
-	if (check_range(f, off, len))
-		return -EINVAL;
+	if (err)
+		return err;
 	fault = account(f, OTA_FLASH_OP_READ);
 	if (f->dead)
 		return -EIO;
@@ -139,9 +162,11 @@ static int file_write(void *ctx, uint32_t off, const void *src, size_t len)
 	enum fault fault;
 	int err;
 
-	if (check_range(f, off, len) || off % FILE_WRITE_ALIGN ||
-	    len % FILE_WRITE_ALIGN)
+	if (off % FILE_WRITE_ALIGN || len % FILE_WRITE_ALIGN)
 		return -EINVAL;
+	err = f->rdonly ? -EROFS : check_range(f, off, len);
+	if (err)
+		return err;
 	fault = account(f, OTA_FLASH_OP_WRITE);
 	if (f->dead || fault == FAULT_FAIL)
 		return -EIO;
@@ -172,10 +197,13 @@ static int file_erase(void *ctx, uint32_t off, size_t len)
 {
 	struct ota_flash_file *f = ctx;
 	enum fault fault;
+	int err;
 
-	if (check_range(f, off, len) || off % FILE_ERASE_SIZE ||
-	    len % FILE_ERASE_SIZE)
+	if (off % FILE_ERASE_SIZE || len % FILE_ERASE_SIZE)
 		return -EINVAL;
+	err = f->rdonly ? -EROFS : check_range(f, off, len);
+	if (err)
+		return err;
 	fault = account(f, OTA_FLASH_OP_ERASE);
 	if (f->dead || fault == FAULT_FAIL)
 		return -EIO;
@@ -209,11 +237,13 @@ struct ota_flash_file *ota_flash_file_open(const char *path, uint32_t size,
 {
 	struct ota_flash_file *f;
 	struct stat st;
-	int oflags = O_RDWR | O_CLOEXEC;
+	bool rdonly = flags & OTA_FLASH_FILE_RDONLY;
+	int oflags = (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	int err;
 
 	if (size % FILE_ERASE_SIZE ||
-	    (!size && (flags & OTA_FLASH_FILE_CREATE))) {
+	    (!size && (flags & OTA_FLASH_FILE_CREATE)) ||
+	    (rdonly && (flags & OTA_FLASH_FILE_CREATE))) {
 		err = -EINVAL;
 		goto err_out;
 	}
@@ -223,11 +253,17 @@ struct ota_flash_file *ota_flash_file_open(const char *path, uint32_t size,
 		goto err_out;
 	}
 	if (flags & OTA_FLASH_FILE_CREATE)
-		oflags |= O_CREAT | O_TRUNC;
+		oflags |= O_CREAT; /* truncated once locked, below */
 	f->fd = open(path, oflags, 0644);
 	if (f->fd < 0) {
 		err = -errno;
 		goto err_free;
+	}
+	f->rdonly = rdonly;
+	/* one writer: a second daemon on the same flash is refused */
+	if (!rdonly && flock(f->fd, LOCK_EX | LOCK_NB) < 0) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto err_close;
 	}
 	if (fstat(f->fd, &st) < 0) {
 		err = -errno;
@@ -235,10 +271,14 @@ struct ota_flash_file *ota_flash_file_open(const char *path, uint32_t size,
 	}
 	if (flags & OTA_FLASH_FILE_CREATE) {
 		f->size = size;
-		if (ftruncate(f->fd, size) < 0) {
+		if (ftruncate(f->fd, 0) < 0 || ftruncate(f->fd, size) < 0) {
 			err = -errno;
 			goto err_close;
 		}
+		/* real blocks now, or the first store to a hole is a SIGBUS */
+		err = -posix_fallocate(f->fd, 0, size);
+		if (err)
+			goto err_close;
 	} else {
 		if (st.st_size <= 0 || st.st_size % FILE_ERASE_SIZE ||
 		    (uint64_t)st.st_size > UINT32_MAX ||
@@ -248,8 +288,9 @@ struct ota_flash_file *ota_flash_file_open(const char *path, uint32_t size,
 		}
 		f->size = (uint32_t)st.st_size;
 	}
-	f->mem = mmap(NULL, f->size, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd,
-		      0);
+	f->file_size = f->size;
+	f->mem = mmap(NULL, f->size, PROT_READ | (rdonly ? 0 : PROT_WRITE),
+		      MAP_SHARED, f->fd, 0);
 	if (f->mem == MAP_FAILED) {
 		err = -errno;
 		goto err_close;
@@ -303,4 +344,9 @@ uint64_t ota_flash_file_op_count(const struct ota_flash_file *f,
 bool ota_flash_file_is_dead(const struct ota_flash_file *f)
 {
 	return f->dead;
+}
+
+uint64_t ota_flash_file_current_size(const struct ota_flash_file *f)
+{
+	return f->file_size;
 }

@@ -17,6 +17,7 @@ struct ota_flash_file;
 
 /* Flags for ota_flash_file_open() */
 #define OTA_FLASH_FILE_CREATE 0x1u /* create or truncate, fill with 0xFF */
+#define OTA_FLASH_FILE_RDONLY 0x2u /* read only, no lock; writes -EROFS */
 
 /* Operation kinds, as a mask, for counting and fault injection */
 #define OTA_FLASH_OP_READ   0x1u
@@ -33,8 +34,16 @@ extern const struct ota_flash_ops ota_flash_file_ops;
  * @size: device size in bytes, a multiple of 4096; 0 takes the file's size
  *        (only without CREATE).
  * Returns the handle or NULL with *@out_err set (-ENOENT, -EINVAL for a size
- * that is not a multiple of 4096 or does not match the file, -EIO, -ENOMEM).
+ * that is not a multiple of 4096 or does not match the file, -EBUSY when
+ * another read-write handle (any process) holds the file, -ENOSPC when the
+ * file system cannot hold a created file, -EIO, -ENOMEM). A read-write
+ * handle holds an exclusive flock() on the file until closed; a RDONLY one
+ * takes no lock and works on a read-only file.
  * Reopening the same file is how tests "reboot": counters and faults reset.
+ *
+ * Every op first checks the file's size: if the file was shrunk under the
+ * handle the op fails with -ESTALE and touches nothing (no SIGBUS), and
+ * ota_flash_file_current_size() tells the size found.
  */
 struct ota_flash_file *ota_flash_file_open(const char *path, uint32_t size,
 					   unsigned int flags, int *out_err);
@@ -66,5 +75,8 @@ uint64_t ota_flash_file_op_count(const struct ota_flash_file *f,
 
 /** True once a power cut has happened (until reopen). */
 bool ota_flash_file_is_dead(const struct ota_flash_file *f);
+
+/** The file's size in bytes at the last op's check (see -ESTALE). */
+uint64_t ota_flash_file_current_size(const struct ota_flash_file *f);
 
 #endif /* BLEOTA_OTA_ENGINE_FLASH_FILE_H */

@@ -20,7 +20,13 @@
  * mapped windows must sit at an image offset congruent to its load address
  * modulo the MMU page (app partitions are 64 KiB aligned, so image offsets
  * stand for flash offsets). The page is esp_app_desc_t.mmu_page_size when
- * set, else 64 KiB; segment 0 is therefore checked once its app desc is in.
+ * set; segment 0 is therefore checked once its app desc is in. When it is 0
+ * (legacy, and what stock ESP-IDF v5.2 apps carry) the ESP-IDF bootloader
+ * uses its own CONFIG_MMU_PAGE_SIZE: 64 KiB, except on the chips whose MMU
+ * page is configurable (C2, C6, H2, C61), where the build derives it from
+ * the flash size: 16 KiB for 1 MB, 32 KiB for 2 MB, 64 KiB above. The
+ * bootloader is built with the app, so the image header's flash size stands
+ * for that configuration.
  */
 #include "ota_engine/image.h"
 
@@ -206,6 +212,19 @@ static uint32_t mmu_page(const struct ota_image_verify *v)
 
 	if (log2 >= 10 && log2 <= 24)
 		return 1u << log2;
+	switch (v->info.chip_id) {
+	case OTA_CHIP_ESP32C2:
+	case OTA_CHIP_ESP32C6:
+	case OTA_CHIP_ESP32H2:
+	case OTA_CHIP_ESP32C61:
+		if (v->info.spi_size == 0) /* 1 MB */
+			return 0x4000;
+		if (v->info.spi_size == 1) /* 2 MB */
+			return 0x8000;
+		break;
+	default:
+		break;
+	}
 	return OTA_IMAGE_MMU_PAGE_DEFAULT;
 }
 
@@ -450,16 +469,17 @@ int ota_image_verify_final(struct ota_image_verify *v)
 	return -EILSEQ;
 }
 
-static void hex8(char *out, const uint8_t *b)
+/* All of a digest: a shortened one can look equal when it is not. */
+static void hex32(char *out, const uint8_t *b)
 {
 	static const char hexd[] = "0123456789abcdef";
 	int i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < OTA_SHA256_LEN; i++) {
 		out[2 * i] = hexd[b[i] >> 4];
 		out[2 * i + 1] = hexd[b[i] & 0xf];
 	}
-	out[8] = '\0';
+	out[2 * OTA_SHA256_LEN] = '\0';
 }
 
 const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
@@ -467,16 +487,15 @@ const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
 {
 	const struct ota_image_info *in = &v->info;
 	const struct ota_image_seg *s = &in->seg[v->err_seg];
-	char a[9], b[9];
+	char a[2 * OTA_SHA256_LEN + 1], b[2 * OTA_SHA256_LEN + 1];
 
 	switch (v->err) {
 	case OTA_IMAGE_OK:
 		snprintf(buf, cap, "image valid");
 		break;
 	case OTA_IMAGE_ERR_TRUNCATED:
-		snprintf(buf, cap,
-			 "image truncated at offset 0x%" PRIx32 ": the file is "
-			 "incomplete",
+		/* what to do is the caller's advice, said once */
+		snprintf(buf, cap, "image truncated at offset 0x%" PRIx32,
 			 v->err_off);
 		break;
 	case OTA_IMAGE_ERR_MAGIC:
@@ -545,11 +564,10 @@ const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
 			 in->checksum_stored, in->checksum_calc);
 		break;
 	case OTA_IMAGE_ERR_SHA256:
-		hex8(a, in->sha_stored);
-		hex8(b, in->sha_calc);
+		hex32(a, in->sha_stored);
+		hex32(b, in->sha_calc);
 		snprintf(buf, cap,
-			 "appended SHA-256 mismatch (stored %s..., computed "
-			 "%s...)",
+			 "appended SHA-256 mismatch (stored %s, computed %s)",
 			 a, b);
 		break;
 	case OTA_IMAGE_ERR_TOO_BIG:

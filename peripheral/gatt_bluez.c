@@ -44,14 +44,15 @@
 #include "host/hlog.h"
 #include "protocol/frame.h"
 
-#define APP_PATH    "/org/bleota"
-#define SVC_PATH    APP_PATH "/service0"
-#define ADV_PATH    APP_PATH "/adv0"
-#define BLUEZ       "org.bluez"
-#define IFACE_CHRC  "org.bluez.GattCharacteristic1"
-#define IFACE_SVC   "org.bluez.GattService1"
-#define IFACE_ADV   "org.bluez.LEAdvertisement1"
-#define IFACE_PROPS "org.freedesktop.DBus.Properties"
+#define APP_PATH      "/org/bleota"
+#define SVC_PATH      APP_PATH "/service0"
+#define ADV_PATH      APP_PATH "/adv0"
+#define BLUEZ         "org.bluez"
+#define IFACE_CHRC    "org.bluez.GattCharacteristic1"
+#define IFACE_SVC     "org.bluez.GattService1"
+#define IFACE_ADV     "org.bluez.LEAdvertisement1"
+#define IFACE_PROPS   "org.freedesktop.DBus.Properties"
+#define IFACE_ADAPTER "org.bluez.Adapter1"
 
 enum chrc_id {
 	CHRC_CTRL,
@@ -93,6 +94,11 @@ struct gatt_app {
 	guint reg_svc;
 	guint reg_adv;
 	guint name_watch;
+	guint adapter_sub; /* InterfacesAdded, while waiting for the adapter */
+	bool adapter_wait_said;
+	bool registering;    /* adapter_ready() ran for this bluetoothd */
+	char old_alias[249]; /* the adapter's Alias before ours, to restore */
+	bool alias_set;
 	bool registered;
 	bool adv_registered;
 	uint16_t mtu;
@@ -749,6 +755,126 @@ static void powered(GObject *src, GAsyncResult *res, gpointer data)
 			       app);
 }
 
+static void alias_set(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct gatt_app *app = data;
+	GError *err = NULL;
+	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res,
+						    &err);
+
+	if (!r) {
+		hlog_warn("%s: cannot set the adapter's name to '%s' (centrals "
+			  "see the old one once connected): %s",
+			  app->cfg.adapter, app->cfg.name, err->message);
+		g_error_free(err);
+		return;
+	}
+	g_variant_unref(r);
+	app->alias_set = true;
+}
+
+/* The adapter exists: name it, power it, register the application. */
+static void adapter_ready(struct gatt_app *app)
+{
+	/* the adapter can be announced twice (InterfacesAdded, and in the
+	 * GetManagedObjects reply): register once per bluetoothd */
+	if (app->registering)
+		return;
+	app->registering = true;
+	if (app->adapter_sub) {
+		g_dbus_connection_signal_unsubscribe(app->conn,
+						     app->adapter_sub);
+		app->adapter_sub = 0;
+	}
+	if (app->adapter_wait_said)
+		hlog_info("adapter %s appeared", app->cfg.adapter);
+	app->adapter_wait_said = false;
+	/* the GAP Device Name centrals read after connecting is the
+	 * adapter's Alias: make it the advertised name too */
+	g_dbus_connection_call(
+		app->conn, BLUEZ, app->adapter_path, IFACE_PROPS, "Set",
+		g_variant_new("(ssv)", IFACE_ADAPTER, "Alias",
+			      g_variant_new_string(app->cfg.name)),
+		NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, alias_set, app);
+	g_dbus_connection_call(
+		app->conn, BLUEZ, app->adapter_path, IFACE_PROPS, "Set",
+		g_variant_new("(ssv)", IFACE_ADAPTER, "Powered",
+			      g_variant_new_boolean(TRUE)),
+		NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, powered, app);
+}
+
+/* Remember the adapter's own name (from its Adapter1 properties). */
+static void note_alias(struct gatt_app *app, GVariant *adapter_props)
+{
+	const char *alias = NULL;
+
+	if (!app->alias_set &&
+	    g_variant_lookup(adapter_props, "Alias", "&s", &alias))
+		snprintf(app->old_alias, sizeof(app->old_alias), "%s", alias);
+}
+
+static void on_interfaces_added(GDBusConnection *conn, const char *sender,
+				const char *path, const char *interface,
+				const char *signal, GVariant *params,
+				gpointer data)
+{
+	struct gatt_app *app = data;
+	const char *obj;
+	GVariant *ifaces, *adapter;
+
+	(void)conn;
+	(void)sender;
+	(void)path;
+	(void)interface;
+	(void)signal;
+	g_variant_get(params, "(&o@a{sa{sv}})", &obj, &ifaces);
+	adapter = g_variant_lookup_value(ifaces, IFACE_ADAPTER, NULL);
+	if (adapter && !strcmp(obj, app->adapter_path)) {
+		note_alias(app, adapter);
+		adapter_ready(app);
+	}
+	if (adapter)
+		g_variant_unref(adapter);
+	g_variant_unref(ifaces);
+}
+
+static void got_objects(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct gatt_app *app = data;
+	GError *err = NULL;
+	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res,
+						    &err);
+	GVariant *objs, *ifaces = NULL, *adapter = NULL;
+
+	if (!r) {
+		hlog_warn("bluetoothd does not answer: %s", err->message);
+		g_error_free(err);
+		return;
+	}
+	objs = g_variant_get_child_value(r, 0);
+	ifaces = g_variant_lookup_value(objs, app->adapter_path, NULL);
+	if (ifaces)
+		adapter = g_variant_lookup_value(ifaces, IFACE_ADAPTER, NULL);
+	if (adapter) {
+		note_alias(app, adapter);
+		g_variant_unref(adapter);
+		adapter_ready(app);
+	} else if (app->adapter_sub && !app->adapter_wait_said) {
+		hlog_warn("bluetoothd has no adapter %s: waiting for it "
+			  "('bluetoothctl list' shows the adapters)",
+			  app->cfg.adapter);
+		app->adapter_wait_said = true;
+	}
+	if (ifaces)
+		g_variant_unref(ifaces);
+	g_variant_unref(objs);
+	g_variant_unref(r);
+}
+
+/*
+ * bluetoothd owns its name before its adapters exist (they come from the
+ * kernel afterwards), so on (re)start wait for the adapter object itself.
+ */
 static void bluez_appeared(GDBusConnection *conn, const char *name,
 			   const char *owner, gpointer data)
 {
@@ -757,11 +883,15 @@ static void bluez_appeared(GDBusConnection *conn, const char *name,
 	(void)name;
 	(void)owner;
 	hlog_info("bluetoothd is running: registering on %s", app->cfg.adapter);
+	if (!app->adapter_sub)
+		app->adapter_sub = g_dbus_connection_signal_subscribe(
+			conn, BLUEZ, "org.freedesktop.DBus.ObjectManager",
+			"InterfacesAdded", "/", NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+			on_interfaces_added, app, NULL);
 	g_dbus_connection_call(
-		conn, BLUEZ, app->adapter_path, IFACE_PROPS, "Set",
-		g_variant_new("(ssv)", "org.bluez.Adapter1", "Powered",
-			      g_variant_new_boolean(TRUE)),
-		NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, powered, app);
+		conn, BLUEZ, "/", "org.freedesktop.DBus.ObjectManager",
+		"GetManagedObjects", NULL, G_VARIANT_TYPE("(a{oa{sa{sv}}})"),
+		G_DBUS_CALL_FLAGS_NONE, -1, NULL, got_objects, app);
 }
 
 static void bluez_vanished(GDBusConnection *conn, const char *name,
@@ -779,6 +909,8 @@ static void bluez_vanished(GDBusConnection *conn, const char *name,
 			  "bluetooth.service)");
 	app->registered = false;
 	app->adv_registered = false;
+	app->adapter_wait_said = false;
+	app->registering = false;
 	for (i = 0; i < CHRC_COUNT; i++) {
 		chrc_close_fd(&app->chrc[i]);
 		app->chrc[i].notifying = false;
@@ -897,6 +1029,21 @@ void gatt_app_free(struct gatt_app *app)
 	}
 	if (app->name_watch)
 		g_bus_unwatch_name(app->name_watch);
+	if (app->adapter_sub)
+		g_dbus_connection_signal_unsubscribe(app->conn,
+						     app->adapter_sub);
+	if (app->alias_set && app->old_alias[0] &&
+	    strcmp(app->old_alias, app->cfg.name)) {
+		/* give the adapter its name back */
+		GVariant *r = g_dbus_connection_call_sync(
+			app->conn, BLUEZ, app->adapter_path, IFACE_PROPS, "Set",
+			g_variant_new("(ssv)", IFACE_ADAPTER, "Alias",
+				      g_variant_new_string(app->old_alias)),
+			NULL, G_DBUS_CALL_FLAGS_NONE, 2000, NULL, NULL);
+
+		if (r)
+			g_variant_unref(r);
+	}
 	for (i = 0; i < CHRC_COUNT; i++) {
 		chrc_close_fd(&app->chrc[i]);
 		if (app->chrc[i].reg)

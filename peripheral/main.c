@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,10 @@
 #include "host/fileutil.h"
 #include "host/flashimg.h"
 #include "host/imgsign.h"
+#include "host/pump.h"
 #include "ota_engine/flash_file.h"
 #include "ota_engine/image.h"
+#include "ota_engine/parttable.h"
 #include "peripheral/gatt_bluez.h"
 #include "host/hlog.h"
 #include "peripheral/server.h"
@@ -34,7 +37,13 @@ struct app {
 	GMainLoop *loop;
 	struct server *server;
 	int listen_fd;
+	guint accept_watch;
+	guint accept_retry;
+	unsigned int accept_backoff_ms;
+	unsigned long accept_failures;
+	uint64_t accept_logged_ms;
 	const char *listen_path;
+	struct stat listen_st; /* the socket we made, unlinked only if ours */
 	size_t value_max;
 	bool impair;
 	struct impair_cfg impair_cfg;
@@ -58,6 +67,13 @@ static void usage(FILE *fp)
 		"      --flash-size SIZE     size of a created flash (default "
 		"4M)\n"
 		"  -l, --listen unix:PATH    serve on a UNIX SEQPACKET socket\n"
+		"                            (PATH must not exist, or be a "
+		"stale socket)\n"
+		"      --socket-mode MODE    its file mode (octal, default "
+		"0600)\n"
+		"      --socket-group GROUP  its group; with the default mode "
+		"this\n"
+		"                            makes it 0660\n"
 		"  -a, --adapter hciN        serve over Bluetooth LE through "
 		"BlueZ\n"
 		"      --name NAME           advertised name (default "
@@ -106,6 +122,45 @@ static gboolean on_signal(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+static gboolean on_accept(gint fd, GIOCondition cond, gpointer data);
+
+static gboolean accept_again(gpointer data)
+{
+	struct app *a = data;
+
+	a->accept_retry = 0;
+	a->accept_watch = g_unix_fd_add(a->listen_fd, G_IO_IN, on_accept, a);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * accept() failed for want of a resource (no file descriptors, no
+ * memory): stop watching the listening socket for a while instead of
+ * spinning on it, and log the first failure, then at most one line every
+ * 10 s with the count, so a flood cannot fill the log.
+ */
+static void accept_failed(struct app *a, int err)
+{
+	uint64_t now = now_ms();
+
+	a->accept_failures++;
+	if (!a->accept_logged_ms || now - a->accept_logged_ms >= 10000) {
+		hlog_warn("accept failed: %s (%lu times so far); pausing new "
+			  "connections for %u ms",
+			  strerror(err), a->accept_failures,
+			  a->accept_backoff_ms ? a->accept_backoff_ms * 2 : 50);
+		a->accept_logged_ms = now;
+	}
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+		return;
+	a->accept_backoff_ms =
+		a->accept_backoff_ms ? a->accept_backoff_ms * 2 : 50;
+	if (a->accept_backoff_ms > 1000)
+		a->accept_backoff_ms = 1000;
+	a->accept_watch = 0;
+	a->accept_retry = g_timeout_add(a->accept_backoff_ms, accept_again, a);
+}
+
 static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 {
 	struct app *a = data;
@@ -115,10 +170,12 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 	(void)cond;
 	c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 	if (c < 0) {
-		if (errno != EINTR && errno != EAGAIN)
-			hlog_warn("accept failed: %s", strerror(errno));
-		return G_SOURCE_CONTINUE;
+		if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
+			return G_SOURCE_CONTINUE;
+		accept_failed(a, errno);
+		return a->accept_watch ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 	}
+	a->accept_backoff_ms = 0;
 	t = transport_socket_new(c, a->value_max);
 	if (t && a->impair)
 		t = transport_impair_new(t, &a->impair_cfg);
@@ -129,6 +186,45 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 	a->clients++;
 	server_attach(a->server, t);
 	return G_SOURCE_CONTINUE;
+}
+
+/*
+ * The flash file as the engine sees it, plus one log line when the file
+ * was shrunk under the device (every op then fails with -ESTALE instead of
+ * a SIGBUS): the operator learns what happened rather than a flash error.
+ */
+static const char *flash_path;
+
+static int guard(void *ctx, int r)
+{
+	static bool told;
+
+	if (r == -ESTALE && !told) {
+		hlog_err("%s: the flash file shrank to %llu bytes under the "
+			 "device (it has %u): every flash operation fails "
+			 "until it is restored and bleota-peripheral "
+			 "restarted",
+			 flash_path,
+			 (unsigned long long)ota_flash_file_current_size(ctx),
+			 ota_flash_file_ops.size(ctx));
+		told = true;
+	}
+	return r;
+}
+
+static int guarded_read(void *ctx, uint32_t off, void *dst, size_t len)
+{
+	return guard(ctx, ota_flash_file_ops.read(ctx, off, dst, len));
+}
+
+static int guarded_write(void *ctx, uint32_t off, const void *src, size_t len)
+{
+	return guard(ctx, ota_flash_file_ops.write(ctx, off, src, len));
+}
+
+static int guarded_erase(void *ctx, uint32_t off, size_t len)
+{
+	return guard(ctx, ota_flash_file_ops.erase(ctx, off, len));
 }
 
 static void on_gatt_client(struct transport *t, void *user_data)
@@ -213,6 +309,8 @@ int main(int argc, char **argv)
 		{ "create-layout", required_argument, NULL, 'C' },
 		{ "flash-size", required_argument, NULL, 'S' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "socket-mode", required_argument, NULL, 'M' },
+		{ "socket-group", required_argument, NULL, 'G' },
 		{ "adapter", required_argument, NULL, 'a' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "insecure", no_argument, NULL, 'k' },
@@ -231,7 +329,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct app a = { .listen_fd = -1, .value_max = OTA_MAX_VALUE };
+	/* static: reachable (no leak report) on the early error returns */
+	static struct app a = { .listen_fd = -1, .value_max = OTA_MAX_VALUE };
 	struct server_cfg scfg = { 0 };
 	const char *flash = NULL, *layout = NULL, *listen_on = NULL;
 	const char *adapter = NULL, *name = "bleota";
@@ -239,6 +338,9 @@ int main(int argc, char **argv)
 	unsigned long flash_size = 4ul << 20, v;
 	uint16_t chip = OTA_CHIP_ESP32C3;
 	struct ota_flash_file *f = NULL;
+	struct ota_flash_ops fops = ota_flash_file_ops;
+	unsigned long sock_mode = 0;
+	int sock_gid = -1;
 	struct stat st;
 	int c, verbose = HLOG_INFO, r;
 
@@ -262,6 +364,36 @@ int main(int argc, char **argv)
 		case 'l':
 			listen_on = optarg;
 			break;
+		case 'M': {
+			char *end;
+
+			sock_mode = strtoul(optarg, &end, 8);
+			if (end == optarg || *end || !sock_mode ||
+			    sock_mode > 0777) {
+				fprintf(stderr,
+					"bleota-peripheral: bad --socket-mode "
+					"'%s': an octal mode such as 0660\n",
+					optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'G': {
+			struct group *g = getgrnam(optarg);
+
+			if (g)
+				sock_gid = (int)g->gr_gid;
+			else if (parse_uint(optarg, 0x7fffffff, &v) == 0)
+				sock_gid = (int)v;
+			else {
+				fprintf(stderr,
+					"bleota-peripheral: unknown group "
+					"'%s' for --socket-group\n",
+					optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'a':
 			adapter = optarg;
 			break;
@@ -361,6 +493,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	hlog_init("bleota-peripheral", verbose);
+	/*
+	 * Signals first: whoever sees the socket appear may stop the daemon
+	 * at once, and that must be a clean stop, not the default action.
+	 */
+	a.loop = g_main_loop_new(NULL, FALSE);
+	g_unix_signal_add(SIGINT, on_signal, &a);
+	g_unix_signal_add(SIGTERM, on_signal, &a);
 
 	if (stat(flash, &st) < 0) {
 		if (!layout) {
@@ -377,29 +516,67 @@ int main(int argc, char **argv)
 	}
 	f = ota_flash_file_open(flash, 0, 0, &r);
 	if (!f) {
-		hlog_err("%s: cannot open the flash: %s", flash, strerror(-r));
+		if (r == -EBUSY)
+			hlog_err("%s: another program (a second "
+				 "bleota-peripheral?) has the flash open: one "
+				 "device per flash file",
+				 flash);
+		else if (r == -EINVAL && !stat(flash, &st))
+			hlog_err("%s: %lld bytes, not a multiple of 4096: the "
+				 "file is truncated or not a flash image; "
+				 "restore it (recreating it erases the device)",
+				 flash, (long long)st.st_size);
+		else
+			hlog_err("%s: cannot open the flash: %s", flash,
+				 strerror(-r));
 		return 1;
 	}
-	scfg.engine.flash = &ota_flash_file_ops;
+	flash_path = flash;
+	fops.read = guarded_read;
+	fops.write = guarded_write;
+	fops.erase = guarded_erase;
+	scfg.engine.flash = &fops;
 	scfg.engine.flash_ctx = f;
 	scfg.engine.chip_id = chip;
 	a.server = server_new(&scfg, &r);
 	if (!a.server) {
-		hlog_err("%s: %s", flash,
-			 r == -ENODEV
-				 ? "no valid partition table at 0x8000: "
-				   "create the flash with 'bleota flash create'"
-				 : strerror(-r));
+		uint8_t bin[OTA_PARTTABLE_MAX_LEN];
+		char why[400];
+
+		if (r == -ENODEV &&
+		    !ota_flash_file_ops.read(f, OTA_PARTTABLE_OFFSET, bin,
+					     sizeof(bin)))
+			flashimg_explain_table(bin, ota_flash_file_ops.size(f),
+					       why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "%s", strerror(-r));
+		hlog_err("%s: %s", flash, why);
 		ota_flash_file_close(f);
 		return 1;
 	}
 
 	if (listen_on) {
 		a.listen_path = unix_path_of(listen_on);
-		a.listen_fd = socket_listen_unix(a.listen_path);
+		if (!sock_mode)
+			sock_mode = sock_gid >= 0 ? 0660 : 0600;
+		a.listen_fd = socket_listen_unix(
+			a.listen_path, (unsigned int)sock_mode, sock_gid);
+		if (a.listen_fd >= 0 && lstat(a.listen_path, &a.listen_st) < 0)
+			memset(&a.listen_st, 0, sizeof(a.listen_st));
 		if (a.listen_fd < 0) {
-			hlog_err("%s: cannot listen: %s", a.listen_path,
-				 strerror(-a.listen_fd));
+			if (a.listen_fd == -EEXIST)
+				hlog_err("%s: exists and is not a socket: "
+					 "refusing to replace it; choose "
+					 "another --listen path",
+					 a.listen_path);
+			else if (a.listen_fd == -EADDRINUSE)
+				hlog_err("%s: another program listens on this "
+					 "socket: stop it or choose another "
+					 "--listen path",
+					 a.listen_path);
+			else
+				hlog_err("%s: cannot listen: %s", a.listen_path,
+					 strerror(-a.listen_fd));
 			server_free(a.server);
 			ota_flash_file_close(f);
 			return 1;
@@ -427,19 +604,25 @@ int main(int argc, char **argv)
 		}
 	}
 
-	a.loop = g_main_loop_new(NULL, FALSE);
-	g_unix_signal_add(SIGINT, on_signal, &a);
-	g_unix_signal_add(SIGTERM, on_signal, &a);
 	if (a.listen_fd >= 0)
-		g_unix_fd_add(a.listen_fd, G_IO_IN, on_accept, &a);
+		a.accept_watch =
+			g_unix_fd_add(a.listen_fd, G_IO_IN, on_accept, &a);
 	g_main_loop_run(a.loop);
 
 	/* the flash file is consistent after every operation: just close */
 	server_free(a.server);
 	gatt_app_free(a.gatt);
+	if (a.accept_watch)
+		g_source_remove(a.accept_watch);
+	if (a.accept_retry)
+		g_source_remove(a.accept_retry);
 	if (a.listen_fd >= 0) {
+		/* only our own socket: the path may have been replaced since */
+		if (!lstat(a.listen_path, &st) && S_ISSOCK(st.st_mode) &&
+		    st.st_ino == a.listen_st.st_ino &&
+		    st.st_dev == a.listen_st.st_dev)
+			unlink(a.listen_path);
 		close(a.listen_fd);
-		unlink(a.listen_path);
 	}
 	ota_flash_file_close(f);
 	g_main_loop_unref(a.loop);

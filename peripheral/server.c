@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Lifetimes: a transport and its pump are freed from an idle callback,
- * never from inside one of their own callbacks. The receiver and the engine
- * live as long as the server; the receiver is re-initialised on reboot
- * because a real device loses its RAM.
+ * Lifetimes: a transport and its pump are freed from a callback of their
+ * own (at high priority, so a busy main loop, e.g. one flooded with
+ * connection attempts, still reaps them at once), never from inside one of
+ * their own callbacks. The receiver and the engine live as long as the
+ * server; the receiver is re-initialised on reboot because a real device
+ * loses its RAM.
+ *
+ * A client that says nothing for the idle timeout is disconnected, with or
+ * without a session: otherwise one silent connection would lock every
+ * other client out with BUSY for ever. BUSY tells the truth about the
+ * holder: its detail is 1 when the connected client has an update session
+ * open and 0 when it is merely connected.
  */
 #include "peripheral/server.h"
 
@@ -31,6 +39,8 @@ struct server {
 	struct ota_rx rx;
 	struct transport *client;
 	struct pump *pump;
+	guint idle;     /* drops a silent client */
+	uint64_t since; /* now_ms() when the client connected */
 	guint reap;
 	guint reboot;
 	GSList *busy;
@@ -137,6 +147,9 @@ static gboolean reap_client(gpointer data)
 	struct server *s = data;
 
 	s->reap = 0;
+	if (s->idle)
+		g_source_remove(s->idle);
+	s->idle = 0;
 	pump_free(s->pump);
 	transport_free(s->client);
 	s->pump = NULL;
@@ -149,7 +162,31 @@ static void drop_client(struct server *s)
 	if (!s->client || s->reap)
 		return;
 	ota_rx_disconnect(&s->rx);
-	s->reap = g_idle_add(reap_client, s);
+	s->reap = g_idle_add_full(G_PRIORITY_HIGH, reap_client, s, NULL);
+}
+
+static uint32_t idle_ms(const struct server *s)
+{
+	return s->cfg.idle_timeout_ms ? s->cfg.idle_timeout_ms
+				      : OTA_RX_DEFAULT_IDLE_MS;
+}
+
+static gboolean client_idle(gpointer data)
+{
+	struct server *s = data;
+	uint64_t silent = now_ms() - pump_last_rx_ms(s->pump);
+
+	s->idle = 0;
+	if (silent < idle_ms(s)) {
+		s->idle = g_timeout_add((guint)(idle_ms(s) - silent),
+					client_idle, s);
+		return G_SOURCE_REMOVE;
+	}
+	hlog_info("client silent for %llu ms: disconnected so that others "
+		  "can connect",
+		  (unsigned long long)silent);
+	drop_client(s);
+	return G_SOURCE_REMOVE;
 }
 
 static gboolean do_reboot(gpointer data)
@@ -249,12 +286,13 @@ static void busy_recv(enum ota_chan chan, const uint8_t *buf, size_t len,
 	if (chan != OTA_CHAN_CONTROL || ota_frame_decode_msg(buf, len, &msg) ||
 	    msg.is_rsp)
 		return;
+	d[0] = ota_rx_get_state(&b->s->rx) != OTA_RX_IDLE;
 	n = ota_frame_encode_rsp(rsp, sizeof(rsp), msg.op, msg.token,
 				 OTA_STATUS_BUSY, d, sizeof(d));
 	if (n > 0)
 		transport_send(b->t, OTA_CHAN_CONTROL, rsp, (size_t)n);
 	if (!b->idle)
-		b->idle = g_idle_add(reap_busy, b);
+		b->idle = g_idle_add_full(G_PRIORITY_HIGH, reap_busy, b, NULL);
 }
 
 static void busy_closed(int err, void *user_data)
@@ -263,7 +301,7 @@ static void busy_closed(int err, void *user_data)
 
 	(void)err;
 	if (!b->idle)
-		b->idle = g_idle_add(reap_busy, b);
+		b->idle = g_idle_add_full(G_PRIORITY_HIGH, reap_busy, b, NULL);
 }
 
 void server_attach(struct server *s, struct transport *t)
@@ -282,7 +320,12 @@ void server_attach(struct server *s, struct transport *t)
 		struct transport_cbs cbs = { .recv = busy_recv,
 					     .closed = busy_closed };
 
-		hlog_info("second client refused: BUSY (one update at a time)");
+		hlog_info("second client refused: BUSY (the client connected "
+			  "%llu ms ago %s)",
+			  (unsigned long long)(now_ms() - s->since),
+			  ota_rx_get_state(&s->rx) != OTA_RX_IDLE
+				  ? "is updating"
+				  : "has no update session");
 		if (!b) {
 			transport_free(t);
 			return;
@@ -301,7 +344,10 @@ void server_attach(struct server *s, struct transport *t)
 	if (!s->pump) {
 		transport_free(t);
 		s->client = NULL;
+		return;
 	}
+	s->since = now_ms();
+	s->idle = g_timeout_add(idle_ms(s), client_idle, s);
 }
 
 int server_reboot(struct server *s)
@@ -326,6 +372,8 @@ void server_free(struct server *s)
 		g_source_remove(s->reboot);
 	if (s->reap)
 		g_source_remove(s->reap);
+	if (s->idle)
+		g_source_remove(s->idle);
 	pump_free(s->pump);
 	transport_free(s->client);
 	for (l = s->busy; l; l = l->next) {

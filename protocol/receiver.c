@@ -840,6 +840,16 @@ static int handle_request(struct ota_rx *rx, const uint8_t *pdu, size_t len,
 	}
 	if (r || msg.is_rsp)
 		return -EBADMSG;
+	/*
+	 * FINISH..ABORT take no parameters: trailing bytes make it some other
+	 * PDU, never the request it starts like (REBOOT + garbage rebooted).
+	 */
+	if (msg.params_len && msg.op >= OTA_OP_FINISH &&
+	    msg.op <= OTA_OP_ABORT) {
+		respond_err(rx, msg.op, msg.token, OTA_STATUS_BAD_PDU, 0);
+		rx->have_last = false;
+		return 0;
+	}
 	if (rx->have_last && msg.token == rx->last_token &&
 	    msg.op == rx->last_op) {
 		rx->rsp_pending = true; /* a retry: same answer, no re-run */

@@ -1,14 +1,16 @@
 -- SPDX-License-Identifier: MIT
--- pandoc filter for the manual pages: a two-column table whose first
--- header cell is "option", "code" or "command" (docs/*.[1-8].md) becomes
--- a definition list, the usual shape of a man page's OPTIONS, so long
--- option descriptions wrap at the terminal's width instead of being
--- squeezed into a table column.
-local keys = { option = true, code = true, command = true }
+-- pandoc filter for the manual pages: a two- or three-column table whose
+-- first header cell is "option", "code", "command", "member" or "form"
+-- (docs/*.[1-8].md) becomes a definition list, the usual shape of a man
+-- page's OPTIONS, so long descriptions wrap at the terminal's width
+-- instead of being squeezed into a table column. A three-column table's
+-- middle cell goes in parentheses after the term.
+local keys = { option = true, code = true, command = true, member = true,
+  form = true }
 
 function Table(tbl)
   local st = pandoc.utils.to_simple_table(tbl)
-  if #st.headers ~= 2 then
+  if #st.headers ~= 2 and #st.headers ~= 3 then
     return nil
   end
   local head = pandoc.utils.stringify(st.headers[1]):lower()
@@ -18,7 +20,15 @@ function Table(tbl)
   local items = {}
   for _, row in ipairs(st.rows) do
     local term = pandoc.utils.blocks_to_inlines(row[1])
-    table.insert(items, { term, { row[2] } })
+    if #row == 3 then
+      table.insert(term, pandoc.Space())
+      table.insert(term, pandoc.Str("("))
+      for _, i in ipairs(pandoc.utils.blocks_to_inlines(row[2])) do
+        table.insert(term, i)
+      end
+      table.insert(term, pandoc.Str(")"))
+    end
+    table.insert(items, { term, { row[#row] } })
   end
   return pandoc.DefinitionList(items)
 end

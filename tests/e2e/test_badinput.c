@@ -67,7 +67,7 @@ static void guard_take(struct guard *g, const char *flash)
 	unsigned int sec;
 	int err;
 
-	f = ota_flash_file_open(flash, 0, 0, &err);
+	f = ota_flash_file_open(flash, 0, OTA_FLASH_FILE_RDONLY, &err);
 	assert_non_null(f);
 	cfg.flash_ctx = f;
 	assert_int_equal(ota_engine_init(&eng, &cfg), 0);
@@ -112,7 +112,7 @@ static void guard_check(struct guard *g, const char *flash)
 	int err;
 
 	assert_non_null(buf);
-	f = ota_flash_file_open(flash, 0, 0, &err);
+	f = ota_flash_file_open(flash, 0, OTA_FLASH_FILE_RDONLY, &err);
 	assert_non_null(f);
 	if (g->otadata_len) {
 		assert_int_equal(ota_flash_file_ops.read(f, g->otadata_off, buf,
@@ -133,7 +133,7 @@ static void guard_check(struct guard *g, const char *flash)
 
 static int raw_connect(const char *sock)
 {
-	int fd = socket_connect_unix(sock);
+	int fd = socket_connect_unix(sock, 5000);
 
 	assert_true(fd >= 0);
 	return fd;

@@ -114,7 +114,7 @@ void e2e_view_flash(const char *path, size_t slot_len, struct e2e_flash_view *v)
 	uint8_t *buf;
 	int err, s;
 
-	f = ota_flash_file_open(path, 0, 0, &err);
+	f = ota_flash_file_open(path, 0, OTA_FLASH_FILE_RDONLY, &err);
 	assert_non_null(f);
 	cfg.flash_ctx = f;
 	assert_int_equal(ota_engine_init(&eng, &cfg), 0);
@@ -234,27 +234,47 @@ bool e2e_log_contains(const struct e2e_periph *p, const char *needle)
 	return found;
 }
 
-/* Run `bleota ARGS` to completion; stdout+stderr into @out. */
-int e2e_bleota(char *out, size_t cap, const char *fmt, ...)
+/* Run `sh -c CMD` to completion; stdout+stderr into @out; @shown names it. */
+static int run_cmd(char *out, size_t cap, const char *cmd, const char *shown)
 {
-	char args[4096], cmd[4700];
-	va_list ap;
 	size_t n;
 	FILE *fp;
 	int st;
 
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", e2e_bin_bleota, args);
 	fp = popen(cmd, "r");
 	assert_non_null(fp);
 	n = fread(out, 1, cap - 1, fp);
 	out[n] = '\0';
 	st = pclose(fp);
-	print_message("$ bleota %s -> %d\n%s", args,
+	print_message("$ %s -> %d\n%s", shown,
 		      WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Run `bleota ARGS` to completion; stdout+stderr into @out. */
+int e2e_bleota(char *out, size_t cap, const char *fmt, ...)
+{
+	char args[4096], cmd[4700], shown[4200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", e2e_bin_bleota, args);
+	snprintf(shown, sizeof(shown), "bleota %s", args);
+	return run_cmd(out, cap, cmd, shown);
+}
+
+int e2e_sh(char *out, size_t cap, const char *fmt, ...)
+{
+	char script[4096], cmd[4200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(script, sizeof(script), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "(%s) 2>&1", script);
+	return run_cmd(out, cap, cmd, script);
 }
 
 /* A `bleota push --json` running in the background, read line by line. */

@@ -91,6 +91,11 @@ bool e2e_log_contains(const struct e2e_periph *p, const char *needle);
 /* Run `bleota ARGS` (stdout + stderr into @out); its exit status. */
 int e2e_bleota(char *out, size_t cap, const char *fmt, ...);
 
+/* Run the shell command FMT (stdout + stderr into @out); its exit status,
+ * -1 if it was killed. */
+int e2e_sh(char *out, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* `bleota push --json` in the background, stdout readable line by line. */
 void e2e_bg_push(struct e2e_bg *b, const char *sock, const char *file,
 		 const char *opts);

@@ -158,7 +158,8 @@ uint8_t *esp_image_build(const struct esp_image_spec *sp, size_t *out_len)
 {
 	struct out o = { 0 };
 	uint32_t drom, irom, iram, dram, seed = sp->seed ? sp->seed : 1;
-	uint32_t page = sp->mmu_page_log2 ? 1u << sp->mmu_page_log2 : 0x10000;
+	uint8_t align = sp->align_log2 ? sp->align_log2 : sp->mmu_page_log2;
+	uint32_t page = align ? 1u << align : 0x10000;
 	uint8_t desc[256], hdr[24], x = OTA_IMAGE_CHECKSUM_SEED;
 	unsigned int nseg = 0, i, n_in = sp->nseg ? sp->nseg : 3;
 	size_t seg_hdr_off[20], seg_start[20], p;
@@ -175,6 +176,8 @@ uint8_t *esp_image_build(const struct esp_image_spec *sp, size_t *out_len)
 	hdr[0] = OTA_IMAGE_MAGIC;
 	hdr[2] = 2;    /* DIO */
 	hdr[3] = 0x20; /* 4MB, 40 MHz */
+	if (sp->flash_code)
+		hdr[3] = (uint8_t)((sp->flash_code - 1) << 4);
 	set32(hdr + 4, irom + 0x100);
 	hdr[8] = 0xee;
 	hdr[12] = (uint8_t)sp->chip_id;

@@ -49,6 +49,8 @@ struct esp_image_spec {
 	const char *time;      /* default "00:00:00" */
 	uint32_t secure_version;
 	uint8_t mmu_page_log2; /* 0 = unknown (64 KiB used) */
+	uint8_t align_log2;    /* page segments really follow; 0 = as above */
+	uint8_t flash_code;    /* header flash size code + 1; 0 = 4MB */
 	bool no_hash;          /* hash_appended = 0 */
 	unsigned int nseg;     /* 0 = default layout DROM, IRAM, IROM */
 	struct {

@@ -485,6 +485,29 @@ hci_pair() {
 
 # --- cleanup ----------------------------------------------------------------
 
+# --- bleota ----------------------------------------------------------------
+
+# hci_bleota_build: sets B to the build directory with bleota and
+# bleota-peripheral ($BLEOTA_BUILD_DIR under the repository, default
+# build), or fails the scenario.
+hci_bleota_build() {
+	B=$(cd "$(dirname "$0")/../.." && pwd)/${BLEOTA_BUILD_DIR:-build}
+	[ -x "$B/bleota" ] && [ -x "$B/bleota-peripheral" ] ||
+		hci_fail "bleota binaries missing in $B (run make first)"
+}
+
+# bleota_done_field FILE FIELD: FIELD of the last "done" event in a
+# `bleota push --json` log.
+bleota_done_field() {
+	sed -n 's/.*"event":"done".*"'"$2"'":\([0-9.]*\).*/\1/p' "$1" |
+		tail -n 1
+}
+
+# bleota_kibps BYTES SECONDS: KiB/s with one decimal.
+bleota_kibps() {
+	awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1024 / s }'
+}
+
 # Stops every daemon started with hci_spawn (newest first) so their logs
 # are complete, btmon last so it records the teardown. Bounded: anything
 # still alive after 3 s is killed. Runs under the scenario's set -e, so

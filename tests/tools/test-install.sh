@@ -4,12 +4,12 @@
 # make test-install: installs the .deb files from `make deb` on this machine
 # (apt-get, as root) and checks them as a user would:
 #   - `bleota --version` and `bleota-peripheral --version` print the release;
-#   - `man -w` finds bleota(1) and bleota-peripheral(8), and they render
-#     without warnings;
+#   - `man -w` finds bleota(1), bleota-peripheral(8) and bleota-desired(5),
+#     and they render without warnings;
 #   - bash completion completes commands, sub-commands, options (read from
 #     the installed programs' --help) and unix: device sockets;
-#   - the systemd unit passes `systemd-analyze verify`; its exposure score
-#     from `systemd-analyze security` is printed;
+#   - both systemd units pass `systemd-analyze verify`; their exposure
+#     scores from `systemd-analyze security` are printed;
 #   - a program built against libbleota-dev (pkg-config bleota) links the
 #     installed device-side libraries and runs;
 #   - the demo (tests/tools/demo.sh) runs against /usr/bin/bleota and
@@ -55,7 +55,7 @@ for p in bleota bleota-peripheral; do
 done
 
 echo "== manual pages"
-for m in bleota bleota-peripheral; do
+for m in bleota bleota-peripheral bleota-desired; do
 	if w=$(man -w "$m" 2>&1) && [ "${w#/usr/share/man/}" != "$w" ]; then
 		ok "man -w $m: $w"
 	else
@@ -102,6 +102,7 @@ expect_completion()
 mkdir -p "$work/sockdir"
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.bind(sys.argv[1])' "$work/sockdir/dev.sock"
 expect_completion "bleota pu" push
+expect_completion "bleota se" serve
 expect_completion "bleota image " verify
 expect_completion "bleota flash c" create
 expect_completion "bleota push --no-c" --no-commit
@@ -111,25 +112,27 @@ expect_completion "bleota flash create dev.flash --layout " two-ota
 expect_completion "bleota-peripheral --trusted" --trusted-key
 expect_completion "bleota-peripheral --chip esp32c" esp32c6
 
-echo "== systemd unit"
-unit=/lib/systemd/system/bleota-peripheral@.service
-cp "$unit" "$work/bleota-peripheral@demo.service"
-if out=$(cd "$work" && systemd-analyze verify "bleota-peripheral@demo.service" 2>&1) &&
-	[ -z "$out" ]; then
-	ok "systemd-analyze verify $unit"
-else
-	bad "systemd-analyze verify $unit: $out"
-fi
-(cd "$work" && systemd-analyze security --offline=true \
-	"bleota-peripheral@demo.service" 2>&1 | tail -1)
-score=$(cd "$work" && systemd-analyze security --offline=true \
-	"bleota-peripheral@demo.service" 2>&1 |
-	sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
-if [ -n "$score" ]; then
-	ok "systemd-analyze security: exposure $score"
-else
-	bad "systemd-analyze security printed no score"
-fi
+echo "== systemd units"
+# verify wants a unit name it can instantiate; the units' copies are
+# checked as installed, then scored (exposure: lower is better)
+for unit in bleota-peripheral@.service bleota-serve.service; do
+	name=${unit/@./@demo.}
+	cp "/lib/systemd/system/$unit" "$work/$name"
+	if out=$(cd "$work" && systemd-analyze verify "$name" 2>&1) &&
+		[ -z "$out" ]; then
+		ok "systemd-analyze verify $unit"
+	else
+		bad "systemd-analyze verify $unit: $out"
+	fi
+	score=$(cd "$work" && systemd-analyze security --offline=true \
+		"$name" 2>&1 |
+		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+	if [ -n "$score" ]; then
+		ok "systemd-analyze security $unit: exposure $score (0 best, 10 worst)"
+	else
+		bad "systemd-analyze security $unit printed no score"
+	fi
+done
 
 echo "== libbleota-dev"
 cat >"$work/sdk.c" <<'C'

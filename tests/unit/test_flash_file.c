@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -122,6 +123,53 @@ static void test_open_errors(void **state)
 	assert_int_equal(err, -EINVAL);
 }
 
+/* A second read-write opener (another daemon) is refused; readers are not. */
+static void test_open_second_writer(void **state)
+{
+	struct ota_flash_file *f = open_new(), *g;
+	char path[512];
+	uint8_t b;
+	int err = 0;
+
+	(void)state;
+	tmpdir_path(path, sizeof(path), "flash.bin");
+	assert_null(ota_flash_file_open(path, 0, 0, &err));
+	assert_int_equal(err, -EBUSY);
+	/* creating over it is refused too, and leaves it whole */
+	assert_null(ota_flash_file_open(path, SZ, OTA_FLASH_FILE_CREATE, &err));
+	assert_int_equal(err, -EBUSY);
+	g = ota_flash_file_open(path, 0, OTA_FLASH_FILE_RDONLY, &err);
+	assert_non_null(g);
+	assert_int_equal(ops->read(g, SZ - 1, &b, 1), 0);
+	assert_int_equal(b, 0xff);
+	assert_int_equal(ops->write(g, 0, "\0", 1), -EROFS);
+	assert_int_equal(ops->erase(g, 0, 4096), -EROFS);
+	ota_flash_file_close(g);
+	f = reopen(f);
+	ota_flash_file_close(f);
+}
+
+/* The file shrinks under an open handle: errors, never SIGBUS. */
+static void test_shrunk_under_handle(void **state)
+{
+	struct ota_flash_file *f = open_new();
+	char path[512];
+	uint8_t buf[64];
+
+	(void)state;
+	assert_int_equal(
+		truncate(tmpdir_path(path, sizeof(path), "flash.bin"), SZ / 2),
+		0);
+	assert_int_equal(ops->read(f, SZ - 64, buf, 64), -ESTALE);
+	assert_int_equal(ops->read(f, 0, buf, 64), -ESTALE);
+	assert_int_equal(ops->write(f, SZ - 4, buf, 4), -ESTALE);
+	assert_int_equal(ops->erase(f, SZ - 4096, 4096), -ESTALE);
+	assert_int_equal(ota_flash_file_current_size(f), SZ / 2);
+	/* nothing was counted or done: the ops never happened */
+	assert_int_equal(ota_flash_file_op_count(f, OTA_FLASH_OP_ALL), 0);
+	ota_flash_file_close(f);
+}
+
 static void test_fail_nth(void **state)
 {
 	struct ota_flash_file *f = open_new();
@@ -227,6 +275,10 @@ int main(void)
 		  NULL, NULL },
 		{ "/flash_file/open/errors", test_open_errors, NULL, NULL,
 		  NULL },
+		{ "/flash_file/open/second-writer", test_open_second_writer,
+		  NULL, NULL, NULL },
+		{ "/flash_file/shrunk-under-handle", test_shrunk_under_handle,
+		  NULL, NULL, NULL },
 		{ "/flash_file/fault/fail-nth", test_fail_nth, NULL, NULL,
 		  NULL },
 		{ "/flash_file/fault/cut-plain", test_cut_plain, NULL, NULL,

@@ -342,6 +342,55 @@ static void test_random_mutations(void **state)
 	free(img);
 }
 
+/*
+ * Stock ESP-IDF v5.2 hello_world for C2/C6/H2 (2 MB flash): segments on
+ * 32 KiB pages, app desc mmu_page_size 0. The bootloader then uses its
+ * CONFIG_MMU_PAGE_SIZE, which the build derives from the flash size in the
+ * image header; a 4 MB image on 32 KiB pages is still refused.
+ */
+static void test_mmu_page_default(void **state)
+{
+	static const uint16_t chips[] = { OTA_CHIP_ESP32C2, OTA_CHIP_ESP32C6,
+					  OTA_CHIP_ESP32H2 };
+	static const struct {
+		uint8_t align_log2, flash_code;
+		enum ota_image_err want;
+	} rows[] = {
+		{ 15, 1 + 1, OTA_IMAGE_OK },            /* 2 MB: 32 KiB */
+		{ 14, 0 + 1, OTA_IMAGE_OK },            /* 1 MB: 16 KiB */
+		{ 16, 2 + 1, OTA_IMAGE_OK },            /* 4 MB: 64 KiB */
+		{ 15, 2 + 1, OTA_IMAGE_ERR_MMU_ALIGN }, /* 4 MB needs 64 KiB */
+		{ 14, 1 + 1, OTA_IMAGE_ERR_MMU_ALIGN }, /* 2 MB needs 32 KiB */
+	};
+	static struct ota_image_verify v;
+	size_t c, r;
+
+	(void)state;
+	for (c = 0; c < ARRAY_SIZE(chips); c++) {
+		for (r = 0; r < ARRAY_SIZE(rows); r++) {
+			struct esp_image_spec sp = {
+				.chip_id = chips[c],
+				.align_log2 = rows[r].align_log2,
+				.flash_code = rows[r].flash_code,
+				.nseg = 3,
+				.seg = { { ESP_SEG_DROM, 0x1000 },
+					 { ESP_SEG_IRAM, 0x800 },
+					 { ESP_SEG_IROM, 0x2000 } },
+			};
+			struct ota_image_cfg cfg = { .chip_id = chips[c] };
+			size_t len;
+			uint8_t *img = esp_image_build(&sp, &len);
+
+			verify_chunked(img, len, &cfg, 4096, &v);
+			if (v.err != rows[r].want)
+				fail_msg("%s, row %zu: %s",
+					 ota_image_chip_name(chips[c]), r,
+					 ota_image_strerror(v.err));
+			free(img);
+		}
+	}
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -351,6 +400,8 @@ int main(void)
 		  NULL },
 		{ "/image/invalid/seg0-mmu-align-offset",
 		  test_seg0_mmu_align_offset, NULL, NULL, NULL },
+		{ "/image/valid/mmu-page-default", test_mmu_page_default, NULL,
+		  NULL, NULL },
 		{ "/image/chip-rev-size", test_chip_rules, NULL, NULL, NULL },
 		{ "/image/describe", test_describe, NULL, NULL, NULL },
 		{ "/image/sticky-trailing", test_sticky_and_trailing, NULL,

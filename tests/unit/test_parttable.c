@@ -168,6 +168,11 @@ static void test_csv_errors(void **state)
 		{ "empty", "# nothing\n\n", "no partitions" },
 		{ "too-many-fields", "a, data, nvs, , 16K, , x\n",
 		  "line 1: too many fields" },
+		{ "tee-otadata-size", "t, data, tee_ota, , 0x3000\n",
+		  "line 1: tee_ota must be exactly 0x2000" },
+		{ "two-tee-otadata",
+		  "t, data, tee_ota, , 8K\nu, data, tee_ota, , 8K\n",
+		  "line 2: more than one data/tee_ota" },
 	};
 	static struct ota_partcsv t;
 	size_t i;
@@ -381,6 +386,89 @@ static void test_random_mutations(void **state)
 	}
 }
 
+/*
+ * 95 partitions and the end marker fill the 0xC00 bytes exactly: a valid
+ * table for the bootloader and gen_esp32part --disable-md5sum; with the MD5
+ * row only 94 fit.
+ */
+static void test_95_entries(void **state)
+{
+	static struct ota_partcsv t, back;
+	uint8_t bin[OTA_PARTTABLE_MAX_LEN];
+	struct ota_layout l;
+	char *csv = malloc(95 * 40), err[256];
+	size_t o = 0;
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(csv);
+	for (i = 0; i < 95; i++)
+		o += (size_t)sprintf(csv + o, "p%u, data, nvs, , 0x3000\n", i);
+	assert_int_equal(ota_partcsv_parse(csv, OTA_PARTTABLE_OFFSET, CHIP_4M,
+					   &t, err, sizeof(err)),
+			 0);
+	assert_int_equal(t.count, 95);
+	assert_int_equal(ota_partcsv_to_bin(&t, true, bin), -EMSGSIZE);
+	assert_int_equal(ota_partcsv_to_bin(&t, false, bin), 0);
+	assert_int_equal(
+		ota_parttable_parse(bin, sizeof(bin), CHIP_4M, &l, NULL), 0);
+	assert_int_equal(
+		ota_partcsv_from_bin(bin, sizeof(bin), &back, err, sizeof(err)),
+		0);
+	assert_int_equal(back.count, 95);
+	strcpy(csv + o, "p95, data, nvs, , 0x3000\n");
+	assert_int_equal(ota_partcsv_parse(csv, OTA_PARTTABLE_OFFSET, CHIP_4M,
+					   &t, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "too many partitions (max 95)"));
+	free(csv);
+}
+
+/*
+ * An entry of type or subtype 0xff (ESP-IDF's "any") is a partition, not
+ * the MD5 row: bin2csv neither drops it nor writes a CSV that csv2bin
+ * refuses. Whatever from_bin accepts parses back.
+ */
+static void test_reserved_ff(void **state)
+{
+	static struct ota_partcsv t;
+	static const struct {
+		uint8_t type, subtype;
+		const char *what;
+	} rows[] = {
+		{ 0xff, 0x00, "type 0xff is reserved" },
+		{ 0x01, 0xff, "subtype 0xff is reserved" },
+		{ 0xff, 0xff, "type 0xff is reserved" },
+	};
+	uint8_t bin[OTA_PARTTABLE_MAX_LEN];
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct ota_part p = { .type = rows[i].type,
+				      .subtype = rows[i].subtype,
+				      .offset = 0x9000,
+				      .size = 0x1000,
+				      .label = "weird" };
+		struct ota_part q = { .type = 0,
+				      .subtype = 0x10,
+				      .offset = 0x10000,
+				      .size = 0x10000,
+				      .label = "ota_0" };
+
+		memset(bin, 0xff, sizeof(bin));
+		ota_part_encode(&q, bin);
+		ota_part_encode(&p, bin + OTA_PART_ENTRY_LEN);
+		err[0] = '\0';
+		if (ota_partcsv_from_bin(bin, sizeof(bin), &t, err,
+					 sizeof(err)) != -EINVAL ||
+		    !strstr(err, rows[i].what))
+			fail_msg("row %zu: count %u, '%s'", i, t.count, err);
+		assert_non_null(strstr(err, "entry 1 ('weird')"));
+	}
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -396,6 +484,10 @@ int main(void)
 		{ "/parttable/bin/vectors", test_binary_vectors, NULL, NULL,
 		  NULL },
 		{ "/parttable/entry/label-16", test_label16_decode, NULL, NULL,
+		  NULL },
+		{ "/parttable/csv/95-entries", test_95_entries, NULL, NULL,
+		  NULL },
+		{ "/parttable/csv/reserved-ff", test_reserved_ff, NULL, NULL,
 		  NULL },
 		{ "/parttable/csv/bin-roundtrip", test_bin_csv_roundtrip, NULL,
 		  NULL, NULL },

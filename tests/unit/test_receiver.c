@@ -591,6 +591,35 @@ static void test_reboot_event_after_response(void **state)
 	assert_int_equal(ota_rx_next_event(&f->rx, &ev), -EAGAIN);
 }
 
+/*
+ * FINISH..ABORT take no parameters: any byte after the token makes the PDU
+ * BAD_PDU and nothing is done (REBOOT + garbage used to reboot).
+ */
+static void test_trailing_bytes(void **state)
+{
+	static const struct step steps[] = {
+		C_IN(0x08, 0x02, 0xaa),
+		C_OUT(0x88, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00),
+		C_IN(0x09, 0x03, 0x00, 0x00),
+		C_OUT(0x89, 0x03, 0x01, 0x00, 0x00, 0x00, 0x00),
+		C_IN(0x05, 0x04, 0xff),
+		C_OUT(0x85, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00),
+		C_IN(0x06, 0x05, 0x01),
+		C_OUT(0x86, 0x05, 0x01, 0x00, 0x00, 0x00, 0x00),
+		C_IN(0x07, 0x06, 0x01),
+		C_OUT(0x87, 0x06, 0x01, 0x00, 0x00, 0x00, 0x00),
+		C_IN(0x04, 0x07, 0x01),
+		C_OUT(0x84, 0x07, 0x01, 0x00, 0x00, 0x00, 0x00),
+		NONE,
+		STEPS_END,
+	};
+	struct fixture *f = *state;
+	struct ota_rx_event ev;
+
+	run_script(f, steps);
+	assert_int_equal(ota_rx_next_event(&f->rx, &ev), -EAGAIN);
+}
+
 /* Read INFO in pages through a 20-byte value and parse the TLVs. */
 static void test_read_info_paged(void **state)
 {
@@ -951,6 +980,7 @@ int main(void)
 		T("/rx/block-retries-exhausted", test_block_retries_exhausted),
 		T("/rx/reboot-event-after-response",
 		  test_reboot_event_after_response),
+		T("/rx/request/trailing-bytes", test_trailing_bytes),
 		T("/rx/read/info-paged", test_read_info_paged),
 		T("/rx/resume/from-verified-blocks",
 		  test_resume_from_verified_blocks),
