@@ -118,6 +118,7 @@ static int info(const char *path, uint16_t chip)
 	char err[256], name[16];
 	unsigned int i;
 	int active, rc = BLEOTA_EXIT_FAIL, e2 = 0;
+	bool erased_otadata = false;
 
 	f = ota_flash_file_open(path, 0, OTA_FLASH_FILE_RDONLY, &e2);
 	if (!f) {
@@ -166,6 +167,13 @@ static int info(const char *path, uint16_t chip)
 			ota_otadata_decode(raw, &e[i]);
 		}
 		active = ota_otadata_active(e);
+		/* boot.c: with both sectors erased or corrupt and no factory
+		 * app, the first boot of an OTA slot writes entry 0 VALID */
+		erased_otadata = !l.has_factory;
+		for (i = 0; i < 2; i++)
+			if (e[i].seq != OTA_OTADATA_SEQ_EMPTY &&
+			    e[i].crc == ota_otadata_crc(e[i].seq))
+				erased_otadata = false;
 		for (i = 0; i < 2; i++) {
 			if (e[i].seq == OTA_OTADATA_SEQ_EMPTY) {
 				printf("  sector %u: empty\n", i);
@@ -218,11 +226,16 @@ static int info(const char *path, uint16_t chip)
 	if (st.running_slot < OTA_ENGINE_SLOT_FACTORY)
 		printf("bootloader would boot: nothing bootable\n");
 	else
-		printf("bootloader would boot: %s (%s %s, %s)\n",
+		printf("bootloader would boot: %s (%s %s, %s%s)\n",
 		       slot_name(st.running_slot, name, sizeof(name)),
 		       tty_text(st.running_project),
 		       tty_text(st.running_version),
-		       ota_otadata_state_str(st.running_state));
+		       ota_otadata_state_str(st.running_state),
+		       erased_otadata && st.running_slot >= 0
+			       ? "; otadata is erased, so that first boot "
+				 "writes entry 0 VALID, as ESP-IDF's "
+				 "bootloader does"
+			       : "");
 done:
 	rc = BLEOTA_EXIT_OK;
 out:

@@ -924,12 +924,13 @@ static int desc_vs_manifest(struct ota_engine *eng,
 				-ENOEXEC,
 				"image header says chip %u, manifest %u",
 				in->chip_id, m->chip_id);
-	if (!field_eq(in->desc.version_raw, m->version))
+	/* VERSION and PROJECT are optional manifest fields: empty = absent */
+	if (m->version[0] && !field_eq(in->desc.version_raw, m->version))
 		return eng_fail(eng, OTA_ENGINE_REASON_MANIFEST_MISMATCH,
 				-ENOEXEC,
 				"app version '%.32s', manifest '%.32s'",
 				in->desc.version, m->version);
-	if (!field_eq(in->desc.project_raw, m->project))
+	if (m->project[0] && !field_eq(in->desc.project_raw, m->project))
 		return eng_fail(eng, OTA_ENGINE_REASON_MANIFEST_MISMATCH,
 				-ENOEXEC,
 				"app project '%.32s', manifest '%.32s'",

@@ -612,13 +612,17 @@ static void handle_manifest(struct ota_rx *rx, const struct ota_msg *msg)
 			    0);
 		return;
 	}
-	if (off + n <= rx->manifest_len &&
-	    !memcmp(rx->manifest + off, bytes, n)) {
-		/* a repeat of what we hold (a late duplicate): no change */
-	} else if (off == rx->manifest_len || off == 0) {
-		/* append, or offset 0 with new bytes: a new manifest */
+	if (off == 0 || off == rx->manifest_len) {
+		/*
+		 * Offset 0 always starts a new manifest, even one whose bytes
+		 * are a prefix of the held one (it could never be uploaded
+		 * otherwise); a segment at the end appends.
+		 */
 		memcpy(rx->manifest + off, bytes, n);
 		rx->manifest_len = (uint16_t)(off + n);
+	} else if (off + n <= rx->manifest_len &&
+		   !memcmp(rx->manifest + off, bytes, n)) {
+		/* a repeat of what we hold (a late duplicate): no change */
 	} else {
 		respond_err(rx, msg->op, msg->token, OTA_STATUS_BAD_OFFSET,
 			    rx->manifest_len);
@@ -877,6 +881,12 @@ static int handle_request(struct ota_rx *rx, const uint8_t *pdu, size_t len,
 		push_event(rx, OTA_RX_EV_REBOOT, OTA_STATUS_OK, 0);
 		break;
 	case OTA_OP_ABORT:
+		if (rx->state == OTA_RX_COMMITTED) {
+			/* the boot choice is made: ABORT cannot undo it */
+			respond_err(rx, msg.op, msg.token, OTA_STATUS_BAD_STATE,
+				    rx->state);
+			break;
+		}
 		rx->cfg.sink->abort(rx->cfg.sink_ctx, true);
 		end_session(rx, OTA_STATUS_ABORTED, 0, false);
 		push_event(rx, OTA_RX_EV_ABORTED, OTA_STATUS_ABORTED, 0);

@@ -28,8 +28,10 @@
  * AcquireWrite) is unbounded: dumping a whole window into it would make a
  * retransmission wait behind it. So new chunks are held back while the
  * transmissions sent after the newest acknowledged one reach
- * max(16, 2 x delivery rate x min RTT), both measured from ACKs (the
- * BBR idea); before the first measurement, a slow start. Retransmissions
+ * max(16, ceil(window / 4), 2 x delivery rate x min RTT), rate and RTT
+ * measured from ACKs (the BBR idea); before the first measurement, a slow
+ * start. ceil(window / 4) is the device's ACK trigger (docs/protocol.md
+ * §4.2): with fewer in flight every round would wait for its ACK timer. Retransmissions
  * and SYNC are never held back.
  */
 #include "protocol/sender.h"

@@ -20,6 +20,12 @@
  * The two alternate, RUNS times each, so that both see the same load on a
  * shared machine; the best and the median of each are printed and the
  * ratio is taken of the medians.
+ *
+ * Then the same under CPU load (a busy-loop child on every core):
+ * LOADED_RUNS pushes of the real programs and of the protocol pair, with
+ * the median beside the slowest push and, for the protocol pair, the
+ * longest gap during which the device's acknowledged bytes did not move
+ * (a flow-control stall shows there, not in a median).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,9 +47,10 @@
 #include "tests/harness/link.h"
 #include "tests/harness/mem_sink.h"
 
-#define IMAGE_LEN (1024 * 1024)
-#define VALUE     244
-#define RUNS      11
+#define IMAGE_LEN   (1024 * 1024)
+#define VALUE       244
+#define RUNS        11
+#define LOADED_RUNS 30
 
 static uint64_t now_us(void)
 {
@@ -112,8 +119,10 @@ static void serve(int fd)
  * (0 on failure) and the datagrams and bytes the central sent.
  */
 static uint64_t run_proto(const uint8_t *img, unsigned long *dgrams,
-			  uint64_t *bytes)
+			  uint64_t *bytes, uint64_t *stall_us)
 {
+	uint32_t acked = 0;
+	uint64_t moved;
 	struct ota_tx_cfg cfg = { .max_value = VALUE };
 	struct ota_manifest m = { .image_size = IMAGE_LEN };
 	struct ota_tx_event ev = { .err = -EIO };
@@ -142,6 +151,8 @@ static uint64_t run_proto(const uint8_t *img, unsigned long *dgrams,
 	*dgrams = 0;
 	*bytes = 0;
 	t0 = now_us();
+	moved = t0;
+	*stall_us = 0;
 	if (ota_tx_init(&tx, &cfg) ||
 	    ota_tx_push(&tx, img, IMAGE_LEN, &m, 0, t0 / 1000))
 		goto out;
@@ -168,6 +179,14 @@ static uint64_t run_proto(const uint8_t *img, unsigned long *dgrams,
 				goto out;
 			ota_tx_feed(&tx, ota_frame_chan(buf[0]), buf, (size_t)n,
 				    now_us() / 1000);
+			if (ota_tx_get_progress(&tx)->acked_bytes != acked) {
+				uint64_t t = now_us();
+
+				acked = ota_tx_get_progress(&tx)->acked_bytes;
+				if (t - moved > *stall_us)
+					*stall_us = t - moved;
+				moved = t;
+			}
 		} else {
 			ota_tx_on_timeout(&tx, now_us() / 1000);
 		}
@@ -318,10 +337,78 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* One busy-loop child per online core; returns how many were started. */
+static int load_start(pid_t *pids, int max)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int i;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	for (i = 0; i < ncpu && i < max; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			break;
+		if (pids[i] == 0) {
+			volatile unsigned long spin = 0;
+
+			for (;;)
+				spin++;
+		}
+	}
+	return i;
+}
+
+static void load_stop(pid_t *pids, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], NULL, 0);
+	}
+}
+
+/* The loaded runs: median, slowest and the longest stall. */
+static int run_loaded(const uint8_t *img, struct cli_setup *cs)
+{
+	uint64_t tp[LOADED_RUNS], tc[LOADED_RUNS], st[LOADED_RUNS], bytes;
+	unsigned long dgrams;
+	pid_t load[64];
+	int nload, i, bad = 0;
+
+	nload = load_start(load, 64);
+	for (i = 0; i < LOADED_RUNS && !bad; i++) {
+		tc[i] = run_cli(cs);
+		tp[i] = run_proto(img, &dgrams, &bytes, &st[i]);
+		bad = !tc[i] || !tp[i];
+	}
+	load_stop(load, nload);
+	if (bad) {
+		fprintf(stderr, "bench_loopback: loaded run failed\n");
+		return -1;
+	}
+	qsort(tp, LOADED_RUNS, sizeof(tp[0]), cmp_u64);
+	qsort(tc, LOADED_RUNS, sizeof(tc[0]), cmp_u64);
+	qsort(st, LOADED_RUNS, sizeof(st[0]), cmp_u64);
+	printf("Under CPU load (%d busy-loop processes), %d pushes each\n",
+	       nload, LOADED_RUNS);
+	printf("  bleota push -> bleota-peripheral: median %7.1f ms, "
+	       "slowest %7.1f ms\n",
+	       tc[LOADED_RUNS / 2] / 1e3, tc[LOADED_RUNS - 1] / 1e3);
+	printf("  protocol pair alone:               median %7.1f ms, "
+	       "slowest %7.1f ms\n",
+	       tp[LOADED_RUNS / 2] / 1e3, tp[LOADED_RUNS - 1] / 1e3);
+	printf("    longest stall (no acknowledged progress): median %.1f "
+	       "ms, longest %.1f ms\n",
+	       st[LOADED_RUNS / 2] / 1e3, st[LOADED_RUNS - 1] / 1e3);
+	return 0;
+}
+
 int main(void)
 {
 	uint8_t *img = malloc(IMAGE_LEN);
-	uint64_t tp[RUNS], tr[RUNS], tc[RUNS], bytes = 0;
+	uint64_t tp[RUNS], tr[RUNS], tc[RUNS], st[RUNS], bytes = 0;
 	unsigned long dgrams = 0;
 	struct cli_setup cs = { 0 };
 	const char *b = getenv("BLEOTA_BUILD");
@@ -340,7 +427,7 @@ int main(void)
 	}
 	for (i = 0; i < RUNS; i++) {
 		tc[i] = run_cli(&cs);
-		tp[i] = run_proto(img, &dgrams, &bytes);
+		tp[i] = run_proto(img, &dgrams, &bytes, &st[i]);
 		tr[i] = run_raw(dgrams, bytes);
 		if (!tp[i] || !tr[i] || !tc[i]) {
 			fprintf(stderr, "bench_loopback: run failed\n");
@@ -348,7 +435,6 @@ int main(void)
 			return 1;
 		}
 	}
-	cli_stop(&cs);
 	qsort(tp, RUNS, sizeof(tp[0]), cmp_u64);
 	qsort(tr, RUNS, sizeof(tr[0]), cmp_u64);
 	qsort(tc, RUNS, sizeof(tc[0]), cmp_u64);
@@ -379,6 +465,12 @@ int main(void)
 	printf("  ratio bleota push / raw (MiB/s, medians): %.2f\n",
 	       cli_mib / raw_mib);
 	printf("  ratio protocol pair / raw (medians): %.2f\n", mr / mp);
+	qsort(st, RUNS, sizeof(st[0]), cmp_u64);
+	printf("  protocol pair, longest stall (no acknowledged progress): "
+	       "%.1f ms\n",
+	       st[RUNS - 1] / 1e3);
+	i = run_loaded(img, &cs);
+	cli_stop(&cs);
 	free(img);
-	return 0;
+	return i ? 1 : 0;
 }

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "common/crc32.h"
+#include "protocol/info.h"
 #include "protocol/receiver.h"
 #include "protocol/tlv.h"
 #include "tests/harness/mem_sink.h"
@@ -794,6 +795,162 @@ static void test_init_rejects(void **state)
 	assert_int_equal(rx.cfg.max_value, 97);
 }
 
+/*
+ * §3.4: offset 0 starts a new manifest, even one that is a prefix of the
+ * held one (here §9.1's manifest without its VERSION TLV). Segments equal
+ * to held bytes used to count as duplicates, so the shorter manifest could
+ * never be uploaded and BEGIN answered BAD_MANIFEST (detail 47) forever.
+ */
+static void test_manifest_prefix_of_held(void **state)
+{
+	static const struct step steps[] = {
+		MANIFEST_SEGS,
+		C_IN(0x02, 0x05, 0x00, 0x00, 0x01, 0x04, 0x28, 0x00, 0x00, 0x00,
+		     0x02, 0x20, 0x5f, 0xaa, 0x4e, 0xec, 0x36, 0x11, 0x55,
+		     0x68),
+		C_OUT(0x82, 0x05, 0x00),
+		C_IN(0x02, 0x06, 0x10, 0x00, 0x12, 0xc2, 0xd7, 0x4b, 0x43, 0x7c,
+		     0x8c, 0x49, 0xad, 0xd3, 0xf9, 0x10, 0xf1, 0x00, 0x63,
+		     0xd8),
+		C_OUT(0x82, 0x06, 0x00),
+		C_IN(0x02, 0x07, 0x20, 0x00, 0x01, 0x44, 0x1f, 0x7d, 0x75, 0xcd,
+		     0x5e, 0x3b),
+		C_OUT(0x82, 0x07, 0x00),
+		/* BEGIN P=16 len=40 crc=0x1f670afd */
+		C_IN(0x03, 0x08, 0x00, 0x10, 0x00, 0x28, 0x00, 0xfd, 0x0a, 0x67,
+		     0x1f),
+		C_OUT(0x83, 0x08, 0x00, 0x51, 0x00, 0x00, 0x00, 0x00, 0x00,
+		      0x00, 0x00, 0x00),
+		S_OUT(0x40, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00,
+		      0x00),
+		STEPS_END,
+	};
+	struct fixture *f = *state;
+
+	run_script(f, steps);
+	assert_int_equal(ota_rx_get_state(&f->rx), OTA_RX_RECEIVING);
+	assert_string_equal(f->rx.m.version, "");
+}
+
+/*
+ * §3.8: once COMMIT has selected the image, ABORT cannot undo that, so it
+ * is refused (BAD_STATE, detail 3 = committed) instead of answering OK
+ * while the new image stays selected to boot.
+ */
+static void test_abort_after_commit_refused(void **state)
+{
+	static const struct step steps[] = {
+		MANIFEST_SEGS,
+		BEGIN_OK,
+		DATA0,
+		DATA1,
+		S_OUT(0x40, 0x02, 0x00, 0x00, 0x02, 0x00, 0x00, 0x03, 0x00,
+		      0x00),
+		DATA2,
+		S_OUT(0x40, 0x03, 0x00, 0x00, 0x03, 0x00, 0x00, 0x03, 0x00,
+		      0x00),
+		C_IN(0x04, 0x05),
+		C_OUT(0x84, 0x05, 0x00),
+		C_IN(0x05, 0x06),
+		C_OUT(0x85, 0x06, 0x00),
+		C_IN(0x09, 0x07),
+		C_OUT(0x89, 0x07, 0x03, 0x03, 0x00, 0x00, 0x00),
+		NONE,
+		/* before COMMIT it still aborts: FINISH again is OK */
+		C_IN(0x04, 0x08),
+		C_OUT(0x84, 0x08, 0x00),
+		STEPS_END,
+	};
+	struct fixture *f = *state;
+	struct ota_rx_event ev;
+
+	run_script(f, steps);
+	assert_true(f->sink.committed);
+	assert_int_equal(f->sink.aborts, 0);
+	assert_int_equal(ota_rx_get_state(&f->rx), OTA_RX_COMMITTED);
+	while (ota_rx_next_event(&f->rx, &ev) == 0)
+		assert_int_not_equal(ev.type, OTA_RX_EV_ABORTED);
+}
+
+/*
+ * §3.1: the values the device drops without an answer, in a session (so
+ * an ABORT-looking value that is dropped visibly leaves it open), and the
+ * opcodes outside the map that are answered UNSUPPORTED.
+ */
+static void test_dropped_silently(void **state)
+{
+	static const struct step steps[] = {
+		MANIFEST_SEGS,
+		BEGIN_OK,
+		/* an ABORT without its token */
+		C_IN(0x09),
+		NONE,
+		/* responses, known or not, written to the device */
+		C_IN(0x89, 0x01, 0x00),
+		C_IN(0xff, 0x01, 0x00),
+		NONE,
+		/* device-to-central opcodes written to Control */
+		C_IN(0x41, 0x41, 0x00, 0x00, 0x00, 0x00),
+		NONE,
+		/* SYNC without its id */
+		D_IN(0x21),
+		NONE,
+		/* opcodes outside the map: UNSUPPORTED, detail the opcode */
+		C_IN(0x00, 0x09),
+		C_OUT(0x80, 0x09, 0x02, 0x00, 0x00, 0x00, 0x00),
+		C_IN(0x22, 0x0a),
+		C_OUT(0xa2, 0x0a, 0x02, 0x22, 0x00, 0x00, 0x00),
+		C_IN(0x7f, 0x0b),
+		C_OUT(0xff, 0x0b, 0x02, 0x7f, 0x00, 0x00, 0x00),
+		STEPS_END,
+	};
+	struct fixture *f = *state;
+
+	run_script(f, steps);
+	assert_int_equal(ota_rx_get_state(&f->rx), OTA_RX_RECEIVING);
+	assert_int_equal(f->sink.aborts, 0);
+}
+
+/* §3.5: P = 0 is BAD_CHUNK_SIZE with the largest P accepted as detail */
+static void test_begin_chunk_size_zero(void **state)
+{
+	static const struct step steps[] = {
+		MANIFEST_SEGS,
+		C_IN(0x03, 0x04, 0x00, 0x00, 0x00, 0x2f, 0x00, 0x40, 0x2f, 0xaa,
+		     0xe9),
+		C_OUT(0x83, 0x04, 0x06, 0x10, 0x00, 0x00, 0x00),
+		STEPS_END,
+	};
+	struct fixture *f = *state;
+
+	run_script(f, steps);
+	assert_int_equal(f->sink.begins, 0);
+}
+
+/* §6.2: a refused BEGIN sets LAST_STATUS; a BEGIN that opens resets it */
+static void test_last_status_after_refused_begin(void **state)
+{
+	static const struct step steps[] = {
+		MANIFEST_SEGS,
+		C_IN(0x03, 0x11, 0x00, 0x10, 0x00, 0x2f, 0x00, 0x40, 0x2f, 0xaa,
+		     0xe9),
+		C_OUT(0x83, 0x11, 0x14, 0x00, 0x00, 0x00, 0x00),
+		STEPS_END,
+	};
+	struct fixture *f = *state;
+	struct ota_status_attr a;
+	uint8_t buf[256];
+	int n;
+
+	f->sink.refuse = OTA_STATUS_SAME_AS_RUNNING;
+	run_script(f, steps);
+	n = ota_rx_read_attr(&f->rx, OTA_ATTR_STATUS, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(ota_status_attr_decode(buf, (size_t)n, &a), 0);
+	assert_int_equal(a.last_status, OTA_STATUS_SAME_AS_RUNNING);
+	assert_int_equal(a.rx_state, OTA_RX_IDLE);
+}
+
 #define T(name, fn)                             \
 	{                                       \
 		name, fn, setup, teardown, NULL \
@@ -830,6 +987,13 @@ int main(void)
 		T("/rx/session-bound-to-connection",
 		  test_session_bound_to_connection),
 		T("/rx/init-rejects", test_init_rejects),
+		T("/rx/manifest/prefix-of-held", test_manifest_prefix_of_held),
+		T("/rx/abort/after-commit-refused",
+		  test_abort_after_commit_refused),
+		T("/rx/dropped-silently", test_dropped_silently),
+		T("/rx/begin/chunk-size-zero", test_begin_chunk_size_zero),
+		T("/rx/status/last-status-after-refused-begin",
+		  test_last_status_after_refused_begin),
 	};
 
 	return cmocka_run_group_tests_name("receiver", tests, NULL, NULL);

@@ -444,6 +444,142 @@ static void test_silent_device_times_out(void **state)
 	free(r);
 }
 
+/* ---- flow control under load -------------------------------------------- */
+
+struct dq {
+	struct {
+		uint8_t b[OTA_MAX_VALUE];
+		uint8_t len;
+		uint8_t chan;
+		uint64_t at;
+	} d[1024];
+	unsigned int head, n;
+};
+
+static void dq_put(struct dq *q, const uint8_t *b, int len, enum ota_chan ch,
+		   uint64_t at)
+{
+	unsigned int i = (q->head + q->n++) % ARRAY_SIZE(q->d);
+
+	assert_true(q->n <= ARRAY_SIZE(q->d) && len > 0 && len <= 255);
+	memcpy(q->d[i].b, b, (size_t)len);
+	q->d[i].len = (uint8_t)len;
+	q->d[i].chan = (uint8_t)ch;
+	q->d[i].at = at;
+}
+
+static bool dq_due(const struct dq *q, uint64_t now)
+{
+	return q->n && q->d[q->head].at <= now;
+}
+
+/*
+ * docs/protocol.md §4.2: the device's ACK trigger and the central's pacing
+ * agree by design, so a sender held back by its pacing cap never waits for
+ * the device's ACK timer. A loaded device (it takes 3 chunks per ms and is
+ * descheduled 12 ms in every 40) makes the measured delivery rate, and so
+ * the rate term of the cap, shrink to the floor; each time the device's
+ * ACK timer fires with nothing left to take while the sender is held back
+ * is a round the flow control lost (the loopback stall: 16 chunks per
+ * 20 ms when the floor was 16 and the trigger 34).
+ */
+static void run_loaded_device(unsigned int drop_every)
+{
+	static struct dq to_dev, to_c;
+	const size_t len = 300000, value = 244;
+	uint8_t *img = malloc(len), buf[OTA_MAX_VALUE + 8];
+	struct ota_tx_cfg tc = { .max_value = value };
+	struct ota_manifest m = { .image_size = (uint32_t)len };
+	struct run *r = run_new();
+	uint32_t min_cap = UINT32_MAX, trigger, timer_waits = 0;
+	struct ota_tx_event ev = { .err = -EINPROGRESS };
+	struct ota_rx_event rev;
+	enum ota_chan chan;
+	unsigned long ndata = 0;
+	uint64_t t;
+	int n, k;
+
+	assert_non_null(img);
+	test_fill_random(img, len, 11);
+	memset(&to_dev, 0, sizeof(to_dev));
+	memset(&to_c, 0, sizeof(to_c));
+	rx_start(r, value, 0);
+	assert_int_equal(ota_tx_init(&r->tx, &tc), 0);
+	assert_int_equal(ota_tx_push(&r->tx, img, len, &m, 0, 0), 0);
+	for (t = 0; t < 600000 && !ota_tx_is_done(&r->tx); t++) {
+		bool awake = t % 40 < 28;
+
+		/* the central */
+		while (dq_due(&to_c, t)) {
+			ota_tx_feed(
+				&r->tx, (enum ota_chan)to_c.d[to_c.head].chan,
+				to_c.d[to_c.head].b, to_c.d[to_c.head].len, t);
+			to_c.head = (to_c.head + 1) % ARRAY_SIZE(to_c.d);
+			to_c.n--;
+		}
+		if (ota_tx_next_deadline(&r->tx) <= t)
+			ota_tx_on_timeout(&r->tx, t);
+		while ((n = ota_tx_poll(&r->tx, buf, sizeof(buf), &chan, t)) >
+		       0)
+			dq_put(&to_dev, buf, n, chan, t + 1);
+		if (r->tx.pace_cap && r->tx.pace_cap < min_cap)
+			min_cap = r->tx.pace_cap;
+
+		/* the device */
+		for (k = 0; awake && k < 3 && dq_due(&to_dev, t); k++) {
+			/* a lost chunk: the device never sees it */
+			if (to_dev.d[to_dev.head].b[0] == OTA_OP_DATA &&
+			    drop_every && ++ndata % drop_every == 0)
+				to_dev.d[to_dev.head].len = 0;
+			if (to_dev.d[to_dev.head].len)
+				ota_rx_feed(&r->rx,
+					    (enum ota_chan)to_dev.d[to_dev.head]
+						    .chan,
+					    to_dev.d[to_dev.head].b,
+					    to_dev.d[to_dev.head].len, t);
+			to_dev.head = (to_dev.head + 1) % ARRAY_SIZE(to_dev.d);
+			to_dev.n--;
+		}
+		if (awake && ota_rx_next_deadline(&r->rx) <= t) {
+			if (!to_dev.n && r->tx.phase == OTA_TX_DATA &&
+			    r->rx.unacked && !r->rx.ack_due &&
+			    r->rx.ack_deadline <= t)
+				timer_waits++;
+			ota_rx_on_timeout(&r->rx, t);
+		}
+		while (awake && (n = ota_rx_poll(&r->rx, buf, sizeof(buf),
+						 &chan, t)) > 0)
+			dq_put(&to_c, buf, n, chan, t + 1);
+		while (ota_rx_next_event(&r->rx, &rev) == 0)
+			;
+	}
+	while (ota_tx_next_event(&r->tx, &ev) == 0 && ev.type != OTA_TX_EV_DONE)
+		;
+	assert_int_equal(ev.type, OTA_TX_EV_DONE);
+	assert_int_equal(ev.err, 0);
+	assert_true(slot_matches(r, img, len));
+	/* the load did shrink the rate term to the floor ... */
+	trigger = (r->rx.window + 3u) / 4u;
+	assert_true(min_cap <= trigger);
+	/* ... and still no round waited for the ACK timer */
+	assert_int_equal(timer_waits, 0);
+	free(r);
+	free(img);
+}
+
+static void test_loaded_device_never_waits_for_ack_timer(void **state)
+{
+	(void)state;
+	run_loaded_device(0);
+}
+
+/* The same with one chunk in 50 lost: repairs never wait for the timer */
+static void test_loaded_lossy_device_never_waits_for_ack_timer(void **state)
+{
+	(void)state;
+	run_loaded_device(50);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +591,9 @@ int main(void)
 		cmocka_unit_test(test_interrupted_push_resumes),
 		cmocka_unit_test(test_refusal_reported),
 		cmocka_unit_test(test_silent_device_times_out),
+		cmocka_unit_test(test_loaded_device_never_waits_for_ack_timer),
+		cmocka_unit_test(
+			test_loaded_lossy_device_never_waits_for_ack_timer),
 	};
 
 	return cmocka_run_group_tests_name("transfer", tests, NULL, NULL);
