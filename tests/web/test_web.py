@@ -259,12 +259,40 @@ def main():
     check('web/security/upload_limited_to_slot', st == 413 and b'update slot' in body,
           '%d %s' % (st, body[:200]))
 
+    st, _, body = http(url + 'api/upload', 'POST', b'hello, not firmware\n' * 50,
+                       {'X-Bleota': '1'})
+    check('web/api/upload_invalid_422', st == 422 and
+          b'not a valid app image' in body, '%d %s' % (st, body[:200]))
+    before = open(config).read()
+    st, _, body = http(url + 'api/desired', 'PUT', b'{"devices": [{"match": "*"}]}',
+                       {'Content-Type': 'application/json'})
+    check('web/api/put_desired_invalid_400', st == 400 and b'version' in body and
+          open(config).read() == before, '%d %s' % (st, body[:200]))
+    st, _, body = http(url + 'api/update', 'POST',
+                       json.dumps({'sha256': '0' * 64, 'devices': ['unix:/nowhere']}).encode(),
+                       {'Content-Type': 'application/json'})
+    check('web/api/update_unknown_device_404', st == 404 and b'no such device' in body,
+          '%d %s' % (st, body[:200]))
+
     page = Page(os.path.join(W, 'profile'))
     try:
         page.size(1100, 800)
         page.goto(url)
         page.wait('two device cards', "document.querySelectorAll('.card').length === 2")
         page.shot('1-start.png')
+        page.size(1100, 800)
+
+        # --- a file that is not firmware: the reason on the page
+        junk = os.path.join(W, 'notes.txt')
+        with open(junk, 'w') as f:
+            f.write('meeting notes, not firmware\n' * 40)
+        page.set_file('#file', junk)
+        err = page.wait('the upload error', "!document.getElementById('fw-error').hidden && "
+                        "document.getElementById('fw-error').textContent")
+        check('web/upload/error_in_plain_words', 'notes.txt' in err and
+              'not a valid app image' in err and
+              page.js("document.getElementById('update').disabled"), err)
+        page.shot('0-not-firmware.png')
         page.size(1100, 800)
 
         # --- upload v2 through the file input, tick both, Update
