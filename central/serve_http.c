@@ -197,21 +197,28 @@ static const struct page {
 };
 
 /* Only the names above: no directory listing, nothing from the disk. */
-static bool serve_page(SoupServerMessage *msg, const char *path)
+static const struct page *page_of(const char *path)
 {
-	SoupMessageHeaders *hd = soup_server_message_get_response_headers(msg);
-	char rpath[64];
-	GBytes *data;
 	size_t i;
-	gsize len;
-	const void *p;
 
 	for (i = 0; i < G_N_ELEMENTS(pages); i++)
 		if (!strcmp(path, pages[i].path))
-			break;
-	if (i == G_N_ELEMENTS(pages))
+			return &pages[i];
+	return NULL;
+}
+
+static bool serve_page(SoupServerMessage *msg, const char *path)
+{
+	SoupMessageHeaders *hd = soup_server_message_get_response_headers(msg);
+	const struct page *pg = page_of(path);
+	char rpath[64];
+	GBytes *data;
+	gsize len;
+	const void *p;
+
+	if (!pg)
 		return false;
-	snprintf(rpath, sizeof(rpath), "/org/bleota/web/%s", pages[i].name);
+	snprintf(rpath, sizeof(rpath), "/org/bleota/web/%s", pg->name);
 	data = g_resource_lookup_data(bleota_web_get_resource(), rpath,
 				      G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
 	if (!data)
@@ -225,8 +232,8 @@ static bool serve_page(SoupServerMessage *msg, const char *path)
 	soup_message_headers_replace(hd, "Referrer-Policy", "no-referrer");
 	soup_message_headers_replace(hd, "Cache-Control", "no-cache");
 	soup_server_message_set_status(msg, 200, NULL);
-	soup_server_message_set_response(msg, pages[i].type, SOUP_MEMORY_COPY,
-					 p, len);
+	soup_server_message_set_response(msg, pg->type, SOUP_MEMORY_COPY, p,
+					 len);
 	g_bytes_unref(data);
 	return true;
 }
@@ -249,6 +256,10 @@ static bool admitted(struct serve_http *h, SoupServerMessage *msg,
 			    "(or start the gateway with --token-file)");
 		return false;
 	}
+	/* the page's own files hold no secret: a browser fetches the
+	 * script and the style sheet without the page's ?access_token */
+	if (!strcmp(method, "GET") && page_of(path))
+		return true;
 	if (!authorized(h, msg, query))
 		return false;
 	if (strcmp(method, "POST") && strcmp(method, "PUT"))

@@ -125,10 +125,14 @@ function deviceCard(d) {
 
   const facts = el('dl', { class: 'facts', id: cbId + '-d' },
     el('dt', {}, 'Runs'), el('dd', { 'data-role': 'running' },
-      run.version ? (run.project || '?') + ' ' + run.version : 'not read yet'),
+      run.version ? (run.project || '?') + ' ' + run.version +
+        (run.tag ? ' (tag ' + run.tag + ')' : '') : 'not read yet'),
     el('dt', {}, 'Chip'), el('dd', {}, run.chip || '?'),
     el('dt', {}, 'Should run'), el('dd', {}, d.desired || '(no rule)'),
-    el('dt', {}, 'Address'), el('dd', { class: 'mono' }, d.id));
+    el('dt', {}, 'Address'), el('dd', { class: 'mono' }, d.id),
+    d.pushing ? el('dt', {}, 'Session') : null,
+    d.pushing ? el('dd', {}, 'open: sending image ' +
+      (d.push_sha256 || '').slice(0, 12) + '…') : null);
 
   const card = el('article', { class: 'card', 'data-id': d.id,
     'data-state': d.state, 'data-running': run.version || '' }, head, facts);
@@ -155,6 +159,8 @@ function deviceCard(d) {
       ol.append(el('li', { class: on ? 'done' : '', 'data-step': key },
         (on ? '✓ ' : '') + label));
     }
+    if (lv.rolledBack)
+      ol.append(el('li', { class: 'failed', 'data-step': 'rolled_back' }, '✗ rolled back'));
     card.append(ol);
   }
   const problem = fitProblem(d);

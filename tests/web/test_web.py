@@ -221,7 +221,7 @@ def main():
     start([BLEOTA, 'serve', '--config', config, '--state-dir', os.path.join(W, 'state'),
            '--listen', '127.0.0.1:0', '--json'], log)
 
-    def api_url():
+    def api_url(log=log):
         for line in open(log):
             try:
                 j = json.loads(line)
@@ -388,6 +388,45 @@ def main():
               'scrollWidth %s, too wide: %s' % (sw, wide))
         page.shot('5-phone-375.png')
         check('web/page/no_script_errors', not page.errors, str(page.errors))
+
+        # --- keyboard: the first Tab reaches the file input (the drop
+        # zone is its label), and every device checkbox is focusable
+        page.size(1100, 800)
+        page.goto(url)
+        page.wait('two device cards', "document.querySelectorAll('.card').length === 2")
+        page.call('Input.dispatchKeyEvent', type='keyDown', key='Tab', code='Tab',
+                  windowsVirtualKeyCode=9)
+        page.call('Input.dispatchKeyEvent', type='keyUp', key='Tab', code='Tab',
+                  windowsVirtualKeyCode=9)
+        check('web/keyboard/tab_to_file_input',
+              page.js("document.activeElement.id") == 'file' and
+              page.js("getComputedStyle(document.getElementById('drop'))"
+                      ".outlineStyle") == 'solid',
+              str(page.js("document.activeElement.outerHTML")))
+
+        # --- with a token: the page and its event stream use ?access_token
+        tok = os.path.join(W, 'token')
+        with open(tok, 'w') as f:
+            f.write('s3cret-token\n')
+        log2 = os.path.join(OUT, 'serve-token.log')
+        cfg2 = os.path.join(W, 'desired-token.json')
+        shutil.copy(config, cfg2)
+        start([BLEOTA, 'serve', '--config', cfg2, '--state-dir', os.path.join(W, 'state2'),
+               '--listen', '127.0.0.1:0', '--token-file', tok, '--json'], log2)
+        url2 = wait_for('the second gateway', lambda: api_url(log2))
+        st, _, _ = http(url2 + 'api/devices')
+        st2, _, _ = http(url2 + 'api/events')
+        st3, _, body = http(url2 + 'app.js')
+        check('web/token/api_needs_token_page_does_not', st == 401 and st2 == 401 and
+              st3 == 200 and b'access_token' in body, '%d %d %d' % (st, st2, st3))
+        page.goto(url2 + '?access_token=s3cret-token')
+        try:
+            page.wait('the cards with a token', "document.querySelectorAll('.card').length === 2"
+                      " && document.getElementById('live').textContent.includes('live')", 30)
+            ok = True
+        except TimeoutError:
+            ok = False
+        check('web/token/page_works', ok, page.js('document.body.innerText')[:600])
     finally:
         page.close()
     return 0
