@@ -9,6 +9,8 @@
 # throttled to 150 KiB/s so progress is visible) run blinky 1.0.0; the
 # gateway's desired state names both at 1.0.0, so it knows them and pushes
 # nothing. Then, as a user would:
+#   web/upload:    a text file shows the reason on the page; a file
+#                  dropped on the drop zone is checked and described.
 #   web/update:    upload blinky 2.0.0 through the file input, tick both
 #                  devices, press Update, wait until both cards show 2.0.0
 #                  confirmed; `bleota status` says both run 2.0.0 VALID.
@@ -294,6 +296,19 @@ def main():
               page.js("document.getElementById('update').disabled"), err)
         page.shot('0-not-firmware.png')
         page.size(1100, 800)
+
+        # --- drag and drop onto the drop zone (v1, the running version)
+        box = page.js("(() => { const r = document.getElementById('drop')"
+                      ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        for t in ('dragEnter', 'dragOver', 'drop'):
+            page.call('Input.dispatchDragEvent', type=t, x=box[0], y=box[1],
+                      data={'items': [], 'files': [img['v1']], 'dragOperationsMask': 1})
+        try:
+            t = page.wait('the dropped file facts', "!document.getElementById('fw-info').hidden"
+                          " && document.getElementById('fw-title').textContent", 15)
+        except TimeoutError:
+            t = page.js("document.getElementById('chosen').textContent")
+        check('web/upload/drag_and_drop', '1.0.0' in str(t), str(t))
 
         # --- upload v2 through the file input, tick both, Update
         page.set_file('#file', img['v2'])
