@@ -204,8 +204,11 @@ function loadDevices() {
 function refreshUpdateButton() {
   const b = $('update');
   let why = '';
+  const busy = [...picked].filter((id) => devices.has(id) &&
+    ['checking', 'fetching', 'pushing'].includes(devices.get(id).state));
   if (!image) why = 'Choose a firmware file first.';
   else if (!picked.size) why = 'Tick at least one device.';
+  else if (busy.length) why = 'Wait: ' + busy.length + (busy.length === 1 ? ' ticked device is' : ' ticked devices are') + ' being worked on.';
   b.disabled = !!why;
   b.textContent = image && picked.size
     ? 'Update ' + picked.size + (picked.size === 1 ? ' device' : ' devices') +
