@@ -102,7 +102,7 @@ ALL_OBJS := $(COMMON_OBJS) $(PROTO_OBJS) $(ENGINE_OBJS) $(HOST_OBJS) $(CENTRAL_O
 	$(PERIPH_OBJS) $(HARNESS_OBJS) \
 	$(TEST_OBJS) $(O)/central/main.o $(O)/peripheral/main.o
 
-.PHONY: all test check check-layering check-headers format format-check \
+.PHONY: all test test-web check check-layering check-headers format format-check \
 	install uninstall clean deps
 .DEFAULT_GOAL := all
 
@@ -170,6 +170,17 @@ $(O)/version.h: FORCE
 $(O)/central/main.o $(O)/peripheral/main.o: $(O)/version.h
 $(O)/central/main.o $(O)/peripheral/main.o: ALL_CFLAGS += -I$(O)
 
+# The gateway's page (web/) is compiled into the program as a GResource, so
+# an installed `bleota serve` needs no data directory.
+WEB_FILES := $(wildcard web/*.html web/*.css web/*.js web/*.svg)
+$(O)/web/resources.c: web/bleota.gresource.xml $(WEB_FILES)
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)glib-compile-resources --sourcedir=web \
+		--generate-source --c-name bleota_web --target=$@ $<
+$(O)/web/resources.o: $(O)/web/resources.c
+	$(call say,CC,$@)$(CC) $(CFLAGS) $(GIO_CFLAGS) -w -c -o $@ $<
+$(LIB_CENTRAL): $(O)/web/resources.o
+
 $(LIB_COMMON) $(LIB_PROTO) $(LIB_ENGINE) $(LIB_HOST) $(LIB_CENTRAL) \
 		$(LIB_PERIPH):
 	@mkdir -p $(@D)
@@ -232,6 +243,15 @@ SOAK_COUNT ?= 100
 soak: deps
 	@$(MAKE) --no-print-directory all $(O)/tests/tools/soak
 	@BLEOTA_BUILD=$(O) SOAK_COUNT=$(SOAK_COUNT) $(O)/tests/tools/soak
+
+# The gateway's page in a real browser (Debian's chromium, headless, over
+# the DevTools protocol from Debian's python3-websocket): tests/web/.
+.PHONY: test-web
+test-web: deps
+	@tests/tools/ensure-deps.sh chromium python3-websocket
+	@$(MAKE) --no-print-directory $(O)/bleota $(O)/bleota-peripheral \
+		$(O)/tests/tools/mkimage
+	@/usr/bin/python3 tests/web/test_web.py $(O)
 
 # The README's first command: a push to a simulated device on a local socket.
 .PHONY: demo

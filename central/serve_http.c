@@ -183,46 +183,190 @@ static bool loopback_host(SoupServerMessage *msg)
 	return serve_http_is_loopback(name);
 }
 
-static void handle(SoupServer *srv, SoupServerMessage *msg, const char *path,
-		   GHashTable *query, gpointer data)
-{
-	struct serve_http *h = data;
-	const char *method = soup_server_message_get_method(msg);
-	bool get = !strcmp(method, "GET");
-	const char *ctype;
+/* The page's files, compiled in from web/ (Makefile: glib-compile-resources). */
+GResource *bleota_web_get_resource(void);
 
-	(void)srv;
+static const struct page {
+	const char *path, *name, *type;
+} pages[] = {
+	{ "/", "index.html", "text/html; charset=utf-8" },
+	{ "/index.html", "index.html", "text/html; charset=utf-8" },
+	{ "/app.css", "app.css", "text/css; charset=utf-8" },
+	{ "/app.js", "app.js", "text/javascript; charset=utf-8" },
+	{ "/favicon.svg", "favicon.svg", "image/svg+xml" },
+};
+
+/* Only the names above: no directory listing, nothing from the disk. */
+static const struct page *page_of(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(pages); i++)
+		if (!strcmp(path, pages[i].path))
+			return &pages[i];
+	return NULL;
+}
+
+static bool serve_page(SoupServerMessage *msg, const char *path)
+{
+	SoupMessageHeaders *hd = soup_server_message_get_response_headers(msg);
+	const struct page *pg = page_of(path);
+	char rpath[64];
+	GBytes *data;
+	gsize len;
+	const void *p;
+
+	if (!pg)
+		return false;
+	snprintf(rpath, sizeof(rpath), "/org/bleota/web/%s", pg->name);
+	data = g_resource_lookup_data(bleota_web_get_resource(), rpath,
+				      G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+	if (!data)
+		return false;
+	p = g_bytes_get_data(data, &len);
+	soup_message_headers_replace(
+		hd, "Content-Security-Policy",
+		"default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+		"form-action 'none'");
+	soup_message_headers_replace(hd, "X-Content-Type-Options", "nosniff");
+	soup_message_headers_replace(hd, "Referrer-Policy", "no-referrer");
+	soup_message_headers_replace(hd, "Cache-Control", "no-cache");
+	soup_server_message_set_status(msg, 200, NULL);
+	soup_server_message_set_response(msg, pg->type, SOUP_MEMORY_COPY, p,
+					 len);
+	g_bytes_unref(data);
+	return true;
+}
+
+/*
+ * What every request must pass before its body matters: the Host check,
+ * the token, and against cross-site requests the body type (a JSON POST or
+ * PUT, or an upload with "X-Bleota: 1"). False: answered already.
+ */
+static bool admitted(struct serve_http *h, SoupServerMessage *msg,
+		     const char *path, GHashTable *query)
+{
+	SoupMessageHeaders *rq = soup_server_message_get_request_headers(msg);
+	const char *method = soup_server_message_get_method(msg);
+	const char *ctype, *x;
+
 	if (!h->token && !loopback_host(msg)) {
 		reply_error(msg, 403,
 			    "the Host header must name a loopback address "
 			    "(or start the gateway with --token-file)");
-		return;
+		return false;
 	}
+	/* the page's own files hold no secret: a browser fetches the
+	 * script and the style sheet without the page's ?access_token */
+	if (!strcmp(method, "GET") && page_of(path))
+		return true;
 	if (!authorized(h, msg, query))
+		return false;
+	if (strcmp(method, "POST") && strcmp(method, "PUT"))
+		return true;
+	if (!strcmp(path, "/api/upload")) {
+		x = soup_message_headers_get_one(rq, "X-Bleota");
+		if (!x || strcmp(x, "1")) {
+			reply_error(msg, 403,
+				    "an upload must carry the header "
+				    "\"X-Bleota: 1\"");
+			return false;
+		}
+		return true;
+	}
+	ctype = soup_message_headers_get_content_type(rq, NULL);
+	if (!ctype || g_ascii_strcasecmp(ctype, "application/json")) {
+		reply_error(msg, 415, "send a body of type application/json");
+		return false;
+	}
+	return true;
+}
+
+/* Runs after the headers of /api/upload, before its body is read. */
+static void upload_early(SoupServer *srv, SoupServerMessage *msg,
+			 const char *path, GHashTable *query, gpointer data)
+{
+	struct serve_http *h = data;
+	SoupMessageHeaders *rq = soup_server_message_get_request_headers(msg);
+	size_t limit = h->ops.upload_limit(h->user_data);
+	goffset len;
+	char what[200];
+
+	(void)srv;
+	if (strcmp(soup_server_message_get_method(msg), "POST") ||
+	    !admitted(h, msg, path, query))
 		return;
-	ctype = soup_message_headers_get_content_type(
-		soup_server_message_get_request_headers(msg), NULL);
-	if (!strcmp(method, "POST") &&
-	    (!ctype || g_ascii_strcasecmp(ctype, "application/json"))) {
-		reply_error(msg, 415, "POST a body of type application/json");
+	if (soup_message_headers_get_encoding(rq) !=
+	    SOUP_ENCODING_CONTENT_LENGTH) {
+		reply_error(msg, 411, "send the file with a Content-Length");
 		return;
 	}
+	len = soup_message_headers_get_content_length(rq);
+	if ((guint64)len > limit) {
+		snprintf(what, sizeof(what),
+			 "the file (%lld bytes) is larger than the largest "
+			 "update slot of the known devices (%zu bytes)",
+			 (long long)len, limit);
+		reply_error(msg, 413, what);
+	}
+}
+
+static void body_op(struct serve_http *h, SoupServerMessage *msg,
+		    char *(*op)(const void *, size_t, unsigned int *, void *))
+{
+	GBytes *bytes = soup_message_body_flatten(
+		soup_server_message_get_request_body(msg));
+	unsigned int status = 500;
+	gsize len;
+	const void *p = g_bytes_get_data(bytes, &len);
+	char *json = op(p ? p : "", len, &status, h->user_data);
+
+	reply(msg, status, json);
+	g_bytes_unref(bytes);
+}
+
+static void handle(SoupServer *srv, SoupServerMessage *msg, const char *path,
+		   GHashTable *query, gpointer data)
+{
+	static const char *const api[] = { "/api/devices", "/api/desired",
+					   "/api/events",  "/api/push",
+					   "/api/upload",  "/api/update" };
+	struct serve_http *h = data;
+	const char *method = soup_server_message_get_method(msg);
+	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
+	size_t i;
+
+	(void)srv;
+	if (soup_server_message_get_status(msg)) /* the early handler did */
+		return;
+	if (!admitted(h, msg, path, query))
+		return;
 	if (!strcmp(path, "/api/devices") && get)
 		reply(msg, 200, h->ops.devices(h->user_data));
 	else if (!strcmp(path, "/api/desired") && get)
 		reply(msg, 200, h->ops.desired(h->user_data));
+	else if (!strcmp(path, "/api/desired") && !strcmp(method, "PUT"))
+		body_op(h, msg, h->ops.put_desired);
 	else if (!strcmp(path, "/api/events") && get)
 		events(h, msg);
-	else if (!strcmp(path, "/api/push") && !strcmp(method, "POST"))
+	else if (!strcmp(path, "/api/push") && post)
 		push(h, msg);
-	else if (!strcmp(path, "/api/devices") ||
-		 !strcmp(path, "/api/desired") ||
-		 !strcmp(path, "/api/events") || !strcmp(path, "/api/push"))
-		reply_error(msg, 405, "method not allowed");
-	else
+	else if (!strcmp(path, "/api/upload") && post)
+		body_op(h, msg, h->ops.upload);
+	else if (!strcmp(path, "/api/update") && post)
+		body_op(h, msg, h->ops.update);
+	else if (get && serve_page(msg, path))
+		return;
+	else {
+		for (i = 0; i < G_N_ELEMENTS(api); i++)
+			if (!strcmp(path, api[i])) {
+				reply_error(msg, 405, "method not allowed");
+				return;
+			}
 		reply_error(msg, 404,
-			    "not found: /api/devices, /api/desired, "
-			    "/api/push, /api/events");
+			    "not found: the page is at /, the API under "
+			    "/api/ (docs/serve.md)");
+	}
 }
 
 struct serve_http *serve_http_new(const char *listen, const char *token,
@@ -274,6 +418,10 @@ struct serve_http *serve_http_new(const char *listen, const char *token,
 	h->token = token ? g_strdup(token) : NULL;
 	h->srv = soup_server_new("server-header", "bleota-serve", NULL);
 	soup_server_add_handler(h->srv, "/", handle, h, NULL);
+	/* the early and the normal handler must have the same path */
+	soup_server_add_early_handler(h->srv, "/api/upload", upload_early, h,
+				      NULL);
+	soup_server_add_handler(h->srv, "/api/upload", handle, h, NULL);
 	addr = g_inet_socket_address_new(ia, (guint16)port);
 	g_object_unref(ia);
 	if (!soup_server_listen(h->srv, addr, 0, &e)) {
