@@ -461,123 +461,117 @@ static void seeds_delta(const char *t)
 			free(p);
 		}
 	}
-	*fuzz_nvs : a tag length byte, then a partition written by the writer
-	    : *the docs' example, several namespaces, a tag rewritten across pages.
-		      * /
-	      static void seeds_nvs(const char *t)
-	{
-		static uint8_t buf[1 + 4 * OTA_NVS_PAGE_SIZE];
-		/* cut: 1 = power cut at the first erase (a reclaim's), 2 = torn */
-		static const struct {
-			unsigned int pages, rewrites, cut;
-			const char *ns, *key, *val;
-		} cases[] = {
-			{ 3, 0, 0, "bleota", "ssid", "hello" },
-			{ 3, 0, 0, "wifi", "pass",
-			  "a passphrase of 33 characters...." },
-			{ 4, 30, 0, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY,
-			  "v1.2.3" },
-			{ 4, 25, 0, "app", "fw_tag", "" },
-			{ 3, 300, 0, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY,
-			  "r" },
-			{ 3, 300, 1, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY,
-			  "r" },
-			{ 3, 300, 2, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY,
-			  "r" },
-		};
-		struct ota_nvs_part part = { .flash = &ota_flash_file_ops };
-		struct ota_flash_file *f;
-		char path[512], tag[OTA_NVS_TAG_MAX + 1];
-		unsigned int k;
-		size_t i;
-		int err = 0;
+}
 
-		snprintf(path, sizeof(path), "%s/%s.flash", dir, t);
-		for (i = 0; i < ARRAY_SIZE(cases); i++) {
-			part.size = cases[i].pages * OTA_NVS_PAGE_SIZE;
-			f = ota_flash_file_open(path, part.size,
-						OTA_FLASH_FILE_CREATE, &err);
-			part.flash_ctx = f;
-			if (!f ||
-			    ota_nvs_set_str(&part, "nvs.net80211", "sta.ssid",
-					    "home") ||
-			    ota_nvs_set_str(&part, cases[i].ns, cases[i].key,
-					    cases[i].val)) {
-				fprintf(stderr,
-					"gen_seeds: nvs seed %zu failed\n", i);
-				exit(1);
-			}
-			if (cases[i].cut)
-				ota_flash_file_cut_at(
-					f,
-					ota_flash_file_op_count(
-						f, OTA_FLASH_OP_ERASE),
-					OTA_FLASH_OP_ERASE, cases[i].cut == 2);
-			for (k = 0; k < cases[i].rewrites; k++) {
-				snprintf(tag, sizeof(tag), "%s-%u-%0*u",
-					 cases[i].val, k, (int)(k * 4 % 100),
-					 k);
-				if (ota_nvs_set_str(&part,
-						    OTA_NVS_TAG_NAMESPACE,
-						    OTA_NVS_TAG_KEY, tag))
-					break;
-			}
-			buf[0] = (uint8_t)(i * 37);
-			ota_flash_file_close(f); /* a reopen ends a power cut */
-			f = ota_flash_file_open(path, 0, 0, &err);
-			if (!f ||
-			    ota_flash_file_ops.read(f, 0, buf + 1, part.size))
-				exit(1);
-			put(t, buf, 1 + part.size);
-			ota_flash_file_close(f);
-		}
-		remove(path);
-	}
-
+/*
+ * fuzz_nvs: a tag length byte, then a partition written by the writer:
+ * the docs' example, several namespaces, a tag rewritten across pages.
+ */
+static void seeds_nvs(const char *t)
+{
+	static uint8_t buf[1 + 4 * OTA_NVS_PAGE_SIZE];
+	/* cut: 1 = power cut at the first erase (a reclaim's), 2 = torn */
 	static const struct {
-		const char *name;
-		void (*fn)(const char *target);
-	} gens[] = {
-		{ "fuzz_delta", seeds_delta },
-		{ "fuzz_sigblock", seeds_sigblock },
-		{ "fuzz_frame_decode", seeds_frame },
-		{ "fuzz_manifest", seeds_manifest },
-		{ "fuzz_rx_feed", seeds_rx },
-		{ "fuzz_tx_feed", seeds_tx },
-		{ "fuzz_partcsv", seeds_partcsv },
-		{ "fuzz_parttable", seeds_parttable },
-		{ "fuzz_otadata", seeds_otadata },
-		{ "fuzz_image", seeds_image },
-		{ "fuzz_nvs", seeds_nvs },
+		unsigned int pages, rewrites, cut;
+		const char *ns, *key, *val;
+	} cases[] = {
+		{ 3, 0, 0, "bleota", "ssid", "hello" },
+		{ 3, 0, 0, "wifi", "pass",
+		  "a passphrase of 33 characters...." },
+		{ 4, 30, 0, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY, "v1.2.3" },
+		{ 4, 25, 0, "app", "fw_tag", "" },
+		{ 3, 300, 0, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY, "r" },
+		{ 3, 300, 1, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY, "r" },
+		{ 3, 300, 2, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY, "r" },
 	};
+	struct ota_nvs_part part = { .flash = &ota_flash_file_ops };
+	struct ota_flash_file *f;
+	char path[512], tag[OTA_NVS_TAG_MAX + 1];
+	unsigned int k;
+	size_t i;
+	int err = 0;
 
-	int main(int argc, char **argv)
-	{
-		char path[512];
-		int i;
-		size_t k;
-
-		if (argc < 2) {
-			fprintf(stderr, "usage: gen_seeds DIR TARGET...\n");
-			return 2;
+	snprintf(path, sizeof(path), "%s/%s.flash", dir, t);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		part.size = cases[i].pages * OTA_NVS_PAGE_SIZE;
+		f = ota_flash_file_open(path, part.size, OTA_FLASH_FILE_CREATE,
+					&err);
+		part.flash_ctx = f;
+		if (!f ||
+		    ota_nvs_set_str(&part, "nvs.net80211", "sta.ssid",
+				    "home") ||
+		    ota_nvs_set_str(&part, cases[i].ns, cases[i].key,
+				    cases[i].val)) {
+			fprintf(stderr, "gen_seeds: nvs seed %zu failed\n", i);
+			exit(1);
 		}
-		dir = argv[1];
-		if (mkdir(dir, 0755) && errno != EEXIST) {
-			perror(dir);
+		if (cases[i].cut)
+			ota_flash_file_cut_at(
+				f,
+				ota_flash_file_op_count(f, OTA_FLASH_OP_ERASE),
+				OTA_FLASH_OP_ERASE, cases[i].cut == 2);
+		for (k = 0; k < cases[i].rewrites; k++) {
+			snprintf(tag, sizeof(tag), "%s-%u-%0*u", cases[i].val,
+				 k, (int)(k * 4 % 100), k);
+			if (ota_nvs_set_str(&part, OTA_NVS_TAG_NAMESPACE,
+					    OTA_NVS_TAG_KEY, tag))
+				break;
+		}
+		buf[0] = (uint8_t)(i * 37);
+		ota_flash_file_close(f); /* a reopen ends a power cut */
+		f = ota_flash_file_open(path, 0, 0, &err);
+		if (!f || ota_flash_file_ops.read(f, 0, buf + 1, part.size))
+			exit(1);
+		put(t, buf, 1 + part.size);
+		ota_flash_file_close(f);
+	}
+	remove(path);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(const char *target);
+} gens[] = {
+	{ "fuzz_delta", seeds_delta },
+	{ "fuzz_sigblock", seeds_sigblock },
+	{ "fuzz_frame_decode", seeds_frame },
+	{ "fuzz_manifest", seeds_manifest },
+	{ "fuzz_rx_feed", seeds_rx },
+	{ "fuzz_tx_feed", seeds_tx },
+	{ "fuzz_partcsv", seeds_partcsv },
+	{ "fuzz_parttable", seeds_parttable },
+	{ "fuzz_otadata", seeds_otadata },
+	{ "fuzz_image", seeds_image },
+	{ "fuzz_nvs", seeds_nvs },
+};
+
+int main(int argc, char **argv)
+{
+	char path[512];
+	int i;
+	size_t k;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: gen_seeds DIR TARGET...\n");
+		return 2;
+	}
+	dir = argv[1];
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		perror(dir);
+		return 1;
+	}
+	for (i = 2; i < argc; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, argv[i]);
+		if (mkdir(path, 0755) && errno != EEXIST) {
+			perror(path);
 			return 1;
 		}
-		for (i = 2; i < argc; i++) {
-			snprintf(path, sizeof(path), "%s/%s", dir, argv[i]);
-			if (mkdir(path, 0755) && errno != EEXIST) {
-				perror(path);
-				return 1;
-			}
-			nseeds = 0;
-			for (k = 0; k < ARRAY_SIZE(gens); k++) {
-				if (!strcmp(gens[k].name, argv[i]))
-					gens[k].fn(argv[i]);
-			}
-			printf("  %-18s %u seeds\n", argv[i], nseeds);
+		nseeds = 0;
+		for (k = 0; k < ARRAY_SIZE(gens); k++) {
+			if (!strcmp(gens[k].name, argv[i]))
+				gens[k].fn(argv[i]);
 		}
-		return 0;
+		printf("  %-18s %u seeds\n", argv[i], nseeds);
 	}
+	return 0;
+}

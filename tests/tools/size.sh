@@ -54,10 +54,12 @@ ${CROSS}size -t $objs | sed 's/^/   /'
 # shellcheck disable=SC2086
 set -- $(${CROSS}size -t $objs | tail -1)
 obj_text=$1 obj_data=$2 obj_bss=$3
-if [ -f "$out/ota_engine_nvs.o" ]; then
-	# shellcheck disable=SC2046
-	set -- $(${CROSS}size "$out/ota_engine_nvs.o" | tail -1)
-	echo "   of which ota_engine/nvs.c (NVS version tag, not in 2/2b):" \
+nvs_objs=$(ls "$out"/ota_engine_nvs.o "$out"/ota_engine_nvs_write.o \
+	2>/dev/null || true)
+if [ -n "$nvs_objs" ]; then
+	# shellcheck disable=SC2046,SC2086
+	set -- $(${CROSS}size -t $nvs_objs | tail -1)
+	echo "   of which ota_engine/nvs.c + nvs_write.c (NVS version tag, not in 2/2b):" \
 		".text $1 .data $2 .bss $3"
 fi
 
