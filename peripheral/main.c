@@ -4,6 +4,12 @@
  * file, runs the simulated ESP-IDF bootloader, and serves the bleota
  * protocol on a UNIX SEQPACKET socket. Event loop glue only: the protocol
  * lives in protocol/, the device in ota_engine/, the rest in server.c.
+ *
+ * main() is the sequence: parse_options() into a struct config, signal
+ * handlers, open_flash(), start_server(), listen_socket() and/or
+ * start_gatt(), run(), and teardown(): the one cleanup path, taken by a
+ * clean stop and by every setup failure alike (each step undoes only what
+ * was done, so a daemon that made its socket removes it on any exit).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +56,27 @@ struct app {
 	unsigned int clients;
 	int exit_code;
 	struct gatt_app *gatt;
+	struct ota_flash_file *flash;
+	struct ota_flash_ops fops; /* the flash file's, guarded */
+};
+
+/* The command line, as parse_options() leaves it. */
+struct config {
+	const char *flash;
+	const char *layout; /* --create-layout */
+	unsigned long flash_size;
+	const char *listen_on;
+	unsigned long sock_mode; /* 0: 0600, or 0660 with a group */
+	int sock_gid;            /* -1: the process's */
+	const char *adapter;
+	const char *name;
+	bool insecure;
+	uint16_t chip;
+	size_t value_max;
+	bool impair;
+	struct impair_cfg impair_cfg;
+	int verbose;
+	struct server_cfg scfg;
 };
 
 static void usage(FILE *fp)
@@ -302,7 +329,12 @@ static int trusted_key(struct ota_engine_cfg *cfg, const char *path)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * Fill @cfg from the command line. Return: true to go on, false to exit
+ * with *@code (0 after --help or --version, 2 after a usage error, with
+ * its message printed).
+ */
+static bool parse_options(int argc, char **argv, struct config *cfg, int *code)
 {
 	static const struct option opts[] = {
 		{ "flash", required_argument, NULL, 'f' },
@@ -329,52 +361,49 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	/* static: reachable (no leak report) on the early error returns */
-	static struct app a = { .listen_fd = -1, .value_max = OTA_MAX_VALUE };
-	struct server_cfg scfg = { 0 };
-	const char *flash = NULL, *layout = NULL, *listen_on = NULL;
-	const char *adapter = NULL, *name = "bleota";
-	bool insecure = false;
-	unsigned long flash_size = 4ul << 20, v;
-	uint16_t chip = OTA_CHIP_ESP32C3;
-	struct ota_flash_file *f = NULL;
-	struct ota_flash_ops fops = ota_flash_file_ops;
-	unsigned long sock_mode = 0;
-	int sock_gid = -1;
-	struct stat st;
-	int c, verbose = HLOG_INFO, r;
+	struct server_cfg *scfg = &cfg->scfg;
+	unsigned long v;
+	int c;
 
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->flash_size = 4ul << 20;
+	cfg->sock_gid = -1;
+	cfg->name = "bleota";
+	cfg->chip = OTA_CHIP_ESP32C3;
+	cfg->value_max = OTA_MAX_VALUE;
+	cfg->verbose = HLOG_INFO;
+	*code = 2;
 	while ((c = getopt_long(argc, argv, "f:l:a:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			flash = optarg;
+			cfg->flash = optarg;
 			break;
 		case 'C':
-			layout = optarg;
+			cfg->layout = optarg;
 			break;
 		case 'S':
-			if (fileutil_parse_size(optarg, &flash_size)) {
+			if (fileutil_parse_size(optarg, &cfg->flash_size)) {
 				fprintf(stderr,
 					"bleota-peripheral: bad --flash-size "
 					"'%s': e.g. 4M\n",
 					optarg);
-				return 2;
+				return false;
 			}
 			break;
 		case 'l':
-			listen_on = optarg;
+			cfg->listen_on = optarg;
 			break;
 		case 'M': {
 			char *end;
 
-			sock_mode = strtoul(optarg, &end, 8);
-			if (end == optarg || *end || !sock_mode ||
-			    sock_mode > 0777) {
+			cfg->sock_mode = strtoul(optarg, &end, 8);
+			if (end == optarg || *end || !cfg->sock_mode ||
+			    cfg->sock_mode > 0777) {
 				fprintf(stderr,
 					"bleota-peripheral: bad --socket-mode "
 					"'%s': an octal mode such as 0660\n",
 					optarg);
-				return 2;
+				return false;
 			}
 			break;
 		}
@@ -382,140 +411,150 @@ int main(int argc, char **argv)
 			struct group *g = getgrnam(optarg);
 
 			if (g)
-				sock_gid = (int)g->gr_gid;
+				cfg->sock_gid = (int)g->gr_gid;
 			else if (parse_uint(optarg, 0x7fffffff, &v) == 0)
-				sock_gid = (int)v;
+				cfg->sock_gid = (int)v;
 			else {
 				fprintf(stderr,
 					"bleota-peripheral: unknown group "
 					"'%s' for --socket-group\n",
 					optarg);
-				return 2;
+				return false;
 			}
 			break;
 		}
 		case 'a':
-			adapter = optarg;
+			cfg->adapter = optarg;
 			break;
 		case 'N':
-			name = optarg;
+			cfg->name = optarg;
 			break;
 		case 'k':
-			insecure = true;
+			cfg->insecure = true;
 			break;
 		case 'c':
-			if (parse_chip(optarg, &chip)) {
+			if (parse_chip(optarg, &cfg->chip)) {
 				fprintf(stderr,
 					"bleota-peripheral: unknown chip "
 					"'%s': use a name such as esp32c3 or "
 					"a number\n",
 					optarg);
-				return 2;
+				return false;
 			}
 			break;
 		case 'R':
 			if (parse_uint(optarg, 0xffff, &v))
 				goto bad_number;
-			scfg.engine.chip_rev = (uint16_t)v;
+			scfg->engine.chip_rev = (uint16_t)v;
 			break;
 		case 's':
 			if (parse_uint(optarg, 0xffffffffu, &v))
 				goto bad_number;
-			scfg.engine.secure_version = (uint32_t)v;
+			scfg->engine.secure_version = (uint32_t)v;
 			break;
 		case 'n':
-			scfg.engine.rollback_disabled = true;
+			scfg->engine.rollback_disabled = true;
 			break;
 		case 'T':
-			if (trusted_key(&scfg.engine, optarg))
-				return 2;
+			if (trusted_key(&scfg->engine, optarg))
+				return false;
 			break;
 		case 'P':
-			scfg.engine.trust_running_app_key = true;
+			scfg->engine.trust_running_app_key = true;
 			break;
 		case 'm':
 			if (parse_uint(optarg, OTA_MAX_MTU, &v) ||
 			    v < OTA_MIN_MTU)
 				goto bad_number;
-			a.value_max = ota_frame_value_max((uint16_t)v);
+			cfg->value_max = ota_frame_value_max((uint16_t)v);
 			break;
 		case 'w':
 			if (parse_uint(optarg, 65536, &v) || v < 64)
 				goto bad_number;
-			scfg.window_bytes = (uint32_t)v;
+			scfg->window_bytes = (uint32_t)v;
 			break;
 		case 'i':
 			if (parse_uint(optarg, 3600, &v) || v < 1)
 				goto bad_number;
-			scfg.idle_timeout_ms = (uint32_t)v * 1000;
+			scfg->idle_timeout_ms = (uint32_t)v * 1000;
 			break;
 		case 'I':
-			if (impair_parse(optarg, &a.impair_cfg)) {
+			if (impair_parse(optarg, &cfg->impair_cfg)) {
 				fprintf(stderr,
 					"bleota-peripheral: bad --impair "
 					"'%s': e.g. drop=1%%,corrupt=0.1%%\n",
 					optarg);
-				return 2;
+				return false;
 			}
-			a.impair = true;
+			cfg->impair = true;
 			break;
 		case 'v':
-			verbose++;
+			cfg->verbose++;
 			break;
 		case 'V':
 			printf("bleota-peripheral %s%s%s%s\n", BLEOTA_VERSION,
 			       *BLEOTA_GIT ? " (git " : "", BLEOTA_GIT,
 			       *BLEOTA_GIT ? ")" : "");
-			return 0;
+			*code = 0;
+			return false;
 		case 'h':
 			usage(stdout);
-			return 0;
+			*code = 0;
+			return false;
 		default:
 			usage(stderr);
-			return 2;
+			return false;
 		}
 	}
-	if (!flash || (!listen_on && !adapter) || optind != argc) {
+	if (!cfg->flash || (!cfg->listen_on && !cfg->adapter) ||
+	    optind != argc) {
 		usage(stderr);
-		return 2;
+		return false;
 	}
-	if (scfg.engine.trust_running_app_key &&
-	    scfg.engine.trusted_key_count) {
+	if (scfg->engine.trust_running_app_key &&
+	    scfg->engine.trusted_key_count) {
 		fprintf(stderr, "bleota-peripheral: --trusted-key and "
 				"--trust-running-app exclude each other\n");
-		return 2;
+		return false;
 	}
-	if (listen_on && !unix_path_of(listen_on)) {
+	if (cfg->listen_on && !unix_path_of(cfg->listen_on)) {
 		fprintf(stderr,
 			"bleota-peripheral: --listen '%s': use unix:PATH "
 			"(for Bluetooth use --adapter hciN)\n",
-			listen_on);
-		return 2;
+			cfg->listen_on);
+		return false;
 	}
-	hlog_init("bleota-peripheral", verbose);
-	/*
-	 * Signals first: whoever sees the socket appear may stop the daemon
-	 * at once, and that must be a clean stop, not the default action.
-	 */
-	a.loop = g_main_loop_new(NULL, FALSE);
-	g_unix_signal_add(SIGINT, on_signal, &a);
-	g_unix_signal_add(SIGTERM, on_signal, &a);
+	return true;
+
+bad_number:
+	fprintf(stderr, "bleota-peripheral: bad value '%s' for --%s\n", optarg,
+		argv[optind - 1] + 2);
+	return false;
+}
+
+/* Open the flash file into a->flash, creating it with --create-layout. */
+static int open_flash(struct app *a, const struct config *cfg)
+{
+	const char *flash = cfg->flash;
+	struct stat st;
+	int r;
 
 	if (stat(flash, &st) < 0) {
-		if (!layout) {
+		if (!cfg->layout) {
 			hlog_err("%s: %s: create it with 'bleota flash create' "
 				 "or "
 				 "pass --create-layout two-ota",
 				 flash, strerror(errno));
-			return 1;
+			return -1;
 		}
-		if (flashimg_create(flash, flash_size, NULL, layout, NULL))
-			return 1;
+		if (flashimg_create(flash, cfg->flash_size, NULL, cfg->layout,
+				    NULL))
+			return -1;
 		hlog_info("created %s (%lu bytes, %s layout, no app yet)",
-			  flash, flash_size, layout);
+			  flash, cfg->flash_size, cfg->layout);
 	}
-	f = ota_flash_file_open(flash, 0, 0, &r);
-	if (!f) {
+	a->flash = ota_flash_file_open(flash, 0, 0, &r);
+	if (!a->flash) {
 		if (r == -EBUSY)
 			hlog_err("%s: another program (a second "
 				 "bleota-peripheral?) has the flash open: one "
@@ -529,107 +568,159 @@ int main(int argc, char **argv)
 		else
 			hlog_err("%s: cannot open the flash: %s", flash,
 				 strerror(-r));
-		return 1;
+		return -1;
 	}
-	flash_path = flash;
-	fops.read = guarded_read;
-	fops.write = guarded_write;
-	fops.erase = guarded_erase;
-	scfg.engine.flash = &fops;
-	scfg.engine.flash_ctx = f;
-	scfg.engine.chip_id = chip;
-	a.server = server_new(&scfg, &r);
-	if (!a.server) {
+	return 0;
+}
+
+/* The device: the engine over the guarded flash file, with its trust keys. */
+static int start_server(struct app *a, struct config *cfg)
+{
+	struct server_cfg *scfg = &cfg->scfg;
+	int r;
+
+	flash_path = cfg->flash;
+	a->fops = ota_flash_file_ops;
+	a->fops.read = guarded_read;
+	a->fops.write = guarded_write;
+	a->fops.erase = guarded_erase;
+	scfg->engine.flash = &a->fops;
+	scfg->engine.flash_ctx = a->flash;
+	scfg->engine.chip_id = cfg->chip;
+	a->server = server_new(scfg, &r);
+	if (!a->server) {
 		uint8_t bin[OTA_PARTTABLE_MAX_LEN];
 		char why[400];
 
 		if (r == -ENODEV &&
-		    !ota_flash_file_ops.read(f, OTA_PARTTABLE_OFFSET, bin,
-					     sizeof(bin)))
-			flashimg_explain_table(bin, ota_flash_file_ops.size(f),
-					       why, sizeof(why));
+		    !ota_flash_file_ops.read(a->flash, OTA_PARTTABLE_OFFSET,
+					     bin, sizeof(bin)))
+			flashimg_explain_table(
+				bin, ota_flash_file_ops.size(a->flash), why,
+				sizeof(why));
 		else
 			snprintf(why, sizeof(why), "%s", strerror(-r));
-		hlog_err("%s: %s", flash, why);
-		ota_flash_file_close(f);
-		return 1;
+		hlog_err("%s: %s", cfg->flash, why);
+		return -1;
 	}
+	return 0;
+}
 
-	if (listen_on) {
-		a.listen_path = unix_path_of(listen_on);
-		if (!sock_mode)
-			sock_mode = sock_gid >= 0 ? 0660 : 0600;
-		a.listen_fd = socket_listen_unix(
-			a.listen_path, (unsigned int)sock_mode, sock_gid);
-		if (a.listen_fd >= 0 && lstat(a.listen_path, &a.listen_st) < 0)
-			memset(&a.listen_st, 0, sizeof(a.listen_st));
-		if (a.listen_fd < 0) {
-			if (a.listen_fd == -EEXIST)
-				hlog_err("%s: exists and is not a socket: "
-					 "refusing to replace it; choose "
-					 "another --listen path",
-					 a.listen_path);
-			else if (a.listen_fd == -EADDRINUSE)
-				hlog_err("%s: another program listens on this "
-					 "socket: stop it or choose another "
-					 "--listen path",
-					 a.listen_path);
-			else
-				hlog_err("%s: cannot listen: %s", a.listen_path,
-					 strerror(-a.listen_fd));
-			server_free(a.server);
-			ota_flash_file_close(f);
-			return 1;
-		}
-		hlog_info("listening on unix:%s (values up to %zu bytes)",
-			  a.listen_path, a.value_max);
+/*
+ * --listen unix:PATH: the listening socket, mode 0600 (0660 with
+ * --socket-group) unless --socket-mode; a path that exists and is not a
+ * socket is refused, never replaced.
+ */
+static int listen_socket(struct app *a, const struct config *cfg)
+{
+	unsigned long sock_mode = cfg->sock_mode;
+
+	a->listen_path = unix_path_of(cfg->listen_on);
+	if (!sock_mode)
+		sock_mode = cfg->sock_gid >= 0 ? 0660 : 0600;
+	a->listen_fd = socket_listen_unix(
+		a->listen_path, (unsigned int)sock_mode, cfg->sock_gid);
+	if (a->listen_fd >= 0 && lstat(a->listen_path, &a->listen_st) < 0)
+		memset(&a->listen_st, 0, sizeof(a->listen_st));
+	if (a->listen_fd < 0) {
+		if (a->listen_fd == -EEXIST)
+			hlog_err("%s: exists and is not a socket: "
+				 "refusing to replace it; choose "
+				 "another --listen path",
+				 a->listen_path);
+		else if (a->listen_fd == -EADDRINUSE)
+			hlog_err("%s: another program listens on this "
+				 "socket: stop it or choose another "
+				 "--listen path",
+				 a->listen_path);
+		else
+			hlog_err("%s: cannot listen: %s", a->listen_path,
+				 strerror(-a->listen_fd));
+		return -1;
 	}
-	if (adapter) {
-		struct gatt_app_cfg gcfg = { .adapter = adapter,
-					     .name = name,
-					     .insecure = insecure,
-					     .new_client = on_gatt_client,
-					     .read_info = gatt_read_info,
-					     .user_data = &a };
-		char why[256];
+	hlog_info("listening on unix:%s (values up to %zu bytes)",
+		  a->listen_path, a->value_max);
+	return 0;
+}
 
-		a.gatt = gatt_app_new(&gcfg, why, sizeof(why));
-		if (!a.gatt) {
-			hlog_err("%s: %s", adapter, why);
-			server_free(a.server);
-			if (a.listen_fd >= 0)
-				close(a.listen_fd);
-			ota_flash_file_close(f);
-			return 1;
-		}
+/* --adapter hciN: the GATT service and advertisement through BlueZ. */
+static int start_gatt(struct app *a, const struct config *cfg)
+{
+	struct gatt_app_cfg gcfg = { .adapter = cfg->adapter,
+				     .name = cfg->name,
+				     .insecure = cfg->insecure,
+				     .new_client = on_gatt_client,
+				     .read_info = gatt_read_info,
+				     .user_data = a };
+	char why[256];
+
+	a->gatt = gatt_app_new(&gcfg, why, sizeof(why));
+	if (!a->gatt) {
+		hlog_err("%s: %s", cfg->adapter, why);
+		return -1;
 	}
+	return 0;
+}
 
-	if (a.listen_fd >= 0)
-		a.accept_watch =
-			g_unix_fd_add(a.listen_fd, G_IO_IN, on_accept, &a);
-	g_main_loop_run(a.loop);
+static void run(struct app *a)
+{
+	if (a->listen_fd >= 0)
+		a->accept_watch =
+			g_unix_fd_add(a->listen_fd, G_IO_IN, on_accept, a);
+	g_main_loop_run(a->loop);
+}
+
+/* Every exit after setup began comes here; each step undoes what was done. */
+static void teardown(struct app *a)
+{
+	struct stat st;
 
 	/* the flash file is consistent after every operation: just close */
-	server_free(a.server);
-	gatt_app_free(a.gatt);
-	if (a.accept_watch)
-		g_source_remove(a.accept_watch);
-	if (a.accept_retry)
-		g_source_remove(a.accept_retry);
-	if (a.listen_fd >= 0) {
+	server_free(a->server);
+	gatt_app_free(a->gatt);
+	if (a->accept_watch)
+		g_source_remove(a->accept_watch);
+	if (a->accept_retry)
+		g_source_remove(a->accept_retry);
+	if (a->listen_fd >= 0) {
 		/* only our own socket: the path may have been replaced since */
-		if (!lstat(a.listen_path, &st) && S_ISSOCK(st.st_mode) &&
-		    st.st_ino == a.listen_st.st_ino &&
-		    st.st_dev == a.listen_st.st_dev)
-			unlink(a.listen_path);
-		close(a.listen_fd);
+		if (!lstat(a->listen_path, &st) && S_ISSOCK(st.st_mode) &&
+		    st.st_ino == a->listen_st.st_ino &&
+		    st.st_dev == a->listen_st.st_dev)
+			unlink(a->listen_path);
+		close(a->listen_fd);
 	}
-	ota_flash_file_close(f);
-	g_main_loop_unref(a.loop);
-	return a.exit_code;
+	ota_flash_file_close(a->flash);
+	g_main_loop_unref(a->loop);
+}
 
-bad_number:
-	fprintf(stderr, "bleota-peripheral: bad value '%s' for --%s\n", optarg,
-		argv[optind - 1] + 2);
-	return 2;
+int main(int argc, char **argv)
+{
+	/* static: reachable (no leak report) if an exit skips teardown() */
+	static struct app a = { .listen_fd = -1 };
+	struct config cfg;
+	int code;
+
+	if (!parse_options(argc, argv, &cfg, &code))
+		return code;
+	a.value_max = cfg.value_max;
+	a.impair = cfg.impair;
+	a.impair_cfg = cfg.impair_cfg;
+	hlog_init("bleota-peripheral", cfg.verbose);
+	/*
+	 * Signals first: whoever sees the socket appear may stop the daemon
+	 * at once, and that must be a clean stop, not the default action.
+	 */
+	a.loop = g_main_loop_new(NULL, FALSE);
+	g_unix_signal_add(SIGINT, on_signal, &a);
+	g_unix_signal_add(SIGTERM, on_signal, &a);
+
+	if (open_flash(&a, &cfg) || start_server(&a, &cfg) ||
+	    (cfg.listen_on && listen_socket(&a, &cfg)) ||
+	    (cfg.adapter && start_gatt(&a, &cfg)))
+		a.exit_code = 1;
+	else
+		run(&a);
+	teardown(&a);
+	return a.exit_code;
 }

@@ -190,6 +190,31 @@ static void test_listen_refuses_files(void **state)
 	assert_int_equal(stat(f->per.sock, &st), -1);
 }
 
+/*
+ * Setup failing after the socket exists (here BlueZ: no system bus) goes
+ * through the same teardown as a clean stop: the daemon's own socket is
+ * gone, not left behind as a stale one.
+ */
+static void test_listen_setup_failure_unlinks(void **state)
+{
+	struct fx *f = *state;
+	char sock[512];
+	struct stat st;
+
+	e2e_flash(f->flash, sizeof(f->flash), "gattfail.flash", &f->v1);
+	tmpdir_path(sock, sizeof(sock), "gattfail.sock");
+	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
+				"DBUS_SYSTEM_BUS_ADDRESS=unix:path=%s.nobus "
+				"timeout 20 %s --flash %s --listen unix:%s "
+				"--adapter hci9",
+				sock, e2e_bin_periph, f->flash, sock),
+			 1);
+	assert_non_null(strstr(f->out, "listening on unix:"));
+	assert_non_null(strstr(f->out, "hci9: "));
+	assert_int_equal(stat(sock, &st), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
 /* A full file system: ENOSPC reported, no partial file left behind. */
 static void test_create_enospc(void **state)
 {
@@ -711,6 +736,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(n, fn) { n, fn, NULL, NULL, NULL }
 		T("/hostile/listen/refuses-files", test_listen_refuses_files),
+		T("/hostile/listen/setup-failure-unlinks",
+		  test_listen_setup_failure_unlinks),
 		T("/hostile/flash/create-enospc", test_create_enospc),
 		T("/hostile/flash/shrunk-under-daemon", test_flash_shrunk),
 		T("/hostile/flash/second-daemon", test_flash_locked),
