@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-device state machine of `bleota serve` and its scheduler. Each
+ * device is one job at a time holding one slot: INFO (on_info) ->
+ * compare with its rule -> firmware (need_firmware, serve_firmware.c) ->
+ * pre-flight -> push --confirm (start_push, on_push_event, on_push_done)
+ * -> boot state (on_status) -> outcome. Slots: at most --jobs in total and
+ * --per-adapter per Bluetooth adapter; unix: devices count only against
+ * the total. Transient failures retry with exponential back-off
+ * (fail_retry); refusals settle until the desired state changes, for
+ * --recheck, or for POST /api/push. schedule() queues one run_schedule()
+ * on the main loop, which starts every due device a slot allows.
+ *
+ * Comparison (provisional until devices store a version tag): a device
+ * whose INFO carries "tag" is compared by tag; otherwise by the running
+ * app's version string, and if that differs, by the firmware image's own
+ * app version and project after download; a push answered SAME_AS_RUNNING
+ * also means "already there".
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "central/commands.h"
+#include "central/serve_priv.h"
+
+/* ---- devices -------------------------------------------------------------------- */
+
+struct device *dev_find(const char *id)
+{
+	guint i;
+
+	for (i = 0; i < gw.devices->len; i++) {
+		struct device *d = g_ptr_array_index(gw.devices, i);
+
+		if (!g_ascii_strcasecmp(d->id, id))
+			return d;
+	}
+	return NULL;
+}
+
+struct device *dev_add(const char *id, const char *name, const char *adapter)
+{
+	struct device *d = dev_find(id);
+
+	if (d)
+		return d;
+	d = g_new0(struct device, 1);
+	d->id = g_strdup(id);
+	d->name = g_strdup(name && *name ? name : NULL);
+	d->adapter = g_strdup(adapter);
+	d->due = true;
+	g_ptr_array_add(gw.devices, d);
+	return d;
+}
+
+void dev_free(gpointer p)
+{
+	struct device *d = p;
+
+	serve_op_cancel(d->op);
+	g_free(d->id);
+	g_free(d->name);
+	g_free(d->adapter);
+	g_free(d->message);
+	g_free(d->want_version);
+	g_free(d->want_source);
+	g_free(d->want_sha);
+	g_free(d->push_sha);
+	g_free(d->installed);
+	g_free(d->reached_msg);
+	g_free(d);
+}
+
+void set_str(char **dst, const char *src)
+{
+	char *old = *dst;
+
+	*dst = src ? g_strdup(src) : NULL;
+	g_free(old);
+}
+
+/* The running version as the gateway compares it (see the file top). */
+static const char *current_version(const struct device *d)
+{
+	return d->info.has_tag ? d->info.tag : d->info.version;
+}
+
+void G_GNUC_PRINTF(3, 4)
+	set_state(struct device *d, enum dev_state s, const char *fmt, ...)
+{
+	JsonBuilder *b = ev_begin("device");
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	d->state = s;
+	set_str(&d->message, msg);
+	ev_str(b, "device", d->id);
+	ev_str(b, "state", state_names[s]);
+	ev_str(b, "running", d->has_info ? current_version(d) : NULL);
+	ev_str(b, "desired", d->want_version);
+	ev_end(b, "device", "%s: %s", d->id, msg);
+	g_free(msg);
+	persist();
+}
+
+static const char *adapter_key(const struct device *d)
+{
+	if (g_str_has_prefix(d->id, "unix:"))
+		return NULL;
+	return d->adapter ? d->adapter : "default";
+}
+
+static bool slot_free(const struct device *d)
+{
+	const char *k = adapter_key(d);
+
+	if (gw.running >= gw.jobs)
+		return false;
+	return !k || GPOINTER_TO_UINT(g_hash_table_lookup(
+			     gw.per_adapter_running, k)) < gw.per_adapter;
+}
+
+static void take_slot(struct device *d)
+{
+	const char *k = adapter_key(d);
+
+	d->busy = true;
+	d->due = false;
+	gw.running++;
+	if (k)
+		g_hash_table_insert(
+			gw.per_adapter_running, g_strdup(k),
+			GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(
+						 gw.per_adapter_running, k)) +
+					 1));
+}
+
+static void release(struct device *d)
+{
+	const char *k = adapter_key(d);
+
+	if (!d->busy)
+		return;
+	d->busy = false;
+	d->op = NULL;
+	d->last_check = g_get_monotonic_time();
+	gw.running--;
+	if (k)
+		g_hash_table_insert(
+			gw.per_adapter_running, g_strdup(k),
+			GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(
+						 gw.per_adapter_running, k)) -
+					 1));
+	persist();
+	schedule();
+}
+
+/* A settled outcome: wait for a change of the desired state, --recheck or
+ * POST /api/push. */
+void settle(struct device *d, enum dev_state s, const char *msg)
+{
+	d->attempts = 0;
+	set_state(d, s, "%s", msg);
+	release(d);
+}
+
+/* A transient failure: try again after a growing pause. */
+void fail_retry(struct device *d, const char *msg)
+{
+	unsigned int delay = 2u << (d->attempts < 10 ? d->attempts : 10);
+
+	if (delay > gw.retry_max_s)
+		delay = gw.retry_max_s;
+	d->attempts++;
+	d->due = true;
+	d->next_try = g_get_monotonic_time() + (gint64)delay * G_USEC_PER_SEC;
+	set_state(d, DS_FAILED, "%s (attempt %u; next in %u s)", msg,
+		  d->attempts, delay);
+	release(d);
+}
+
+static struct serve_dev_cfg dev_cfg(const struct device *d)
+{
+	return (struct serve_dev_cfg){
+		.exe = gw.exe,
+		.adapter = g_str_has_prefix(d->id, "unix:") ? NULL : d->adapter,
+		.verbose = gw.verbose
+	};
+}
+
+/* ---- push ---------------------------------------------------------------------- */
+
+static void on_push_event(const struct serve_dev_event *ev, void *user_data)
+{
+	struct device *d = user_data;
+	const char *msg;
+	JsonBuilder *b;
+
+	if (!strcmp(ev->event, "progress")) {
+		d->bytes = ev->bytes;
+		d->total = ev->total;
+		b = ev_begin("progress");
+		ev_str(b, "device", d->id);
+		ev_int(b, "bytes", (gint64)ev->bytes);
+		ev_int(b, "total", (gint64)ev->total);
+		ev_end(b, "progress", "%s: %llu of %llu bytes", d->id,
+		       (unsigned long long)ev->bytes,
+		       (unsigned long long)ev->total);
+		return;
+	}
+	if (!strcmp(ev->event, "resumed")) {
+		d->resumed_from = (uint32_t)ev->bytes;
+		b = ev_begin("resumed");
+		ev_str(b, "device", d->id);
+		ev_int(b, "held", (gint64)ev->bytes);
+		ev_int(b, "total", (gint64)ev->total);
+		ev_end(b, "resumed",
+		       "%s: resuming, the device already holds %llu of %llu "
+		       "bytes",
+		       d->id, (unsigned long long)ev->bytes,
+		       (unsigned long long)ev->total);
+		return;
+	}
+	msg = ev->message;
+	if (g_str_has_prefix(msg, d->id) && msg[strlen(d->id)] == ':')
+		msg += strlen(d->id) + 1 + (msg[strlen(d->id) + 1] == ' ');
+	b = ev_begin("step");
+	ev_str(b, "device", d->id);
+	ev_str(b, "step", ev->event);
+	ev_end(b, "step", "%s: %s", d->id, msg);
+}
+
+static void on_confirm_done(const struct serve_dev_result *r, void *user_data)
+{
+	struct device *d = user_data;
+	JsonBuilder *b;
+	char msg[600];
+
+	d->op = NULL;
+	if (r->code) {
+		snprintf(msg, sizeof(msg), "cannot confirm: %s", r->message);
+		fail_retry(d, msg);
+		return;
+	}
+	d->pushing = false;
+	set_str(&d->installed, d->want_version);
+	b = ev_begin("updated");
+	ev_str(b, "device", d->id);
+	ev_str(b, "version", d->want_version);
+	ev_str(b, "running", d->info.version);
+	ev_str(b, "state", "VALID");
+	ev_int(b, "resumed_from", 0);
+	ev_end(b, "updated", "%s: now runs %s (VALID, confirmed)", d->id,
+	       d->info.version);
+	snprintf(msg, sizeof(msg), "runs %s", d->want_version);
+	settle(d, DS_IN_SYNC, msg);
+}
+
+static void on_status(const struct serve_dev_result *r, void *user_data)
+{
+	struct device *d = user_data;
+	struct serve_dev_cfg cfg = dev_cfg(d);
+	JsonBuilder *b;
+	char msg[600];
+
+	d->op = NULL;
+	if (r->code) {
+		snprintf(msg, sizeof(msg), "cannot read the boot state: %s",
+			 r->message);
+		fail_retry(d, msg);
+		return;
+	}
+	if (strcmp(r->state, "PENDING_VERIFY")) {
+		settle(d, DS_IN_SYNC, d->reached_msg);
+		return;
+	}
+	/* the desired version runs but would be rolled back at the next
+	 * reboot: make it permanent, as after our own push */
+	b = ev_begin("step");
+	ev_str(b, "device", d->id);
+	ev_str(b, "step", "confirming");
+	ev_end(b, "step", "%s: runs %s, PENDING_VERIFY: confirming it", d->id,
+	       d->info.version);
+	d->op = serve_dev_confirm(&cfg, d->id, on_confirm_done, d);
+}
+
+/* The device runs the desired version: in sync once its image is known
+ * not to be waiting for a confirmation (`bleota status`). */
+void reached(struct device *d, const char *msg)
+{
+	struct serve_dev_cfg cfg = dev_cfg(d);
+
+	d->pushing = false;
+	set_str(&d->reached_msg, msg);
+	d->op = serve_dev_status(&cfg, d->id, on_status, d);
+}
+
+static void on_push_done(const struct serve_dev_result *r, void *user_data)
+{
+	struct device *d = user_data;
+	JsonBuilder *b;
+	char msg[900];
+
+	d->op = NULL;
+	if (r->code == BLEOTA_EXIT_OK) {
+		d->pushing = false;
+		set_str(&d->installed, d->want_version);
+		if (!d->info.has_tag)
+			snprintf(d->info.version, sizeof(d->info.version), "%s",
+				 r->booted);
+		b = ev_begin("updated");
+		ev_str(b, "device", d->id);
+		ev_str(b, "version", d->want_version);
+		ev_str(b, "running", r->booted);
+		ev_str(b, "state", r->state);
+		ev_int(b, "resumed_from", r->resumed ? r->resumed_from : 0);
+		ev_end(b, "updated", "%s: now runs %s (%s)%s", d->id, r->booted,
+		       r->state, r->resumed ? ", resumed" : "");
+		snprintf(msg, sizeof(msg), "runs %s", d->want_version);
+		settle(d, DS_IN_SYNC, msg);
+		return;
+	}
+	if (r->code == BLEOTA_EXIT_REFUSED &&
+	    !strcmp(r->status, "PENDING_CONFIRM") &&
+	    !strcmp(d->info.version, d->img_version) &&
+	    !strcmp(d->info.project, d->img_project)) {
+		/* an interrupted update got as far as the reboot: the new
+		 * image runs, waiting for the confirmation it never got */
+		struct serve_dev_cfg cfg = dev_cfg(d);
+
+		b = ev_begin("step");
+		ev_str(b, "device", d->id);
+		ev_str(b, "step", "confirming");
+		ev_end(b, "step",
+		       "%s: runs %s %s, still PENDING_VERIFY from an "
+		       "interrupted update: confirming it",
+		       d->id, d->img_project, d->img_version);
+		d->op = serve_dev_confirm(&cfg, d->id, on_confirm_done, d);
+		return;
+	}
+	if (r->code == BLEOTA_EXIT_REFUSED &&
+	    !strcmp(r->status, "SAME_AS_RUNNING")) {
+		d->pushing = false;
+		snprintf(msg, sizeof(msg), "already runs this image (%s)",
+			 d->want_version);
+		settle(d, DS_IN_SYNC, msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "%s%s%s%s", r->message,
+		 r->status[0] ? " [" : "", r->status, r->status[0] ? "]" : "");
+	if (r->code == BLEOTA_EXIT_FAIL && !strcmp(r->status, "NOT_RUNNING")) {
+		d->pushing = false;
+		b = ev_begin("rollback");
+		ev_str(b, "device", d->id);
+		ev_str(b, "version", d->want_version);
+		ev_end(b, "rollback", "%s: %s", d->id, r->message);
+		settle(d, DS_REFUSED, msg);
+		return;
+	}
+	if ((r->code == BLEOTA_EXIT_REFUSED && strcmp(r->status, "BUSY")) ||
+	    r->code == BLEOTA_EXIT_BAD_IMAGE) {
+		d->pushing = false;
+		settle(d, DS_REFUSED, msg);
+		return;
+	}
+	/* no connection, lost link, failed verification, killed: the device
+	 * keeps what it verified, the next push resumes */
+	fail_retry(d, msg);
+}
+
+void start_push(struct device *d, const struct firmware *fw)
+{
+	struct serve_dev_cfg cfg = dev_cfg(d);
+	JsonBuilder *b = ev_begin("push");
+	bool again =
+		d->pushing && d->push_sha && !strcmp(d->push_sha, fw->sha256);
+
+	d->pushing = true;
+	set_str(&d->push_sha, fw->sha256);
+	d->bytes = 0;
+	d->total = fw->size;
+	d->resumed_from = 0;
+	ev_str(b, "device", d->id);
+	ev_str(b, "version", d->want_version);
+	ev_str(b, "sha256", fw->sha256);
+	ev_int(b, "bytes", (gint64)fw->size);
+	json_builder_set_member_name(b, "again");
+	json_builder_add_boolean_value(b, again);
+	ev_end(b, "push", "%s: %s %s (%llu bytes)", d->id,
+	       again ? "continuing the push of" : "pushing", d->want_version,
+	       (unsigned long long)fw->size);
+	set_state(d, DS_PUSHING, "pushing %s", d->want_version);
+	d->op = serve_dev_push(&cfg, d->id, fw->path,
+			       d->info.has_tag ? d->want_version : NULL,
+			       on_push_event, on_push_done, d);
+}
+
+/* ---- check --------------------------------------------------------------------------- */
+
+static void on_info(const struct serve_dev_result *r, void *user_data)
+{
+	struct device *d = user_data;
+	const struct serve_rule *rule;
+	char msg[700];
+
+	d->op = NULL;
+	if (r->code) {
+		snprintf(msg, sizeof(msg), "cannot read INFO: %s", r->message);
+		fail_retry(d, msg);
+		return;
+	}
+	d->info = r->info;
+	d->has_info = true;
+	rule = serve_rule_find(gw.desired, d->id, d->name, d->info.project,
+			       d->info.chip);
+	if (!rule) {
+		set_str(&d->want_version, NULL);
+		set_str(&d->want_source, NULL);
+		d->pushing = false;
+		settle(d, DS_NO_RULE, "no rule of the desired state matches");
+		return;
+	}
+	set_str(&d->want_version, rule->version);
+	set_str(&d->want_source, rule->url ? rule->url : rule->file);
+	if (rule->url) {
+		char clean[1024];
+
+		set_str(&d->want_source,
+			http_fetch_redact(rule->url, clean, sizeof(clean)));
+	}
+	set_str(&d->want_sha, rule->sha256);
+	if (!d->pushing && !strcmp(current_version(d), rule->version)) {
+		snprintf(msg, sizeof(msg), "runs %s%s", rule->version,
+			 d->info.has_tag ? " (version tag)" : "");
+		reached(d, msg);
+		return;
+	}
+	need_firmware(d, rule);
+}
+
+static void start_check(struct device *d)
+{
+	struct serve_dev_cfg cfg = dev_cfg(d);
+
+	take_slot(d);
+	set_state(d, DS_CHECKING, "reading INFO");
+	d->op = serve_dev_info(&cfg, d->id, on_info, d);
+}
+
+/* ---- scheduling ------------------------------------------------------------------------ */
+
+static bool all_settled(void)
+{
+	guint i;
+
+	if (!gw.desired || gw.config_fetching)
+		return false;
+	if (gw.adapters && (gw.scans_running || !gw.scans_done))
+		return false; /* --once: what the first scan finds counts */
+	for (i = 0; i < gw.devices->len; i++) {
+		struct device *d = g_ptr_array_index(gw.devices, i);
+
+		if (d->busy || d->state == DS_NEW || d->state == DS_CHECKING ||
+		    (d->due && d->state != DS_FAILED))
+			return false;
+	}
+	return true;
+}
+
+static gboolean run_schedule(gpointer data)
+{
+	gint64 now = g_get_monotonic_time();
+	guint i;
+
+	(void)data;
+	gw.schedule_queued = false;
+	if (!gw.desired)
+		return G_SOURCE_REMOVE;
+	for (i = 0; i < gw.devices->len; i++) {
+		struct device *d = g_ptr_array_index(gw.devices, i);
+
+		if (d->busy || !d->due || now < d->next_try)
+			continue;
+		if (gw.once && d->state == DS_FAILED)
+			continue; /* --once: report, do not retry */
+		if (!slot_free(d))
+			continue;
+		start_check(d);
+	}
+	if (gw.once && all_settled()) {
+		guint bad = 0;
+
+		for (i = 0; i < gw.devices->len; i++) {
+			struct device *d = g_ptr_array_index(gw.devices, i);
+
+			bad += d->state != DS_IN_SYNC && d->state != DS_NO_RULE;
+		}
+		gw.exit_code = bad ? BLEOTA_EXIT_FAIL : BLEOTA_EXIT_OK;
+		g_main_loop_quit(gw.loop);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+void schedule(void)
+{
+	if (gw.schedule_queued)
+		return;
+	gw.schedule_queued = true;
+	g_idle_add(run_schedule, NULL);
+}
