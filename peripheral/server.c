@@ -306,12 +306,19 @@ static void busy_closed(int err, void *user_data)
 
 void server_attach(struct server *s, struct transport *t)
 {
-	if (s->client && !transport_alive(s->client)) {
-		/* it hung up; we just have not heard yet: let it go now */
-		hlog_info("client disconnected");
-		ota_rx_disconnect(&s->rx);
-		if (s->reap)
+	if (s->client && (s->reap || !transport_alive(s->client))) {
+		/*
+		 * The old client is gone: it hung up and we have not heard yet,
+		 * or we heard (drop_client) and its reaping has not run. Let
+		 * it go now, or a reconnect right after a drop would be
+		 * refused BUSY by a client that no longer exists.
+		 */
+		if (!s->reap) {
+			hlog_info("client disconnected");
+			ota_rx_disconnect(&s->rx);
+		} else {
 			g_source_remove(s->reap);
+		}
 		s->reap = 0;
 		reap_client(s);
 	}

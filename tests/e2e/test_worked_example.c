@@ -76,36 +76,65 @@ static void send_pdu(int fd, const uint8_t *b, size_t len)
 	assert_int_equal(send(fd, b, len, 0), (ssize_t)len);
 }
 
-/* The next value from the device (bounded wait: a silent device fails). */
-static size_t recv_pdu(int fd, uint8_t *b, size_t cap)
+/*
+ * The next value from the device (bounded wait: a silent device fails,
+ * naming the line of the test that waited).
+ */
+static struct e2e_periph *live;
+
+/* what the device logged, for a failure message */
+static void dump_device_log(void)
+{
+	char buf[4096];
+	size_t n = 0;
+	FILE *fp = live ? fopen(live->log, "r") : NULL;
+
+	if (!fp)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	fprintf(stderr, "--- device log (%s):\n%s---\n", live->log, buf);
+}
+
+static size_t recv_pdu_at(int fd, uint8_t *b, size_t cap, int line)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ssize_t n;
 
-	assert_int_equal(poll(&p, 1, 10000), 1);
+	if (poll(&p, 1, 10000) != 1) {
+		dump_device_log();
+		fail_msg("line %d: no value from the device within 10 s", line);
+	}
 	n = recv(fd, b, cap, 0);
-	assert_true(n > 0);
+	if (n <= 0)
+		fail_msg("line %d: the device closed the connection", line);
 	return (size_t)n;
 }
+#define recv_pdu(fd, b, cap) recv_pdu_at(fd, b, cap, __LINE__)
 
-static void expect(int fd, const uint8_t *want, size_t len)
+static void expect_at(int fd, const uint8_t *want, size_t len, int line)
 {
 	uint8_t b[600];
-	size_t n = recv_pdu(fd, b, sizeof(b));
+	size_t n = recv_pdu_at(fd, b, sizeof(b), line);
 
-	assert_int_equal(n, len);
-	assert_memory_equal(b, want, len);
+	if (n != len || memcmp(b, want, len))
+		fail_msg("line %d: the device sent %zu bytes starting %02x "
+			 "%02x, "
+			 "expected %zu starting %02x %02x",
+			 line, n, b[0], n > 1 ? b[1] : 0, len, want[0],
+			 len > 1 ? want[1] : 0);
 }
 
-#define EXPECT(fd, ...)                              \
-	expect(fd, (const uint8_t[]){ __VA_ARGS__ }, \
-	       sizeof((const uint8_t[]){ __VA_ARGS__ }))
+#define EXPECT(fd, ...)                                 \
+	expect_at(fd, (const uint8_t[]){ __VA_ARGS__ }, \
+		  sizeof((const uint8_t[]){ __VA_ARGS__ }), __LINE__)
 #define SEND(fd, ...)                                  \
 	send_pdu(fd, (const uint8_t[]){ __VA_ARGS__ }, \
 		 sizeof((const uint8_t[]){ __VA_ARGS__ }))
 
-/* The device of the running test, killed by teardown if an assert fails */
-static struct e2e_periph *live;
+/* live: the device of the running test, killed by teardown if an assert
+ * fails (declared above, for failure messages) */
 
 static void periph_start(struct e2e_periph *p, const char *flash,
 			 const char *tag, const char *opts)
@@ -139,6 +168,48 @@ static int connect_dev(const char *path)
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	return fd;
+}
+
+/* How often the device's log says "client disconnected" (the log file
+ * may hold earlier devices' lines: callers compare counts). */
+static unsigned int disconnects_logged(const struct e2e_periph *p)
+{
+	static char buf[65536];
+	unsigned int count = 0;
+	const char *at = buf;
+	FILE *fp = fopen(p->log, "r");
+	size_t n = 0;
+
+	if (fp) {
+		n = fread(buf, 1, sizeof(buf) - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+	while ((at = strstr(at, "client disconnected"))) {
+		count++;
+		at++;
+	}
+	return count;
+}
+
+/*
+ * Wait (at most 10 s) until the device's log says it saw the link drop
+ * (@before: the count before it): the daemon handles a hang-up and a new
+ * connection in whichever order its main loop sees them, and §4.6 is about
+ * what follows the drop.
+ */
+static void wait_device_saw_disconnect(const struct e2e_periph *p,
+				       unsigned int before)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (disconnects_logged(p) > before)
+			return;
+		usleep(10000);
+	}
+	dump_device_log();
+	fail_msg("the device never logged the disconnect (%s)", p->log);
 }
 
 /* An ACK with @cum and limit 2, whatever its number; a timer ACK with a
@@ -218,7 +289,10 @@ static void replay(enum replay_mode mode)
 		 * before the drop runs BEGIN again (the response cache went
 		 * with the link): it resumes, and the push completes.
 		 */
+		unsigned int before = disconnects_logged(&per);
+
 		close(fd);
+		wait_device_saw_disconnect(&per, before);
 		fd = connect_dev(per.sock);
 		pdu[1] = 0x01;
 		memcpy(pdu + 4, stream + 240, sizeof(stream) - 240);
