@@ -127,7 +127,6 @@ const char *ota_engine_reason_str(enum ota_engine_reason r)
 	return "unknown error";
 }
 
-
 static const char *const templates[OTA_ENGINE_MSG_COUNT] = {
 	[OTA_ENGINE_MSG_NONE] = "",
 	[OTA_ENGINE_MSG_TABLE_READ] = "cannot read the partition table",
@@ -407,8 +406,7 @@ const char *ota_engine_note_format(const struct ota_engine_note *n, char *buf,
 	}
 	if (n->msg < OTA_ENGINE_MSG_COUNT && templates[n->msg])
 		expand(&o, templates[n->msg], n);
-	else
-	{
+	else {
 		put_str(&o, "message ");
 		put_num(&o, 'u', n->msg);
 	}

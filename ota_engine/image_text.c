@@ -96,7 +96,8 @@ const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
 			 "segment %" PRIu32 " (load 0x%08" PRIx32
 			 ") at image offset 0x%" PRIx32 " is not "
 			 "aligned to the 0x%" PRIx32 " MMU page",
-			 v->err_seg, s->load_addr, s->data_off, ota_image_mmu_page(v));
+			 v->err_seg, s->load_addr, s->data_off,
+			 ota_image_mmu_page(v));
 		break;
 	case OTA_IMAGE_ERR_CHECKSUM:
 		snprintf(buf, cap,

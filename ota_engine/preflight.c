@@ -124,8 +124,9 @@ static int running_key_digest(struct ota_engine *eng,
 }
 
 /* The trusted key digests; their count, or -EIO. */
-static int trusted_keys(struct ota_engine *eng,
-			uint8_t out[OTA_ENGINE_MAX_TRUSTED_KEYS][OTA_SHA256_LEN])
+static int
+trusted_keys(struct ota_engine *eng,
+	     uint8_t out[OTA_ENGINE_MAX_TRUSTED_KEYS][OTA_SHA256_LEN])
 {
 	unsigned int n = eng->cfg.trusted_key_count;
 
@@ -200,8 +201,7 @@ static int check_signature(struct ota_engine *eng,
 			plan->sig_in_image = in_image;
 			plan->sig_block = (uint8_t)i;
 			plan->sig_digest_len = (uint8_t)b[i].digest_len;
-			memcpy(plan->sig_digest, b[i].digest,
-			       b[i].digest_len);
+			memcpy(plan->sig_digest, b[i].digest, b[i].digest_len);
 			plan->sig_region = m->image_size;
 			if (in_image)
 				plan->sig_region -= OTA_SIGBLOCK_SECTOR_LEN;
@@ -293,13 +293,13 @@ int ota_engine_preflight(struct ota_engine *eng,
 		need = m->image_size > UINT32_MAX - OTA_SIGBLOCK_SECTOR_LEN
 			       ? UINT32_MAX
 			       : m->image_size + OTA_SIGBLOCK_SECTOR_LEN;
-	if (need > plan->slot_size ||
-	    (m->image_size + OTA_ENGINE_BLOCK_SIZE - 1) /
-			    OTA_ENGINE_BLOCK_SIZE >
-		    OTA_ENGINE_MAX_BLOCKS)
+	if (need > plan->slot_size || (m->image_size + OTA_ENGINE_BLOCK_SIZE -
+				       1) / OTA_ENGINE_BLOCK_SIZE >
+					      OTA_ENGINE_MAX_BLOCKS)
 		return eng_fail(eng, R_(TOO_LARGE), -ENOSPC, M_(TOO_LARGE),
 				.n = { m->image_size, (uint32_t)slot,
-				       plan->slot_size, need != m->image_size });
+				       plan->slot_size,
+				       need != m->image_size });
 	if (m->chip_id != eng->cfg.chip_id)
 		return eng_fail(eng, R_(WRONG_CHIP), -ENOEXEC, M_(WRONG_CHIP),
 				.n = { m->chip_id, eng->cfg.chip_id });

@@ -85,8 +85,8 @@ static void feed_iv(struct ota_engine *eng, const uint8_t *buf, uint32_t n)
 }
 
 /* Image bytes [@pos, @pos + @n), in order. */
-static void stream_feed(struct ota_engine *eng, const uint8_t *buf,
-			uint32_t n, uint32_t pos)
+static void stream_feed(struct ota_engine *eng, const uint8_t *buf, uint32_t n,
+			uint32_t pos)
 {
 	const struct ota_engine_plan *p = &eng->plan;
 	bool p384 = p->sig_digest_len == OTA_SHA384_LEN;
@@ -119,8 +119,7 @@ struct block_read {
 	bool feed;
 };
 
-static int block_piece(void *ctx, const uint8_t *buf, uint32_t n,
-		       uint32_t pos)
+static int block_piece(void *ctx, const uint8_t *buf, uint32_t n, uint32_t pos)
 {
 	struct block_read *r = ctx;
 
@@ -187,10 +186,9 @@ static int desc_vs_manifest(struct ota_engine *eng,
 				M_(APP_PROJECT),
 				.s = { in->desc.project, m->project });
 	if (in->desc.secure_version != m->secure_version)
-		return eng_fail(eng, R_(MANIFEST_MISMATCH), -ENOEXEC,
-				M_(APP_SECVER),
-				.n = { in->desc.secure_version,
-				       m->secure_version });
+		return eng_fail(
+			eng, R_(MANIFEST_MISMATCH), -ENOEXEC, M_(APP_SECVER),
+			.n = { in->desc.secure_version, m->secure_version });
 	return 0;
 }
 
@@ -450,13 +448,13 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
 		return eng_fail(eng, R_(NO_SESSION), -EPROTO, M_(NO_SESSION),
 				.n = { OTA_ENGINE_CALL_WRITE });
 	if (offset > eng->man.image_size || len > eng->man.image_size - offset)
-		return eng_fail(eng, R_(OUT_OF_RANGE), -EINVAL,
-				M_(WRITE_RANGE),
-				.n = { offset, (uint32_t)len,
-				       eng->man.image_size });
+		return eng_fail(
+			eng, R_(OUT_OF_RANGE), -EINVAL, M_(WRITE_RANGE),
+			.n = { offset, (uint32_t)len, eng->man.image_size });
 	while (len) {
 		uint32_t b = offset / OTA_ENGINE_BLOCK_SIZE;
-		size_t n = OTA_ENGINE_BLOCK_SIZE - offset % OTA_ENGINE_BLOCK_SIZE;
+		size_t n =
+			OTA_ENGINE_BLOCK_SIZE - offset % OTA_ENGINE_BLOCK_SIZE;
 
 		if (n > len)
 			n = len;
@@ -485,8 +483,8 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 		return eng_fail(eng, R_(NO_SESSION), -EPROTO, M_(NO_SESSION),
 				.n = { OTA_ENGINE_CALL_VERIFY });
 	if (block >= eng->nblocks)
-		return eng_fail(eng, R_(OUT_OF_RANGE), -EINVAL,
-				M_(BLOCK_RANGE), .n = { block, eng->nblocks });
+		return eng_fail(eng, R_(OUT_OF_RANGE), -EINVAL, M_(BLOCK_RANGE),
+				.n = { block, eng->nblocks });
 	/* the next block in order: one read serves the CRC and the stream */
 	feed = eng->stream_on && block == eng->stream_next &&
 	       !eng_bit(eng->verified, block);
@@ -501,8 +499,7 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 		    ota_journal_resume_revoke(&eng->jr, block))
 			return eng_fail(eng, R_(FLASH_ERROR), -EIO,
 					M_(JOURNAL_IO));
-		if (eng_bit(eng->verified, block) &&
-		    block < eng->stream_next)
+		if (eng_bit(eng->verified, block) && block < eng->stream_next)
 			stream_reset(eng);
 		eng_set_bit(eng->verified, block, false);
 		eng_set_bit(eng->erased, block, false);
@@ -567,10 +564,9 @@ static int finish_signature(struct ota_engine *eng)
 				M_(SIG_DIGEST),
 				.n = { p->sig_region, p->sig_block });
 	if (want != p->sig_region)
-		return eng_fail(eng, R_(BAD_SIGNATURE), -EBADMSG,
-				M_(SIG_PLACE),
-				.n = { eng->iv.info.image_len, want,
-				       p->sig_region });
+		return eng_fail(
+			eng, R_(BAD_SIGNATURE), -EBADMSG, M_(SIG_PLACE),
+			.n = { eng->iv.info.image_len, want, p->sig_region });
 	ota_sha256_init(&ctx);
 	rc = eng_read_each(eng, p->slot_off + p->sig_region, eng->sig_len,
 			   sha_piece, &ctx);

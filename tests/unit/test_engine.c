@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "ota_engine/crc.h"
+#include "ota_engine/flash_file.h"
 #include "ota_engine/otadata.h"
 #include "tests/harness/device.h"
 #include "tests/harness/esp_image_build.h"
@@ -823,6 +824,88 @@ static void test_no_slot_no_bootable_no_table(void **state)
 	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -ENODEV);
 }
 
+/*
+ * Hash once: blocks verified in order (or any order) have been read from
+ * flash, CRC-checked and hashed by the time finish runs, so finish reads
+ * no image bytes again; a corrupted manifest hash is still caught.
+ */
+static void test_finish_hash_once(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+	uint64_t reads;
+	uint32_t b, nb = (uint32_t)((fx->v2_len + 4095) / 4096);
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	/* back to front: the stream catches up when block 0 arrives */
+	for (b = nb; b-- > 0;) {
+		size_t start = (size_t)b * 4096;
+		size_t len =
+			fx->v2_len - start < 4096 ? fx->v2_len - start : 4096;
+
+		assert_int_equal(ota_engine_write(&fx->d.eng, (uint32_t)start,
+						  fx->v2 + start, len),
+				 0);
+		assert_int_equal(ota_engine_block_verify(
+					 &fx->d.eng, b,
+					 ota_crc_ieee(0, fx->v2 + start, len)),
+				 0);
+	}
+	reads = ota_flash_file_op_count(fx->d.f, OTA_FLASH_OP_READ);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
+	assert_int_equal(ota_flash_file_op_count(fx->d.f, OTA_FLASH_OP_READ),
+			 reads);
+	assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
+
+	/* the running digest is the whole image's: a wrong one fails */
+	m.sha256[0] ^= 1;
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, OTA_ENGINE_FORCE), 0);
+	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 4096), 0);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), -EILSEQ);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_HASH_MISMATCH);
+}
+
+/* OTA_ENGINE_RECEIVER: the receiver's BEGIN policy, now in the engine. */
+static void test_begin_receiver_policy(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m1, m2;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	dev_manifest(fx->v2, fx->v2_len, &m2);
+	m1 = m2;
+	m1.sha256[0] ^= 1; /* another image of the same size */
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m1, 0), 0);
+	/* plain begin: BUSY; the receiver's: the old session ends */
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m2, 0), -EBUSY);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m2, OTA_ENGINE_RECEIVER),
+			 0);
+	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 4096), 0);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
+	assert_int_equal(ota_engine_commit(&fx->d.eng), 0);
+	/* after commit: the same image again has nothing left to send */
+	assert_false(ota_engine_block_is_verified(&fx->d.eng, 0));
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m2, OTA_ENGINE_RECEIVER),
+			 0);
+	assert_true(ota_engine_block_is_verified(&fx->d.eng, 0));
+	assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
+	assert_int_equal(ota_engine_commit(&fx->d.eng), 0);
+	/* another image waits for the reboot, and the words say so */
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m1, OTA_ENGINE_RECEIVER),
+			 -EBUSY);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_REBOOT_REQUIRED);
+	assert_string_equal(ota_engine_last_detail(&fx->d.eng),
+			    "update refused: 2.0.0 is committed and waits for "
+			    "a reboot");
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m1, 0), -EBUSY);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_BUSY);
+}
+
 int main(void)
 {
 #define T(name, fn)                             \
@@ -856,6 +939,8 @@ int main(void)
 		  test_no_journal_partition),
 		T("/engine/layout/no-slot-no-bootable-no-table",
 		  test_no_slot_no_bootable_no_table),
+		T("/engine/finish/hash-once", test_finish_hash_once),
+		T("/engine/begin/receiver-policy", test_begin_receiver_policy),
 	};
 	int rc = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 
