@@ -90,6 +90,33 @@ static void test_program_clears_only(void **state)
 	ota_flash_file_close(f);
 }
 
+/* Long, unaligned writes: the word passes keep the same NOR rules. */
+static void test_program_words(void **state)
+{
+	struct ota_flash_file *f = open_new();
+	uint8_t x[61], y[61], z[61];
+	size_t i, bad[] = { 0, 37, 60 };
+
+	(void)state;
+	for (i = 0; i < sizeof(x); i++)
+		x[i] = (uint8_t)(0xfe - i * 3);
+	assert_int_equal(ops->write(f, 3, x, sizeof(x)), 0);
+	expect_bytes(f, 3, x, sizeof(x));
+	for (i = 0; i < sizeof(y); i++)
+		y[i] = (uint8_t)(x[i] & (i % 2 ? 0xf0 : 0x0f));
+	assert_int_equal(ops->write(f, 3, y, sizeof(y)), 0);
+	expect_bytes(f, 3, y, sizeof(y));
+	/* one bit to set, in the first word, a middle one or the tail */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(z, y, sizeof(z));
+		z[bad[i]] = (uint8_t)(z[bad[i]] | (uint8_t)~y[bad[i]]);
+		assert_int_not_equal(z[bad[i]], y[bad[i]]);
+		assert_int_equal(ops->write(f, 3, z, sizeof(z)), -EIO);
+		expect_bytes(f, 3, y, sizeof(y));
+	}
+	ota_flash_file_close(f);
+}
+
 static void test_bounds_alignment(void **state)
 {
 	struct ota_flash_file *f = open_new();
@@ -223,6 +250,8 @@ int main(void)
 		  NULL },
 		{ "/flash_file/program/clears-only", test_program_clears_only,
 		  NULL, NULL, NULL },
+		{ "/flash_file/program/words", test_program_words, NULL, NULL,
+		  NULL },
 		{ "/flash_file/bounds-alignment", test_bounds_alignment, NULL,
 		  NULL, NULL },
 		{ "/flash_file/open/errors", test_open_errors, NULL, NULL,
