@@ -88,11 +88,13 @@ enum ota_status engine_sink_status_of(enum ota_engine_reason r)
 /* The status for a failed engine call, logging the engine's note. */
 static enum ota_status failed(struct engine_sink *s, enum ota_engine_call c)
 {
-	memset(&s->refused, 0, sizeof(s->refused));
-	s->refused.msg = OTA_ENGINE_MSG_REFUSED;
-	s->refused.n[0] = c;
-	s->refused.ref = ota_engine_last_note(s->eng);
-	eng_log_note(s->eng, OTA_ENGINE_LOG_INFO, &s->refused);
+	const struct ota_engine_note refused = {
+		.msg = OTA_ENGINE_MSG_REFUSED,
+		.n = { c },
+		.ref = ota_engine_last_note(s->eng),
+	};
+
+	eng_log_note(s->eng, OTA_ENGINE_LOG_INFO, &refused);
 	return engine_sink_status_of(ota_engine_last_reason(s->eng));
 }
 

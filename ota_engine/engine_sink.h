@@ -17,7 +17,6 @@
 
 struct engine_sink {
 	struct ota_engine *eng;
-	struct ota_engine_note refused; /* the REFUSED note being logged */
 };
 
 extern const struct ota_sink_ops engine_sink_ops;

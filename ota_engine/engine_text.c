@@ -212,8 +212,8 @@ static const char *const templates[OTA_ENGINE_MSG_COUNT] = {
 	[OTA_ENGINE_MSG_CLOSE_IO] = "flash error closing the journal",
 	[OTA_ENGINE_MSG_BOOT_IO] = "flash error in the bootloader",
 	[OTA_ENGINE_MSG_NO_BOOTABLE] = "no bootable app partition",
-	[OTA_ENGINE_MSG_WAIT_REBOOT] = "update refused: %s0 is committed and "
-				       "waits for a reboot",
+	[OTA_ENGINE_MSG_WAIT_REBOOT] = "%s0 is committed and waits for a "
+				       "reboot",
 	[OTA_ENGINE_MSG_BEGIN] = NULL, /* special */
 	[OTA_ENGINE_MSG_RESUME_CHANGED] = "resume: block %0 changed since it "
 					  "was verified",
@@ -375,6 +375,15 @@ const char *ota_engine_note_format(const struct ota_engine_note *n, char *buf,
 				 "sector, slot ota_%d1 holds %2"
 			       : "image is %0 bytes, slot ota_%d1 holds %2",
 		       n);
+		return buf;
+	case OTA_ENGINE_MSG_WAIT_REBOOT:
+	case OTA_ENGINE_MSG_COMMITTED_AGAIN:
+		/* an image without a version string still gets a subject */
+		if (!n->s[0] || !n->s[0][0])
+			put_str(&o, n->msg == OTA_ENGINE_MSG_WAIT_REBOOT
+					    ? "an image"
+					    : "the image");
+		expand(&o, templates[n->msg], n);
 		return buf;
 	case OTA_ENGINE_MSG_NO_SESSION:
 		put_str(&o, call_name(n->n[0], no_session));

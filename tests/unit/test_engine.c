@@ -899,11 +899,55 @@ static void test_begin_receiver_policy(void **state)
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
 			 OTA_ENGINE_REASON_REBOOT_REQUIRED);
 	assert_string_equal(ota_engine_last_detail(&fx->d.eng),
-			    "update refused: 2.0.0 is committed and waits for "
-			    "a reboot");
+			    "2.0.0 is committed and waits for a reboot");
 	assert_int_equal(ota_engine_begin(&fx->d.eng, &m1, 0), -EBUSY);
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
 			 OTA_ENGINE_REASON_BUSY);
+}
+
+/*
+ * The device reports codes and numbers; every code has words on the host,
+ * and a refusal logged by the adapter reads as before.
+ */
+static void test_note_words(void **state)
+{
+	struct ota_engine_note n, inner;
+	char buf[240];
+	unsigned int msg;
+
+	(void)state;
+	for (msg = 1; msg < OTA_ENGINE_MSG_COUNT; msg++) {
+		memset(&n, 0, sizeof(n));
+		n.msg = (uint8_t)msg;
+		ota_engine_note_format(&n, buf, sizeof(buf));
+		if (msg != OTA_ENGINE_MSG_IMAGE) /* words come with the ref */
+			assert_true(strlen(buf) > 5);
+		assert_null(strstr(buf, "message "));
+		assert_null(strchr(buf, '%'));
+	}
+	memset(&inner, 0, sizeof(inner));
+	inner.msg = OTA_ENGINE_MSG_TOO_LARGE;
+	inner.reason = OTA_ENGINE_REASON_TOO_LARGE;
+	inner.n[0] = 2000000;
+	inner.n[1] = 1;
+	inner.n[2] = 0x100000;
+	inner.n[3] = 1;
+	memset(&n, 0, sizeof(n));
+	n.msg = OTA_ENGINE_MSG_REFUSED;
+	n.n[0] = OTA_ENGINE_CALL_BEGIN;
+	n.ref = &inner;
+	assert_string_equal(ota_engine_note_format(&n, buf, sizeof(buf)),
+			    "update refused: TOO_LARGE: image is 2000000 bytes "
+			    "+ a 4 KiB signature sector, slot ota_1 holds "
+			    "1048576");
+	/* a short buffer is cut, never overrun */
+	assert_string_equal(ota_engine_note_format(&n, buf, 7), "update");
+	inner.msg = OTA_ENGINE_MSG_BLOCK_CRC;
+	inner.n[0] = 3;
+	inner.n[1] = 0xab;
+	inner.n[2] = 0xdeadbeef;
+	assert_string_equal(ota_engine_note_format(&inner, buf, sizeof(buf)),
+			    "block 3: CRC 0x000000ab, expected 0xdeadbeef");
 }
 
 int main(void)
@@ -941,6 +985,7 @@ int main(void)
 		  test_no_slot_no_bootable_no_table),
 		T("/engine/finish/hash-once", test_finish_hash_once),
 		T("/engine/begin/receiver-policy", test_begin_receiver_policy),
+		T("/engine/notes/words", test_note_words),
 	};
 	int rc = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 
