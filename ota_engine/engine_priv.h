@@ -2,8 +2,9 @@
 /*
  * Internals shared by the engine's modules. The dependency order has no
  * circle: engine_err.c and engine_io.c use nothing else; boot.c (boot
- * state) uses those two; preflight.c uses boot.c; session.c uses
- * preflight.c and boot.c; engine.c (power on, queries) uses them all.
+ * state) uses those two; preflight.c uses boot.c; stream.c uses the two
+ * helpers; session.c uses stream.c, preflight.c and boot.c; engine.c
+ * (power on, queries) and engine_sink.c use the public calls.
  */
 #ifndef BLEOTA_OTA_ENGINE_ENGINE_PRIV_H
 #define BLEOTA_OTA_ENGINE_ENGINE_PRIV_H
@@ -17,7 +18,7 @@
 #define R_(x) OTA_ENGINE_REASON_##x
 #define M_(x) OTA_ENGINE_MSG_##x
 
-/* --- engine_err.c: reasons and notes, no words ---------------------------- */
+/* engine_err.c: reasons and notes, no words */
 
 /** Record @n (reason @reason) as the last failure, log it, return @err. */
 int eng_fail_note(struct ota_engine *eng, enum ota_engine_reason reason,
@@ -39,7 +40,7 @@ void eng_ok(struct ota_engine *eng);
 	eng_log_note(eng, level, \
 		     &(const struct ota_engine_note){ .msg = __VA_ARGS__ })
 
-/* --- engine_io.c: the one flash-read loop, slot geometry, otadata ---------- */
+/* engine_io.c: the one flash-read loop, slot geometry, otadata */
 
 /** Flash offset / size of a slot (>= 0 OTA, FACTORY, or ENG_SLOT_TEST). */
 #define ENG_SLOT_TEST (-3)
@@ -87,7 +88,7 @@ static inline uint32_t eng_block_len(const struct ota_engine *eng, uint32_t b)
 /** esp_ota_get_next_update_partition(NULL); -1 without OTA slots. */
 int eng_next_slot(const struct ota_engine *eng);
 
-/* --- boot.c: the bootloader and the otadata state transitions -------------- */
+/* boot.c: the bootloader and the otadata state transitions */
 
 /* Intent kinds (record field b) */
 #define ENG_INTENT_PLAIN 0u /* redo writes the entry as recorded */
@@ -143,7 +144,41 @@ int eng_efuse_load(struct ota_engine *eng);
 int eng_entry_for_slot(struct ota_engine *eng,
 		       const struct ota_otadata_entry e[2], int slot);
 
-/* --- preflight.c ----------------------------------------------------------- */
+/* stream.c: the session's in-order stream (format check + hash once) */
+
+/** Restart the stream at block 0 (a fresh verifier and hashes). */
+void eng_stream_reset(struct ota_engine *eng);
+
+/**
+ * One read of block @b of the session: its CRC-32 into *@crc (if
+ * @crc_on) and, with @feed, the bytes into the stream. 0 or -EIO.
+ */
+int eng_read_block(struct ota_engine *eng, uint32_t b, bool crc_on, bool feed,
+		   uint32_t *crc);
+
+/**
+ * Feed the stream the verified blocks after it (@written: also blocks
+ * written but never verified). 0 or -EIO.
+ */
+int eng_stream_advance(struct ota_engine *eng, bool written);
+
+/** Bring the stream to the image end for finish (a full pass if some
+ * block was never verified). 0 or -EIO. */
+int eng_stream_complete(struct ota_engine *eng);
+
+/** -ENOEXEC (reason set) once the stream proves the image can never
+ * pass: a format error or an app desc that differs from the manifest. */
+int eng_stream_check(struct ota_engine *eng);
+
+/** The image verifier's verdict as a failure (BAD_IMAGE, or
+ * MANIFEST_MISMATCH for a wrong chip). Returns -ENOEXEC. */
+int eng_image_failure(struct ota_engine *eng);
+
+/** Header chip and app desc vs the session's manifest; -ENOEXEC. */
+int eng_desc_vs_manifest(struct ota_engine *eng,
+			 const struct ota_image_info *in);
+
+/* preflight.c */
 
 /**
  * The SHA-256 of the last image that failed (a FAILED record, or the

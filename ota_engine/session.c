@@ -15,11 +15,9 @@
  *   verify   the block is read back from flash once: its CRC-32 against the
  *            sender's and, when it is the next block in order, the same
  *            bytes feed the stream.
- *   stream   verified blocks in order feed one image verifier that checks
- *            the ESP format and hashes every byte once (SHA-256 of the
- *            whole image, the appended hash from a copy of it, SHA-384 of
- *            the signed region for P-384). A hopeless image is refused
- *            early; finish only completes the stream.
+ *   stream   (stream.c) verified blocks in order feed one image verifier
+ *            that checks the ESP format and hashes every byte once. A
+ *            hopeless image is refused early; finish only completes it.
  *   finish   whole image verdict: hash == manifest, format, app desc ==
  *            manifest, signature; what was hashed was read from flash
  *            after the CRC check, and verified blocks are never rewritten.
@@ -33,8 +31,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ota_engine/crc.h"
-#include "ota_engine/util.h"
 #include "ota_engine/sigblock.h"
 
 static bool same_image(const struct ota_engine_manifest *a,
@@ -58,163 +54,6 @@ static void end_session(struct ota_engine *eng)
 	ota_journal_resume_close(&eng->jr);
 	eng->session = OTA_ENGINE_SESSION_IDLE;
 }
-
-/* --- the stream ------------------------------------------------------------ */
-
-static void stream_reset(struct ota_engine *eng)
-{
-	struct ota_image_cfg cfg = { .chip_id = eng->cfg.chip_id,
-				     .chip_rev = eng->cfg.chip_rev,
-				     .max_len = eng->plan.slot_size,
-				     .hash_all = true };
-
-	ota_image_verify_init(&eng->iv, &cfg);
-	if (eng->plan.sig_on && eng->plan.sig_digest_len == OTA_SHA384_LEN)
-		ota_sha384_init(&eng->sha384);
-	eng->stream_next = 0;
-	eng->stream_failed = false;
-	eng->sig_snapped = false;
-	eng->stream_on = true;
-}
-
-static void feed_iv(struct ota_engine *eng, const uint8_t *buf, uint32_t n)
-{
-	/* after a format error the verifier still hashes (hash_all) */
-	if (ota_image_verify_update(&eng->iv, buf, n))
-		eng->stream_failed = true;
-}
-
-/* Image bytes [@pos, @pos + @n), in order. */
-static void stream_feed(struct ota_engine *eng, const uint8_t *buf, uint32_t n,
-			uint32_t pos)
-{
-	const struct ota_engine_plan *p = &eng->plan;
-	bool p384 = p->sig_digest_len == OTA_SHA384_LEN;
-	uint32_t k;
-
-	if (!p->sig_on || eng->sig_snapped || pos + n < p->sig_region) {
-		if (p->sig_on && p384 && !eng->sig_snapped)
-			ota_sha384_update(&eng->sha384, buf, n);
-		feed_iv(eng, buf, n);
-		return;
-	}
-	/* the signed region ends in this piece: take its digest there */
-	k = p->sig_region - pos;
-	feed_iv(eng, buf, k);
-	if (p384) {
-		ota_sha384_update(&eng->sha384, buf, k);
-		ota_sha384_final(&eng->sha384, eng->sig_calc);
-	} else {
-		ota_image_verify_digest(&eng->iv, eng->sig_calc);
-	}
-	eng->sig_snapped = true;
-	feed_iv(eng, buf + k, n - k);
-}
-
-struct block_read {
-	struct ota_engine *eng;
-	uint32_t base; /* image offset of the block */
-	uint32_t crc;
-	bool crc_on;
-	bool feed;
-};
-
-static int block_piece(void *ctx, const uint8_t *buf, uint32_t n, uint32_t pos)
-{
-	struct block_read *r = ctx;
-
-	if (r->crc_on)
-		r->crc = ota_crc_ieee(r->crc, buf, n);
-	if (r->feed)
-		stream_feed(r->eng, buf, n, r->base + pos);
-	return 0;
-}
-
-/* One read of block @b: its CRC and/or the stream. 0 or -EIO. */
-static int read_block(struct ota_engine *eng, uint32_t b, bool crc_on,
-		      bool feed, uint32_t *crc)
-{
-	struct block_read r = { .eng = eng,
-				.base = b * OTA_ENGINE_BLOCK_SIZE,
-				.crc_on = crc_on,
-				.feed = feed };
-	int rc = eng_read_each(eng, eng->plan.slot_off + r.base,
-			       eng_block_len(eng, b), block_piece, &r);
-
-	if (crc)
-		*crc = r.crc;
-	return rc;
-}
-
-/*
- * Feeds the stream the blocks after it that are verified (@written: also
- * those written but never verified, for finish's one full pass).
- */
-static int stream_advance(struct ota_engine *eng, bool written)
-{
-	while (eng->stream_next < eng->nblocks &&
-	       (eng_bit(eng->verified, eng->stream_next) ||
-		(written && eng_bit(eng->erased, eng->stream_next)))) {
-		if (read_block(eng, eng->stream_next, false, true, NULL))
-			return -EIO;
-		eng->stream_next++;
-	}
-	return 0;
-}
-
-/* Fixed-size NUL-padded field compare, as esp_app_desc_t carries them. */
-static bool field_eq(const uint8_t raw[32], const char *s)
-{
-	return !memcmp(raw, s, ota_strnlen(s, 32)) &&
-	       ota_strnlen((const char *)raw, 32) == ota_strnlen(s, 32);
-}
-
-static int desc_vs_manifest(struct ota_engine *eng,
-			    const struct ota_image_info *in)
-{
-	const struct ota_engine_manifest *m = &eng->man;
-
-	if (in->chip_id != m->chip_id)
-		return eng_fail(eng, R_(MANIFEST_MISMATCH), -ENOEXEC,
-				M_(HDR_CHIP), .n = { in->chip_id, m->chip_id });
-	if (!field_eq(in->desc.version_raw, m->version))
-		return eng_fail(eng, R_(MANIFEST_MISMATCH), -ENOEXEC,
-				M_(APP_VERSION),
-				.s = { in->desc.version, m->version });
-	if (!field_eq(in->desc.project_raw, m->project))
-		return eng_fail(eng, R_(MANIFEST_MISMATCH), -ENOEXEC,
-				M_(APP_PROJECT),
-				.s = { in->desc.project, m->project });
-	if (in->desc.secure_version != m->secure_version)
-		return eng_fail(
-			eng, R_(MANIFEST_MISMATCH), -ENOEXEC, M_(APP_SECVER),
-			.n = { in->desc.secure_version, m->secure_version });
-	return 0;
-}
-
-/* The verdict of the verifier on what it has seen. */
-static int image_failure(struct ota_engine *eng)
-{
-	enum ota_engine_reason r = eng->iv.err == OTA_IMAGE_ERR_CHIP
-					   ? R_(MANIFEST_MISMATCH)
-					   : R_(BAD_IMAGE);
-
-	return eng_fail(eng, r, -ENOEXEC, M_(IMAGE), .ref = &eng->iv);
-}
-
-/* -ENOEXEC once the verified prefix proves the image can never pass. */
-static int stream_check(struct ota_engine *eng)
-{
-	if (eng->stream_failed && eng->iv.err != OTA_IMAGE_OK)
-		return image_failure(eng);
-	if (eng->iv.info.has_desc && desc_vs_manifest(eng, &eng->iv.info)) {
-		eng->stream_failed = true;
-		return -ENOEXEC;
-	}
-	return 0;
-}
-
-/* --- begin ----------------------------------------------------------------- */
 
 static int cmp_piece(void *ctx, const uint8_t *buf, uint32_t n, uint32_t pos)
 {
@@ -245,7 +84,7 @@ static int resume(struct ota_engine *eng)
 		if (want == OTA_JOURNAL_BLOCK_NONE ||
 		    want == OTA_JOURNAL_BLOCK_REVOKED)
 			continue;
-		if (read_block(eng, b, true, false, &got))
+		if (eng_read_block(eng, b, true, false, &got))
 			return -EIO;
 		if (got == want) {
 			eng_set_bit(eng->verified, b, true);
@@ -373,15 +212,13 @@ int ota_engine_begin_signed(struct ota_engine *eng,
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(START_IO));
 	}
 	eng->session = OTA_ENGINE_SESSION_RECEIVING;
-	stream_reset(eng);
+	eng_stream_reset(eng);
 	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(BEGIN),
 		.n = { m->image_size, plan.slot,
 		       (plan.sig_on ? 1u : 0u) | (resumable ? 2u : 0u) });
 	eng_ok(eng);
 	return 0;
 }
-
-/* --- write ----------------------------------------------------------------- */
 
 static int erase_block(struct ota_engine *eng, uint32_t b)
 {
@@ -470,8 +307,6 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
 	return 0;
 }
 
-/* --- block verify ---------------------------------------------------------- */
-
 int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 			    uint32_t crc32)
 {
@@ -488,19 +323,19 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 	/* the next block in order: one read serves the CRC and the stream */
 	feed = eng->stream_on && block == eng->stream_next &&
 	       !eng_bit(eng->verified, block);
-	if (read_block(eng, block, true, feed, &got))
+	if (eng_read_block(eng, block, true, feed, &got))
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(BLOCK_READ),
 				.n = { block });
 	if (got != crc32) {
 		/* the stream took bytes that did not check out: redo it */
 		if (feed)
-			stream_reset(eng);
+			eng_stream_reset(eng);
 		if (eng_bit(eng->verified, block) &&
 		    ota_journal_resume_revoke(&eng->jr, block))
 			return eng_fail(eng, R_(FLASH_ERROR), -EIO,
 					M_(JOURNAL_IO));
 		if (eng_bit(eng->verified, block) && block < eng->stream_next)
-			stream_reset(eng);
+			eng_stream_reset(eng);
 		eng_set_bit(eng->verified, block, false);
 		eng_set_bit(eng->erased, block, false);
 		return eng_fail(eng, R_(BLOCK_CRC), -EILSEQ, M_(BLOCK_CRC),
@@ -515,10 +350,10 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 		eng_set_bit(eng->verified, block, true);
 	}
 	if (eng->stream_on) {
-		if (stream_advance(eng, false))
+		if (eng_stream_advance(eng, false))
 			return eng_fail(eng, R_(FLASH_ERROR), -EIO,
 					M_(IMAGE_READ));
-		err = stream_check(eng);
+		err = eng_stream_check(eng);
 		if (err)
 			return err;
 	}
@@ -535,8 +370,6 @@ bool ota_engine_block_is_verified(const struct ota_engine *eng, uint32_t block)
 		return false;
 	return block < eng->nblocks && eng_bit(eng->verified, block);
 }
-
-/* --- finish ---------------------------------------------------------------- */
 
 static int sha_piece(void *ctx, const uint8_t *buf, uint32_t n, uint32_t pos)
 {
@@ -600,27 +433,13 @@ static int hash_mismatch(struct ota_engine *eng)
 	}
 	if (unverified) {
 		/* keep what the sender proved; it resends the rest */
-		stream_reset(eng);
+		eng_stream_reset(eng);
 		return eng_fail(eng, R_(HASH_MISMATCH), -EILSEQ, M_(RESEND),
 				.n = { unverified, eng->nblocks });
 	}
 	end_session(eng);
 	return eng_fail(eng, R_(HASH_MISMATCH), -EILSEQ, M_(HASH),
 			.n = { eng->man.image_size, eng->plan.slot });
-}
-
-/* Completes the stream over every block; 0 or -EIO. */
-static int stream_complete(struct ota_engine *eng)
-{
-	uint32_t b;
-
-	for (b = 0; b < eng->nblocks; b++)
-		if (!eng_bit(eng->verified, b))
-			break;
-	/* a sender that skipped block verification: one full pass */
-	if (b < eng->nblocks || !eng->stream_on)
-		stream_reset(eng);
-	return stream_advance(eng, b < eng->nblocks);
 }
 
 int ota_engine_finish(struct ota_engine *eng)
@@ -643,26 +462,26 @@ int ota_engine_finish(struct ota_engine *eng)
 			missing++;
 	if (eng->stream_on && eng->stream_failed && missing) {
 		/* the verified prefix already proved it: say so, end it */
-		err = stream_check(eng);
+		err = eng_stream_check(eng);
 		end_session(eng);
 		return err;
 	}
 	if (missing)
 		return eng_fail(eng, R_(INCOMPLETE), -EAGAIN, M_(MISSING),
 				.n = { missing, eng->nblocks });
-	if (stream_complete(eng))
+	if (eng_stream_complete(eng))
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(IMAGE_READ));
 	ota_image_verify_digest(&eng->iv, sha);
 	if (memcmp(sha, eng->man.sha256, OTA_SHA256_LEN))
 		return hash_mismatch(eng);
 	if (ota_image_verify_final(&eng->iv)) {
-		err = image_failure(eng);
+		err = eng_image_failure(eng);
 		if (eng->reason == R_(BAD_IMAGE))
 			record_failed(eng, eng->reason);
 		end_session(eng);
 		return err;
 	}
-	if (desc_vs_manifest(eng, &eng->iv.info)) {
+	if (eng_desc_vs_manifest(eng, &eng->iv.info)) {
 		/* the sender's manifest is wrong, not the image: no record */
 		end_session(eng);
 		return -ENOEXEC;
