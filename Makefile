@@ -52,6 +52,7 @@ CRYPTO_LIBS   = -lmbedcrypto
 # Sources. Every directory is picked up by wildcard; main.c files are the
 # only ones kept out of the libraries.
 
+COMMON_SRCS  := $(wildcard common/*.c)
 PROTO_SRCS   := $(wildcard protocol/*.c)
 ENGINE_SRCS  := $(wildcard ota_engine/*.c)
 HOST_SRCS    := $(wildcard host/*.c)
@@ -60,6 +61,7 @@ PERIPH_SRCS  := $(filter-out %/main.c,$(wildcard peripheral/*.c))
 HARNESS_SRCS := $(wildcard tests/harness/*.c)
 TEST_SRCS    := $(wildcard tests/unit/test_*.c tests/e2e/test_*.c)
 
+COMMON_OBJS  := $(COMMON_SRCS:%.c=$(O)/%.o)
 PROTO_OBJS   := $(PROTO_SRCS:%.c=$(O)/%.o)
 ENGINE_OBJS  := $(ENGINE_SRCS:%.c=$(O)/%.o)
 HOST_OBJS    := $(HOST_SRCS:%.c=$(O)/%.o)
@@ -69,6 +71,7 @@ HARNESS_OBJS := $(HARNESS_SRCS:%.c=$(O)/%.o)
 TEST_OBJS    := $(TEST_SRCS:%.c=$(O)/%.o)
 TEST_BINS    := $(patsubst %.c,$(O)/tests/%,$(notdir $(TEST_SRCS)))
 
+LIB_COMMON   := $(O)/libbleota-common.a
 LIB_PROTO    := $(O)/libbleota-proto.a
 LIB_ENGINE   := $(O)/libbleota-engine.a
 LIB_HOST     := $(O)/libbleota-host.a
@@ -83,7 +86,7 @@ ifneq ($(wildcard peripheral/main.c),)
 BINS += $(O)/bleota-peripheral
 endif
 
-ALL_OBJS := $(PROTO_OBJS) $(ENGINE_OBJS) $(HOST_OBJS) $(CENTRAL_OBJS) \
+ALL_OBJS := $(COMMON_OBJS) $(PROTO_OBJS) $(ENGINE_OBJS) $(HOST_OBJS) $(CENTRAL_OBJS) \
 	$(PERIPH_OBJS) $(HARNESS_OBJS) \
 	$(TEST_OBJS) $(O)/central/main.o $(O)/peripheral/main.o
 
@@ -91,11 +94,16 @@ ALL_OBJS := $(PROTO_OBJS) $(ENGINE_OBJS) $(HOST_OBJS) $(CENTRAL_OBJS) \
 	install uninstall clean deps
 .DEFAULT_GOAL := all
 
-all: $(LIB_PROTO) $(LIB_ENGINE) $(BINS)
+all: $(LIB_COMMON) $(LIB_PROTO) $(LIB_ENGINE) $(BINS)
 
 # ---------------------------------------------------------------------------
 # Compilation. Host code gets GLib's flags; protocol/ and ota_engine/ get
-# nothing beyond libc (enforced again by check-layering).
+# nothing beyond libc (enforced again by check-layering). common/ is what
+# both of those share (CRC-32, byte order): libc core only.
+
+$(O)/common/%.o: common/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(O)/protocol/%.o: protocol/%.c
 	@mkdir -p $(@D)
@@ -122,18 +130,20 @@ $(O)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(GIO_CFLAGS) $(CMOCKA_CFLAGS) -c -o $@ $<
 
+$(LIB_COMMON): $(COMMON_OBJS)
 $(LIB_PROTO): $(PROTO_OBJS)
 $(LIB_ENGINE): $(ENGINE_OBJS)
 $(LIB_HOST): $(HOST_OBJS)
 $(LIB_CENTRAL): $(CENTRAL_OBJS)
 $(LIB_PERIPH): $(PERIPH_OBJS)
-$(LIB_PROTO) $(LIB_ENGINE) $(LIB_HOST) $(LIB_CENTRAL) $(LIB_PERIPH):
+$(LIB_COMMON) $(LIB_PROTO) $(LIB_ENGINE) $(LIB_HOST) $(LIB_CENTRAL) \
+		$(LIB_PERIPH):
 	@mkdir -p $(@D)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
 # Each program links its own folder plus the shared layers; the tests link
 # both leaves (they drive both programs' code).
-BASE_LIBS = $(LIB_HOST) $(LIB_ENGINE) $(LIB_PROTO)
+BASE_LIBS = $(LIB_HOST) $(LIB_ENGINE) $(LIB_PROTO) $(LIB_COMMON)
 LINK_LIBS = $(LIB_CENTRAL) $(LIB_PERIPH) $(BASE_LIBS)
 SYS_LIBS  = $(GIO_LIBS) $(CRYPTO_LIBS)
 
@@ -194,7 +204,19 @@ check: deps
 	@$(MAKE) --no-print-directory check-layering check-headers
 
 # protocol/ and ota_engine/ are the portable device side: libc only.
+# common/ sits under both: libc core headers and itself, nothing else.
 check-layering:
+	@bad=$$(grep -h -o '#include *<[^>]*>' common/*.[ch] | \
+		sed 's/.*<\(.*\)>/\1/' | sort -u | \
+		grep -v -E '^(stdint|stddef|stdbool|string|limits)\.h$$'); \
+	if [ -n "$$bad" ]; then \
+		echo "check-layering: common/ includes non-core headers: $$bad"; \
+		exit 1; fi
+	@bad=$$(grep -H -E '#include *"' common/*.[ch] common/*.inc | \
+		grep -v -E '#include *"common/'); \
+	if [ -n "$$bad" ]; then \
+		echo "check-layering: common/ includes something outside common/: $$bad"; \
+		exit 1; fi
 	@bad=$$(grep -h -o '#include *<[^>]*>' protocol/*.[ch] | \
 		sed 's/.*<\(.*\)>/\1/' | sort -u | \
 		grep -v -E '^(stdint|stddef|stdbool|string|errno|limits|assert)\.h$$'); \
@@ -221,7 +243,7 @@ check-layering:
 		echo "check-layering: protocol/ depends on ota_engine/: $$bad"; \
 		exit 1; fi
 	@bad=$$(grep -l -E '(\b|sn|vsn|s)(malloc|calloc|realloc|free|printf|fprintf|fopen|g_[a-z_]+)\(|include *<stdio\.h>' \
-		protocol/*.c $$(ls ota_engine/*.c 2>/dev/null | \
+		common/*.c protocol/*.c $$(ls ota_engine/*.c 2>/dev/null | \
 		grep -v -E 'flash_file|_text|_linux|_posix|_mbedtls') 2>/dev/null); \
 	if [ -n "$$bad" ]; then \
 		echo "check-layering: device code allocates or prints: $$bad"; \
@@ -306,7 +328,7 @@ FUZZ_BINS    := $(FUZZ_NAMES:%=$(O)/fuzz/%)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 FUZZ_DEPS    := $(O)/host/partcsv.o $(O)/tests/harness/esp_image_build.o \
-	$(LIB_ENGINE) $(LIB_PROTO)
+	$(LIB_ENGINE) $(LIB_PROTO) $(LIB_COMMON)
 ALL_OBJS     += $(FUZZ_SRCS:%.c=$(O)/%.o) $(O)/tests/fuzz/gen_seeds.o
 .SECONDARY: $(FUZZ_SRCS:%.c=$(O)/%.o) $(O)/tests/fuzz/gen_seeds.o
 
@@ -338,9 +360,11 @@ fuzz-smoke: fuzz
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(INCLUDEDIR)/bleota/protocol
+		$(DESTDIR)$(INCLUDEDIR)/bleota/protocol \
+		$(DESTDIR)$(INCLUDEDIR)/bleota/common
 	$(if $(BINS),install -m 755 $(BINS) $(DESTDIR)$(BINDIR))
-	install -m 644 $(LIB_PROTO) $(LIB_ENGINE) $(DESTDIR)$(LIBDIR)
+	install -m 644 $(LIB_COMMON) $(LIB_PROTO) $(LIB_ENGINE) $(DESTDIR)$(LIBDIR)
+	install -m 644 common/*.h $(DESTDIR)$(INCLUDEDIR)/bleota/common
 	install -m 644 protocol/*.h $(DESTDIR)$(INCLUDEDIR)/bleota/protocol
 	install -d $(DESTDIR)$(INCLUDEDIR)/bleota/ota_engine
 	install -m 644 $(filter-out %_priv.h,$(wildcard ota_engine/*.h)) \
@@ -353,7 +377,8 @@ install: all
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS)))
-	rm -f $(DESTDIR)$(LIBDIR)/libbleota-proto.a $(DESTDIR)$(LIBDIR)/libbleota-engine.a
+	rm -f $(DESTDIR)$(LIBDIR)/libbleota-proto.a $(DESTDIR)$(LIBDIR)/libbleota-engine.a \
+		$(DESTDIR)$(LIBDIR)/libbleota-common.a
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/bleota $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/bleota.pc
 

@@ -61,123 +61,45 @@ struct dev_status {
 	char last_detail[80];
 };
 
-static void tlv_str(char *dst, size_t cap, const uint8_t *v, uint16_t n)
+/* The attributes are protocol/info.h's; these copy what the CLI shows. */
+static int parse_info(const uint8_t *buf, size_t len, struct dev_info *d)
 {
-	size_t k = n < cap - 1 ? n : cap - 1;
-
-	memcpy(dst, v, k);
-	dst[k] = '\0';
-}
-
-static uint32_t tlv_uint(const uint8_t *v, uint16_t n)
-{
-	uint32_t x = 0;
-	int i;
-
-	for (i = n > 4 ? 3 : n - 1; i >= 0; i--)
-		x = (x << 8) | v[i];
-	return x;
-}
-
-static void parse_info(const uint8_t *buf, size_t len, struct dev_info *d)
-{
-	size_t off = 0;
-	const uint8_t *v;
-	uint16_t n;
-	uint8_t t;
+	struct ota_info_attr a;
+	int r = ota_info_decode(buf, len, &a);
 
 	memset(d, 0, sizeof(*d));
-	d->slot = -1;
-	while (ota_tlv_next(buf, len, &off, &t, &v, &n) > 0) {
-		switch (t) {
-		case OTA_INFO_PROTO_VERSION:
-			d->proto = tlv_uint(v, n);
-			break;
-		case OTA_INFO_MAX_VALUE:
-			d->max_value = tlv_uint(v, n);
-			break;
-		case OTA_INFO_WINDOW:
-			d->window = tlv_uint(v, n);
-			break;
-		case OTA_INFO_SLOT_SIZE:
-			d->slot_size = tlv_uint(v, n);
-			break;
-		case OTA_INFO_CHIP_ID:
-			d->chip_id = (uint16_t)tlv_uint(v, n);
-			break;
-		case OTA_INFO_RUN_VERSION:
-			tlv_str(d->version, sizeof(d->version), v, n);
-			break;
-		case OTA_INFO_RUN_PROJECT:
-			tlv_str(d->project, sizeof(d->project), v, n);
-			break;
-		case OTA_INFO_RUN_SECVER:
-			d->secure_version = tlv_uint(v, n);
-			break;
-		case OTA_INFO_RUN_SLOT:
-			d->slot = tlv_uint(v, n) == 0xff ? -1
-							 : (int)tlv_uint(v, n);
-			break;
-		case OTA_INFO_CAPS:
-			d->caps = tlv_uint(v, n);
-			break;
-		case OTA_INFO_TRUSTED_KEYS:
-			d->nkeys = n / OTA_SHA256_LEN;
-			if (d->nkeys > OTA_INFO_MAX_KEYS)
-				d->nkeys = OTA_INFO_MAX_KEYS;
-			memcpy(d->keys, v, d->nkeys * OTA_SHA256_LEN);
-			break;
-		default:
-			break; /* newer devices may say more */
-		}
-	}
+	d->proto = a.proto_version;
+	d->max_value = a.max_value;
+	d->window = a.window;
+	d->slot_size = a.dev.slot_size;
+	d->chip_id = a.dev.chip_id;
+	memcpy(d->version, a.dev.run_version, sizeof(d->version));
+	memcpy(d->project, a.dev.run_project, sizeof(d->project));
+	d->secure_version = a.dev.run_secure_version;
+	d->slot = a.dev.run_slot == 0xff ? -1 : a.dev.run_slot;
+	d->caps = a.dev.caps;
+	d->nkeys = a.dev.n_trusted_keys;
+	memcpy(d->keys, a.dev.trusted_keys, sizeof(d->keys));
+	return r;
 }
 
-static void parse_status(const uint8_t *buf, size_t len, struct dev_status *d)
+static int parse_status(const uint8_t *buf, size_t len, struct dev_status *d)
 {
-	size_t off = 0;
-	const uint8_t *v;
-	uint16_t n;
-	uint8_t t;
+	struct ota_status_attr a;
+	int r = ota_status_attr_decode(buf, len, &a);
 
 	memset(d, 0, sizeof(*d));
-	d->run_slot = -1;
-	while (ota_tlv_next(buf, len, &off, &t, &v, &n) > 0) {
-		switch (t) {
-		case OTA_ST_RX_STATE:
-			d->rx_state = tlv_uint(v, n);
-			break;
-		case OTA_ST_IMAGE_SIZE:
-			d->image_size = tlv_uint(v, n);
-			d->has_session = true;
-			break;
-		case OTA_ST_HELD:
-			d->held = tlv_uint(v, n);
-			break;
-		case OTA_ST_RUN_SLOT:
-			d->run_slot = tlv_uint(v, n) == 0xff
-					      ? -1
-					      : (int)tlv_uint(v, n);
-			break;
-		case OTA_ST_RUN_STATE:
-			d->run_state = tlv_uint(v, n);
-			break;
-		case OTA_ST_OTHER_STATE:
-			d->other_state = tlv_uint(v, n);
-			break;
-		case OTA_ST_RUN_VERSION:
-			tlv_str(d->run_version, sizeof(d->run_version), v, n);
-			break;
-		case OTA_ST_LAST_STATUS:
-			d->last_status = tlv_uint(v, n);
-			break;
-		case OTA_ST_LAST_DETAIL:
-			tlv_str(d->last_detail, sizeof(d->last_detail), v, n);
-			break;
-		default:
-			break;
-		}
-	}
+	d->rx_state = a.rx_state;
+	d->image_size = a.image_size;
+	d->held = a.held;
+	d->has_session = a.has_session;
+	d->run_slot = a.dev.run_slot == 0xff ? -1 : a.dev.run_slot;
+	d->run_state = a.dev.run_state;
+	d->other_state = a.dev.other_state;
+	memcpy(d->run_version, a.dev.run_version, sizeof(d->run_version));
+	d->last_status = a.last_status;
+	snprintf(d->last_detail, sizeof(d->last_detail), "%s", a.dev.last_boot);
+	return r;
 }
 
 static void slot_name(char *buf, size_t cap, int slot)
@@ -347,14 +269,27 @@ static int read_attr(struct client *c, const char *device, uint8_t attr,
 	return BLEOTA_EXIT_OK;
 }
 
+/* A device that sends a garbled attribute: nothing it says can be used. */
+static int malformed(const char *device, const char *attr)
+{
+	char what[256];
+
+	snprintf(what, sizeof(what), "%s: its %s attribute is malformed",
+		 device, attr);
+	report_error(BLEOTA_EXIT_FAIL, "PROTOCOL", what,
+		     "the device's firmware and bleota disagree on the "
+		     "protocol: update one of them");
+	return BLEOTA_EXIT_FAIL;
+}
+
 static int read_info(struct client *c, const char *device, struct dev_info *i)
 {
 	uint8_t buf[256];
 	size_t len;
 	int r = read_attr(c, device, OTA_ATTR_INFO, buf, &len);
 
-	if (!r)
-		parse_info(buf, len, i);
+	if (!r && parse_info(buf, len, i))
+		return malformed(device, "INFO");
 	return r;
 }
 
@@ -365,8 +300,8 @@ static int read_status(struct client *c, const char *device,
 	size_t len;
 	int r = read_attr(c, device, OTA_ATTR_STATUS, buf, &len);
 
-	if (!r)
-		parse_status(buf, len, s);
+	if (!r && parse_status(buf, len, s))
+		return malformed(device, "STATUS");
 	return r;
 }
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "ota_engine/image.h"
-#include "protocol/frame.h"
+#include "protocol/manifest.h"
 
 #include "ota_engine/sigblock.h"
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The two CRC-32 flavours the engine needs. Both use the reflected
- * polynomial 0xEDB88320; they differ only in the initial register.
+ * Transitional: the engine's CRC-32 is common/crc32.h now (one definition
+ * for protocol/ and ota_engine/). These two names remain only for the
+ * callers not yet moved over (engine.c, tests/harness/device.c,
+ * test_engine.c, test_flash_file.c); new code uses ota_crc32() directly.
  */
 #ifndef BLEOTA_OTA_ENGINE_CRC_H
 #define BLEOTA_OTA_ENGINE_CRC_H
@@ -9,21 +11,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/**
- * ESP ROM esp_rom_crc32_le(@crc, buf, len): register = ~@crc, then the
- * reflected table walk, result inverted. Chain calls by passing the previous
- * result. esp_rom_crc32_le(0, ...) is zlib's CRC-32 (check 0xCBF43926);
- * otadata uses esp_rom_crc32_le(UINT32_MAX, &seq, 4).
- */
-uint32_t ota_crc_rom_le(uint32_t crc, const void *buf, size_t len);
+#include "common/crc32.h"
 
-/**
- * IEEE/zlib CRC-32 (init 0xFFFFFFFF, final xor 0xFFFFFFFF), the per-block
- * check of the wire protocol. Chainable: start with 0.
- */
+/** esp_rom_crc32_le(@crc, buf, len), which is ota_crc32(). */
+static inline uint32_t ota_crc_rom_le(uint32_t crc, const void *buf, size_t len)
+{
+	return ota_crc32(crc, buf, len);
+}
+
+/** IEEE/zlib CRC-32, chainable from 0: ota_crc32(). */
 static inline uint32_t ota_crc_ieee(uint32_t crc, const void *buf, size_t len)
 {
-	return ota_crc_rom_le(crc, buf, len);
+	return ota_crc32(crc, buf, len);
 }
 
 #endif /* BLEOTA_OTA_ENGINE_CRC_H */

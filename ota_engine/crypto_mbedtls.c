@@ -29,6 +29,8 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/sha512.h>
 
+#include "common/bytes.h"
+
 _Static_assert(sizeof(mbedtls_sha256_context) <= sizeof(struct ota_sha256),
 	       "struct ota_sha256 too small for mbedtls_sha256_context");
 _Static_assert(sizeof(mbedtls_md5_context) <= sizeof(struct ota_md5),
@@ -121,12 +123,6 @@ static void reverse(uint8_t *dst, const uint8_t *src, size_t len)
 		dst[i] = src[len - 1 - i];
 }
 
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 /* -N^-1 mod 2^32 by Newton's iteration (each step doubles the bits). */
 static uint32_t mont_m_prime(uint32_t n0)
 {
@@ -156,8 +152,8 @@ static int check_montgomery(const mbedtls_mpi *n, const uint8_t *key)
 	reverse(le, be, sizeof(le));
 	if (memcmp(le, key + OTA_RSA3072_LEN + 4, OTA_RSA3072_LEN))
 		goto out;
-	if (get_le32(key + 2 * OTA_RSA3072_LEN + 4) !=
-	    mont_m_prime(get_le32(key)))
+	if (ota_get_le32(key + 2 * OTA_RSA3072_LEN + 4) !=
+	    mont_m_prime(ota_get_le32(key)))
 		goto out;
 	err = 0;
 out:

@@ -27,6 +27,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/bytes.h"
+
 enum phase {
 	PH_HDR,
 	PH_SEG_HDR,
@@ -37,17 +39,6 @@ enum phase {
 	PH_DONE,
 	PH_FAILED,
 };
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
 
 static const struct {
 	uint16_t id;
@@ -162,18 +153,18 @@ int ota_app_desc_parse(const uint8_t raw[OTA_APP_DESC_LEN],
 		       struct ota_app_desc *d)
 {
 	memset(d, 0, sizeof(*d));
-	d->magic = get_le32(raw);
+	d->magic = ota_get_le32(raw);
 	if (d->magic != OTA_APP_DESC_MAGIC)
 		return -EILSEQ;
-	d->secure_version = get_le32(raw + 4);
+	d->secure_version = ota_get_le32(raw + 4);
 	copy_str(d->version, raw + 16, 32);
 	copy_str(d->project, raw + 48, 32);
 	copy_str(d->time, raw + 80, 16);
 	copy_str(d->date, raw + 96, 16);
 	copy_str(d->idf_ver, raw + 112, 32);
 	memcpy(d->app_elf_sha256, raw + 144, 32);
-	d->min_efuse_blk_rev_full = get_le16(raw + 176);
-	d->max_efuse_blk_rev_full = get_le16(raw + 178);
+	d->min_efuse_blk_rev_full = ota_get_le16(raw + 176);
+	d->max_efuse_blk_rev_full = ota_get_le16(raw + 178);
 	d->mmu_page_size = raw[180];
 	d->spi_flash_mode = raw[181];
 	memcpy(d->version_raw, raw + 16, 32);
@@ -241,11 +232,11 @@ static int header_done(struct ota_image_verify *v)
 	in->spi_mode = h[2];
 	in->spi_speed = h[3] & 0xf;
 	in->spi_size = h[3] >> 4;
-	in->entry_addr = get_le32(h + 4);
-	in->chip_id = get_le16(h + 12);
+	in->entry_addr = ota_get_le32(h + 4);
+	in->chip_id = ota_get_le16(h + 12);
 	in->min_chip_rev = h[14];
-	in->min_chip_rev_full = get_le16(h + 15);
-	in->max_chip_rev_full = get_le16(h + 17);
+	in->min_chip_rev_full = ota_get_le16(h + 15);
+	in->max_chip_rev_full = ota_get_le16(h + 17);
 	in->hash_appended = h[23];
 	if (v->cfg.chip_id != OTA_CHIP_ANY && in->chip_id != v->cfg.chip_id)
 		return fail(v, OTA_IMAGE_ERR_CHIP);
@@ -267,8 +258,8 @@ static int seg_header_done(struct ota_image_verify *v)
 {
 	struct ota_image_seg *s = &v->info.seg[v->seg_idx];
 
-	s->load_addr = get_le32(v->buf);
-	s->len = get_le32(v->buf + 4);
+	s->load_addr = ota_get_le32(v->buf);
+	s->len = ota_get_le32(v->buf + 4);
 	s->data_off = v->pos;
 	if (s->len % 4 || s->len >= OTA_IMAGE_MAX_SEG_LEN)
 		return fail(v, OTA_IMAGE_ERR_SEG_LEN);
@@ -310,7 +301,7 @@ static int seg_data(struct ota_image_verify *v, const uint8_t *p, size_t n)
 			 */
 			v->pos += (uint32_t)take;
 			if (ota_app_desc_parse(v->buf, &v->info.desc)) {
-				v->info.desc.magic = get_le32(v->buf);
+				v->info.desc.magic = ota_get_le32(v->buf);
 				return fail(v, OTA_IMAGE_ERR_APP_DESC);
 			}
 			v->info.has_desc = true;

@@ -28,24 +28,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ota_engine/crc.h"
+#include "common/bytes.h"
+#include "common/crc32.h"
 
 #define LOG_MAGIC    0x474F4C42u /* "BLOG" */
 #define RESUME_MAGIC 0x4D535242u /* "BRSM" */
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
 
 static bool all_ff(const uint8_t *p, size_t n)
 {
@@ -84,12 +71,12 @@ static uint32_t rec_crc(const uint8_t *raw)
 
 	memcpy(tmp, raw, sizeof(tmp));
 	tmp[3] = 0xff; /* the done byte is programmed after the CRC */
-	return ota_crc_ieee(0, tmp, sizeof(tmp));
+	return ota_crc32(0, tmp, sizeof(tmp));
 }
 
 static bool rec_decode(const uint8_t *raw, struct ota_journal_rec *r)
 {
-	if (get_le32(raw + 60) != rec_crc(raw))
+	if (ota_get_le32(raw + 60) != rec_crc(raw))
 		return false;
 	if (raw[0] != OTA_JOURNAL_REC_INTENT &&
 	    raw[0] != OTA_JOURNAL_REC_COMMIT &&
@@ -99,7 +86,7 @@ static bool rec_decode(const uint8_t *raw, struct ota_journal_rec *r)
 	r->a = raw[1];
 	r->b = raw[2];
 	r->done = raw[3] != 0xff;
-	r->val = get_le32(raw + 4);
+	r->val = ota_get_le32(raw + 4);
 	memcpy(r->payload, raw + 8, 32);
 	return true;
 }
@@ -112,10 +99,10 @@ static int read_log_hdr(struct ota_journal *j, int sector, uint32_t *gen)
 
 	if (err)
 		return err;
-	if (get_le32(h) != LOG_MAGIC ||
-	    get_le32(h + 60) != ota_crc_ieee(0, h, 60))
+	if (ota_get_le32(h) != LOG_MAGIC ||
+	    ota_get_le32(h + 60) != ota_crc32(0, h, 60))
 		return -EILSEQ;
-	*gen = get_le32(h + 4);
+	*gen = ota_get_le32(h + 4);
 	return 0;
 }
 
@@ -124,9 +111,9 @@ static int write_log_hdr(struct ota_journal *j, int sector, uint32_t gen)
 	uint8_t h[OTA_JOURNAL_LOG_HDR_LEN];
 
 	memset(h, 0xff, sizeof(h));
-	put_le32(h, LOG_MAGIC);
-	put_le32(h + 4, gen);
-	put_le32(h + 60, ota_crc_ieee(0, h, 60));
+	ota_put_le32(h, LOG_MAGIC);
+	ota_put_le32(h + 4, gen);
+	ota_put_le32(h + 60, ota_crc32(0, h, 60));
 	return program(j, log_off(j, sector), h, sizeof(h));
 }
 
@@ -157,13 +144,13 @@ static int resume_load(struct ota_journal *j)
 	err = j->ops->read(j->ctx, resume_off(j), h, sizeof(h));
 	if (err)
 		return err;
-	if (get_le32(h) != RESUME_MAGIC ||
-	    get_le32(h + 48) != ota_crc_ieee(0, h, 48) ||
-	    get_le32(h + 52) != 0xffffffffu)
+	if (ota_get_le32(h) != RESUME_MAGIC ||
+	    ota_get_le32(h + 48) != ota_crc32(0, h, 48) ||
+	    ota_get_le32(h + 52) != 0xffffffffu)
 		return 0;
 	j->sess.slot = h[4];
-	j->sess.image_size = get_le32(h + 8);
-	j->sess.nblocks = get_le32(h + 12);
+	j->sess.image_size = ota_get_le32(h + 8);
+	j->sess.nblocks = ota_get_le32(h + 12);
 	memcpy(j->sess.sha256, h + 16, OTA_SHA256_LEN);
 	if (j->sess.nblocks > ota_journal_resume_capacity(j))
 		return 0;
@@ -290,9 +277,9 @@ int ota_journal_append(struct ota_journal *j, enum ota_journal_rec_type type,
 	raw[0] = (uint8_t)type;
 	raw[1] = a;
 	raw[2] = b;
-	put_le32(raw + 4, val);
+	ota_put_le32(raw + 4, val);
 	memcpy(raw + 8, payload, 32);
-	put_le32(raw + 60, rec_crc(raw));
+	ota_put_le32(raw + 60, rec_crc(raw));
 	/* the slot is used from now on, even if the write is torn */
 	err = program(j, rec_off(j, j->log_sector, j->log_next), raw,
 		      sizeof(raw));
@@ -362,13 +349,13 @@ int ota_journal_resume_open(struct ota_journal *j,
 	if (err)
 		return err;
 	memset(h, 0xff, sizeof(h));
-	put_le32(h, RESUME_MAGIC);
+	ota_put_le32(h, RESUME_MAGIC);
 	h[4] = s->slot;
 	h[5] = 1;
-	put_le32(h + 8, s->image_size);
-	put_le32(h + 12, s->nblocks);
+	ota_put_le32(h + 8, s->image_size);
+	ota_put_le32(h + 12, s->nblocks);
 	memcpy(h + 16, s->sha256, OTA_SHA256_LEN);
-	put_le32(h + 48, ota_crc_ieee(0, h, 48));
+	ota_put_le32(h + 48, ota_crc32(0, h, 48));
 	err = program(j, resume_off(j), h, sizeof(h));
 	if (err)
 		return err;
@@ -393,7 +380,7 @@ int ota_journal_resume_get(struct ota_journal *j, uint32_t b, uint32_t *crc)
 	err = j->ops->read(j->ctx, block_rec_off(j, b), raw, sizeof(raw));
 	if (err)
 		return err;
-	*crc = get_le32(raw);
+	*crc = ota_get_le32(raw);
 	return 0;
 }
 
@@ -409,9 +396,9 @@ int ota_journal_resume_set(struct ota_journal *j, uint32_t b, uint32_t crc)
 	/* a revoked (or torn) record cannot be reprogrammed: RAM-only then */
 	if (j->ops->read(j->ctx, block_rec_off(j, b), raw, sizeof(raw)))
 		return -EIO;
-	if (get_le32(raw) != OTA_JOURNAL_BLOCK_NONE)
+	if (ota_get_le32(raw) != OTA_JOURNAL_BLOCK_NONE)
 		return 0;
-	put_le32(raw, crc);
+	ota_put_le32(raw, crc);
 	return program(j, block_rec_off(j, b), raw, sizeof(raw));
 }
 

@@ -17,21 +17,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ota_engine/crc.h"
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
+#include "common/bytes.h"
+#include "common/crc32.h"
 
 const char *ota_otadata_state_str(uint32_t state)
 {
@@ -57,26 +44,26 @@ uint32_t ota_otadata_crc(uint32_t seq)
 {
 	uint8_t le[4];
 
-	put_le32(le, seq);
-	return ota_crc_rom_le(UINT32_MAX, le, sizeof(le));
+	ota_put_le32(le, seq);
+	return ota_crc32(UINT32_MAX, le, sizeof(le));
 }
 
 void ota_otadata_decode(const uint8_t raw[OTA_OTADATA_ENTRY_LEN],
 			struct ota_otadata_entry *e)
 {
-	e->seq = get_le32(raw);
+	e->seq = ota_get_le32(raw);
 	memcpy(e->label, raw + 4, OTA_OTADATA_LABEL_LEN);
-	e->state = get_le32(raw + 24);
-	e->crc = get_le32(raw + 28);
+	e->state = ota_get_le32(raw + 24);
+	e->crc = ota_get_le32(raw + 28);
 }
 
 void ota_otadata_encode(const struct ota_otadata_entry *e,
 			uint8_t raw[OTA_OTADATA_ENTRY_LEN])
 {
-	put_le32(raw, e->seq);
+	ota_put_le32(raw, e->seq);
 	memcpy(raw + 4, e->label, OTA_OTADATA_LABEL_LEN);
-	put_le32(raw + 24, e->state);
-	put_le32(raw + 28, e->crc);
+	ota_put_le32(raw + 24, e->state);
+	ota_put_le32(raw + 28, e->crc);
 }
 
 void ota_otadata_make(struct ota_otadata_entry *e, uint32_t seq, uint32_t state)

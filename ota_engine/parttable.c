@@ -16,24 +16,12 @@
  * reject gaps and duplicates instead of booting into a hole.
  */
 #include "ota_engine/parttable.h"
+
+#include "common/bytes.h"
 #include "ota_engine/util.h"
 
 #include <errno.h>
 #include <string.h>
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
 
 const char *ota_parttable_strerror(enum ota_parttable_err err)
 {
@@ -68,12 +56,12 @@ int ota_part_decode(const uint8_t raw[OTA_PART_ENTRY_LEN], struct ota_part *out)
 		return -EILSEQ;
 	out->type = raw[2];
 	out->subtype = raw[3];
-	out->offset = get_le32(raw + 4);
-	out->size = get_le32(raw + 8);
+	out->offset = ota_get_le32(raw + 4);
+	out->size = ota_get_le32(raw + 8);
 	/* a 16-character label fills the field with no terminator */
 	memcpy(out->label, raw + 12, OTA_PART_LABEL_LEN);
 	out->label[OTA_PART_LABEL_LEN] = '\0';
-	out->flags = get_le32(raw + 28);
+	out->flags = ota_get_le32(raw + 28);
 	return 0;
 }
 
@@ -85,11 +73,11 @@ void ota_part_encode(const struct ota_part *p, uint8_t raw[OTA_PART_ENTRY_LEN])
 	raw[1] = OTA_PART_MAGIC >> 8;
 	raw[2] = p->type;
 	raw[3] = p->subtype;
-	put_le32(raw + 4, p->offset);
-	put_le32(raw + 8, p->size);
+	ota_put_le32(raw + 4, p->offset);
+	ota_put_le32(raw + 8, p->size);
 	memset(raw + 12, 0, OTA_PART_LABEL_LEN);
 	memcpy(raw + 12, p->label, n);
-	put_le32(raw + 28, p->flags);
+	ota_put_le32(raw + 28, p->flags);
 }
 
 void ota_parttable_iter_init(struct ota_parttable_iter *it, uint32_t chip_size)

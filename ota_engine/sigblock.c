@@ -24,7 +24,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ota_engine/crc.h"
+#include "common/bytes.h"
+#include "common/crc32.h"
 
 #define RSA_DIGEST_OFF 4u
 #define RSA_KEY_OFF    36u
@@ -36,12 +37,6 @@ _Static_assert(RSA_KEY_OFF + OTA_RSA3072_KEY_LEN == RSA_SIG_OFF,
 	       "RSA key material ends where the signature starts");
 _Static_assert(RSA_SIG_OFF + OTA_RSA3072_LEN == OTA_SIGBLOCK_CRC_LEN,
 	       "RSA signature ends at the CRC");
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
 
 const char *ota_sig_scheme_name(enum ota_sig_scheme s)
 {
@@ -127,7 +122,7 @@ static bool layout(const uint8_t *raw, struct ota_sigblock *out)
 
 void ota_sigblock_seal(uint8_t raw[OTA_SIGBLOCK_LEN])
 {
-	uint32_t crc = ota_crc_rom_le(0, raw, OTA_SIGBLOCK_CRC_LEN);
+	uint32_t crc = ota_crc32(0, raw, OTA_SIGBLOCK_CRC_LEN);
 
 	raw[OTA_SIGBLOCK_CRC_LEN] = (uint8_t)crc;
 	raw[OTA_SIGBLOCK_CRC_LEN + 1] = (uint8_t)(crc >> 8);
@@ -151,8 +146,8 @@ int ota_sigblock_parse(const uint8_t *raw, size_t len, struct ota_sigblock *out)
 		out->err = OTA_SIGBLOCK_ERR_ABSENT;
 	else if (raw[0] != OTA_SIGBLOCK_MAGIC)
 		out->err = OTA_SIGBLOCK_ERR_MAGIC;
-	else if (get_le32(raw + OTA_SIGBLOCK_CRC_LEN) !=
-		 ota_crc_rom_le(0, raw, OTA_SIGBLOCK_CRC_LEN))
+	else if (ota_get_le32(raw + OTA_SIGBLOCK_CRC_LEN) !=
+		 ota_crc32(0, raw, OTA_SIGBLOCK_CRC_LEN))
 		out->err = OTA_SIGBLOCK_ERR_CRC;
 	else if (!layout(raw, out))
 		out->err = OTA_SIGBLOCK_ERR_SCHEME;

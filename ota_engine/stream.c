@@ -18,7 +18,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ota_engine/crc.h"
+#include "common/crc32.h"
 #include "ota_engine/util.h"
 
 void eng_stream_reset(struct ota_engine *eng)
@@ -84,15 +84,15 @@ static int block_piece(void *ctx, const uint8_t *buf, uint32_t n, uint32_t pos)
 	struct block_read *r = ctx;
 
 	if (r->crc_on)
-		r->crc = ota_crc_ieee(r->crc, buf, n);
+		r->crc = ota_crc32(r->crc, buf, n);
 	if (r->feed)
 		stream_feed(r->eng, buf, n, r->base + pos);
 	return 0;
 }
 
 /* One read of block @b: its CRC and/or the stream. 0 or -EIO. */
-int eng_read_block(struct ota_engine *eng, uint32_t b, bool crc_on,
-		      bool feed, uint32_t *crc)
+int eng_read_block(struct ota_engine *eng, uint32_t b, bool crc_on, bool feed,
+		   uint32_t *crc)
 {
 	struct block_read r = { .eng = eng,
 				.base = b * OTA_ENGINE_BLOCK_SIZE,
@@ -130,7 +130,7 @@ static bool field_eq(const uint8_t raw[32], const char *s)
 }
 
 int eng_desc_vs_manifest(struct ota_engine *eng,
-			    const struct ota_image_info *in)
+			 const struct ota_image_info *in)
 {
 	const struct ota_engine_manifest *m = &eng->man;
 

@@ -11,6 +11,10 @@
  * malformed input, -ENOTSUP for an opcode they do not know. Decoded pointers
  * alias the input buffer. Encoders write into a caller buffer and return the
  * PDU length or -EMSGSIZE.
+ *
+ * What travels inside the PDUs has its own header: the framed image stream
+ * (stream.h), the TLV encoding (tlv.h), the manifest (manifest.h) and the
+ * INFO/STATUS attributes (info.h).
  */
 #ifndef BLEOTA_PROTOCOL_FRAME_H
 #define BLEOTA_PROTOCOL_FRAME_H
@@ -18,6 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "common/bytes.h"
 
 /* GATT service and characteristics (128-bit, textual form for BlueZ). */
 #define OTA_UUID_SERVICE "b1e07a00-5e1f-4c2b-9a0d-0ea7f1a5b0d0"
@@ -33,18 +39,8 @@
 #define OTA_MAX_MTU   517
 #define OTA_MAX_VALUE 510
 #define OTA_MIN_VALUE (OTA_MIN_MTU - 3)
-#define OTA_MAX_IMAGE (16u * 1024 * 1024)
 
-/*
- * The image travels as a framed stream: each block of OTA_BLOCK_SIZE image
- * bytes (the last one may be shorter) is followed by the CRC-32 of that
- * block. Chunk seq covers stream bytes [seq * P, seq * P + P).
- */
-#define OTA_BLOCK_SIZE    4096u
-#define OTA_BLOCK_CRC_LEN 4u
-#define OTA_BLOCK_STRIDE  (OTA_BLOCK_SIZE + OTA_BLOCK_CRC_LEN)
-#define OTA_MAX_BLOCKS    (OTA_MAX_IMAGE / OTA_BLOCK_SIZE)
-#define OTA_MAX_SEQ       0xffffffu
+#define OTA_MAX_SEQ 0xffffffu /* DATA seq is 24 bits */
 
 /* Opcodes. Requests 0x01..0x1f (Control), data 0x20.. (Data), P->C 0x40.. */
 enum ota_op {
@@ -113,7 +109,8 @@ enum ota_chan {
 #define OTA_REQ_HDR_LEN 2
 #define OTA_RSP_HDR_LEN 3
 
-/* READ params: | attr (1) | offset (2) |; response: | total (2) | bytes | */
+/* READ params: | attr (1) | offset (2) |; response: | total (2) | bytes |
+ * (the attributes' TLVs: info.h) */
 enum ota_attr {
 	OTA_ATTR_INFO = 0x01,
 	OTA_ATTR_STATUS = 0x02,
@@ -121,8 +118,7 @@ enum ota_attr {
 #define OTA_READ_REQ_LEN (OTA_REQ_HDR_LEN + 3)
 #define OTA_READ_RSP_HDR (OTA_RSP_HDR_LEN + 2)
 
-/* MANIFEST params: | offset (2) | bytes (1..) | */
-#define OTA_MANIFEST_MAX     1536 /* room for one signature block */
+/* MANIFEST params: | offset (2) | bytes (1..) | (manifest.h) */
 #define OTA_MANIFEST_REQ_HDR (OTA_REQ_HDR_LEN + 2)
 
 /*
@@ -137,62 +133,11 @@ enum ota_attr {
 #define OTA_BEGIN_RSP_LEN     (OTA_RSP_HDR_LEN + 9)
 #define OTA_ERR_RSP_LEN       (OTA_RSP_HDR_LEN + 4)
 
-/* Manifest TLV types. Bit 7 set = critical: unknown ones are refused. */
-enum ota_tlv {
-	OTA_TLV_IMAGE_SIZE = 0x01,     /* u32 */
-	OTA_TLV_SHA256 = 0x02,         /* 32 bytes */
-	OTA_TLV_VERSION = 0x03,        /* string, <= 32 */
-	OTA_TLV_PROJECT = 0x04,        /* string, <= 32 */
-	OTA_TLV_CHIP_ID = 0x05,        /* u16 */
-	OTA_TLV_SECURE_VERSION = 0x06, /* u32 */
-	OTA_TLV_SIGNATURE = 0x90,      /* critical: one Secure Boot v2 block */
-};
-#define OTA_TLV_CRITICAL  0x80
-#define OTA_TLV_EXT_LEN   0xff /* length byte: a u16 length follows */
-#define OTA_SIG_BLOCK_LEN 1216 /* ESP-IDF Secure Boot v2 signature block */
-
-/* INFO attribute TLV types (device description). */
-enum ota_info_tlv {
-	OTA_INFO_PROTO_VERSION = 0x01, /* u8 */
-	OTA_INFO_MAX_VALUE = 0x02,     /* u16: longest value accepted */
-	OTA_INFO_WINDOW = 0x03,        /* u32: credit window, bytes */
-	OTA_INFO_SLOT_SIZE = 0x04,     /* u32: capacity of the update slot */
-	OTA_INFO_CHIP_ID = 0x05,       /* u16 */
-	OTA_INFO_RUN_VERSION = 0x06,   /* string */
-	OTA_INFO_RUN_PROJECT = 0x07,   /* string */
-	OTA_INFO_RUN_SECVER = 0x08,    /* u32 */
-	OTA_INFO_RUN_SLOT = 0x09,      /* u8 */
-	OTA_INFO_CAPS = 0x0a,          /* u32, OTA_CAP_* */
-	OTA_INFO_TRUSTED_KEYS = 0x0b,  /* n x 32: SHA-256 of trusted keys */
-};
-#define OTA_INFO_MAX_KEYS 3 /* trusted key digests INFO can list */
-#define OTA_CAP_RESUME    0x01
-#define OTA_CAP_ROLLBACK  0x02
-#define OTA_CAP_SIGNED    0x04
-
-/* STATUS attribute TLV types (session and boot state). */
-enum ota_status_tlv {
-	OTA_ST_RX_STATE = 0x01,    /* u8, enum ota_rx_state */
-	OTA_ST_IMAGE_SIZE = 0x02,  /* u32, current session */
-	OTA_ST_HELD = 0x03,        /* u32, verified bytes held */
-	OTA_ST_SHA256 = 0x04,      /* 32 bytes, current session */
-	OTA_ST_RUN_SLOT = 0x05,    /* u8 */
-	OTA_ST_RUN_STATE = 0x06,   /* u32, ESP-IDF ota_state */
-	OTA_ST_RUN_VERSION = 0x07, /* string */
-	OTA_ST_OTHER_STATE = 0x08, /* u32 */
-	OTA_ST_LAST_STATUS = 0x09, /* u8: last session outcome */
-	OTA_ST_LAST_DETAIL = 0x0a, /* string: what happened at last boot */
-};
-
 _Static_assert(OTA_MIN_VALUE > OTA_DATA_HDR_LEN, "chunk needs payload");
 _Static_assert(OTA_MIN_VALUE >= OTA_ACK_HDR_LEN, "ACK fits smallest MTU");
 _Static_assert(OTA_MIN_VALUE >= OTA_BEGIN_REQ_LEN, "BEGIN fits smallest MTU");
 _Static_assert(OTA_MIN_VALUE >= OTA_BEGIN_RSP_LEN, "BEGIN rsp fits");
 _Static_assert(OTA_MAX_VALUE <= OTA_MAX_MTU - 3, "value fits MTU");
-_Static_assert((uint64_t)(OTA_MAX_IMAGE / OTA_BLOCK_SIZE) * OTA_BLOCK_STRIDE /
-			       (OTA_MIN_VALUE - OTA_DATA_HDR_LEN) <
-		       OTA_MAX_SEQ,
-	       "24-bit seq covers the largest image at the smallest MTU");
 
 struct ota_data {
 	uint32_t seq;
@@ -236,55 +181,6 @@ struct ota_begin_rsp {
 	uint32_t cum;
 	uint32_t held;
 };
-
-struct ota_manifest {
-	uint32_t image_size;
-	uint8_t sha256[32];
-	char version[33];
-	char project[33];
-	uint16_t chip_id;
-	uint32_t secure_version;
-	bool has_chip_id;
-	bool has_secure_version;
-	/* a signature block, or NULL; decoded: points into the TLV bytes */
-	const uint8_t *sig;
-	uint16_t sig_len;
-};
-
-/* Little-endian helpers; @p must have room. */
-static inline uint16_t ota_get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t ota_get_le24(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16);
-}
-
-static inline uint32_t ota_get_le32(const uint8_t *p)
-{
-	return ota_get_le24(p) | ((uint32_t)p[3] << 24);
-}
-
-static inline void ota_put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void ota_put_le24(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-}
-
-static inline void ota_put_le32(uint8_t *p, uint32_t v)
-{
-	ota_put_le24(p, v);
-	p[3] = (uint8_t)(v >> 24);
-}
 
 /**
  * ota_frame_chan() - the characteristic that carries PDUs with opcode @op
@@ -333,58 +229,5 @@ int ota_frame_decode_begin_rsp(const struct ota_msg *msg,
  * response carries none.
  */
 uint32_t ota_frame_rsp_detail(const struct ota_msg *msg);
-
-/**
- * ota_manifest_encode() - serialise @m as manifest TLVs.
- * Return: bytes written, or -EMSGSIZE / -EINVAL (string too long).
- */
-int ota_manifest_encode(uint8_t *buf, size_t cap, const struct ota_manifest *m);
-
-/**
- * ota_manifest_decode() - parse manifest TLVs into @out.
- * @bad_type: filled with the offending TLV type on failure.
- *
- * Return: 0; -EBADMSG if a TLV overruns, has the wrong length, repeats, or a
- * required one (IMAGE_SIZE, SHA256) is missing; -ENOTSUP for an unknown
- * critical TLV. Unknown non-critical TLVs are skipped.
- */
-int ota_manifest_decode(const uint8_t *buf, size_t len,
-			struct ota_manifest *out, uint8_t *bad_type);
-
-/*
- * TLV writer/reader for INFO and STATUS attributes. The writer appends to a
- * caller buffer and remembers overflow; the reader walks entries.
- */
-struct ota_tlv_writer {
-	uint8_t *buf;
-	size_t cap;
-	size_t len;
-	bool overflow;
-};
-
-/* ota_tlv_put() - values up to 65535 bytes; 255 and more take the long form */
-void ota_tlv_put(struct ota_tlv_writer *w, uint8_t type, const void *val,
-		 size_t len);
-void ota_tlv_put_u8(struct ota_tlv_writer *w, uint8_t type, uint8_t v);
-void ota_tlv_put_u16(struct ota_tlv_writer *w, uint8_t type, uint16_t v);
-void ota_tlv_put_u32(struct ota_tlv_writer *w, uint8_t type, uint32_t v);
-void ota_tlv_put_str(struct ota_tlv_writer *w, uint8_t type, const char *s);
-
-/**
- * ota_tlv_next() - step through TLVs in @buf. An entry is
- * | type (1) | len (1) | value |, or, for values of 255 bytes and more,
- * | type (1) | 0xff | len (2) | value |.
- * @off: in/out cursor, start at 0.
- *
- * Return: 1 with @type/@val/@vlen filled, 0 at the end, -EBADMSG if an entry
- * overruns the buffer.
- */
-int ota_tlv_next(const uint8_t *buf, size_t len, size_t *off, uint8_t *type,
-		 const uint8_t **val, uint16_t *vlen);
-
-/* Stream geometry (see OTA_BLOCK_STRIDE). */
-uint32_t ota_stream_blocks(uint32_t image_size);
-uint32_t ota_stream_len(uint32_t image_size);
-uint32_t ota_stream_chunks(uint32_t image_size, uint16_t chunk_size);
 
 #endif /* BLEOTA_PROTOCOL_FRAME_H */

@@ -34,7 +34,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "protocol/crc32.h"
+#include "common/crc32.h"
+#include "protocol/info.h"
+#include "protocol/stream.h"
+#include "protocol/tlv.h"
 
 #define NO_DEADLINE OTA_RX_NO_DEADLINE
 
@@ -123,23 +126,17 @@ const char *ota_rx_state_name(uint8_t state)
 
 static uint32_t block_len(const struct ota_rx *rx, uint32_t b)
 {
-	uint32_t start = b * OTA_BLOCK_SIZE;
-	uint32_t left = rx->m.image_size - start;
-
-	return left < OTA_BLOCK_SIZE ? left : OTA_BLOCK_SIZE;
+	return ota_stream_block_len(rx->m.image_size, b);
 }
 
 static uint32_t block_first_chunk(const struct ota_rx *rx, uint32_t b)
 {
-	return b * OTA_BLOCK_STRIDE / rx->chunk;
+	return ota_stream_block_first_chunk(b, rx->chunk);
 }
 
 static uint32_t block_last_chunk(const struct ota_rx *rx, uint32_t b)
 {
-	uint32_t end =
-		b * OTA_BLOCK_STRIDE + block_len(rx, b) + OTA_BLOCK_CRC_LEN;
-
-	return (end - 1) / rx->chunk;
+	return ota_stream_block_last_chunk(rx->m.image_size, b, rx->chunk);
 }
 
 static uint32_t chunk_len(const struct ota_rx *rx, uint32_t seq)
@@ -372,48 +369,43 @@ static void try_check_block(struct ota_rx *rx, uint32_t b)
 	}
 }
 
-/* Write the pieces of chunk @seq; returns false if the session failed. */
+/*
+ * Take chunk @seq apart (stream.h's walker): image bytes go to the sink
+ * unless their block is already verified, trailer bytes to the block's
+ * stash slot. Returns false if the session failed.
+ */
 static bool place_chunk(struct ota_rx *rx, uint32_t seq, const uint8_t *p,
 			uint32_t len)
 {
 	const struct ota_sink_ops *sink = rx->cfg.sink;
-	uint32_t off = seq * rx->chunk, end = off + len;
+	struct ota_stream_walk w;
+	struct ota_stream_piece pc;
+	enum ota_status st;
+	uint32_t j, k;
+	bool verified;
+	int i;
 
-	while (off < end) {
-		uint32_t b = off / OTA_BLOCK_STRIDE;
-		uint32_t in_b = off % OTA_BLOCK_STRIDE;
-		uint32_t blen = block_len(rx, b);
-		bool verified = sink->block_verified(rx->cfg.sink_ctx, b);
-		uint32_t n;
-
-		if (in_b < blen) {
-			n = end - off < blen - in_b ? end - off : blen - in_b;
-			if (!verified) {
-				uint32_t ioff = b * OTA_BLOCK_SIZE + in_b;
-				enum ota_status st;
-
-				st = sink->write(rx->cfg.sink_ctx, ioff, p, n);
-				if (st != OTA_STATUS_OK) {
-					fail_session(rx, st, ioff);
-					return false;
-				}
+	ota_stream_walk_init(&w, rx->m.image_size, seq * rx->chunk, len);
+	for (; ota_stream_next(&w, &pc); p += pc.len) {
+		verified = sink->block_verified(rx->cfg.sink_ctx, pc.block);
+		if (!pc.trailer) {
+			if (verified)
+				continue;
+			st = sink->write(rx->cfg.sink_ctx, pc.image_off, p,
+					 pc.len);
+			if (st != OTA_STATUS_OK) {
+				fail_session(rx, st, pc.image_off);
+				return false;
 			}
-		} else {
-			uint32_t k = in_b - blen, j;
-			int i = stash_slot(rx, b, !verified);
-
-			n = end - off < OTA_BLOCK_CRC_LEN - k
-				    ? end - off
-				    : OTA_BLOCK_CRC_LEN - k;
-			for (j = 0; i >= 0 && j < n; j++) {
-				rx->stash[i].crc &= ~(0xffu << (8 * (k + j)));
-				rx->stash[i].crc |= (uint32_t)p[j]
-						    << (8 * (k + j));
-				rx->stash[i].have |= (uint8_t)(1u << (k + j));
-			}
+			continue;
 		}
-		off += n;
-		p += n;
+		i = stash_slot(rx, pc.block, !verified);
+		for (j = 0; i >= 0 && j < pc.len; j++) {
+			k = pc.crc_off + j;
+			rx->stash[i].crc &= ~(0xffu << (8 * k));
+			rx->stash[i].crc |= (uint32_t)p[j] << (8 * k);
+			rx->stash[i].have |= (uint8_t)(1u << k);
+		}
 	}
 	return true;
 }
@@ -501,75 +493,43 @@ static void handle_data(struct ota_rx *rx, const struct ota_data *d,
 
 /* ---- requests ----------------------------------------------------------- */
 
-static void build_info(struct ota_rx *rx, struct ota_tlv_writer *w)
+/*
+ * The attribute @attr (info.h) into @buf: the sink's part plus the
+ * receiver's own. Return: the length, -EMSGSIZE, or -ENOTSUP for an
+ * unknown attribute.
+ */
+static int build_attr(struct ota_rx *rx, uint8_t attr, uint8_t *buf, size_t cap)
 {
-	struct ota_dev_info info;
+	union {
+		struct ota_info_attr info;
+		struct ota_status_attr st;
+	} a;
 
-	memset(&info, 0, sizeof(info));
-	rx->cfg.sink->get_info(rx->cfg.sink_ctx, &info);
-	info.run_version[32] = '\0';
-	info.run_project[32] = '\0';
-	ota_tlv_put_u8(w, OTA_INFO_PROTO_VERSION, OTA_PROTO_VERSION);
-	ota_tlv_put_u32(w, OTA_INFO_CAPS, info.caps | OTA_CAP_RESUME);
-	ota_tlv_put_u16(w, OTA_INFO_MAX_VALUE, (uint16_t)rx->cfg.max_value);
-	ota_tlv_put_u32(w, OTA_INFO_WINDOW, rx->cfg.window_bytes);
-	ota_tlv_put_u32(w, OTA_INFO_SLOT_SIZE, info.slot_size);
-	ota_tlv_put_u16(w, OTA_INFO_CHIP_ID, info.chip_id);
-	ota_tlv_put_str(w, OTA_INFO_RUN_VERSION, info.run_version);
-	ota_tlv_put_str(w, OTA_INFO_RUN_PROJECT, info.run_project);
-	ota_tlv_put_u32(w, OTA_INFO_RUN_SECVER, info.run_secure_version);
-	ota_tlv_put_u8(w, OTA_INFO_RUN_SLOT, info.run_slot);
-	if (info.n_trusted_keys)
-		ota_tlv_put(w, OTA_INFO_TRUSTED_KEYS, info.trusted_keys[0],
-			    (uint16_t)(32u *
-				       (info.n_trusted_keys < OTA_INFO_MAX_KEYS
-						? info.n_trusted_keys
-						: OTA_INFO_MAX_KEYS)));
-}
-
-static void build_status(struct ota_rx *rx, struct ota_tlv_writer *w)
-{
-	struct ota_dev_status st;
-
-	memset(&st, 0, sizeof(st));
-	rx->cfg.sink->get_status(rx->cfg.sink_ctx, &st);
-	st.run_version[32] = '\0';
-	st.last_boot[63] = '\0';
-	ota_tlv_put_u8(w, OTA_ST_RX_STATE, (uint8_t)rx->state);
-	ota_tlv_put_u8(w, OTA_ST_LAST_STATUS, rx->last_status);
-	if (rx->state != OTA_RX_IDLE) {
-		ota_tlv_put_u32(w, OTA_ST_IMAGE_SIZE, rx->m.image_size);
-		ota_tlv_put_u32(w, OTA_ST_HELD, rx->held_bytes);
-		ota_tlv_put(w, OTA_ST_SHA256, rx->m.sha256, 32);
+	memset(&a, 0, sizeof(a));
+	if (attr == OTA_ATTR_INFO) {
+		rx->cfg.sink->get_info(rx->cfg.sink_ctx, &a.info.dev);
+		a.info.proto_version = OTA_PROTO_VERSION;
+		a.info.dev.caps |= OTA_CAP_RESUME;
+		a.info.max_value = (uint16_t)rx->cfg.max_value;
+		a.info.window = rx->cfg.window_bytes;
+		return ota_info_encode(buf, cap, &a.info);
 	}
-	ota_tlv_put_u8(w, OTA_ST_RUN_SLOT, st.run_slot);
-	ota_tlv_put_u32(w, OTA_ST_RUN_STATE, st.run_state);
-	ota_tlv_put_u32(w, OTA_ST_OTHER_STATE, st.other_state);
-	ota_tlv_put_str(w, OTA_ST_RUN_VERSION, st.run_version);
-	if (st.last_boot[0])
-		ota_tlv_put_str(w, OTA_ST_LAST_DETAIL, st.last_boot);
-}
-
-/* The attribute @attr as TLVs into @w; false for an unknown attribute. */
-static bool build_attr(struct ota_rx *rx, uint8_t attr,
-		       struct ota_tlv_writer *w)
-{
-	if (attr == OTA_ATTR_INFO)
-		build_info(rx, w);
-	else if (attr == OTA_ATTR_STATUS)
-		build_status(rx, w);
-	else
-		return false;
-	return true;
+	if (attr == OTA_ATTR_STATUS) {
+		rx->cfg.sink->get_status(rx->cfg.sink_ctx, &a.st.dev);
+		a.st.rx_state = (uint8_t)rx->state;
+		a.st.last_status = rx->last_status;
+		a.st.has_session = rx->state != OTA_RX_IDLE;
+		a.st.image_size = rx->m.image_size;
+		a.st.held = rx->held_bytes;
+		memcpy(a.st.sha256, rx->m.sha256, sizeof(a.st.sha256));
+		return ota_status_attr_encode(buf, cap, &a.st);
+	}
+	return -ENOTSUP;
 }
 
 int ota_rx_read_attr(struct ota_rx *rx, uint8_t attr, uint8_t *buf, size_t cap)
 {
-	struct ota_tlv_writer w = { .buf = buf, .cap = cap };
-
-	if (!build_attr(rx, attr, &w))
-		return -ENOTSUP;
-	return w.overflow ? -EMSGSIZE : (int)w.len;
+	return build_attr(rx, attr, buf, cap);
 }
 
 /*
@@ -580,26 +540,27 @@ int ota_rx_read_attr(struct ota_rx *rx, uint8_t attr, uint8_t *buf, size_t cap)
 static void handle_read(struct ota_rx *rx, const struct ota_msg *msg)
 {
 	uint8_t tlv[256];
-	struct ota_tlv_writer w = { .buf = tlv, .cap = sizeof(tlv) };
 	uint16_t off;
+	int n;
 
 	if (msg->params_len != 3) {
 		respond_err(rx, msg->op, msg->token, OTA_STATUS_BAD_PDU, 0);
 		return;
 	}
 	off = ota_get_le16(msg->params + 1);
-	if (!build_attr(rx, msg->params[0], &w)) {
+	n = build_attr(rx, msg->params[0], tlv, sizeof(tlv));
+	if (n == -ENOTSUP) {
 		respond_err(rx, msg->op, msg->token, OTA_STATUS_UNSUPPORTED,
 			    msg->params[0]);
 		return;
 	}
-	if (w.overflow) {
+	if (n < 0) {
 		respond_err(rx, msg->op, msg->token, OTA_STATUS_INTERNAL, 0);
 		return;
 	}
-	if (off > w.len) {
+	if (off > n) {
 		respond_err(rx, msg->op, msg->token, OTA_STATUS_BAD_OFFSET,
-			    (uint32_t)w.len);
+			    (uint32_t)n);
 		return;
 	}
 	rx->rsp_pending = true;
@@ -614,22 +575,23 @@ static void handle_read(struct ota_rx *rx, const struct ota_msg *msg)
 static int poll_read(struct ota_rx *rx, uint8_t *buf, size_t cap)
 {
 	uint8_t tlv[256];
-	struct ota_tlv_writer w = { .buf = tlv, .cap = sizeof(tlv) };
 	size_t room, n, max = cap < rx->cfg.max_value ? cap : rx->cfg.max_value;
+	int total;
 
 	if (max < OTA_READ_RSP_HDR)
 		return -EMSGSIZE;
-	build_attr(rx, rx->read_attr, &w);
-	if (w.overflow || rx->read_off > w.len)
+	total = build_attr(rx, rx->read_attr, tlv, sizeof(tlv));
+	if (total < 0 || rx->read_off > total)
 		return ota_frame_encode_rsp(buf, max, OTA_OP_READ,
 					    rx->last_token, OTA_STATUS_INTERNAL,
 					    NULL, 0);
 	room = max - OTA_READ_RSP_HDR;
-	n = w.len - rx->read_off < room ? w.len - rx->read_off : room;
+	n = (size_t)total - rx->read_off < room ? (size_t)total - rx->read_off
+						: room;
 	buf[0] = OTA_OP_READ | OTA_OP_RSP_BIT;
 	buf[1] = rx->last_token;
 	buf[2] = OTA_STATUS_OK;
-	ota_put_le16(buf + 3, (uint16_t)w.len);
+	ota_put_le16(buf + 3, (uint16_t)total);
 	memcpy(buf + OTA_READ_RSP_HDR, tlv + rx->read_off, n);
 	return (int)(OTA_READ_RSP_HDR + n);
 }

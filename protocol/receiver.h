@@ -17,7 +17,10 @@
 #include <stdint.h>
 
 #include "protocol/frame.h"
+#include "protocol/info.h"
+#include "protocol/manifest.h"
 #include "protocol/status.h"
+#include "protocol/stream.h"
 
 #define OTA_RX_MAX_WINDOW           256    /* credit window cap, chunks */
 #define OTA_RX_MAX_WINDOW_BYTES     65536u /* credit window cap, bytes */
@@ -41,29 +44,6 @@ _Static_assert(OTA_RX_TRACK % 8 == 0, "whole bytes");
 _Static_assert(OTA_RX_RSP_CACHE >= OTA_BEGIN_RSP_LEN &&
 		       OTA_RX_RSP_CACHE >= OTA_ERR_RSP_LEN,
 	       "cached responses fit");
-
-/* What the device reports about itself (INFO attribute). */
-struct ota_dev_info {
-	uint32_t slot_size;
-	uint16_t chip_id;
-	char run_version[33];
-	char run_project[33];
-	uint32_t run_secure_version;
-	uint8_t run_slot;
-	uint32_t caps; /* OTA_CAP_* */
-	/* digests of the signing keys the device trusts (INFO 0x0b) */
-	uint8_t trusted_keys[OTA_INFO_MAX_KEYS][32];
-	uint8_t n_trusted_keys;
-};
-
-/* Boot state (STATUS attribute); session fields are the receiver's own. */
-struct ota_dev_status {
-	uint8_t run_slot;
-	uint32_t run_state;   /* ESP-IDF ota_img_states, 0xffffffff undefined */
-	uint32_t other_state; /* the other OTA slot's entry state */
-	char run_version[33];
-	char last_boot[64]; /* e.g. "rolled back: new image not confirmed" */
-};
 
 /*
  * The sink. Every callback returns a wire status: OTA_STATUS_OK or the

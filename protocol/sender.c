@@ -37,7 +37,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "protocol/crc32.h"
+#include "common/crc32.h"
+#include "protocol/stream.h"
 
 #define ST_ACKED 0x01
 #define ST_LOST  0x02
@@ -288,14 +289,10 @@ static uint32_t chunk_len(const struct ota_tx *tx, uint32_t seq)
 
 static uint32_t block_crc(struct ota_tx *tx, uint32_t b)
 {
-	uint32_t start = b * OTA_BLOCK_SIZE;
-	uint32_t len = tx->m.image_size - start;
-
 	if (tx->crc_valid && tx->crc_block == b)
 		return tx->crc_value;
-	if (len > OTA_BLOCK_SIZE)
-		len = OTA_BLOCK_SIZE;
-	tx->crc_value = ota_crc32(0, tx->image + start, len);
+	tx->crc_value = ota_crc32(0, tx->image + b * OTA_BLOCK_SIZE,
+				  ota_stream_block_len(tx->m.image_size, b));
 	tx->crc_block = b;
 	tx->crc_valid = true;
 	return tx->crc_value;
@@ -305,29 +302,18 @@ static uint32_t block_crc(struct ota_tx *tx, uint32_t b)
 static void fill_stream(struct ota_tx *tx, uint32_t off, uint8_t *out,
 			uint32_t len)
 {
-	uint32_t end = off + len;
+	struct ota_stream_walk w;
+	struct ota_stream_piece pc;
+	uint8_t crc[OTA_BLOCK_CRC_LEN];
 
-	while (off < end) {
-		uint32_t b = off / OTA_BLOCK_STRIDE;
-		uint32_t in_b = off % OTA_BLOCK_STRIDE;
-		uint32_t blen = tx->m.image_size - b * OTA_BLOCK_SIZE;
-		uint32_t n;
-
-		if (blen > OTA_BLOCK_SIZE)
-			blen = OTA_BLOCK_SIZE;
-		if (in_b < blen) {
-			n = end - off < blen - in_b ? end - off : blen - in_b;
-			memcpy(out, tx->image + b * OTA_BLOCK_SIZE + in_b, n);
+	ota_stream_walk_init(&w, tx->m.image_size, off, len);
+	for (; ota_stream_next(&w, &pc); out += pc.len) {
+		if (!pc.trailer) {
+			memcpy(out, tx->image + pc.image_off, pc.len);
 		} else {
-			uint8_t crc[4];
-			uint32_t k = in_b - blen;
-
-			n = end - off < 4 - k ? end - off : 4 - k;
-			ota_put_le32(crc, block_crc(tx, b));
-			memcpy(out, crc + k, n);
+			ota_put_le32(crc, block_crc(tx, pc.block));
+			memcpy(out, crc + pc.crc_off, pc.len);
 		}
-		off += n;
-		out += n;
 	}
 }
 
@@ -375,17 +361,9 @@ static void mark_lost(struct ota_tx *tx, uint32_t seq)
 
 static void update_acked_bytes(struct ota_tx *tx)
 {
-	uint64_t bytes = (uint64_t)tx->una * tx->chunk;
-	uint32_t blocks;
-
-	/* report image bytes: strip the CRC trailers of whole blocks */
-	if (bytes > tx->stream_len)
-		bytes = tx->stream_len;
-	blocks = (uint32_t)(bytes / OTA_BLOCK_STRIDE);
-	bytes -= (uint64_t)blocks * OTA_BLOCK_CRC_LEN;
-	if (bytes > tx->m.image_size)
-		bytes = tx->m.image_size;
-	tx->prog.acked_bytes = (uint32_t)bytes;
+	/* report image bytes: the stream less its CRC trailers */
+	tx->prog.acked_bytes = ota_stream_image_bytes(
+		tx->m.image_size, (uint64_t)tx->una * tx->chunk);
 }
 
 static bool in_flight(const struct ota_tx *tx)

@@ -16,7 +16,9 @@
 #include <stdint.h>
 
 #include "protocol/frame.h"
+#include "protocol/manifest.h"
 #include "protocol/status.h"
+#include "protocol/stream.h"
 
 #define OTA_TX_TRACK             2048 /* chunk states kept from una */
 #define OTA_TX_REORDER           3    /* later sends acked before a loss */

@@ -15,6 +15,9 @@
 #include <string.h>
 
 #include "protocol/frame.h"
+#include "protocol/manifest.h"
+#include "protocol/stream.h"
+#include "protocol/tlv.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -25,7 +25,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "protocol/crc32.h"
+#include "common/crc32.h"
 #include "protocol/sender.h"
 #include "tests/fuzz/fuzz_util.h"
 

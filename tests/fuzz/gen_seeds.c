@@ -21,6 +21,7 @@
 #include "ota_engine/image.h"
 #include "ota_engine/otadata.h"
 #include "protocol/frame.h"
+#include "protocol/manifest.h"
 #include "tests/harness/esp_image_build.h"
 #include "tests/harness/sigkeys.h"
 

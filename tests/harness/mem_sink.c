@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "protocol/crc32.h"
+#include "common/crc32.h"
 
 static struct mem_sink *S(void *ctx)
 {

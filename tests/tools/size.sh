@@ -18,8 +18,11 @@ O=${O:-build}
 CROSS=${CROSS:-arm-none-eabi-}
 CC="${CROSS}gcc"
 out="$O/size"
+# OTA_CRC32_SMALL: common/crc32.c uses its 64-byte nibble table instead of
+# the 8 KiB slicing-by-8 tables of the host build (common/crc32.h).
 flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os -std=c11 \
--ffunction-sections -fdata-sections -fno-common -I. -Wall -Wextra"
+-ffunction-sections -fdata-sections -fno-common -I. -Wall -Wextra \
+-DOTA_CRC32_SMALL"
 
 if ! command -v "$CC" >/dev/null 2>&1; then
 	echo "size: $CC not installed (apt-get install gcc-arm-none-eabi)" >&2
@@ -28,7 +31,8 @@ fi
 rm -rf "$out"
 mkdir -p "$out"
 
-srcs=$(ls protocol/*.c | grep -v '^protocol/sender\.c$' | tr '\n' ' ')
+srcs=$(ls common/*.c protocol/*.c | grep -v '^protocol/sender\.c$' |
+	tr '\n' ' ')
 if [ -d ota_engine ]; then
 	srcs="$srcs $(ls ota_engine/*.c 2>/dev/null |
 		grep -v -E '/(flash_file|crypto_mbedtls)\.c$|_text\.c$|_linux\.c$|_posix\.c$' |
@@ -73,9 +77,7 @@ if [ -f ota_engine/engine.h ]; then
 	# shellcheck disable=SC2086
 	$CC $flags -nostartfiles --specs=nano.specs --specs=nosys.specs \
 		-Wl,--gc-sections -Wl,-e,bleota_size_device -o "$out/dev.elf" \
-		"$out/device_entry.o" $(echo $objs | tr ' ' '\n' |
-			grep -v 'ota_engine_crc\.o$' | tr '\n' ' ') \
-		"$out/ota_engine_crc.o"
+		"$out/device_entry.o" $objs
 	set -- $(${CROSS}size "$out/dev.elf" | tail -1)
 	dev_text=$1 dev_data=$2 dev_bss=$3
 	echo

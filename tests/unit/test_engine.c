@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "ota_engine/crc.h"
+#include "common/crc32.h"
 #include "ota_engine/flash_file.h"
 #include "ota_engine/otadata.h"
 #include "tests/harness/device.h"
@@ -463,7 +463,7 @@ static void test_finish_refusals(void **state)
 		}
 		assert_int_equal(
 			ota_engine_block_verify(&fx->d.eng, 0,
-						ota_crc_ieee(0, fx->v2, 4096)),
+						ota_crc32(0, fx->v2, 4096)),
 			0);
 		assert_int_equal(ota_engine_finish(&fx->d.eng), -EILSEQ);
 		assert_int_equal(ota_engine_last_reason(&fx->d.eng),
@@ -537,7 +537,7 @@ static void test_block_crc_and_idempotence(void **state)
 	struct fx *fx = *state;
 	struct ota_engine_manifest m;
 	uint8_t blk[4096];
-	uint32_t crc1 = ota_crc_ieee(0, fx->v2 + 4096, 4096);
+	uint32_t crc1 = ota_crc32(0, fx->v2 + 4096, 4096);
 	size_t off;
 
 	assert_int_equal(dev_power_on(&fx->d), 0);
@@ -572,7 +572,7 @@ static void test_block_crc_and_idempotence(void **state)
 	memset(blk, 0x00, 16);
 	assert_int_equal(ota_engine_write(&fx->d.eng, 0, blk, 16), 0);
 	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 0,
-						 ota_crc_ieee(0, fx->v2, 4096)),
+						 ota_crc32(0, fx->v2, 4096)),
 			 -EILSEQ);
 	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 777), 0);
 	/* writes into verified blocks are skipped */
@@ -639,7 +639,7 @@ static void test_chunking_invariance(void **state)
 			assert_int_equal(
 				ota_engine_block_verify(
 					&fx->d.eng, bb,
-					ota_crc_ieee(0, fx->v2 + start, blen)),
+					ota_crc32(0, fx->v2 + start, blen)),
 				0);
 		}
 		assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
@@ -663,11 +663,10 @@ static void test_resume_after_reboot(void **state)
 		assert_int_equal(ota_engine_write(&fx->d.eng, b * 4096,
 						  fx->v2 + b * 4096, 4096),
 				 0);
-		assert_int_equal(
-			ota_engine_block_verify(
-				&fx->d.eng, b,
-				ota_crc_ieee(0, fx->v2 + b * 4096, 4096)),
-			0);
+		assert_int_equal(ota_engine_block_verify(
+					 &fx->d.eng, b,
+					 ota_crc32(0, fx->v2 + b * 4096, 4096)),
+				 0);
 	}
 	/* half of the next block lands, then power goes */
 	assert_int_equal(ota_engine_write(&fx->d.eng, half * 4096,
@@ -850,7 +849,7 @@ static void test_finish_hash_once(void **state)
 				 0);
 		assert_int_equal(ota_engine_block_verify(
 					 &fx->d.eng, b,
-					 ota_crc_ieee(0, fx->v2 + start, len)),
+					 ota_crc32(0, fx->v2 + start, len)),
 				 0);
 	}
 	reads = ota_flash_file_op_count(fx->d.f, OTA_FLASH_OP_READ);

@@ -2,8 +2,8 @@
 /*
  * Codec vectors for every PDU: the worked examples of docs/protocol.md,
  * then truncation at every length, oversize, wrong opcode and reserved
- * bits; manifest and TLV parsing; CRC-32 against a bitwise reference;
- * stream geometry.
+ * bits; manifest and TLV parsing (CRC-32: test_crc32.c; stream geometry:
+ * test_stream.c).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,9 +14,10 @@
 
 #include <cmocka.h>
 
-#include "protocol/crc32.h"
 #include "protocol/frame.h"
+#include "protocol/manifest.h"
 #include "protocol/status.h"
+#include "protocol/tlv.h"
 #include "tests/harness/link.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -506,70 +507,6 @@ static void test_tlv_writer_overflow(void **state)
 	assert_int_equal(w.len, 6);
 }
 
-/* ---- CRC-32 and geometry ------------------------------------------------ */
-
-static uint32_t crc32_bitwise(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-	int k;
-
-	while (n--) {
-		c ^= *p++;
-		for (k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
-	}
-	return ~c;
-}
-
-static void test_crc32(void **state)
-{
-	uint8_t buf[4096];
-	size_t n;
-
-	(void)state;
-	assert_int_equal(ota_crc32(0, "123456789", 9), 0xcbf43926);
-	assert_int_equal(ota_crc32(0, "", 0), 0);
-	test_fill_random(buf, sizeof(buf), 7);
-	for (n = 0; n < sizeof(buf); n += 97)
-		assert_int_equal(ota_crc32(0, buf, n), crc32_bitwise(buf, n));
-	/* continuation equals one pass */
-	assert_int_equal(ota_crc32(ota_crc32(0, buf, 1000), buf + 1000, 3096),
-			 ota_crc32(0, buf, 4096));
-}
-
-static void test_stream_geometry(void **state)
-{
-	static const struct {
-		uint32_t size;
-		uint16_t chunk;
-		uint32_t blocks, len, chunks;
-	} cases[] = {
-		{ 0, 16, 0, 0, 0 },
-		{ 1, 16, 1, 5, 1 },
-		{ 40, 16, 1, 44, 3 },
-		{ 4095, 240, 1, 4099, 18 },
-		{ 4096, 240, 1, 4100, 18 },
-		{ 4097, 240, 2, 4105, 18 },
-		{ 1048576, 243, 256, 1049600, 4320 },
-		{ OTA_MAX_IMAGE, 16, 4096, 16793600, 1049600 },
-	};
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		assert_int_equal(ota_stream_blocks(cases[i].size),
-				 cases[i].blocks);
-		assert_int_equal(ota_stream_len(cases[i].size), cases[i].len);
-		assert_int_equal(
-			ota_stream_chunks(cases[i].size, cases[i].chunk),
-			cases[i].chunks);
-	}
-	assert_int_equal(ota_frame_value_max(23), 20);
-	assert_int_equal(ota_frame_value_max(247), 244);
-	assert_int_equal(ota_frame_value_max(517), 510);
-	assert_int_equal(ota_frame_value_max(22), 0);
-}
-
 static void test_status_table(void **state)
 {
 	int v, known = 0;
@@ -616,8 +553,6 @@ int main(void)
 		cmocka_unit_test(test_manifest_signature),
 		cmocka_unit_test(test_manifest_skips_unknown),
 		cmocka_unit_test(test_tlv_writer_overflow),
-		cmocka_unit_test(test_crc32),
-		cmocka_unit_test(test_stream_geometry),
 		cmocka_unit_test(test_status_table),
 	};
 

@@ -16,8 +16,9 @@
 
 #include <cmocka.h>
 
-#include "protocol/crc32.h"
+#include "common/crc32.h"
 #include "protocol/receiver.h"
+#include "protocol/tlv.h"
 #include "tests/harness/mem_sink.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
