@@ -98,7 +98,7 @@ int eng_recover(struct ota_engine *eng)
 		return -EIO;
 	if (rc == 0 || rec.done || rec.a > 1)
 		return 0;
-	eng_log(eng, OTA_ENGINE_LOG_WARN, M_(RECOVERING), .n = { rec.a });
+	eng_log(eng, OTA_ENGINE_LOG_WARN, M_(RECOVERING), rec.a);
 	ota_otadata_decode(rec.payload, &e);
 	if (rec.b == ENG_INTENT_TRIAL && e.state == OTA_IMG_PENDING_VERIFY)
 		e.state = OTA_IMG_NEW;
@@ -191,7 +191,7 @@ static int efuse_raise(struct ota_engine *eng, uint32_t v)
 			       NULL))
 		return -EIO;
 	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(EFUSE_RAISED),
-		.n = { eng->efuse_secure_version, v });
+		eng->efuse_secure_version, v);
 	eng->efuse_secure_version = v;
 	return 0;
 }
@@ -207,12 +207,12 @@ static int try_load(struct ota_engine *eng, int slot, struct ota_app_desc *desc)
 	err = eng_verify_slot(eng, slot, &eng->iv, desc);
 	if (err == -ENOEXEC)
 		eng_log(eng, OTA_ENGINE_LOG_WARN, M_(BOOT_NO_IMAGE),
-			.n = { (uint32_t)slot });
+			(uint32_t)slot);
 	if (!err &&
 	    eng->iv.info.desc.secure_version < eng->efuse_secure_version) {
 		eng_log(eng, OTA_ENGINE_LOG_WARN, M_(BOOT_BELOW),
-			.n = { (uint32_t)slot, eng->iv.info.desc.secure_version,
-			       eng->efuse_secure_version });
+			(uint32_t)slot, eng->iv.info.desc.secure_version,
+			eng->efuse_secure_version);
 		return -ENOEXEC;
 	}
 	return err;
@@ -239,7 +239,7 @@ int eng_boot_select(struct ota_engine *eng, bool apply,
 			e[i].state = OTA_IMG_ABORTED;
 			if (apply) {
 				eng_log(eng, OTA_ENGINE_LOG_WARN,
-					M_(BOOT_ABORTED), .n = { e[i].seq });
+					M_(BOOT_ABORTED), e[i].seq);
 				if (eng_otadata_rewrite(eng, (unsigned int)i,
 							&e[i],
 							ENG_INTENT_PLAIN))
@@ -348,8 +348,9 @@ int ota_engine_boot(struct ota_engine *eng)
 	eng->running_desc_ok = true;
 	if (boot_raise_efuse(eng, slot))
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(EFUSE_IO));
-	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(BOOTING), .n = { (uint32_t)slot },
-		.s = { eng->running_desc.version });
+	eng_log_with(eng, OTA_ENGINE_LOG_INFO, M_(BOOTING),
+		     .n = { (uint32_t)slot },
+		     .s = { eng->running_desc.version });
 	return slot;
 }
 
@@ -420,8 +421,7 @@ int ota_engine_commit(struct ota_engine *eng)
 		goto err_io;
 	if (ota_otadata_plan_set_boot(e, eng->layout.ota_count, target, &sector,
 				      &seq, &in_place))
-		return eng_fail(eng, R_(NO_SLOT), -ENODEV, M_(SELECT),
-				.n = { target });
+		return eng_fail(eng, R_(NO_SLOT), -ENODEV, M_(SELECT), target);
 	/* remember which image the slot holds before otadata can boot it */
 	if (ota_journal_append(&eng->jr, OTA_JOURNAL_REC_COMMIT,
 			       (uint8_t)target, 0, eng->man.image_size,
@@ -439,8 +439,7 @@ int ota_engine_commit(struct ota_engine *eng)
 	/* a failure here only leaves a journal that resume will re-check */
 	ota_journal_resume_close(&eng->jr);
 	eng->session = OTA_ENGINE_SESSION_COMMITTED;
-	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(COMMIT_DONE),
-		.n = { sector, seq, target });
+	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(COMMIT_DONE), sector, seq, target);
 	eng_ok(eng);
 	return 0;
 err_io:
@@ -464,10 +463,10 @@ int ota_engine_confirm(struct ota_engine *eng)
 	}
 	if (i < 0)
 		return eng_fail(eng, R_(NOTHING_PENDING), -EALREADY,
-				M_(NO_ENTRY), .n = { (uint32_t)eng->running });
+				M_(NO_ENTRY), (uint32_t)eng->running);
 	if (e[i].state != OTA_IMG_PENDING_VERIFY)
 		return eng_fail(eng, R_(NOTHING_PENDING), -EALREADY, M_(STATE),
-				.n = { (uint32_t)eng->running, e[i].state });
+				(uint32_t)eng->running, e[i].state);
 	e[i].state = OTA_IMG_VALID;
 	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i], ENG_INTENT_PLAIN))
 		goto err_io;
@@ -476,7 +475,7 @@ int ota_engine_confirm(struct ota_engine *eng)
 	    efuse_raise(eng, eng->running_desc.secure_version))
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(EFUSE_IO));
 	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(CONFIRM_DONE),
-		.n = { (uint32_t)eng->running });
+		(uint32_t)eng->running);
 	eng_ok(eng);
 	return 0;
 err_io:
@@ -520,19 +519,18 @@ int ota_engine_rollback(struct ota_engine *eng)
 	i = eng_entry_for_slot(eng, e, eng->running);
 	if (i < 0)
 		return eng_fail(eng, R_(NO_ROLLBACK_TARGET), -ENOENT,
-				M_(NO_ENTRY), .n = { (uint32_t)eng->running });
+				M_(NO_ENTRY), (uint32_t)eng->running);
 	err = rollback_possible(eng, &e[1 - i]);
 	if (err == -EIO)
 		goto err_io;
 	if (err)
 		return eng_fail(eng, R_(NO_ROLLBACK_TARGET), -ENOENT,
-				M_(NO_PREVIOUS),
-				.n = { (uint32_t)eng->running });
+				M_(NO_PREVIOUS), (uint32_t)eng->running);
 	e[i].state = OTA_IMG_INVALID;
 	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i], ENG_INTENT_PLAIN))
 		goto err_io;
 	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(ROLLBACK_DONE),
-		.n = { (uint32_t)eng->running });
+		(uint32_t)eng->running);
 	eng_ok(eng);
 	return 0;
 err_io:

@@ -7,7 +7,16 @@
  */
 #include "ota_engine/engine_priv.h"
 
+#include <errno.h>
 #include <string.h>
+
+/* eng_fail() packs -err into 8 bits */
+_Static_assert(EIO < 256 && ENODEV < 256 && EINVAL < 256 && ENOSPC < 256 &&
+		       ENOEXEC < 256 && EPERM < 256 && EALREADY < 256 &&
+		       EPROTO < 256 && EILSEQ < 256 && EAGAIN < 256 &&
+		       ENOENT < 256 && EACCES < 256 && EBADMSG < 256 &&
+		       EBUSY < 256,
+	       "errno values fit the packed failure code");
 
 int eng_fail_note(struct ota_engine *eng, enum ota_engine_reason reason,
 		  int err, const struct ota_engine_note *n)
@@ -31,6 +40,25 @@ void eng_log_note(struct ota_engine *eng, int level,
 	copy = *n;
 	copy.level = (uint8_t)level;
 	eng->cfg.log(&copy, eng->cfg.log_data);
+}
+
+int eng_fail_n(struct ota_engine *eng, uint32_t code, uint32_t a, uint32_t b,
+	       uint32_t c)
+{
+	struct ota_engine_note n = { .msg = (uint8_t)(code >> 8),
+				     .n = { a, b, c } };
+
+	return eng_fail_note(eng, (enum ota_engine_reason)(code & 0xffu),
+			     -(int)((code >> 16) & 0xffu), &n);
+}
+
+void eng_log_n(struct ota_engine *eng, uint32_t code, uint32_t a, uint32_t b,
+	       uint32_t c)
+{
+	struct ota_engine_note n = { .msg = (uint8_t)(code >> 8),
+				     .n = { a, b, c } };
+
+	eng_log_note(eng, (int)(code & 0xffu), &n);
 }
 
 void eng_ok(struct ota_engine *eng)

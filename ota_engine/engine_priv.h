@@ -30,14 +30,40 @@ void eng_log_note(struct ota_engine *eng, int level,
 void eng_ok(struct ota_engine *eng);
 
 /*
- * eng_fail(eng, R_(TOO_LARGE), -ENOSPC, M_(TOO_LARGE), .n = { a, b })
- * eng_log(eng, OTA_ENGINE_LOG_INFO, M_(BEGIN), .n = { ... }, .s = { v })
+ * The common cases with scalars only (half the code of a note literal at
+ * each of the ~90 call sites): @code packs reason | msg << 8 | -err << 16,
+ * or level | msg << 8 for a log line.
  */
-#define eng_fail(eng, reason, err, ...) \
-	eng_fail_note(eng, reason, err, \
+int eng_fail_n(struct ota_engine *eng, uint32_t code, uint32_t a, uint32_t b,
+	       uint32_t c);
+void eng_log_n(struct ota_engine *eng, uint32_t code, uint32_t a, uint32_t b,
+	       uint32_t c);
+
+#define ENG_FIRST(m, ...)         m
+#define ENG_NUMS(m, a, b, c, ...) a, b, c
+
+/*
+ * eng_fail(eng, R_(TOO_LARGE), -ENOSPC, M_(X), a, b)   up to 3 numbers
+ * eng_fail_with(eng, R_(..), -E, M_(X), .s = { v }, .n = { ... })
+ * eng_log(eng, OTA_ENGINE_LOG_INFO, M_(BEGIN), a, b, c)
+ * eng_log_with(eng, OTA_ENGINE_LOG_INFO, M_(X), .s = { v })
+ */
+#define eng_fail(eng, reason, err, ...)                                 \
+	eng_fail_n(eng,                                                 \
+		   (uint32_t)(reason) |                                 \
+			   (uint32_t)(ENG_FIRST(__VA_ARGS__, 0)) << 8 | \
+			   (uint32_t)(-(err)) << 16,                    \
+		   ENG_NUMS(__VA_ARGS__, 0, 0, 0))
+#define eng_log(eng, level, ...)                                            \
+	eng_log_n(eng,                                                      \
+		  (uint32_t)(level) | (uint32_t)(ENG_FIRST(__VA_ARGS__, 0)) \
+					      << 8,                         \
+		  ENG_NUMS(__VA_ARGS__, 0, 0, 0))
+#define eng_fail_with(eng, reason, err, ...) \
+	eng_fail_note(eng, reason, err,      \
 		      &(const struct ota_engine_note){ .msg = __VA_ARGS__ })
-#define eng_log(eng, level, ...) \
-	eng_log_note(eng, level, \
+#define eng_log_with(eng, level, ...) \
+	eng_log_note(eng, level,      \
 		     &(const struct ota_engine_note){ .msg = __VA_ARGS__ })
 
 /* engine_io.c: the one flash-read loop, slot geometry, otadata */

@@ -179,8 +179,7 @@ static enum ota_status sink_check_block(void *ctx, uint32_t block, uint32_t crc)
 	if (r == 0)
 		return OTA_STATUS_OK;
 	if (r == -EILSEQ) {
-		eng_log(s->eng, OTA_ENGINE_LOG_DEBUG, M_(BLOCK_RETRY),
-			.n = { block });
+		eng_log(s->eng, OTA_ENGINE_LOG_DEBUG, M_(BLOCK_RETRY), block);
 		return OTA_STATUS_HASH_MISMATCH;
 	}
 	return failed(s, OTA_ENGINE_CALL_VERIFY);

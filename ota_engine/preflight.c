@@ -166,14 +166,14 @@ static int check_signature(struct ota_engine *eng,
 	}
 	if (sig_len < OTA_SIGBLOCK_LEN || sig_len > OTA_SIGBLOCK_SECTOR_LEN)
 		return eng_fail(eng, R_(BAD_MANIFEST), -EINVAL, M_(SIG_LEN),
-				.n = { (uint32_t)sig_len });
+				(uint32_t)sig_len);
 	if (m->image_size % OTA_SIGBLOCK_SECTOR_LEN ||
 	    (in_image && m->image_size < 2 * OTA_SIGBLOCK_SECTOR_LEN))
 		return eng_fail(eng, R_(BAD_MANIFEST), -EINVAL, M_(SIG_PAD),
-				.n = { m->image_size });
+				m->image_size);
 	if (!ota_sigblock_parse_sector(sig, sig_len, b))
 		return eng_fail(eng, R_(BAD_SIGNATURE), -EBADMSG,
-				M_(SIG_NO_BLOCK), .n = { b[0].err });
+				M_(SIG_NO_BLOCK), b[0].err);
 	rc = trusted_keys(eng, trusted);
 	if (rc < 0)
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(RUNNING_READ));
@@ -243,12 +243,12 @@ static int check_not_same(struct ota_engine *eng,
 	rc = hash_slot(eng, eng->running, m->image_size, sha);
 	if (rc == -EIO)
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(SLOT_READ),
-				.n = { (uint32_t)eng->running });
+				(uint32_t)eng->running);
 	if (!rc && !memcmp(sha, m->sha256, OTA_SHA256_LEN))
-		return eng_fail(eng, R_(SAME_AS_RUNNING), -EALREADY,
-				M_(RUNS_ALREADY),
-				.n = { (uint32_t)eng->running },
-				.s = { eng->running_desc.version });
+		return eng_fail_with(eng, R_(SAME_AS_RUNNING), -EALREADY,
+				     M_(RUNS_ALREADY),
+				     .n = { (uint32_t)eng->running },
+				     .s = { eng->running_desc.version });
 	return 0;
 }
 
@@ -284,8 +284,7 @@ int ota_engine_preflight(struct ota_engine *eng,
 					M_(OTADATA_READ));
 		if (state == OTA_IMG_PENDING_VERIFY)
 			return eng_fail(eng, R_(UNCONFIRMED), -EBUSY,
-					M_(PENDING),
-					.n = { (uint32_t)eng->running });
+					M_(PENDING), (uint32_t)eng->running);
 	}
 	/* a signed image also needs its signature sector in the slot */
 	need = m->image_size;
@@ -296,19 +295,19 @@ int ota_engine_preflight(struct ota_engine *eng,
 	if (need > plan->slot_size || (m->image_size + OTA_ENGINE_BLOCK_SIZE -
 				       1) / OTA_ENGINE_BLOCK_SIZE >
 					      OTA_ENGINE_MAX_BLOCKS)
-		return eng_fail(eng, R_(TOO_LARGE), -ENOSPC, M_(TOO_LARGE),
-				.n = { m->image_size, (uint32_t)slot,
-				       plan->slot_size,
-				       need != m->image_size });
+		return eng_fail_with(eng, R_(TOO_LARGE), -ENOSPC, M_(TOO_LARGE),
+				     .n = { m->image_size, (uint32_t)slot,
+					    plan->slot_size,
+					    need != m->image_size });
 	if (m->chip_id != eng->cfg.chip_id)
 		return eng_fail(eng, R_(WRONG_CHIP), -ENOEXEC, M_(WRONG_CHIP),
-				.n = { m->chip_id, eng->cfg.chip_id });
+				m->chip_id, eng->cfg.chip_id);
 	floor = eng->efuse_secure_version;
 	if (eng->running_desc_ok && eng->running_desc.secure_version > floor)
 		floor = eng->running_desc.secure_version;
 	if (m->secure_version < floor)
 		return eng_fail(eng, R_(DOWNGRADE), -EPERM, M_(DOWNGRADE),
-				.n = { m->secure_version, floor });
+				m->secure_version, floor);
 	rc = check_signature(eng, m, sig, sig_len, flags, plan);
 	if (rc < 0)
 		return rc;

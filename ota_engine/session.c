@@ -90,8 +90,7 @@ static int resume(struct ota_engine *eng)
 			eng_set_bit(eng->verified, b, true);
 			continue;
 		}
-		eng_log(eng, OTA_ENGINE_LOG_WARN, M_(RESUME_CHANGED),
-			.n = { b });
+		eng_log(eng, OTA_ENGINE_LOG_WARN, M_(RESUME_CHANGED), b);
 		if (ota_journal_resume_revoke(&eng->jr, b))
 			return -EIO;
 	}
@@ -126,13 +125,15 @@ static int receiver_policy(struct ota_engine *eng,
 	case OTA_ENGINE_SESSION_COMMITTED:
 		if (same_manifest(m, &eng->man)) {
 			eng->committed_again = true;
-			eng_log(eng, OTA_ENGINE_LOG_INFO, M_(COMMITTED_AGAIN),
-				.s = { eng->man.version });
+			eng_log_with(eng, OTA_ENGINE_LOG_INFO,
+				     M_(COMMITTED_AGAIN),
+				     .s = { eng->man.version });
 			return 0;
 		}
 		/* another one must wait until the committed one has booted */
-		return eng_fail(eng, R_(REBOOT_REQUIRED), -EBUSY,
-				M_(WAIT_REBOOT), .s = { eng->man.version });
+		return eng_fail_with(eng, R_(REBOOT_REQUIRED), -EBUSY,
+				     M_(WAIT_REBOOT),
+				     .s = { eng->man.version });
 	case OTA_ENGINE_SESSION_RECEIVING:
 	case OTA_ENGINE_SESSION_VERIFIED:
 		/* the receiver ended that one and kept its blocks */
@@ -213,9 +214,8 @@ int ota_engine_begin_signed(struct ota_engine *eng,
 	}
 	eng->session = OTA_ENGINE_SESSION_RECEIVING;
 	eng_stream_reset(eng);
-	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(BEGIN),
-		.n = { m->image_size, plan.slot,
-		       (plan.sig_on ? 1u : 0u) | (resumable ? 2u : 0u) });
+	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(BEGIN), m->image_size, plan.slot,
+		(plan.sig_on ? 1u : 0u) | (resumable ? 2u : 0u));
 	eng_ok(eng);
 	return 0;
 }
@@ -271,7 +271,7 @@ static int write_in_block(struct ota_engine *eng, uint32_t b, uint32_t offset,
 	if (err || !conflict)
 		return err;
 	/* differs from what landed: start the block over */
-	eng_log(eng, OTA_ENGINE_LOG_WARN, M_(REWRITE), .n = { b });
+	eng_log(eng, OTA_ENGINE_LOG_WARN, M_(REWRITE), b);
 	err = erase_block(eng, b);
 	if (!err)
 		err = program_checked(eng, addr, data, n, &conflict);
@@ -283,11 +283,10 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
 {
 	if (eng->session != OTA_ENGINE_SESSION_RECEIVING)
 		return eng_fail(eng, R_(NO_SESSION), -EPROTO, M_(NO_SESSION),
-				.n = { OTA_ENGINE_CALL_WRITE });
+				OTA_ENGINE_CALL_WRITE);
 	if (offset > eng->man.image_size || len > eng->man.image_size - offset)
-		return eng_fail(
-			eng, R_(OUT_OF_RANGE), -EINVAL, M_(WRITE_RANGE),
-			.n = { offset, (uint32_t)len, eng->man.image_size });
+		return eng_fail(eng, R_(OUT_OF_RANGE), -EINVAL, M_(WRITE_RANGE),
+				offset, (uint32_t)len, eng->man.image_size);
 	while (len) {
 		uint32_t b = offset / OTA_ENGINE_BLOCK_SIZE;
 		size_t n =
@@ -298,7 +297,7 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
 		if (!eng_bit(eng->verified, b) &&
 		    write_in_block(eng, b, offset, data, n))
 			return eng_fail(eng, R_(FLASH_ERROR), -EIO,
-					M_(WRITE_IO), .n = { offset });
+					M_(WRITE_IO), offset);
 		offset += (uint32_t)n;
 		data += n;
 		len -= n;
@@ -316,16 +315,16 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 
 	if (eng->session != OTA_ENGINE_SESSION_RECEIVING)
 		return eng_fail(eng, R_(NO_SESSION), -EPROTO, M_(NO_SESSION),
-				.n = { OTA_ENGINE_CALL_VERIFY });
+				OTA_ENGINE_CALL_VERIFY);
 	if (block >= eng->nblocks)
 		return eng_fail(eng, R_(OUT_OF_RANGE), -EINVAL, M_(BLOCK_RANGE),
-				.n = { block, eng->nblocks });
+				block, eng->nblocks);
 	/* the next block in order: one read serves the CRC and the stream */
 	feed = eng->stream_on && block == eng->stream_next &&
 	       !eng_bit(eng->verified, block);
 	if (eng_read_block(eng, block, true, feed, &got))
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(BLOCK_READ),
-				.n = { block });
+				block);
 	if (got != crc32) {
 		/* the stream took bytes that did not check out: redo it */
 		if (feed)
@@ -339,7 +338,7 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 		eng_set_bit(eng->verified, block, false);
 		eng_set_bit(eng->erased, block, false);
 		return eng_fail(eng, R_(BLOCK_CRC), -EILSEQ, M_(BLOCK_CRC),
-				.n = { block, got, crc32 });
+				block, got, crc32);
 	}
 	if (feed)
 		eng->stream_next++;
@@ -394,12 +393,10 @@ static int finish_signature(struct ota_engine *eng)
 	if (!eng->sig_snapped ||
 	    memcmp(eng->sig_calc, p->sig_digest, p->sig_digest_len))
 		return eng_fail(eng, R_(BAD_SIGNATURE), -EBADMSG,
-				M_(SIG_DIGEST),
-				.n = { p->sig_region, p->sig_block });
+				M_(SIG_DIGEST), p->sig_region, p->sig_block);
 	if (want != p->sig_region)
-		return eng_fail(
-			eng, R_(BAD_SIGNATURE), -EBADMSG, M_(SIG_PLACE),
-			.n = { eng->iv.info.image_len, want, p->sig_region });
+		return eng_fail(eng, R_(BAD_SIGNATURE), -EBADMSG, M_(SIG_PLACE),
+				eng->iv.info.image_len, want, p->sig_region);
 	ota_sha256_init(&ctx);
 	rc = eng_read_each(eng, p->slot_off + p->sig_region, eng->sig_len,
 			   sha_piece, &ctx);
@@ -435,11 +432,11 @@ static int hash_mismatch(struct ota_engine *eng)
 		/* keep what the sender proved; it resends the rest */
 		eng_stream_reset(eng);
 		return eng_fail(eng, R_(HASH_MISMATCH), -EILSEQ, M_(RESEND),
-				.n = { unverified, eng->nblocks });
+				unverified, eng->nblocks);
 	}
 	end_session(eng);
 	return eng_fail(eng, R_(HASH_MISMATCH), -EILSEQ, M_(HASH),
-			.n = { eng->man.image_size, eng->plan.slot });
+			eng->man.image_size, eng->plan.slot);
 }
 
 int ota_engine_finish(struct ota_engine *eng)
@@ -456,7 +453,7 @@ int ota_engine_finish(struct ota_engine *eng)
 	}
 	if (eng->session != OTA_ENGINE_SESSION_RECEIVING)
 		return eng_fail(eng, R_(NO_SESSION), -EPROTO, M_(NO_SESSION),
-				.n = { OTA_ENGINE_CALL_FINISH });
+				OTA_ENGINE_CALL_FINISH);
 	for (b = 0; b < eng->nblocks; b++)
 		if (!eng_bit(eng->verified, b) && !eng_bit(eng->erased, b))
 			missing++;
@@ -468,7 +465,7 @@ int ota_engine_finish(struct ota_engine *eng)
 	}
 	if (missing)
 		return eng_fail(eng, R_(INCOMPLETE), -EAGAIN, M_(MISSING),
-				.n = { missing, eng->nblocks });
+				missing, eng->nblocks);
 	if (eng_stream_complete(eng))
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(IMAGE_READ));
 	ota_image_verify_digest(&eng->iv, sha);
@@ -498,7 +495,8 @@ int ota_engine_finish(struct ota_engine *eng)
 	}
 	eng->session = OTA_ENGINE_SESSION_VERIFIED;
 	eng->stream_on = false;
-	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(FINISHED), .n = { eng->plan.slot },
+	eng_log_with(
+		eng, OTA_ENGINE_LOG_INFO, M_(FINISHED), .n = { eng->plan.slot },
 		.s = { eng->iv.info.desc.project, eng->iv.info.desc.version });
 	eng_ok(eng);
 	return 0;

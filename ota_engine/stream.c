@@ -136,19 +136,19 @@ int eng_desc_vs_manifest(struct ota_engine *eng,
 
 	if (in->chip_id != m->chip_id)
 		return eng_fail(eng, R_(MANIFEST_MISMATCH), -ENOEXEC,
-				M_(HDR_CHIP), .n = { in->chip_id, m->chip_id });
+				M_(HDR_CHIP), in->chip_id, m->chip_id);
 	if (!field_eq(in->desc.version_raw, m->version))
-		return eng_fail(eng, R_(MANIFEST_MISMATCH), -ENOEXEC,
-				M_(APP_VERSION),
-				.s = { in->desc.version, m->version });
+		return eng_fail_with(eng, R_(MANIFEST_MISMATCH), -ENOEXEC,
+				     M_(APP_VERSION),
+				     .s = { in->desc.version, m->version });
 	if (!field_eq(in->desc.project_raw, m->project))
-		return eng_fail(eng, R_(MANIFEST_MISMATCH), -ENOEXEC,
-				M_(APP_PROJECT),
-				.s = { in->desc.project, m->project });
+		return eng_fail_with(eng, R_(MANIFEST_MISMATCH), -ENOEXEC,
+				     M_(APP_PROJECT),
+				     .s = { in->desc.project, m->project });
 	if (in->desc.secure_version != m->secure_version)
-		return eng_fail(
-			eng, R_(MANIFEST_MISMATCH), -ENOEXEC, M_(APP_SECVER),
-			.n = { in->desc.secure_version, m->secure_version });
+		return eng_fail(eng, R_(MANIFEST_MISMATCH), -ENOEXEC,
+				M_(APP_SECVER), in->desc.secure_version,
+				m->secure_version);
 	return 0;
 }
 
@@ -159,7 +159,7 @@ int eng_image_failure(struct ota_engine *eng)
 					   ? R_(MANIFEST_MISMATCH)
 					   : R_(BAD_IMAGE);
 
-	return eng_fail(eng, r, -ENOEXEC, M_(IMAGE), .ref = &eng->iv);
+	return eng_fail_with(eng, r, -ENOEXEC, M_(IMAGE), .ref = &eng->iv);
 }
 
 /* -ENOEXEC once the verified prefix proves the image can never pass. */
