@@ -27,7 +27,8 @@
  *
  * Modules, by lifetime (docs/ota-engine.md "Module map"): engine.c (power
  * on, queries), preflight.c (read-only checks -> plan), session.c
- * (begin/write/verify/finish/abort), boot.c (the simulated bootloader and
+ * (begin/write/verify/finish/abort) with stream.c (format check and hashes
+ * in one in-order pass), boot.c (the simulated bootloader and
  * commit/confirm/rollback), engine_io.c (flash reads, slot geometry),
  * engine_err.c (reasons and notes), engine_sink.c (the receiver adapter).
  */
@@ -437,10 +438,11 @@ int ota_engine_begin(struct ota_engine *eng,
  *  BAD_MANIFEST (-EINVAL): image_size not a multiple of 4096, @sig_len
  *      outside 1216..4096.
  * ota_engine_finish() then also requires: the SHA-256 (SHA-384 for P-384)
- * of the signed region read back from flash equals the accepted block's
- * digest, the app image ends in the last 4 KiB of the region (the sector
- * is at ALIGN_UP(image_len, 4096), where IDF looks), and the signature
- * sector in flash equals @sig (BAD_SIGNATURE otherwise).
+ * of the signed region, as read from flash into the stream, equals the
+ * accepted block's digest, the app image ends in the last 4 KiB of the
+ * region (the sector is at ALIGN_UP(image_len, 4096), where IDF looks),
+ * and the signature sector read back from flash has @sig's SHA-256
+ * (BAD_SIGNATURE otherwise).
  * Returns as ota_engine_begin() plus the above. Power loss: as
  * ota_engine_begin(); a resumed session must be begun again with the same
  * @sig.
@@ -478,7 +480,8 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
  * match it is journalled as verified and 0 is returned. On a mismatch:
  * -EILSEQ (BLOCK_CRC), the block is unverified and its sector will be
  * erased by the next write into it. Verified blocks also feed, in order,
- * a streaming image check: once the verified prefix proves the image can
+ * the stream (the image check and every hash; the next block in order from
+ * the same read as its CRC): once the verified prefix proves the image can
  * never be accepted (bad header, wrong chip, app desc != manifest) the call
  * returns -ENOEXEC (BAD_IMAGE / MANIFEST_MISMATCH): stop and abort.
  * Also -EPROTO (NO_SESSION), -EINVAL (block out of range), -EIO.
@@ -486,13 +489,19 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
 int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 			    uint32_t crc32);
 
-/** True if @block is verified in the current session. */
+/**
+ * True if @block is verified in the current session (every block, after a
+ * receiver BEGIN of the image already committed).
+ */
 bool ota_engine_block_is_verified(const struct ota_engine *eng, uint32_t block);
 
 /**
- * Verify the whole written image from flash: ESP format (header, segments,
- * checksum, appended SHA-256, fits the slot, right chip), SHA-256 of all
- * image_size bytes == manifest, and app desc / chip == manifest.
+ * Verify the whole written image: ESP format (header, segments, checksum,
+ * appended SHA-256, fits the slot, right chip), SHA-256 of all image_size
+ * bytes == manifest, and app desc / chip == manifest. The bytes were read
+ * back from flash, CRC-checked and hashed once by block verification (the
+ * in-order stream); finish completes that stream and reads the image again
+ * only for blocks that were written but never block-verified.
  * Returns 0 (session VERIFIED; again 0 if already verified), -EAGAIN
  * (INCOMPLETE: blocks never written; session kept), -EILSEQ
  * (HASH_MISMATCH), -ENOEXEC (BAD_IMAGE with detail, MANIFEST_MISMATCH),
