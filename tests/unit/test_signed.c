@@ -317,6 +317,50 @@ static void test_sig_in_image(void **state)
 	free(v1);
 }
 
+/*
+ * SIG_IN_IMAGE with P-384: the signed region ends 4 KiB before the image,
+ * so its SHA-384 is taken at that boundary while the stream goes on.
+ */
+static void test_sig_in_image_p384(void **state)
+{
+	static const unsigned int k0[] = { 0 };
+	struct signed_img s, other;
+	struct ota_engine_manifest m;
+	size_t v1_len;
+	uint8_t *v1 = mk("1.0.0", 1, 11, &v1_len);
+	struct dev d;
+
+	(void)state;
+	sign(&s, "2.0.0", 1, 22, OTA_SIG_ECDSA_P384, k0, 1);
+	sign(&other, "2.0.0", 1, 23, OTA_SIG_ECDSA_P384, k0, 1);
+	dev_create(&d, "signed-in-image-384.bin", NULL, v1, v1_len);
+	trust(&d, OTA_SIG_ECDSA_P384, 0);
+	assert_int_equal(dev_power_on(&d), 0);
+	dev_manifest(s.buf, s.len, &m);
+	/* a valid block over other bytes: only the region's SHA-384 tells */
+	assert_int_equal(
+		ota_engine_begin_signed(&d.eng, &m, other.buf + other.region,
+					SECTOR, OTA_ENGINE_SIG_IN_IMAGE),
+		0);
+	assert_int_equal(dev_send_blocks(&d, s.buf, s.len, 4096), 0);
+	expect_reason(&d, ota_engine_finish(&d.eng), -EBADMSG,
+		      OTA_ENGINE_REASON_BAD_SIGNATURE, "p384 other digest");
+	assert_non_null(strstr(ota_engine_last_detail(&d.eng),
+			       "signed bytes do not hash"));
+	assert_int_equal(ota_engine_begin_signed(&d.eng, &m, s.buf + s.region,
+						 SECTOR,
+						 OTA_ENGINE_SIG_IN_IMAGE),
+			 0);
+	assert_int_equal(dev_send_blocks(&d, s.buf, s.len, 4096), 0);
+	assert_int_equal(ota_engine_finish(&d.eng), 0);
+	assert_int_equal(ota_engine_commit(&d.eng), 0);
+	assert_int_equal(dev_power_on(&d), 1);
+	dev_power_off(&d);
+	free(s.buf);
+	free(other.buf);
+	free(v1);
+}
+
 /* P-384 signs a SHA-384 that only FINISH can compare. */
 static void test_finish_digest(void **state)
 {
@@ -678,6 +722,8 @@ int main(void)
 		{ "/signed/update-rsa-p256-p384", test_update_schemes, NULL,
 		  NULL, NULL },
 		{ "/signed/sig-in-image", test_sig_in_image, NULL, NULL, NULL },
+		{ "/signed/sig-in-image-p384", test_sig_in_image_p384, NULL,
+		  NULL, NULL },
 		{ "/signed/finish-digest", test_finish_digest, NULL, NULL,
 		  NULL },
 		{ "/signed/running-app-key", test_running_app_key, NULL, NULL,
