@@ -397,6 +397,21 @@ static void restart_data_at(struct ota_tx *tx, uint32_t cum)
 }
 
 /*
+ * The pacing floor. The device acknowledges at once when ceil(window / 4)
+ * chunks have arrived since its last ACK, and otherwise only when its ACK
+ * timer fires (docs/protocol.md §4.2). With fewer than that in flight every
+ * batch waits for the timer, and the wait reads as a low delivery rate that
+ * holds the cap down: one scheduling hiccup on a fast link used to trap a
+ * push at 16 chunks per 20 ms. So the cap never drops below the trigger.
+ */
+static uint32_t pace_floor(const struct ota_tx *tx)
+{
+	uint32_t trigger = (tx->prog.window + 3) / 4;
+
+	return trigger > OTA_TX_PACE_MIN ? trigger : OTA_TX_PACE_MIN;
+}
+
+/*
  * A new highest acknowledgement: sample the round trip of the chunk it
  * acknowledges and the delivery rate over the last round trip, and derive
  * how many transmissions may be in flight.
@@ -423,8 +438,8 @@ static void update_pacing(struct ota_tx *tx, uint64_t now_ms)
 			       (tx->max_acked_order - tx->rate[ref].order) *
 			       tx->min_rtt_ms / (now_ms - tx->rate[ref].t);
 
-		if (cap < OTA_TX_PACE_MIN)
-			cap = OTA_TX_PACE_MIN;
+		if (cap < pace_floor(tx))
+			cap = pace_floor(tx);
 		if (cap > OTA_TX_TRACK)
 			cap = OTA_TX_TRACK;
 		tx->pace_cap = (uint32_t)cap;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Stream geometry and the walker (stream.h). Block b starts at stream
- * offset b * OTA_BLOCK_STRIDE whatever its length, because only the last
- * block is short; so the block of an offset is off / STRIDE and the
- * position within it off % STRIDE, with the data before the trailer.
+ * Stream geometry (stream.h, where the walker is inline: it runs for
+ * every chunk on both sides). Block b starts at stream offset
+ * b * OTA_BLOCK_STRIDE whatever its length, because only the last block is
+ * short; so the block of an offset is off / STRIDE and the position within
+ * it off % STRIDE, with the data before the trailer.
  */
 #include "protocol/stream.h"
 
@@ -37,30 +38,4 @@ uint32_t ota_stream_image_bytes(uint32_t image_size, uint64_t stream_bytes)
 	bytes = b * OTA_BLOCK_SIZE +
 		(in_b < OTA_BLOCK_SIZE ? in_b : OTA_BLOCK_SIZE);
 	return bytes > image_size ? image_size : (uint32_t)bytes;
-}
-
-bool ota_stream_next(struct ota_stream_walk *w, struct ota_stream_piece *p)
-{
-	uint32_t left = w->end - w->off, b, in_b, blen, n;
-
-	if (w->off >= w->end)
-		return false;
-	b = w->off / OTA_BLOCK_STRIDE;
-	in_b = w->off % OTA_BLOCK_STRIDE;
-	blen = ota_stream_block_len(w->image_size, b);
-	p->block = b;
-	if (in_b < blen) {
-		n = blen - in_b;
-		p->trailer = false;
-		p->image_off = b * OTA_BLOCK_SIZE + in_b;
-		p->crc_off = 0;
-	} else {
-		n = OTA_BLOCK_CRC_LEN - (in_b - blen);
-		p->trailer = true;
-		p->image_off = 0;
-		p->crc_off = (uint8_t)(in_b - blen);
-	}
-	p->len = n < left ? n : left;
-	w->off += p->len;
-	return true;
 }

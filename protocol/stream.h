@@ -88,7 +88,32 @@ static inline void ota_stream_walk_init(struct ota_stream_walk *w,
  *
  * Return: true with @p filled, false once the range is consumed.
  */
-bool ota_stream_next(struct ota_stream_walk *w, struct ota_stream_piece *p);
+static inline bool ota_stream_next(struct ota_stream_walk *w,
+				   struct ota_stream_piece *p)
+{
+	uint32_t left = w->end - w->off, b, in_b, blen, n;
+
+	if (w->off >= w->end)
+		return false;
+	b = w->off / OTA_BLOCK_STRIDE;
+	in_b = w->off % OTA_BLOCK_STRIDE;
+	blen = ota_stream_block_len(w->image_size, b);
+	p->block = b;
+	if (in_b < blen) {
+		n = blen - in_b;
+		p->trailer = false;
+		p->image_off = b * OTA_BLOCK_SIZE + in_b;
+		p->crc_off = 0;
+	} else {
+		n = OTA_BLOCK_CRC_LEN - (in_b - blen);
+		p->trailer = true;
+		p->image_off = 0;
+		p->crc_off = (uint8_t)(in_b - blen);
+	}
+	p->len = n < left ? n : left;
+	w->off += p->len;
+	return true;
+}
 
 /** ota_stream_block_first_chunk() - the chunk holding block @b's first byte. */
 static inline uint32_t ota_stream_block_first_chunk(uint32_t b, uint16_t chunk)

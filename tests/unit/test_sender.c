@@ -503,7 +503,7 @@ static void test_finish_incomplete_resumes(void **state)
 
 /*
  * Pacing: once ACKs show the delivery rate and round trip, new chunks stop
- * at max(16, 2 x rate x min RTT) in flight beyond the newest acknowledged
+ * at max(16, window / 4, 2 x rate x min RTT) in flight beyond the newest acknowledged
  * one, though credit allows more; retransmissions still go.
  */
 static void test_pacing(void **state)
@@ -568,6 +568,64 @@ static void test_pacing(void **state)
 		assert_int_equal(next_data_seq(&tx, 0), s);
 }
 
+/*
+ * The device acknowledges once ceil(window/4) chunks have arrived since its
+ * last ACK, otherwise when its 20 ms ACK timer fires (docs/protocol.md
+ * §4.2). Pacing that holds fewer than that in flight leaves every batch
+ * waiting on the timer, and the timer's delay then reads as a low delivery
+ * rate that keeps the cap low: a trap one scheduling hiccup (here 30 ms in
+ * which the device takes nothing) used to spring, after which a loopback
+ * push crawled at 16 chunks per 20 ms. The cap never goes below the
+ * device's ACK trigger, so the timer never has to fire.
+ */
+static void test_pacing_covers_ack_trigger(void **state)
+{
+	static uint8_t img[60000];
+	const uint16_t window = 136;
+	const uint32_t trigger_max = (window + 3) / 4;
+	uint8_t buf[OTA_MAX_VALUE];
+	uint32_t cum = 0, unacked = 0, trigger = 2, timer_acks = 0, lim;
+	uint64_t t, first = 0;
+	uint16_t no = 0;
+	struct ota_tx tx;
+	enum ota_chan chan;
+	bool by_count, by_timer;
+
+	(void)state;
+	to_data_phase_cfg(&tx, img, sizeof(img), window, true);
+	for (t = 1; t <= 5000 && cum < tx.nchunks; t++) {
+		uint32_t n = 0;
+
+		/* 1 ms away, at most 4 chunks per ms, nothing in 100..129 */
+		while (n < 4 && cum < tx.nxt && (t < 100 || t >= 130) &&
+		       tx.sent_ms[cum % OTA_TX_TRACK] + 1 <= t) {
+			if (!unacked)
+				first = t;
+			cum++;
+			unacked++;
+			n++;
+		}
+		by_count = unacked && (unacked >= trigger || cum == tx.nchunks);
+		by_timer = unacked && !by_count && t >= first + 20;
+		if (by_count && trigger < trigger_max)
+			trigger = trigger * 2 < trigger_max ? trigger * 2
+							    : trigger_max;
+		if (by_timer && t >= 130)
+			timer_acks++;
+		if (by_count || by_timer) {
+			lim = cum + window < tx.nchunks ? cum + window
+							: tx.nchunks;
+			ack(&tx, t, ++no, cum, lim, NULL, 0, 0);
+			unacked = 0;
+		}
+		while (ota_tx_poll(&tx, buf, sizeof(buf), &chan, t) > 0)
+			;
+	}
+	assert_int_equal(cum, tx.nchunks);
+	assert_int_equal(timer_acks, 0);
+	assert_true(ota_tx_get_progress(&tx)->pace_cap >= trigger_max);
+}
+
 static void test_init_and_push_rejects(void **state)
 {
 	struct ota_tx_cfg cfg = { .max_value = 19 };
@@ -610,6 +668,8 @@ int main(void)
 		{ "/tx/finish/incomplete-resumes",
 		  test_finish_incomplete_resumes, NULL, NULL, NULL },
 		{ "/tx/pacing", test_pacing, NULL, NULL, NULL },
+		{ "/tx/pacing/covers-ack-trigger",
+		  test_pacing_covers_ack_trigger, NULL, NULL, NULL },
 		{ "/tx/init-and-push-rejects", test_init_and_push_rejects, NULL,
 		  NULL, NULL },
 	};
