@@ -304,9 +304,14 @@ check-layering:
 	if [ -n "$$bad" ]; then \
 		echo "check-layering: protocol/ depends on ota_engine/: $$bad"; \
 		exit 1; fi
-	@bad=$$(grep -l -E '\b(malloc|calloc|realloc|free|printf|fprintf|fopen|g_[a-z_]+)\(' \
+	@bad=$$(grep -l -E '#include *"protocol/' ota_engine/*.[ch] 2>/dev/null | \
+		grep -v -E '^ota_engine/engine_sink\.[ch]$$'); \
+	if [ -n "$$bad" ]; then \
+		echo "check-layering: only ota_engine/engine_sink.[ch] (the receiver adapter) may use protocol/: $$bad"; \
+		exit 1; fi
+	@bad=$$(grep -l -E '(\b|sn|vsn|s)(malloc|calloc|realloc|free|printf|fprintf|fopen|g_[a-z_]+)\(|include *<stdio\.h>' \
 		common/*.c protocol/*.c $$(ls ota_engine/*.c 2>/dev/null | \
-		grep -v -E 'flash_file|_linux|_posix|_mbedtls') 2>/dev/null); \
+		grep -v -E 'flash_file|_text|_linux|_posix|_mbedtls') 2>/dev/null); \
 	if [ -n "$$bad" ]; then \
 		echo "check-layering: device code allocates or prints: $$bad"; \
 		exit 1; fi

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Simulated ESP-IDF bootloader and the otadata state transitions.
+ * Boot state: the simulated ESP-IDF bootloader and every otadata state
+ * transition (commit, confirm, rollback, the bootloader's own), with the
+ * anti-rollback counter. Nothing here calls the session or pre-flight.
  *
  * The decision follows bootloader_utility_get_selected_boot_partition() and
  * bootloader_utility_load_boot_image() step by step (see the decision table
@@ -44,54 +46,9 @@
 #include "ota_engine/engine_priv.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <string.h>
 
 #include "ota_engine/otadata.h"
-
-#define SLOT_TEST  (-3)
-#define READ_CHUNK 256u
-
-bool eng_slot_region(const struct ota_engine *eng, int slot, uint32_t *off,
-		     uint32_t *size)
-{
-	const struct ota_layout *l = &eng->layout;
-
-	if (slot >= 0 && (unsigned int)slot < l->ota_count) {
-		*off = l->ota_off[slot];
-		*size = l->ota_size[slot];
-		return true;
-	}
-	if (slot == OTA_ENGINE_SLOT_FACTORY && l->has_factory) {
-		*off = l->factory_off;
-		*size = l->factory_size;
-		return true;
-	}
-	if (slot == SLOT_TEST && l->has_test) {
-		*off = l->test_off;
-		*size = l->test_size;
-		return true;
-	}
-	return false;
-}
-
-int eng_read_otadata(struct ota_engine *eng, struct ota_otadata_entry e[2])
-{
-	uint8_t raw[OTA_OTADATA_ENTRY_LEN];
-	unsigned int i;
-	int err;
-
-	for (i = 0; i < 2; i++) {
-		err = eng->cfg.flash->read(eng->cfg.flash_ctx,
-					   eng->layout.otadata_off +
-						   i * OTA_FLASH_SECTOR_SIZE,
-					   raw, sizeof(raw));
-		if (err)
-			return -EIO;
-		ota_otadata_decode(raw, &e[i]);
-	}
-	return 0;
-}
 
 int eng_otadata_write_inactive(struct ota_engine *eng, unsigned int sector,
 			       const struct ota_otadata_entry *e)
@@ -141,8 +98,7 @@ int eng_recover(struct ota_engine *eng)
 		return -EIO;
 	if (rc == 0 || rec.done || rec.a > 1)
 		return 0;
-	eng_log(eng, OTA_ENGINE_LOG_WARN,
-		"completing interrupted otadata rewrite of sector %u", rec.a);
+	eng_log(eng, OTA_ENGINE_LOG_WARN, M_(RECOVERING), rec.a);
 	ota_otadata_decode(rec.payload, &e);
 	if (rec.b == ENG_INTENT_TRIAL && e.state == OTA_IMG_PENDING_VERIFY)
 		e.state = OTA_IMG_NEW;
@@ -151,27 +107,31 @@ int eng_recover(struct ota_engine *eng)
 	return ota_journal_mark_done(&eng->jr, rec.index) ? -EIO : 0;
 }
 
+static int verify_piece(void *ctx, const uint8_t *buf, uint32_t n, uint32_t pos)
+{
+	struct ota_image_verify *iv = ctx;
+
+	(void)pos;
+	if (ota_image_verify_complete(iv))
+		return 1; /* the rest of the slot is not the image's */
+	return ota_image_verify_update(iv, buf, n) ? -ENOEXEC : 0;
+}
+
 int eng_verify_slot(struct ota_engine *eng, int slot,
 		    struct ota_image_verify *iv, struct ota_app_desc *desc)
 {
 	struct ota_image_cfg cfg = { .chip_id = eng->cfg.chip_id,
 				     .chip_rev = eng->cfg.chip_rev };
-	uint8_t buf[READ_CHUNK];
-	uint32_t off, size, pos = 0;
+	uint32_t off, size;
+	int rc;
 
 	if (!eng_slot_region(eng, slot, &off, &size) || !size)
 		return -ENOEXEC;
 	cfg.max_len = size;
 	ota_image_verify_init(iv, &cfg);
-	while (!ota_image_verify_complete(iv) && pos < size) {
-		uint32_t n = size - pos < READ_CHUNK ? size - pos : READ_CHUNK;
-
-		if (eng->cfg.flash->read(eng->cfg.flash_ctx, off + pos, buf, n))
-			return -EIO;
-		if (ota_image_verify_update(iv, buf, n))
-			return -ENOEXEC;
-		pos += n;
-	}
+	rc = eng_read_each(eng, off, size, verify_piece, iv);
+	if (rc < 0)
+		return rc;
 	if (ota_image_verify_final(iv))
 		return -ENOEXEC;
 	if (desc)
@@ -216,7 +176,12 @@ int eng_efuse_load(struct ota_engine *eng)
 	return 0;
 }
 
-int eng_efuse_raise(struct ota_engine *eng, uint32_t v)
+/*
+ * Raise the anti-rollback counter to @v (never lowers it): an EFUSE record
+ * in the journal first, then RAM. A torn record fails its CRC and the old
+ * value stays. 0 or -EIO.
+ */
+static int efuse_raise(struct ota_engine *eng, uint32_t v)
 {
 	static const uint8_t none[32] = { 0 };
 
@@ -225,8 +190,7 @@ int eng_efuse_raise(struct ota_engine *eng, uint32_t v)
 	if (ota_journal_append(&eng->jr, OTA_JOURNAL_REC_EFUSE, 0, 0, v, none,
 			       NULL))
 		return -EIO;
-	eng_log(eng, OTA_ENGINE_LOG_INFO,
-		"anti-rollback: secure_version counter %" PRIu32 " -> %" PRIu32,
+	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(EFUSE_RAISED),
 		eng->efuse_secure_version, v);
 	eng->efuse_secure_version = v;
 	return 0;
@@ -242,14 +206,12 @@ static int try_load(struct ota_engine *eng, int slot, struct ota_app_desc *desc)
 		return -ENOEXEC;
 	err = eng_verify_slot(eng, slot, &eng->iv, desc);
 	if (err == -ENOEXEC)
-		eng_log(eng, OTA_ENGINE_LOG_WARN,
-			"bootloader: slot %d has no valid image", slot);
+		eng_log(eng, OTA_ENGINE_LOG_WARN, M_(BOOT_NO_IMAGE),
+			(uint32_t)slot);
 	if (!err &&
 	    eng->iv.info.desc.secure_version < eng->efuse_secure_version) {
-		eng_log(eng, OTA_ENGINE_LOG_WARN,
-			"bootloader: slot %d secure_version %" PRIu32
-			" is below the anti-rollback counter %" PRIu32,
-			slot, eng->iv.info.desc.secure_version,
+		eng_log(eng, OTA_ENGINE_LOG_WARN, M_(BOOT_BELOW),
+			(uint32_t)slot, eng->iv.info.desc.secure_version,
 			eng->efuse_secure_version);
 		return -ENOEXEC;
 	}
@@ -277,9 +239,7 @@ int eng_boot_select(struct ota_engine *eng, bool apply,
 			e[i].state = OTA_IMG_ABORTED;
 			if (apply) {
 				eng_log(eng, OTA_ENGINE_LOG_WARN,
-					"bootloader: seq %" PRIu32 " was never "
-					"confirmed: ABORTED",
-					e[i].seq);
+					M_(BOOT_ABORTED), e[i].seq);
 				if (eng_otadata_rewrite(eng, (unsigned int)i,
 							&e[i],
 							ENG_INTENT_PLAIN))
@@ -333,7 +293,7 @@ load:
 		if (!err)
 			goto booted;
 	}
-	i = SLOT_TEST;
+	i = ENG_SLOT_TEST;
 	err = try_load(eng, i, desc);
 	if (err)
 		return err == -EIO ? err : -ENOENT;
@@ -345,7 +305,7 @@ booted:
 		if (eng_otadata_write_inactive(eng, 0, &first))
 			return -EIO;
 	}
-	return i == SLOT_TEST ? OTA_ENGINE_SLOT_NONE : i;
+	return i == ENG_SLOT_TEST ? OTA_ENGINE_SLOT_NONE : i;
 }
 
 /* The bootloader burns the eFuse when it boots a VALID entry. */
@@ -361,7 +321,7 @@ static int boot_raise_efuse(struct ota_engine *eng, int slot)
 	i = eng_entry_for_slot(eng, e, slot);
 	if (i < 0 || e[i].state != OTA_IMG_VALID)
 		return 0;
-	return eng_efuse_raise(eng, eng->running_desc.secure_version);
+	return efuse_raise(eng, eng->running_desc.secure_version);
 }
 
 int ota_engine_boot(struct ota_engine *eng)
@@ -369,32 +329,210 @@ int ota_engine_boot(struct ota_engine *eng)
 	int slot;
 
 	eng->session = OTA_ENGINE_SESSION_IDLE;
+	eng->committed_again = false;
 	eng->stream_on = false;
-	eng->reason = OTA_ENGINE_REASON_NONE;
-	eng->detail[0] = '\0';
+	eng_ok(eng);
 	if (!eng->table_ok)
-		return eng_fail(eng, OTA_ENGINE_REASON_NO_SLOT, -ENODEV,
-				"no valid partition table at 0x8000");
+		return eng_fail(eng, R_(NO_SLOT), -ENODEV, M_(NO_TABLE));
 	if (eng_recover(eng))
-		return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR, -EIO,
-				"flash error while recovering otadata");
+		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(RECOVER_IO));
 	slot = eng_boot_select(eng, true, &eng->running_desc);
 	if (slot == -EIO)
-		return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR, -EIO,
-				"flash error in the bootloader");
+		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(BOOT_IO));
 	if (slot < OTA_ENGINE_SLOT_FACTORY) {
 		eng->running = OTA_ENGINE_SLOT_NONE;
 		eng->running_desc_ok = false;
-		return eng_fail(eng, OTA_ENGINE_REASON_NO_BOOTABLE, -ENOENT,
-				"no bootable app partition");
+		return eng_fail(eng, R_(NO_BOOTABLE), -ENOENT, M_(NO_BOOTABLE));
 	}
 	eng->running = slot;
 	eng->running_desc_ok = true;
 	if (boot_raise_efuse(eng, slot))
-		return eng_fail(eng, OTA_ENGINE_REASON_FLASH_ERROR, -EIO,
-				"flash error raising the anti-rollback "
-				"counter");
-	eng_log(eng, OTA_ENGINE_LOG_INFO, "bootloader: booting slot %d (%s)",
-		slot, eng->running_desc.version);
+		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(EFUSE_IO));
+	eng_log_with(eng, OTA_ENGINE_LOG_INFO, M_(BOOTING),
+		     .n = { (uint32_t)slot },
+		     .s = { eng->running_desc.version });
 	return slot;
+}
+
+int eng_otadata_forget_slot(struct ota_engine *eng, int slot)
+{
+	struct ota_otadata_entry e[2];
+	int active, i;
+
+	if (!eng->layout.has_otadata)
+		return 0;
+	if (eng_read_otadata(eng, e))
+		return -EIO;
+	/* the active one stays: the bootloader's fallback walk copes */
+	active = ota_otadata_active(e);
+	for (i = 0; i < 2; i++) {
+		bool good = e[i].crc == ota_otadata_crc(e[i].seq);
+
+		if (i == active || e[i].seq == OTA_OTADATA_SEQ_EMPTY)
+			continue;
+		if (good && (int)ota_otadata_slot(
+				    e[i].seq, eng->layout.ota_count) != slot)
+			continue;
+		/* keep "this image failed" past the entry that says so */
+		if (good && (e[i].state == OTA_IMG_INVALID ||
+			     e[i].state == OTA_IMG_ABORTED)) {
+			struct ota_journal_rec cr;
+			int rc = ota_journal_find_last(
+				&eng->jr, OTA_JOURNAL_REC_COMMIT, slot, &cr);
+
+			if (rc < 0)
+				return -EIO;
+			if (rc > 0 &&
+			    ota_journal_append(&eng->jr, OTA_JOURNAL_REC_FAILED,
+					       (uint8_t)OTA_ENGINE_REASON_NONE,
+					       (uint8_t)slot, cr.val,
+					       cr.payload, NULL))
+				return -EIO;
+		}
+		/* stale or torn entry for the target: nobody relies on it */
+		if (eng->cfg.flash->erase(eng->cfg.flash_ctx,
+					  eng->layout.otadata_off +
+						  (uint32_t)i *
+							  OTA_FLASH_SECTOR_SIZE,
+					  OTA_FLASH_SECTOR_SIZE))
+			return -EIO;
+	}
+	return 0;
+}
+
+int ota_engine_commit(struct ota_engine *eng)
+{
+	struct ota_otadata_entry e[2], n;
+	unsigned int sector, target = eng->plan.slot;
+	uint32_t seq;
+	bool in_place;
+	int err;
+
+	if (eng->session == OTA_ENGINE_SESSION_COMMITTED) {
+		eng_ok(eng);
+		return 0;
+	}
+	if (eng->session != OTA_ENGINE_SESSION_VERIFIED)
+		return eng_fail(eng, R_(NOT_VERIFIED), -EPROTO,
+				M_(COMMIT_EARLY));
+	if (!eng->layout.has_otadata)
+		return eng_fail(eng, R_(NO_SLOT), -ENODEV, M_(NO_OTADATA));
+	if (eng_read_otadata(eng, e))
+		goto err_io;
+	if (ota_otadata_plan_set_boot(e, eng->layout.ota_count, target, &sector,
+				      &seq, &in_place))
+		return eng_fail(eng, R_(NO_SLOT), -ENODEV, M_(SELECT), target);
+	/* remember which image the slot holds before otadata can boot it */
+	if (ota_journal_append(&eng->jr, OTA_JOURNAL_REC_COMMIT,
+			       (uint8_t)target, 0, eng->man.image_size,
+			       eng->man.sha256, NULL))
+		goto err_io;
+	ota_otadata_make(&n, seq,
+			 eng->cfg.rollback_disabled ? OTA_IMG_UNDEFINED
+						    : OTA_IMG_NEW);
+	if (in_place)
+		err = eng_otadata_rewrite(eng, sector, &n, ENG_INTENT_PLAIN);
+	else
+		err = eng_otadata_write_inactive(eng, sector, &n);
+	if (err)
+		goto err_io;
+	/* a failure here only leaves a journal that resume will re-check */
+	ota_journal_resume_close(&eng->jr);
+	eng->session = OTA_ENGINE_SESSION_COMMITTED;
+	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(COMMIT_DONE), sector, seq, target);
+	eng_ok(eng);
+	return 0;
+err_io:
+	return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(OTADATA_IO));
+}
+
+int ota_engine_confirm(struct ota_engine *eng)
+{
+	struct ota_otadata_entry e[2];
+	int i;
+
+	if (!eng->layout.has_otadata || eng->running < 0)
+		return eng_fail(eng, R_(NOTHING_PENDING), -EALREADY,
+				M_(NOT_OTA));
+	if (eng_read_otadata(eng, e))
+		goto err_io;
+	i = eng_entry_for_slot(eng, e, eng->running);
+	if (i >= 0 && e[i].state == OTA_IMG_VALID) {
+		eng_ok(eng);
+		return 0;
+	}
+	if (i < 0)
+		return eng_fail(eng, R_(NOTHING_PENDING), -EALREADY,
+				M_(NO_ENTRY), (uint32_t)eng->running);
+	if (e[i].state != OTA_IMG_PENDING_VERIFY)
+		return eng_fail(eng, R_(NOTHING_PENDING), -EALREADY, M_(STATE),
+				(uint32_t)eng->running, e[i].state);
+	e[i].state = OTA_IMG_VALID;
+	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i], ENG_INTENT_PLAIN))
+		goto err_io;
+	/* esp_ota_mark_app_valid_cancel_rollback() burns the eFuse next */
+	if (eng->running_desc_ok &&
+	    efuse_raise(eng, eng->running_desc.secure_version))
+		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(EFUSE_IO));
+	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(CONFIRM_DONE),
+		(uint32_t)eng->running);
+	eng_ok(eng);
+	return 0;
+err_io:
+	return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(OTADATA_IO));
+}
+
+/* esp_ota_check_rollback_is_possible(): 0 yes, -ENOENT no, -EIO. */
+static int rollback_possible(struct ota_engine *eng,
+			     const struct ota_otadata_entry *other)
+{
+	int slot = OTA_ENGINE_SLOT_FACTORY, err;
+
+	if (ota_otadata_entry_valid(other)) {
+		slot = (int)ota_otadata_slot(other->seq, eng->layout.ota_count);
+		if (slot == eng->running)
+			return -ENOENT;
+	} else if (!eng->layout.has_factory) {
+		return -ENOENT;
+	}
+	/* iv is reused for it */
+	eng->stream_on = false;
+	err = eng_verify_slot(eng, slot, &eng->iv, NULL);
+	if (err == -EIO)
+		return err;
+	/* anti-rollback: the bootloader would skip an older image */
+	if (err || eng->iv.info.desc.secure_version < eng->efuse_secure_version)
+		return -ENOENT;
+	return 0;
+}
+
+int ota_engine_rollback(struct ota_engine *eng)
+{
+	struct ota_otadata_entry e[2];
+	int i, err;
+
+	if (!eng->layout.has_otadata || eng->running < 0)
+		return eng_fail(eng, R_(NO_ROLLBACK_TARGET), -ENOENT,
+				M_(NOT_OTA));
+	if (eng_read_otadata(eng, e))
+		goto err_io;
+	i = eng_entry_for_slot(eng, e, eng->running);
+	if (i < 0)
+		return eng_fail(eng, R_(NO_ROLLBACK_TARGET), -ENOENT,
+				M_(NO_ENTRY), (uint32_t)eng->running);
+	err = rollback_possible(eng, &e[1 - i]);
+	if (err == -EIO)
+		goto err_io;
+	if (err)
+		return eng_fail(eng, R_(NO_ROLLBACK_TARGET), -ENOENT,
+				M_(NO_PREVIOUS), (uint32_t)eng->running);
+	e[i].state = OTA_IMG_INVALID;
+	if (eng_otadata_rewrite(eng, (unsigned int)i, &e[i], ENG_INTENT_PLAIN))
+		goto err_io;
+	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(ROLLBACK_DONE),
+		(uint32_t)eng->running);
+	eng_ok(eng);
+	return 0;
+err_io:
+	return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(OTADATA_IO));
 }

@@ -49,6 +49,11 @@ void ota_sha256_init(struct ota_sha256 *ctx);
 void ota_sha256_update(struct ota_sha256 *ctx, const void *data, size_t len);
 /** Write the digest to @out; the context must be re-initialised to reuse. */
 void ota_sha256_final(struct ota_sha256 *ctx, uint8_t out[OTA_SHA256_LEN]);
+/**
+ * Copy a running computation (@dst need not be initialised). The engine
+ * finishes a copy to read a prefix digest without hashing the bytes twice.
+ */
+void ota_sha256_clone(struct ota_sha256 *dst, const struct ota_sha256 *src);
 
 /** Start an MD5 computation (partition table checksum only). */
 void ota_md5_init(struct ota_md5 *ctx);

@@ -60,6 +60,14 @@ void ota_sha256_final(struct ota_sha256 *ctx, uint8_t out[OTA_SHA256_LEN])
 	mbedtls_sha256_free(c);
 }
 
+void ota_sha256_clone(struct ota_sha256 *dst, const struct ota_sha256 *src)
+{
+	mbedtls_sha256_context *d = (mbedtls_sha256_context *)dst->opaque;
+
+	mbedtls_sha256_init(d);
+	mbedtls_sha256_clone(d, (const mbedtls_sha256_context *)src->opaque);
+}
+
 void ota_md5_init(struct ota_md5 *ctx)
 {
 	mbedtls_md5_context *c = (mbedtls_md5_context *)ctx->opaque;

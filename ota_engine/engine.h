@@ -19,8 +19,18 @@
  *   ota_engine_confirm(&eng);        VALID  (or ota_engine_rollback)
  *
  * Errors: every call returns 0 or -errno and, on failure, sets a reason
- * (ota_engine_last_reason(), ota_engine_reason_str()) plus a detail line
- * (ota_engine_last_detail()). A refused call changes nothing.
+ * (ota_engine_last_reason()) plus a note: a message code with its numbers
+ * (ota_engine_last_note()). The engine carries no words and no printf: a
+ * host turns a note into a sentence (ota_engine_note_format(),
+ * ota_engine_last_detail(), ota_engine_reason_str(), all in engine_text.c,
+ * which device builds leave out). A refused call changes nothing.
+ *
+ * Modules, by lifetime (docs/ota-engine.md "Module map"): engine.c (power
+ * on, queries), preflight.c (read-only checks -> plan), session.c
+ * (begin/write/verify/finish/abort) with stream.c (format check and hashes
+ * in one in-order pass), boot.c (the simulated bootloader and
+ * commit/confirm/rollback), engine_io.c (flash reads, slot geometry),
+ * engine_err.c (reasons and notes), engine_sink.c (the receiver adapter).
  */
 #ifndef BLEOTA_OTA_ENGINE_ENGINE_H
 #define BLEOTA_OTA_ENGINE_ENGINE_H
@@ -40,13 +50,19 @@
 #define OTA_ENGINE_BLOCK_SIZE 4096u
 /** Largest image in blocks (16 MiB); sizes the two RAM bitmaps (1 KiB). */
 #define OTA_ENGINE_MAX_BLOCKS 4096u
-#define OTA_ENGINE_DETAIL_LEN 128u
 
 /* ota_engine_begin() flags */
 #define OTA_ENGINE_FORCE     0x1u /* allow the running or last failed image */
 #define OTA_ENGINE_NO_RESUME 0x2u /* discard a matching partial journal */
 #define OTA_ENGINE_SIG_IN_IMAGE \
 	0x4u /* signed: the image's last 4 KiB are its signature sector */
+/*
+ * The receiver's BEGIN policy (engine_sink.c): a session for another image
+ * (or any, with NO_RESUME) is ended instead of BUSY; after commit, the same
+ * image again is 0 (nothing to send: every block reads as verified, finish
+ * and commit are 0) and another one is REBOOT_REQUIRED.
+ */
+#define OTA_ENGINE_RECEIVER 0x8u
 
 /** Trusted signing keys (key digests) a device can be configured with. */
 #define OTA_ENGINE_MAX_TRUSTED_KEYS 3u
@@ -55,13 +71,130 @@
 #define OTA_ENGINE_SLOT_FACTORY (-1)
 #define OTA_ENGINE_SLOT_NONE    (-2)
 
-typedef void (*ota_engine_log_cb_t)(int level, const char *msg,
-				    void *user_data);
-
 #define OTA_ENGINE_LOG_ERR   3
 #define OTA_ENGINE_LOG_WARN  4
 #define OTA_ENGINE_LOG_INFO  6
 #define OTA_ENGINE_LOG_DEBUG 7
+
+/**
+ * What a note says. The numbers and strings it needs travel in struct
+ * ota_engine_note; the words live on the host (engine_text.c).
+ */
+enum ota_engine_msg {
+	OTA_ENGINE_MSG_NONE,
+	/* failures (the detail of ota_engine_last_reason()) */
+	OTA_ENGINE_MSG_TABLE_READ,   /* cannot read the partition table */
+	OTA_ENGINE_MSG_NO_TABLE,     /* no valid partition table at 0x8000 */
+	OTA_ENGINE_MSG_JOURNAL_READ, /* cannot read the journal partition */
+	OTA_ENGINE_MSG_EFUSE_READ,   /* cannot read the counter */
+	OTA_ENGINE_MSG_RECOVER_IO,   /* flash error recovering otadata */
+	OTA_ENGINE_MSG_BOOT_READ,    /* flash error reading the boot slot */
+	OTA_ENGINE_MSG_UNSIGNED,     /* unsigned, signature required */
+	OTA_ENGINE_MSG_SIG_LEN,      /* n0: signature sector length */
+	OTA_ENGINE_MSG_SIG_PAD,      /* n0: image size not padded */
+	OTA_ENGINE_MSG_SIG_NO_BLOCK, /* n0: block 0's ota_sigblock_err */
+	OTA_ENGINE_MSG_RUNNING_READ, /* cannot read the running app */
+	OTA_ENGINE_MSG_UNTRUSTED,    /* no block with a trusted key */
+	OTA_ENGINE_MSG_RUNNING_UNSIGNED, /* the running app trusts no key */
+	OTA_ENGINE_MSG_SIG_OTHER_DIGEST, /* signs another image */
+	OTA_ENGINE_MSG_SIG_NONE_VERIFIES,
+	OTA_ENGINE_MSG_SIZE_ZERO,
+	OTA_ENGINE_MSG_NO_OTA_SLOT,
+	OTA_ENGINE_MSG_OTADATA_READ,
+	OTA_ENGINE_MSG_PENDING,    /* n0: slot */
+	OTA_ENGINE_MSG_TOO_LARGE,  /* n0 size, n1 slot, n2 slot size, n3 sig */
+	OTA_ENGINE_MSG_WRONG_CHIP, /* n0 image chip, n1 device chip */
+	OTA_ENGINE_MSG_DOWNGRADE,  /* n0 image, n1 floor */
+	OTA_ENGINE_MSG_JOURNAL_IO, /* flash error in the journal */
+	OTA_ENGINE_MSG_REJECTED,   /* this image was rejected before */
+	OTA_ENGINE_MSG_SLOT_READ,  /* n0: slot */
+	OTA_ENGINE_MSG_RUNS_ALREADY, /* n0 slot, s0 version */
+	OTA_ENGINE_MSG_OTHER_SESSION,
+	OTA_ENGINE_MSG_COMMITTED,   /* an update is committed: reboot */
+	OTA_ENGINE_MSG_START_IO,    /* flash error starting the session */
+	OTA_ENGINE_MSG_NO_SESSION,  /* n0: the call (enum below) */
+	OTA_ENGINE_MSG_WRITE_RANGE, /* n0 offset, n1 len, n2 image size */
+	OTA_ENGINE_MSG_WRITE_IO,    /* n0: image offset */
+	OTA_ENGINE_MSG_BLOCK_RANGE, /* n0 block, n1 blocks */
+	OTA_ENGINE_MSG_BLOCK_READ,  /* n0 block */
+	OTA_ENGINE_MSG_BLOCK_CRC,   /* n0 block, n1 CRC read, n2 expected */
+	OTA_ENGINE_MSG_IMAGE_READ,  /* flash error reading the image */
+	OTA_ENGINE_MSG_IMAGE,       /* ref: the struct ota_image_verify */
+	OTA_ENGINE_MSG_HDR_CHIP,    /* n0 header chip, n1 manifest chip */
+	OTA_ENGINE_MSG_APP_VERSION, /* s0 image, s1 manifest */
+	OTA_ENGINE_MSG_APP_PROJECT, /* s0 image, s1 manifest */
+	OTA_ENGINE_MSG_APP_SECVER,  /* n0 image, n1 manifest */
+	OTA_ENGINE_MSG_SIG_DIGEST,  /* n0 signed bytes, n1 block */
+	OTA_ENGINE_MSG_SIG_PLACE,   /* n0 image_len, n1 want, n2 region */
+	OTA_ENGINE_MSG_SIG_WRITE,
+	OTA_ENGINE_MSG_SIG_READ,
+	OTA_ENGINE_MSG_SIG_DIFFERS,
+	OTA_ENGINE_MSG_MISSING, /* n0 missing, n1 blocks */
+	OTA_ENGINE_MSG_RESEND,  /* n0 unverified, n1 blocks */
+	OTA_ENGINE_MSG_HASH,    /* n0 size, n1 slot */
+	OTA_ENGINE_MSG_COMMIT_EARLY,
+	OTA_ENGINE_MSG_NO_OTADATA,
+	OTA_ENGINE_MSG_SELECT, /* n0 slot */
+	OTA_ENGINE_MSG_OTADATA_IO,
+	OTA_ENGINE_MSG_NOT_OTA,  /* not running from an OTA slot */
+	OTA_ENGINE_MSG_STATE,    /* n0 slot, n1 otadata state */
+	OTA_ENGINE_MSG_NO_ENTRY, /* n0 slot: not in otadata */
+	OTA_ENGINE_MSG_EFUSE_IO,
+	OTA_ENGINE_MSG_NO_PREVIOUS, /* n0 slot */
+	OTA_ENGINE_MSG_CLOSE_IO,    /* flash error closing the journal */
+	OTA_ENGINE_MSG_BOOT_IO,     /* flash error in the bootloader */
+	OTA_ENGINE_MSG_NO_BOOTABLE,
+	OTA_ENGINE_MSG_WAIT_REBOOT, /* s0: committed version */
+	/* log lines */
+	OTA_ENGINE_MSG_BEGIN,          /* n0 size, n1 slot, n2 bit0 signed,
+				      * bit1 resumed */
+	OTA_ENGINE_MSG_RESUME_CHANGED, /* n0 block */
+	OTA_ENGINE_MSG_REWRITE,        /* n0 block */
+	OTA_ENGINE_MSG_FINISHED,       /* n0 slot, s0 project, s1 version */
+	OTA_ENGINE_MSG_COMMIT_DONE,    /* n0 sector, n1 seq, n2 slot */
+	OTA_ENGINE_MSG_CONFIRM_DONE,   /* n0 slot */
+	OTA_ENGINE_MSG_ROLLBACK_DONE,  /* n0 slot */
+	OTA_ENGINE_MSG_RECOVERING,     /* n0 sector */
+	OTA_ENGINE_MSG_EFUSE_RAISED,   /* n0 old, n1 new */
+	OTA_ENGINE_MSG_BOOT_NO_IMAGE,  /* n0 slot */
+	OTA_ENGINE_MSG_BOOT_BELOW,     /* n0 slot, n1 image, n2 counter */
+	OTA_ENGINE_MSG_BOOT_ABORTED,   /* n0 seq */
+	OTA_ENGINE_MSG_BOOTING,        /* n0 slot, s0 version */
+	/* the receiver adapter (engine_sink.c) */
+	OTA_ENGINE_MSG_REFUSED,         /* n0 call; ref: the failure's note */
+	OTA_ENGINE_MSG_COMMITTED_AGAIN, /* s0 version */
+	OTA_ENGINE_MSG_BLOCK_RETRY,     /* n0 block */
+	OTA_ENGINE_MSG_ABORT_COMMITTED,
+	OTA_ENGINE_MSG_COUNT
+};
+
+/* The call a NO_SESSION or REFUSED note names (n0). */
+enum ota_engine_call {
+	OTA_ENGINE_CALL_BEGIN,
+	OTA_ENGINE_CALL_WRITE,
+	OTA_ENGINE_CALL_VERIFY,
+	OTA_ENGINE_CALL_FINISH,
+	OTA_ENGINE_CALL_COMMIT,
+	OTA_ENGINE_CALL_CONFIRM,
+	OTA_ENGINE_CALL_ROLLBACK,
+};
+
+/**
+ * One message: a code and its arguments. Strings point at NUL-padded
+ * fields of at most 32 chars inside the engine (or NULL) and @ref at
+ * engine state; both stay valid until the next engine call.
+ */
+struct ota_engine_note {
+	uint8_t msg;    /* enum ota_engine_msg */
+	uint8_t reason; /* enum ota_engine_reason; NONE for a log line */
+	uint8_t level;  /* OTA_ENGINE_LOG_* */
+	uint32_t n[4];
+	const char *s[2];
+	const void *ref;
+};
+
+typedef void (*ota_engine_log_cb_t)(const struct ota_engine_note *note,
+				    void *user_data);
 
 /** Why the last call failed. Names are stable (logs, wire mapping). */
 enum ota_engine_reason {
@@ -89,12 +222,13 @@ enum ota_engine_reason {
 	OTA_ENGINE_REASON_FLASH_ERROR, /* -EIO */
 	OTA_ENGINE_REASON_SIGNATURE_REQUIRED, /* -EACCES: unsigned, key set */
 	OTA_ENGINE_REASON_BAD_SIGNATURE,      /* -EBADMSG: does not verify */
-	OTA_ENGINE_REASON_UNTRUSTED_KEY, /* -EACCES: verifies, not trusted */
+	OTA_ENGINE_REASON_UNTRUSTED_KEY,   /* -EACCES: verifies, not trusted */
+	OTA_ENGINE_REASON_REBOOT_REQUIRED, /* -EBUSY: committed, reboot */
 };
 
-/** "TOO_LARGE", ... */
+/** "TOO_LARGE", ... (host builds: engine_text.c) */
 const char *ota_engine_reason_name(enum ota_engine_reason r);
-/** What went wrong and what to do, one sentence. */
+/** What went wrong and what to do, one sentence (host builds). */
 const char *ota_engine_reason_str(enum ota_engine_reason r);
 
 struct ota_engine_cfg {
@@ -171,7 +305,24 @@ struct ota_engine_info {
 	uint32_t secure_version;
 };
 
-/* Treat as opaque: placed by the caller, about 7 KiB, layout may change. */
+/*
+ * Pre-flight's verdict (ota_engine_preflight()): where the image goes and,
+ * for a signed one, which signature block was accepted and the digest the
+ * image must hash to.
+ */
+struct ota_engine_plan {
+	unsigned int slot;
+	uint32_t slot_off;
+	uint32_t slot_size;
+	bool sig_on;
+	bool sig_in_image;
+	uint8_t sig_block;      /* the block that verified */
+	uint8_t sig_digest_len; /* 32 (SHA-256) or 48 (P-384) */
+	uint32_t sig_region;    /* signed bytes; the sector starts here */
+	uint8_t sig_digest[OTA_SIGBLOCK_DIGEST_MAX];
+};
+
+/* Treat as opaque: placed by the caller, about 3 KiB, layout may change. */
 struct ota_engine {
 	struct ota_engine_cfg cfg;
 	struct ota_layout layout;
@@ -182,25 +333,31 @@ struct ota_engine {
 	struct ota_app_desc running_desc;
 	uint32_t efuse_secure_version;
 	struct ota_journal jr;
+	/* the session (session.c) */
 	enum ota_engine_session session;
+	bool committed_again; /* OTA_ENGINE_RECEIVER: same image after commit */
 	struct ota_engine_manifest man;
-	unsigned int target;
+	struct ota_engine_plan plan;
 	uint32_t nblocks;
 	uint8_t verified[OTA_ENGINE_MAX_BLOCKS / 8];
 	uint8_t erased[OTA_ENGINE_MAX_BLOCKS / 8];
-	uint32_t stream_next; /* next block for the in-order verifier */
+	/*
+	 * The in-order stream over verified blocks: the ESP format check and
+	 * the whole-image SHA-256 in one pass (iv.cfg.hash_all), so finish
+	 * only completes it. P-384 signatures also need SHA-384 of the region.
+	 */
+	uint32_t stream_next; /* next block the stream takes */
 	bool stream_failed;
-	bool stream_on; /* iv holds this session's in-order stream */
-	struct ota_image_verify iv; /* streaming verifier, reused by finish */
-	/* the signature of a signed session (begin_signed) */
-	bool sig_on;
-	bool sig_in_image;      /* OTA_ENGINE_SIG_IN_IMAGE */
-	unsigned int sig_block; /* index of the block that verified */
-	uint32_t sig_region;    /* signed bytes: where the sector starts */
-	size_t sig_len;         /* bytes of sig kept (<= 3 blocks) */
-	uint8_t sig[OTA_SIGBLOCK_MAX * OTA_SIGBLOCK_LEN];
+	bool stream_on;   /* iv holds this session's stream */
+	bool sig_snapped; /* sig_calc holds the signed region's digest */
+	struct ota_image_verify iv;
+	struct ota_sha384 sha384;
+	uint8_t sig_calc[OTA_SIGBLOCK_DIGEST_MAX];
+	/* SHA-256 of the signature sector bytes BEGIN carried and wrote */
+	uint8_t sig_sector_sha[OTA_SHA256_LEN];
+	uint16_t sig_len;
 	enum ota_engine_reason reason;
-	char detail[OTA_ENGINE_DETAIL_LEN];
+	struct ota_engine_note note; /* of the last failure */
 };
 
 /**
@@ -260,7 +417,9 @@ int ota_engine_begin(struct ota_engine *eng,
  *  - default: the signed region only, i.e. the app padded with 0xFF to a
  *    4 KiB boundary (the signed file minus its last 4096 bytes). Then
  *    m->sha256 is the digest the blocks sign (SHA-256 schemes) and the
- *    engine writes the signature sector itself, at image_size, at finish.
+ *    engine writes the signature sector itself, at image_size, here at
+ *    begin (read back and compared before it returns), so @sig is not
+ *    kept in RAM; finish re-reads it and checks its SHA-256.
  *  - OTA_ENGINE_SIG_IN_IMAGE: the whole signed file; its last 4096 bytes
  *    are the signature sector and must equal @sig at finish.
  * In both cases image_size must be a multiple of 4096 and the signed
@@ -279,10 +438,11 @@ int ota_engine_begin(struct ota_engine *eng,
  *  BAD_MANIFEST (-EINVAL): image_size not a multiple of 4096, @sig_len
  *      outside 1216..4096.
  * ota_engine_finish() then also requires: the SHA-256 (SHA-384 for P-384)
- * of the signed region read back from flash equals the accepted block's
- * digest, the app image ends in the last 4 KiB of the region (the sector
- * is at ALIGN_UP(image_len, 4096), where IDF looks), and the signature
- * sector in flash equals @sig (BAD_SIGNATURE otherwise).
+ * of the signed region, as read from flash into the stream, equals the
+ * accepted block's digest, the app image ends in the last 4 KiB of the
+ * region (the sector is at ALIGN_UP(image_len, 4096), where IDF looks),
+ * and the signature sector read back from flash has @sig's SHA-256
+ * (BAD_SIGNATURE otherwise).
  * Returns as ota_engine_begin() plus the above. Power loss: as
  * ota_engine_begin(); a resumed session must be begun again with the same
  * @sig.
@@ -291,6 +451,18 @@ int ota_engine_begin_signed(struct ota_engine *eng,
 			    const struct ota_engine_manifest *m,
 			    const uint8_t *sig, size_t sig_len,
 			    unsigned int flags);
+
+/**
+ * The read-only half of ota_engine_begin_signed(): every refusal it lists
+ * (BUSY for an active or committed session), without changing flash.
+ * On 0, @plan says where the image goes and which signature block holds.
+ * Reads otadata, the journal and (for SAME_AS_RUNNING / running-app keys)
+ * the running slot.
+ */
+int ota_engine_preflight(struct ota_engine *eng,
+			 const struct ota_engine_manifest *m,
+			 const uint8_t *sig, size_t sig_len, unsigned int flags,
+			 struct ota_engine_plan *plan);
 
 /**
  * Write @len bytes of image at image offset @offset. Idempotent for
@@ -308,7 +480,8 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
  * match it is journalled as verified and 0 is returned. On a mismatch:
  * -EILSEQ (BLOCK_CRC), the block is unverified and its sector will be
  * erased by the next write into it. Verified blocks also feed, in order,
- * a streaming image check: once the verified prefix proves the image can
+ * the stream (the image check and every hash; the next block in order from
+ * the same read as its CRC): once the verified prefix proves the image can
  * never be accepted (bad header, wrong chip, app desc != manifest) the call
  * returns -ENOEXEC (BAD_IMAGE / MANIFEST_MISMATCH): stop and abort.
  * Also -EPROTO (NO_SESSION), -EINVAL (block out of range), -EIO.
@@ -316,13 +489,19 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
 int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 			    uint32_t crc32);
 
-/** True if @block is verified in the current session. */
+/**
+ * True if @block is verified in the current session (every block, after a
+ * receiver BEGIN of the image already committed).
+ */
 bool ota_engine_block_is_verified(const struct ota_engine *eng, uint32_t block);
 
 /**
- * Verify the whole written image from flash: ESP format (header, segments,
- * checksum, appended SHA-256, fits the slot, right chip), SHA-256 of all
- * image_size bytes == manifest, and app desc / chip == manifest.
+ * Verify the whole written image: ESP format (header, segments, checksum,
+ * appended SHA-256, fits the slot, right chip), SHA-256 of all image_size
+ * bytes == manifest, and app desc / chip == manifest. The bytes were read
+ * back from flash, CRC-checked and hashed once by block verification (the
+ * in-order stream); finish completes that stream and reads the image again
+ * only for blocks that were written but never block-verified.
  * Returns 0 (session VERIFIED; again 0 if already verified), -EAGAIN
  * (INCOMPLETE: blocks never written; session kept), -EILSEQ
  * (HASH_MISMATCH), -ENOEXEC (BAD_IMAGE with detail, MANIFEST_MISMATCH),
@@ -380,7 +559,23 @@ int ota_engine_info(const struct ota_engine *eng, struct ota_engine_info *out);
 /** Reason of the last failed call (NONE after a success). */
 enum ota_engine_reason ota_engine_last_reason(const struct ota_engine *eng);
 
-/** Detail line of the last failure ("" if none). */
+/** The note of the last failure (msg NONE after a success). */
+const struct ota_engine_note *
+ota_engine_last_note(const struct ota_engine *eng);
+
+/**
+ * ota_engine_note_format() - the words for @n, one line without the reason
+ * name ("block 3: CRC 0x..., expected 0x..."). Host builds only
+ * (engine_text.c). Returns @buf, always NUL-terminated (cap > 0).
+ */
+const char *ota_engine_note_format(const struct ota_engine_note *n, char *buf,
+				   size_t cap);
+
+/**
+ * Detail line of the last failure ("" if none): ota_engine_note_format()
+ * of ota_engine_last_note() into a per-thread buffer that the next call
+ * overwrites. Host builds only.
+ */
 const char *ota_engine_last_detail(const struct ota_engine *eng);
 
 #endif /* BLEOTA_OTA_ENGINE_ENGINE_H */

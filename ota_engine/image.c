@@ -31,8 +31,6 @@
 #include "ota_engine/image.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "common/bytes.h"
@@ -193,11 +191,19 @@ void ota_image_verify_init(struct ota_image_verify *v,
 	ota_sha256_init(&v->sha);
 }
 
+/* The appended-hash digest (cfg.hash_all: ota_image_verify_update()). */
+static void hash(struct ota_image_verify *v, const uint8_t *p, size_t n)
+{
+	if (!v->cfg.hash_all)
+		ota_sha256_update(&v->sha, p, n);
+}
+
 static int fail(struct ota_image_verify *v, enum ota_image_err err)
 {
 	uint8_t scratch[OTA_SHA256_LEN];
 
-	if (v->phase != PH_HASH && v->phase != PH_DONE)
+	/* with hash_all the whole-file digest goes on past the error */
+	if (!v->cfg.hash_all && v->phase != PH_HASH && v->phase != PH_DONE)
 		ota_sha256_final(&v->sha, scratch);
 	v->err = err;
 	v->err_off = v->pos;
@@ -206,7 +212,7 @@ static int fail(struct ota_image_verify *v, enum ota_image_err err)
 	return -EILSEQ;
 }
 
-static uint32_t mmu_page(const struct ota_image_verify *v)
+uint32_t ota_image_mmu_page(const struct ota_image_verify *v)
 {
 	uint8_t log2 = v->info.has_desc ? v->info.desc.mmu_page_size : 0;
 
@@ -231,7 +237,7 @@ static uint32_t mmu_page(const struct ota_image_verify *v)
 static bool seg_aligned(const struct ota_image_verify *v,
 			const struct ota_image_seg *s)
 {
-	uint32_t page = mmu_page(v);
+	uint32_t page = ota_image_mmu_page(v);
 
 	if (!is_mapped(v->info.chip_id, s->load_addr))
 		return true;
@@ -336,8 +342,8 @@ static int seg_data(struct ota_image_verify *v, const uint8_t *p, size_t n)
 	return 0;
 }
 
-int ota_image_verify_update(struct ota_image_verify *v, const void *data,
-			    size_t len)
+/* The phase machine; ota_image_verify_update() adds the whole-file hash. */
+static int step(struct ota_image_verify *v, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 
@@ -358,20 +364,20 @@ int ota_image_verify_update(struct ota_image_verify *v, const void *data,
 			memcpy(v->buf + v->buf_len, p, n);
 			v->buf_len += (uint32_t)n;
 			if (v->phase != PH_HASH)
-				ota_sha256_update(&v->sha, p, n);
+				hash(v, p, n);
 			break;
 		case PH_SEG_DATA:
 			n = v->seg_left < len ? v->seg_left : len;
-			ota_sha256_update(&v->sha, p, n);
+			hash(v, p, n);
 			break;
 		case PH_PAD:
 			n = v->need < len ? v->need : len;
-			ota_sha256_update(&v->sha, p, n);
+			hash(v, p, n);
 			v->need -= (uint32_t)n;
 			break;
 		case PH_CHECKSUM:
 			n = 1;
-			ota_sha256_update(&v->sha, p, n);
+			hash(v, p, n);
 			break;
 		default:
 			return -EILSEQ;
@@ -419,13 +425,19 @@ int ota_image_verify_update(struct ota_image_verify *v, const void *data,
 			v->info.checksum_calc = v->xor_acc;
 			if (v->info.checksum_stored != v->info.checksum_calc)
 				return fail(v, OTA_IMAGE_ERR_CHECKSUM);
-			if (v->info.hash_appended) {
+			if (v->cfg.hash_all) {
+				/* everything so far, then a copy's digest */
+				ota_sha256_update(&v->sha, v->hash_from,
+						  (size_t)(p - v->hash_from));
+				v->hash_from = p;
+				ota_image_verify_digest(v, v->info.sha_calc);
+			} else
 				ota_sha256_final(&v->sha, v->info.sha_calc);
+			if (v->info.hash_appended) {
 				v->phase = PH_HASH;
 				v->need = OTA_SHA256_LEN;
 				v->buf_len = 0;
 			} else {
-				ota_sha256_final(&v->sha, v->info.sha_calc);
 				v->info.image_len = v->pos;
 				v->phase = PH_DONE;
 			}
@@ -455,6 +467,31 @@ int ota_image_verify_update(struct ota_image_verify *v, const void *data,
 	return v->phase == PH_FAILED ? -EILSEQ : 0;
 }
 
+void ota_image_verify_digest(const struct ota_image_verify *v,
+			     uint8_t out[OTA_SHA256_LEN])
+{
+	struct ota_sha256 copy;
+
+	ota_sha256_clone(&copy, &v->sha);
+	ota_sha256_final(&copy, out);
+}
+
+int ota_image_verify_update(struct ota_image_verify *v, const void *data,
+			    size_t len)
+{
+	int rc;
+
+	if (!v->cfg.hash_all)
+		return step(v, data, len);
+	/* every byte once, whatever the phase machine made of it */
+	v->hash_from = data;
+	rc = step(v, data, len);
+	ota_sha256_update(&v->sha, v->hash_from,
+			  len - (size_t)(v->hash_from - (const uint8_t *)data));
+	v->hash_from = NULL;
+	return rc;
+}
+
 bool ota_image_verify_complete(const struct ota_image_verify *v)
 {
 	return v->phase == PH_DONE;
@@ -467,116 +504,4 @@ int ota_image_verify_final(struct ota_image_verify *v)
 	if (v->phase != PH_FAILED)
 		fail(v, OTA_IMAGE_ERR_TRUNCATED);
 	return -EILSEQ;
-}
-
-/* All of a digest: a shortened one can look equal when it is not. */
-static void hex32(char *out, const uint8_t *b)
-{
-	static const char hexd[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < OTA_SHA256_LEN; i++) {
-		out[2 * i] = hexd[b[i] >> 4];
-		out[2 * i + 1] = hexd[b[i] & 0xf];
-	}
-	out[2 * OTA_SHA256_LEN] = '\0';
-}
-
-const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
-			       size_t cap)
-{
-	const struct ota_image_info *in = &v->info;
-	const struct ota_image_seg *s = &in->seg[v->err_seg];
-	char a[2 * OTA_SHA256_LEN + 1], b[2 * OTA_SHA256_LEN + 1];
-
-	switch (v->err) {
-	case OTA_IMAGE_OK:
-		snprintf(buf, cap, "image valid");
-		break;
-	case OTA_IMAGE_ERR_TRUNCATED:
-		/* what to do is the caller's advice, said once */
-		snprintf(buf, cap, "image truncated at offset 0x%" PRIx32,
-			 v->err_off);
-		break;
-	case OTA_IMAGE_ERR_MAGIC:
-		snprintf(buf, cap,
-			 "bad image magic 0x%02x (expected 0xe9): not an ESP "
-			 "app image",
-			 in->checksum_stored);
-		break;
-	case OTA_IMAGE_ERR_CHIP:
-		snprintf(buf, cap,
-			 "image is for %s (chip id %u) but the device is %s "
-			 "(chip id %u)",
-			 ota_image_chip_name(in->chip_id), in->chip_id,
-			 ota_image_chip_name(v->cfg.chip_id), v->cfg.chip_id);
-		break;
-	case OTA_IMAGE_ERR_CHIP_REV:
-		snprintf(buf, cap,
-			 "image needs chip revision v%u.%u..v%u.%u, the chip "
-			 "is v%u.%u",
-			 in->min_chip_rev_full / 100,
-			 in->min_chip_rev_full % 100,
-			 in->max_chip_rev_full / 100,
-			 in->max_chip_rev_full % 100, v->cfg.chip_rev / 100,
-			 v->cfg.chip_rev % 100);
-		break;
-	case OTA_IMAGE_ERR_SEG_COUNT:
-		snprintf(buf, cap, "image has %u segments (allowed 1..%u)",
-			 in->seg_count, OTA_IMAGE_MAX_SEGMENTS);
-		break;
-	case OTA_IMAGE_ERR_HASH_FLAG:
-		snprintf(buf, cap, "hash_appended is %u (must be 0 or 1)",
-			 in->hash_appended);
-		break;
-	case OTA_IMAGE_ERR_SEG_LEN:
-		snprintf(buf, cap,
-			 "segment %" PRIu32 " length 0x%" PRIx32
-			 " is invalid (must be a "
-			 "multiple of 4 below 16 MiB)",
-			 v->err_seg, s->len);
-		break;
-	case OTA_IMAGE_ERR_SEG0_SHORT:
-		snprintf(buf, cap,
-			 "segment 0 is %" PRIu32
-			 " bytes, too short for esp_app_desc_t "
-			 "(256)",
-			 s->len);
-		break;
-	case OTA_IMAGE_ERR_APP_DESC:
-		snprintf(buf, cap,
-			 "no esp_app_desc_t at offset 0x20 (magic 0x%08" PRIx32
-			 ", "
-			 "expected 0xabcd5432)",
-			 in->desc.magic);
-		break;
-	case OTA_IMAGE_ERR_MMU_ALIGN:
-		snprintf(buf, cap,
-			 "segment %" PRIu32 " (load 0x%08" PRIx32
-			 ") at image offset 0x%" PRIx32 " is not "
-			 "aligned to the 0x%" PRIx32 " MMU page",
-			 v->err_seg, s->load_addr, s->data_off, mmu_page(v));
-		break;
-	case OTA_IMAGE_ERR_CHECKSUM:
-		snprintf(buf, cap,
-			 "image checksum mismatch (stored 0x%02x, computed "
-			 "0x%02x)",
-			 in->checksum_stored, in->checksum_calc);
-		break;
-	case OTA_IMAGE_ERR_SHA256:
-		hex32(a, in->sha_stored);
-		hex32(b, in->sha_calc);
-		snprintf(buf, cap,
-			 "appended SHA-256 mismatch (stored %s, computed %s)",
-			 a, b);
-		break;
-	case OTA_IMAGE_ERR_TOO_BIG:
-		snprintf(buf, cap,
-			 "image does not fit the 0x%" PRIx32
-			 "-byte partition (reached "
-			 "offset 0x%" PRIx32 ")",
-			 v->cfg.max_len, v->err_off);
-		break;
-	}
-	return buf;
 }

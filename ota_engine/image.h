@@ -107,6 +107,14 @@ struct ota_image_cfg {
 	uint16_t chip_id;  /* expected chip, OTA_CHIP_ANY to accept all */
 	uint16_t chip_rev; /* this chip's revision, major * 100 + minor */
 	uint32_t max_len;  /* partition size; 0 = 16 MiB */
+	/*
+	 * Hash every byte fed (trailing padding, the appended hash and bytes
+	 * after a format error included), not only the part the appended
+	 * SHA-256 covers; the appended-hash check then reads a copy. ota_image_verify_digest()
+	 * gives the digest of everything fed so far: one pass over the image
+	 * serves both the format check and the whole-file digest.
+	 */
+	bool hash_all;
 };
 
 /* Treat as opaque; placed by the caller (about 1 KiB). */
@@ -125,10 +133,20 @@ struct ota_image_verify {
 	enum ota_image_err err;
 	uint32_t err_off;
 	uint32_t err_seg;
+	const uint8_t *hash_from; /* hash_all: first byte not hashed yet */
 };
 
 /** Human name of a chip id ("esp32c3"), or "unknown". */
 const char *ota_image_chip_name(uint16_t chip_id);
+
+/**
+ * The MMU page mapped segments align to: the app desc's mmu_page_size when
+ * set; else what the ESP-IDF bootloader built with the app uses: 64 KiB,
+ * except on the chips whose page is configurable (C2, C6, H2, C61), where
+ * the build derives it from the flash size in the image header (16 KiB for
+ * 1 MB, 32 KiB for 2 MB, 64 KiB above).
+ */
+uint32_t ota_image_mmu_page(const struct ota_image_verify *v);
 
 /** Stable short description of @err. */
 const char *ota_image_strerror(enum ota_image_err err);
@@ -145,6 +163,13 @@ void ota_image_verify_init(struct ota_image_verify *v,
 int ota_image_verify_update(struct ota_image_verify *v, const void *data,
 			    size_t len);
 
+/**
+ * ota_image_verify_digest() - SHA-256 of every byte fed so far; only
+ * meaningful with cfg.hash_all and before a failure. Leaves @v running.
+ */
+void ota_image_verify_digest(const struct ota_image_verify *v,
+			     uint8_t out[OTA_SHA256_LEN]);
+
 /** True once the image end (checksum and hash) has been consumed. */
 bool ota_image_verify_complete(const struct ota_image_verify *v);
 
@@ -157,6 +182,7 @@ int ota_image_verify_final(struct ota_image_verify *v);
 /**
  * Write one line saying exactly what is wrong, with the numbers
  * ("image checksum mismatch (stored 0x3a, computed 0x5c)"). Returns @buf.
+ * Host builds only (image_text.c; device firmware carries no words).
  */
 const char *ota_image_describe(const struct ota_image_verify *v, char *buf,
 			       size_t cap);

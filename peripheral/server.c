@@ -21,8 +21,8 @@
 
 #include <glib.h>
 
+#include "ota_engine/engine_sink.h"
 #include "ota_engine/otadata.h"
-#include "peripheral/engine_sink.h"
 #include "host/hlog.h"
 #include "host/pump.h"
 
@@ -46,14 +46,20 @@ struct server {
 	GSList *busy;
 };
 
-static void engine_log(int level, const char *msg, void *user_data)
+/* The engine reports codes and numbers; the words are made here. */
+static void engine_log(const struct ota_engine_note *n, void *user_data)
 {
+	char msg[240];
+	const char *name =
+		ota_engine_reason_name((enum ota_engine_reason)n->reason);
+
 	(void)user_data;
-	if (level <= OTA_ENGINE_LOG_ERR)
-		hlog_err("engine: %s", msg);
-	else if (level <= OTA_ENGINE_LOG_WARN)
+	ota_engine_note_format(n, msg, sizeof(msg));
+	if (n->level <= OTA_ENGINE_LOG_ERR)
+		hlog_err("engine: %s: %s", name, msg);
+	else if (n->level <= OTA_ENGINE_LOG_WARN)
 		hlog_warn("engine: %s", msg);
-	else if (level <= OTA_ENGINE_LOG_INFO)
+	else if (n->level <= OTA_ENGINE_LOG_INFO)
 		hlog_info("engine: %s", msg);
 	else
 		hlog_dbg("engine: %s", msg);

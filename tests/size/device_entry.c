@@ -5,20 +5,23 @@
  * (SHA-256/384, MD5, the RSA-PSS and ECDSA signature checks) comes from
  * the platform on a real device (hardware or ROM routines, as ESP-IDF's
  * bootloader uses), so here it is an empty stand-in and not counted; the flash
- * driver is the platform's too. Never executed: only sizes are read.
+ * driver is the platform's too. The receiver reaches the engine through
+ * the device-side adapter (ota_engine/engine_sink.c), as firmware would.
+ * Never executed: only sizes are read.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ota_engine/crypto.h"
 #include "ota_engine/engine.h"
+#include "ota_engine/engine_sink.h"
 #include "protocol/receiver.h"
 
 struct ota_rx bleota_size_dev_rx;
 struct ota_engine bleota_size_dev_engine;
+struct engine_sink bleota_size_dev_sink;
 
 extern const struct ota_flash_ops bleota_size_flash __attribute__((weak));
-extern const struct ota_sink_ops bleota_size_dev_sink __attribute__((weak));
 
 /* the platform's hashing, outside the count */
 void ota_sha256_init(struct ota_sha256 *ctx)
@@ -37,6 +40,12 @@ void ota_sha256_final(struct ota_sha256 *ctx, uint8_t out[OTA_SHA256_LEN])
 {
 	(void)ctx;
 	(void)out;
+}
+
+void ota_sha256_clone(struct ota_sha256 *dst, const struct ota_sha256 *src)
+{
+	(void)dst;
+	(void)src;
 }
 
 void ota_md5_init(struct ota_md5 *ctx)
@@ -102,7 +111,8 @@ void bleota_size_device(void)
 {
 	static uint8_t buf[OTA_MAX_VALUE];
 	struct ota_engine_cfg ecfg = { .flash = &bleota_size_flash };
-	struct ota_rx_cfg rcfg = { .sink = &bleota_size_dev_sink };
+	struct ota_rx_cfg rcfg = { .sink = &engine_sink_ops,
+				   .sink_ctx = &bleota_size_dev_sink };
 	struct ota_engine_manifest m = { 0 };
 	struct ota_engine_status st;
 	struct ota_engine_info info;
@@ -122,6 +132,7 @@ void bleota_size_device(void)
 	ota_engine_status(&bleota_size_dev_engine, &st);
 	ota_engine_info(&bleota_size_dev_engine, &info);
 	ota_engine_last_reason(&bleota_size_dev_engine);
+	engine_sink_init(&bleota_size_dev_sink, &bleota_size_dev_engine);
 	ota_rx_init(&bleota_size_dev_rx, &rcfg);
 	ota_rx_feed(&bleota_size_dev_rx, OTA_CHAN_DATA, buf, sizeof(buf), 0);
 	ota_rx_poll(&bleota_size_dev_rx, buf, sizeof(buf), &chan, 0);

@@ -17,7 +17,8 @@
 
 #include <cmocka.h>
 
-#include "ota_engine/crc.h"
+#include "common/crc32.h"
+#include "ota_engine/flash_file.h"
 #include "ota_engine/otadata.h"
 #include "tests/harness/device.h"
 #include "tests/harness/esp_image_build.h"
@@ -462,7 +463,7 @@ static void test_finish_refusals(void **state)
 		}
 		assert_int_equal(
 			ota_engine_block_verify(&fx->d.eng, 0,
-						ota_crc_ieee(0, fx->v2, 4096)),
+						ota_crc32(0, fx->v2, 4096)),
 			0);
 		assert_int_equal(ota_engine_finish(&fx->d.eng), -EILSEQ);
 		assert_int_equal(ota_engine_last_reason(&fx->d.eng),
@@ -536,7 +537,7 @@ static void test_block_crc_and_idempotence(void **state)
 	struct fx *fx = *state;
 	struct ota_engine_manifest m;
 	uint8_t blk[4096];
-	uint32_t crc1 = ota_crc_ieee(0, fx->v2 + 4096, 4096);
+	uint32_t crc1 = ota_crc32(0, fx->v2 + 4096, 4096);
 	size_t off;
 
 	assert_int_equal(dev_power_on(&fx->d), 0);
@@ -571,7 +572,7 @@ static void test_block_crc_and_idempotence(void **state)
 	memset(blk, 0x00, 16);
 	assert_int_equal(ota_engine_write(&fx->d.eng, 0, blk, 16), 0);
 	assert_int_equal(ota_engine_block_verify(&fx->d.eng, 0,
-						 ota_crc_ieee(0, fx->v2, 4096)),
+						 ota_crc32(0, fx->v2, 4096)),
 			 -EILSEQ);
 	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 777), 0);
 	/* writes into verified blocks are skipped */
@@ -638,7 +639,7 @@ static void test_chunking_invariance(void **state)
 			assert_int_equal(
 				ota_engine_block_verify(
 					&fx->d.eng, bb,
-					ota_crc_ieee(0, fx->v2 + start, blen)),
+					ota_crc32(0, fx->v2 + start, blen)),
 				0);
 		}
 		assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
@@ -662,11 +663,10 @@ static void test_resume_after_reboot(void **state)
 		assert_int_equal(ota_engine_write(&fx->d.eng, b * 4096,
 						  fx->v2 + b * 4096, 4096),
 				 0);
-		assert_int_equal(
-			ota_engine_block_verify(
-				&fx->d.eng, b,
-				ota_crc_ieee(0, fx->v2 + b * 4096, 4096)),
-			0);
+		assert_int_equal(ota_engine_block_verify(
+					 &fx->d.eng, b,
+					 ota_crc32(0, fx->v2 + b * 4096, 4096)),
+				 0);
 	}
 	/* half of the next block lands, then power goes */
 	assert_int_equal(ota_engine_write(&fx->d.eng, half * 4096,
@@ -823,6 +823,132 @@ static void test_no_slot_no_bootable_no_table(void **state)
 	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -ENODEV);
 }
 
+/*
+ * Hash once: blocks verified in order (or any order) have been read from
+ * flash, CRC-checked and hashed by the time finish runs, so finish reads
+ * no image bytes again; a corrupted manifest hash is still caught.
+ */
+static void test_finish_hash_once(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+	uint64_t reads;
+	uint32_t b, nb = (uint32_t)((fx->v2_len + 4095) / 4096);
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	/* back to front: the stream catches up when block 0 arrives */
+	for (b = nb; b-- > 0;) {
+		size_t start = (size_t)b * 4096;
+		size_t len =
+			fx->v2_len - start < 4096 ? fx->v2_len - start : 4096;
+
+		assert_int_equal(ota_engine_write(&fx->d.eng, (uint32_t)start,
+						  fx->v2 + start, len),
+				 0);
+		assert_int_equal(ota_engine_block_verify(
+					 &fx->d.eng, b,
+					 ota_crc32(0, fx->v2 + start, len)),
+				 0);
+	}
+	reads = ota_flash_file_op_count(fx->d.f, OTA_FLASH_OP_READ);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
+	assert_int_equal(ota_flash_file_op_count(fx->d.f, OTA_FLASH_OP_READ),
+			 reads);
+	assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
+
+	/* the running digest is the whole image's: a wrong one fails */
+	m.sha256[0] ^= 1;
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, OTA_ENGINE_FORCE), 0);
+	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 4096), 0);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), -EILSEQ);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_HASH_MISMATCH);
+}
+
+/* OTA_ENGINE_RECEIVER: the receiver's BEGIN policy, now in the engine. */
+static void test_begin_receiver_policy(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m1, m2;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	dev_manifest(fx->v2, fx->v2_len, &m2);
+	m1 = m2;
+	m1.sha256[0] ^= 1; /* another image of the same size */
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m1, 0), 0);
+	/* plain begin: BUSY; the receiver's: the old session ends */
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m2, 0), -EBUSY);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m2, OTA_ENGINE_RECEIVER),
+			 0);
+	assert_int_equal(dev_send_blocks(&fx->d, fx->v2, fx->v2_len, 4096), 0);
+	assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
+	assert_int_equal(ota_engine_commit(&fx->d.eng), 0);
+	/* after commit: the same image again has nothing left to send */
+	assert_false(ota_engine_block_is_verified(&fx->d.eng, 0));
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m2, OTA_ENGINE_RECEIVER),
+			 0);
+	assert_true(ota_engine_block_is_verified(&fx->d.eng, 0));
+	assert_int_equal(ota_engine_finish(&fx->d.eng), 0);
+	assert_int_equal(ota_engine_commit(&fx->d.eng), 0);
+	/* another image waits for the reboot, and the words say so */
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m1, OTA_ENGINE_RECEIVER),
+			 -EBUSY);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_REBOOT_REQUIRED);
+	assert_string_equal(ota_engine_last_detail(&fx->d.eng),
+			    "2.0.0 is committed and waits for a reboot");
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m1, 0), -EBUSY);
+	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+			 OTA_ENGINE_REASON_BUSY);
+}
+
+/*
+ * The device reports codes and numbers; every code has words on the host,
+ * and a refusal logged by the adapter reads as before.
+ */
+static void test_note_words(void **state)
+{
+	struct ota_engine_note n, inner;
+	char buf[240];
+	unsigned int msg;
+
+	(void)state;
+	for (msg = 1; msg < OTA_ENGINE_MSG_COUNT; msg++) {
+		memset(&n, 0, sizeof(n));
+		n.msg = (uint8_t)msg;
+		ota_engine_note_format(&n, buf, sizeof(buf));
+		if (msg != OTA_ENGINE_MSG_IMAGE) /* words come with the ref */
+			assert_true(strlen(buf) > 5);
+		assert_null(strstr(buf, "message "));
+		assert_null(strchr(buf, '%'));
+	}
+	memset(&inner, 0, sizeof(inner));
+	inner.msg = OTA_ENGINE_MSG_TOO_LARGE;
+	inner.reason = OTA_ENGINE_REASON_TOO_LARGE;
+	inner.n[0] = 2000000;
+	inner.n[1] = 1;
+	inner.n[2] = 0x100000;
+	inner.n[3] = 1;
+	memset(&n, 0, sizeof(n));
+	n.msg = OTA_ENGINE_MSG_REFUSED;
+	n.n[0] = OTA_ENGINE_CALL_BEGIN;
+	n.ref = &inner;
+	assert_string_equal(ota_engine_note_format(&n, buf, sizeof(buf)),
+			    "update refused: TOO_LARGE: image is 2000000 bytes "
+			    "+ a 4 KiB signature sector, slot ota_1 holds "
+			    "1048576");
+	/* a short buffer is cut, never overrun */
+	assert_string_equal(ota_engine_note_format(&n, buf, 7), "update");
+	inner.msg = OTA_ENGINE_MSG_BLOCK_CRC;
+	inner.n[0] = 3;
+	inner.n[1] = 0xab;
+	inner.n[2] = 0xdeadbeef;
+	assert_string_equal(ota_engine_note_format(&inner, buf, sizeof(buf)),
+			    "block 3: CRC 0x000000ab, expected 0xdeadbeef");
+}
+
 int main(void)
 {
 #define T(name, fn)                             \
@@ -856,6 +982,9 @@ int main(void)
 		  test_no_journal_partition),
 		T("/engine/layout/no-slot-no-bootable-no-table",
 		  test_no_slot_no_bootable_no_table),
+		T("/engine/finish/hash-once", test_finish_hash_once),
+		T("/engine/begin/receiver-policy", test_begin_receiver_policy),
+		T("/engine/notes/words", test_note_words),
 	};
 	int rc = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 

@@ -317,6 +317,50 @@ static void test_sig_in_image(void **state)
 	free(v1);
 }
 
+/*
+ * SIG_IN_IMAGE with P-384: the signed region ends 4 KiB before the image,
+ * so its SHA-384 is taken at that boundary while the stream goes on.
+ */
+static void test_sig_in_image_p384(void **state)
+{
+	static const unsigned int k0[] = { 0 };
+	struct signed_img s, other;
+	struct ota_engine_manifest m;
+	size_t v1_len;
+	uint8_t *v1 = mk("1.0.0", 1, 11, &v1_len);
+	struct dev d;
+
+	(void)state;
+	sign(&s, "2.0.0", 1, 22, OTA_SIG_ECDSA_P384, k0, 1);
+	sign(&other, "2.0.0", 1, 23, OTA_SIG_ECDSA_P384, k0, 1);
+	dev_create(&d, "signed-in-image-384.bin", NULL, v1, v1_len);
+	trust(&d, OTA_SIG_ECDSA_P384, 0);
+	assert_int_equal(dev_power_on(&d), 0);
+	dev_manifest(s.buf, s.len, &m);
+	/* a valid block over other bytes: only the region's SHA-384 tells */
+	assert_int_equal(
+		ota_engine_begin_signed(&d.eng, &m, other.buf + other.region,
+					SECTOR, OTA_ENGINE_SIG_IN_IMAGE),
+		0);
+	assert_int_equal(dev_send_blocks(&d, s.buf, s.len, 4096), 0);
+	expect_reason(&d, ota_engine_finish(&d.eng), -EBADMSG,
+		      OTA_ENGINE_REASON_BAD_SIGNATURE, "p384 other digest");
+	assert_non_null(strstr(ota_engine_last_detail(&d.eng),
+			       "signed bytes do not hash"));
+	assert_int_equal(ota_engine_begin_signed(&d.eng, &m, s.buf + s.region,
+						 SECTOR,
+						 OTA_ENGINE_SIG_IN_IMAGE),
+			 0);
+	assert_int_equal(dev_send_blocks(&d, s.buf, s.len, 4096), 0);
+	assert_int_equal(ota_engine_finish(&d.eng), 0);
+	assert_int_equal(ota_engine_commit(&d.eng), 0);
+	assert_int_equal(dev_power_on(&d), 1);
+	dev_power_off(&d);
+	free(s.buf);
+	free(other.buf);
+	free(v1);
+}
+
 /* P-384 signs a SHA-384 that only FINISH can compare. */
 static void test_finish_digest(void **state)
 {
@@ -429,21 +473,25 @@ static void test_optional(void **state)
 	free(v1);
 }
 
-/* A cut while finish writes the signature sector: resume heals it. */
-static void test_finish_sector_powercut(void **state)
+/*
+ * A cut anywhere in the BEGIN that writes the signature sector (erase,
+ * program, journal): the old image runs, BEGIN again rewrites the sector
+ * and the update completes; finish writes nothing (it reads the sector
+ * back), so a cut there cannot tear it.
+ */
+static void test_begin_sector_powercut(void **state)
 {
 	static const unsigned int k0[] = { 0 };
 	struct signed_img s;
 	size_t v1_len;
 	uint8_t *v1 = mk("1.0.0", 1, 11, &v1_len);
-	unsigned int cut;
+	uint64_t ops = 0, cut;
 	int torn;
 
 	(void)state;
 	sign(&s, "2.0.0", 1, 22, OTA_SIG_ECDSA_P256, k0, 1);
 	for (torn = 0; torn < 2; torn++) {
-		/* finish: erase the sector, program the block */
-		for (cut = 0; cut < 2; cut++) {
+		for (cut = 0; cut == 0 || cut < ops; cut++) {
 			struct dev d;
 			uint64_t base;
 			uint8_t *flash;
@@ -451,20 +499,37 @@ static void test_finish_sector_powercut(void **state)
 			dev_create(&d, "signed-cut.bin", NULL, v1, v1_len);
 			trust(&d, OTA_SIG_ECDSA_P256, 0);
 			assert_int_equal(dev_power_on(&d), 0);
-			assert_int_equal(
-				begin_default(&d, &s, OTA_SIGBLOCK_LEN), 0);
-			assert_int_equal(
-				dev_send_blocks(&d, s.buf, s.region, 4096), 0);
 			base = ota_flash_file_op_count(d.f,
 						       OTA_FLASH_OP_MUTATE);
+			if (!ops) {
+				/* how many mutating ops BEGIN makes */
+				assert_int_equal(
+					begin_default(&d, &s, OTA_SIGBLOCK_LEN),
+					0);
+				ops = ota_flash_file_op_count(
+					      d.f, OTA_FLASH_OP_MUTATE) -
+				      base;
+				assert_true(ops >= 2); /* erase + program */
+				base = ota_flash_file_op_count(
+					d.f, OTA_FLASH_OP_MUTATE);
+				assert_int_equal(dev_send_blocks(&d, s.buf,
+								 s.region,
+								 4096),
+						 0);
+				/* finish only reads the sector back */
+				assert_int_equal(ota_engine_finish(&d.eng), 0);
+				dev_power_off(&d);
+				free(dev_snapshot(&d));
+				continue;
+			}
 			ota_flash_file_cut_at(d.f, base + cut,
 					      OTA_FLASH_OP_MUTATE, torn);
-			assert_int_equal(ota_engine_finish(&d.eng), -EIO);
-			/* reboot: the old image runs; resume and finish */
+			assert_int_not_equal(
+				begin_default(&d, &s, OTA_SIGBLOCK_LEN), 0);
+			/* reboot: the old image runs; begin again, finish */
 			assert_int_equal(dev_power_on(&d), 0);
 			assert_int_equal(
 				begin_default(&d, &s, OTA_SIGBLOCK_LEN), 0);
-			assert_true(ota_engine_block_is_verified(&d.eng, 0));
 			assert_int_equal(
 				dev_send_blocks(&d, s.buf, s.region, 4096), 0);
 			assert_int_equal(ota_engine_finish(&d.eng), 0);
@@ -658,12 +723,14 @@ int main(void)
 		{ "/signed/update-rsa-p256-p384", test_update_schemes, NULL,
 		  NULL, NULL },
 		{ "/signed/sig-in-image", test_sig_in_image, NULL, NULL, NULL },
+		{ "/signed/sig-in-image-p384", test_sig_in_image_p384, NULL,
+		  NULL, NULL },
 		{ "/signed/finish-digest", test_finish_digest, NULL, NULL,
 		  NULL },
 		{ "/signed/running-app-key", test_running_app_key, NULL, NULL,
 		  NULL },
 		{ "/signed/optional", test_optional, NULL, NULL, NULL },
-		{ "/signed/finish-sector-powercut", test_finish_sector_powercut,
+		{ "/signed/begin-sector-powercut", test_begin_sector_powercut,
 		  NULL, NULL, NULL },
 		{ "/antirollback/confirm-reopen-preflight-boot",
 		  test_antirollback, NULL, NULL, NULL },

@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One subtlety: the receiver may end a session and keep its blocks (idle
- * timeout, disconnect) and later BEGIN another image. The engine keeps a
- * RAM session until told otherwise and would call that BUSY, so a BEGIN
- * for a different image first aborts the engine's old session; a BEGIN for
- * the same image resumes it.
+ * The receiver's BEGIN policy (the receiver may end a session and keep its
+ * blocks, then BEGIN another image; a committed image waits for a reboot)
+ * is the engine's, asked for with OTA_ENGINE_RECEIVER: this file only
+ * translates. Refusals are logged as REFUSED notes that carry the
+ * engine's own failure note, so the host's log line reads as before
+ * ("update refused: TOO_LARGE: image is ... bytes, slot ota_1 holds ...").
  */
-#include "peripheral/engine_sink.h"
+#include "ota_engine/engine_sink.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
-#include "host/hlog.h"
+#include "ota_engine/engine_priv.h"
+#include "ota_engine/util.h"
 
 static struct engine_sink *S(void *ctx)
 {
@@ -78,35 +79,42 @@ enum ota_status engine_sink_status_of(enum ota_engine_reason r)
 		return OTA_STATUS_BAD_SIGNATURE;
 	case OTA_ENGINE_REASON_UNTRUSTED_KEY:
 		return OTA_STATUS_UNTRUSTED_KEY;
+	case OTA_ENGINE_REASON_REBOOT_REQUIRED:
+		return OTA_STATUS_REBOOT_REQUIRED;
 	}
 	return OTA_STATUS_INTERNAL;
 }
 
-/* The status for a failed engine call, logging the engine's detail line. */
-static enum ota_status failed(struct engine_sink *s, const char *what)
+/* The status for a failed engine call, logging the engine's note. */
+static enum ota_status failed(struct engine_sink *s, enum ota_engine_call c)
 {
-	enum ota_engine_reason r = ota_engine_last_reason(s->eng);
-	const char *detail = ota_engine_last_detail(s->eng);
+	const struct ota_engine_note refused = {
+		.msg = OTA_ENGINE_MSG_REFUSED,
+		.n = { c },
+		.ref = ota_engine_last_note(s->eng),
+	};
 
-	hlog_info("%s refused: %s%s%s", what, ota_engine_reason_name(r),
-		  *detail ? ": " : "", detail);
-	return engine_sink_status_of(r);
+	eng_log_note(s->eng, OTA_ENGINE_LOG_INFO, &refused);
+	return engine_sink_status_of(ota_engine_last_reason(s->eng));
 }
 
 static uint32_t refusal_detail(struct engine_sink *s, enum ota_status st)
 {
 	struct ota_engine_info info;
-	struct ota_engine_status es;
+	const struct ota_engine *e = s->eng;
 
 	if (st == OTA_STATUS_TOO_LARGE)
-		return ota_engine_info(s->eng, &info) == 0 ? info.slot_size : 0;
+		return ota_engine_info(e, &info) == 0 ? info.slot_size : 0;
 	if (st == OTA_STATUS_WRONG_CHIP)
-		return s->eng->cfg.chip_id;
-	if (st == OTA_STATUS_DOWNGRADE && ota_engine_status(s->eng, &es) == 0)
-		return es.efuse_secure_version > es.running_secure_version
-			       ? es.efuse_secure_version
-			       : es.running_secure_version;
-	return (uint32_t)ota_engine_last_reason(s->eng);
+		return e->cfg.chip_id;
+	if (st == OTA_STATUS_DOWNGRADE)
+		return e->running_desc_ok && e->running_desc.secure_version >
+						     e->efuse_secure_version
+			       ? e->running_desc.secure_version
+			       : e->efuse_secure_version;
+	if (st == OTA_STATUS_REBOOT_REQUIRED)
+		return 0;
+	return (uint32_t)ota_engine_last_reason(e);
 }
 
 static void to_engine_manifest(const struct ota_manifest *m,
@@ -117,9 +125,9 @@ static void to_engine_manifest(const struct ota_manifest *m,
 	memcpy(em->sha256, m->sha256, sizeof(em->sha256));
 	/* NUL-padded 32-byte fields, as esp_app_desc_t keeps them */
 	memcpy(em->version, m->version,
-	       strnlen(m->version, sizeof(em->version)));
+	       ota_strnlen(m->version, sizeof(em->version)));
 	memcpy(em->project, m->project,
-	       strnlen(m->project, sizeof(em->project)));
+	       ota_strnlen(m->project, sizeof(em->project)));
 	/* without the fields, the image itself is checked at FINISH */
 	em->chip_id = m->has_chip_id ? m->chip_id : chip;
 	em->secure_version = m->has_secure_version ? m->secure_version : 0;
@@ -130,8 +138,7 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 {
 	struct engine_sink *s = S(ctx);
 	struct ota_engine_manifest em;
-	struct ota_engine_status es;
-	unsigned int ef = 0;
+	unsigned int ef = OTA_ENGINE_RECEIVER;
 	enum ota_status st;
 
 	to_engine_manifest(m, &em, s->eng->cfg.chip_id);
@@ -139,47 +146,19 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 		ef |= OTA_ENGINE_FORCE;
 	if (flags & OTA_BEGIN_FRESH)
 		ef |= OTA_ENGINE_NO_RESUME;
-	s->committed_again = false;
-	/* one status read (it reads otadata from flash) for both checks */
-	if (ota_engine_status(s->eng, &es) < 0)
-		es.session = OTA_ENGINE_SESSION_IDLE;
-	if (es.session == OTA_ENGINE_SESSION_COMMITTED) {
-		/* the same image again: nothing to do, it is committed */
-		if (s->have_manifest && !memcmp(&em, &s->man, sizeof(em))) {
-			hlog_info("%s is committed already: it boots next",
-				  em.version[0] ? em.version : "the image");
-			s->committed_again = true;
-			return OTA_STATUS_OK;
-		}
-		/* another one must wait until the committed one has booted */
-		hlog_info("update refused: %s is committed and waits for a "
-			  "reboot",
-			  s->man.version[0] ? s->man.version : "an image");
-		*detail = 0;
-		return OTA_STATUS_REBOOT_REQUIRED;
-	}
-	if (es.session != OTA_ENGINE_SESSION_IDLE &&
-	    (!s->have_manifest || memcmp(&em, &s->man, sizeof(em)) ||
-	     (ef & OTA_ENGINE_NO_RESUME)))
-		ota_engine_abort(s->eng);
 	/* a SIGNATURE TLV: the manifest describes the signed region and the
-	 * engine writes the signature sector after it at FINISH */
+	 * engine writes the signature sector after it */
 	if (ota_engine_begin_signed(s->eng, &em, m->sig, m->sig_len, ef) < 0) {
-		st = failed(s, "update");
+		st = failed(s, OTA_ENGINE_CALL_BEGIN);
 		*detail = refusal_detail(s, st);
 		return st;
 	}
-	s->man = em;
-	s->have_manifest = true;
 	return OTA_STATUS_OK;
 }
 
 static bool sink_block_verified(void *ctx, uint32_t block)
 {
-	struct engine_sink *s = S(ctx);
-
-	return s->committed_again ||
-	       ota_engine_block_is_verified(s->eng, block);
+	return ota_engine_block_is_verified(S(ctx)->eng, block);
 }
 
 static enum ota_status sink_write(void *ctx, uint32_t offset,
@@ -188,7 +167,7 @@ static enum ota_status sink_write(void *ctx, uint32_t offset,
 	struct engine_sink *s = S(ctx);
 
 	if (ota_engine_write(s->eng, offset, data, len) < 0)
-		return failed(s, "write");
+		return failed(s, OTA_ENGINE_CALL_WRITE);
 	return OTA_STATUS_OK;
 }
 
@@ -200,22 +179,19 @@ static enum ota_status sink_check_block(void *ctx, uint32_t block, uint32_t crc)
 	if (r == 0)
 		return OTA_STATUS_OK;
 	if (r == -EILSEQ) {
-		hlog_dbg("block %u failed its CRC check; asking for it again",
-			 block);
+		eng_log(s->eng, OTA_ENGINE_LOG_DEBUG, M_(BLOCK_RETRY), block);
 		return OTA_STATUS_HASH_MISMATCH;
 	}
-	return failed(s, "block check");
+	return failed(s, OTA_ENGINE_CALL_VERIFY);
 }
 
 static enum ota_status sink_finish(void *ctx, uint32_t *detail)
 {
 	struct engine_sink *s = S(ctx);
 
-	if (s->committed_again)
-		return OTA_STATUS_OK;
 	if (ota_engine_finish(s->eng) < 0) {
 		*detail = (uint32_t)ota_engine_last_reason(s->eng);
-		return failed(s, "verification");
+		return failed(s, OTA_ENGINE_CALL_FINISH);
 	}
 	return OTA_STATUS_OK;
 }
@@ -226,7 +202,7 @@ static enum ota_status sink_commit(void *ctx, uint32_t *detail)
 
 	(void)detail;
 	if (ota_engine_commit(s->eng) < 0)
-		return failed(s, "commit");
+		return failed(s, OTA_ENGINE_CALL_COMMIT);
 	return OTA_STATUS_OK;
 }
 
@@ -236,7 +212,7 @@ static enum ota_status sink_confirm(void *ctx, uint32_t *detail)
 
 	(void)detail;
 	if (ota_engine_confirm(s->eng) < 0)
-		return failed(s, "confirm");
+		return failed(s, OTA_ENGINE_CALL_CONFIRM);
 	return OTA_STATUS_OK;
 }
 
@@ -246,16 +222,15 @@ static enum ota_status sink_rollback(void *ctx, uint32_t *detail)
 
 	(void)detail;
 	if (ota_engine_rollback(s->eng) < 0)
-		return failed(s, "rollback");
+		return failed(s, OTA_ENGINE_CALL_ROLLBACK);
 	return OTA_STATUS_OK;
 }
 
 static void sink_abort(void *ctx, bool discard)
 {
 	struct engine_sink *s = S(ctx);
-	struct ota_engine_status es;
 
-	s->committed_again = false;
+	s->eng->committed_again = false;
 	/* keeping: the engine's session and journal stay for a resume */
 	if (!discard)
 		return;
@@ -264,66 +239,87 @@ static void sink_abort(void *ctx, bool discard)
 	 * session would let a new upload write into the slot otadata now
 	 * selects.
 	 */
-	if (ota_engine_status(s->eng, &es) == 0 &&
-	    es.session == OTA_ENGINE_SESSION_COMMITTED) {
-		hlog_info("abort after commit: the committed image still boots "
-			  "next");
+	if (s->eng->session == OTA_ENGINE_SESSION_COMMITTED) {
+		eng_log(s->eng, OTA_ENGINE_LOG_INFO, M_(ABORT_COMMITTED));
 		return;
 	}
 	ota_engine_abort(s->eng);
-	s->have_manifest = false;
+}
+
+/* Copies a NUL-padded field of up to 32 chars into a 33-byte string. */
+static void copy_field(char dst[33], const char *src)
+{
+	size_t n = ota_strnlen(src, 32);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 static void sink_get_info(void *ctx, struct ota_dev_info *out)
 {
 	struct engine_sink *s = S(ctx);
+	const struct ota_engine_cfg *cfg = &s->eng->cfg;
 	struct ota_engine_info info;
-	struct ota_engine_status es;
 	unsigned int i;
 
 	if (ota_engine_info(s->eng, &info) == 0) {
 		out->slot_size = info.slot_size;
-		snprintf(out->run_version, sizeof(out->run_version), "%s",
-			 info.version);
-		snprintf(out->run_project, sizeof(out->run_project), "%s",
-			 info.project);
+		copy_field(out->run_version, info.version);
+		copy_field(out->run_project, info.project);
 		out->run_secure_version = info.secure_version;
 	}
-	out->chip_id = s->eng->cfg.chip_id;
-	if (ota_engine_status(s->eng, &es) == 0 && es.running_slot >= 0)
-		out->run_slot = (uint8_t)es.running_slot;
-	else
-		out->run_slot = 0xff;
-	out->caps = s->eng->cfg.rollback_disabled ? 0 : OTA_CAP_ROLLBACK;
-	if (s->eng->cfg.trusted_key_count || s->eng->cfg.trust_running_app_key)
+	out->chip_id = cfg->chip_id;
+	out->run_slot = s->eng->running >= 0 ? (uint8_t)s->eng->running : 0xff;
+	out->caps = cfg->rollback_disabled ? 0 : OTA_CAP_ROLLBACK;
+	if (cfg->trusted_key_count || cfg->trust_running_app_key)
 		out->caps |= OTA_CAP_SIGNED;
-	for (i = 0; i < s->eng->cfg.trusted_key_count && i < OTA_INFO_MAX_KEYS;
-	     i++)
-		memcpy(out->trusted_keys[i], s->eng->cfg.trusted_key_digest[i],
+	for (i = 0; i < cfg->trusted_key_count && i < OTA_INFO_MAX_KEYS; i++)
+		memcpy(out->trusted_keys[i], cfg->trusted_key_digest[i],
 		       sizeof(out->trusted_keys[i]));
 	out->n_trusted_keys = (uint8_t)i;
+}
+
+/* Appends @str to the NUL-terminated @buf of @cap bytes. */
+static void append(char *buf, size_t cap, const char *str)
+{
+	size_t len = ota_strnlen(buf, cap), n = strlen(str);
+
+	if (len + 1 >= cap)
+		return;
+	if (n > cap - 1 - len)
+		n = cap - 1 - len;
+	memcpy(buf + len, str, n);
+	buf[len + n] = '\0';
 }
 
 static void sink_get_status(void *ctx, struct ota_dev_status *out)
 {
 	struct engine_sink *s = S(ctx);
 	struct ota_engine_status es;
+	char num[4] = { 0 };
 
 	if (ota_engine_status(s->eng, &es) < 0) {
-		snprintf(out->last_boot, sizeof(out->last_boot),
-			 "cannot read the device state");
+		append(out->last_boot, sizeof(out->last_boot),
+		       "cannot read the device state");
 		return;
 	}
 	out->run_slot = es.running_slot >= 0 ? (uint8_t)es.running_slot : 0xff;
 	out->run_state = es.running_state;
 	out->other_state = es.other_state;
-	snprintf(out->run_version, sizeof(out->run_version), "%s",
-		 es.running_version);
-	if (es.has_last_invalid && es.last_invalid_slot >= 0)
-		snprintf(out->last_boot, sizeof(out->last_boot),
-			 "ota_%d was rejected (%s)", es.last_invalid_slot,
-			 es.other_state == 4 ? "rebooted without confirm"
-					     : "marked invalid");
+	copy_field(out->run_version, es.running_version);
+	if (!es.has_last_invalid || es.last_invalid_slot < 0)
+		return;
+	/* "ota_N was rejected (...)", N < 16 */
+	num[0] = (char)('0' + es.last_invalid_slot / 10 % 10);
+	num[es.last_invalid_slot >= 10] =
+		(char)('0' + es.last_invalid_slot % 10);
+	out->last_boot[0] = '\0';
+	append(out->last_boot, sizeof(out->last_boot), "ota_");
+	append(out->last_boot, sizeof(out->last_boot), num);
+	append(out->last_boot, sizeof(out->last_boot),
+	       es.other_state == OTA_IMG_ABORTED
+		       ? " was rejected (rebooted without confirm)"
+		       : " was rejected (marked invalid)");
 }
 
 const struct ota_sink_ops engine_sink_ops = {
