@@ -182,6 +182,7 @@ static int file_write(void *ctx, uint32_t off, const void *src, size_t len)
 {
 	struct ota_flash_file *f = ctx;
 	enum fault fault;
+	int err;
 
 	if (off % FILE_WRITE_ALIGN || len % FILE_WRITE_ALIGN)
 		return -EINVAL;

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "host/partcsv.h"
-#include "ota_engine/crc.h"
+#include "common/crc32.h"
 #include "ota_engine/crypto.h"
 #include "ota_engine/image.h"
 #include "tests/harness/tmpdir.h"
@@ -138,7 +138,7 @@ int dev_send_blocks(struct dev *d, const uint8_t *img, size_t len, size_t chunk)
 				return rc;
 		}
 		rc = ota_engine_block_verify(
-			&d->eng, b, ota_crc_ieee(0, img + start, blen));
+			&d->eng, b, ota_crc32(0, img + start, blen));
 		if (rc)
 			return rc;
 	}
