@@ -105,6 +105,22 @@ if [ -f ota_engine/engine.h ]; then
 		echo "   heap: none (no malloc linked)"
 	fi
 fi
+if [ -f examples/baremetal-cortex-m4/main.c ]; then
+	# the porting guide's example firmware (docs/porting.md): its own
+	# flash driver, BLE mailbox, clock and crypto stand-ins, linked with
+	# the real receiver and engine, entry main
+	# shellcheck disable=SC2086
+	$CC $flags -c -o "$out/example_main.o" examples/baremetal-cortex-m4/main.c
+	# shellcheck disable=SC2086
+	$CC $flags -nostartfiles --specs=nano.specs --specs=nosys.specs \
+		-Wl,--gc-sections -Wl,-e,main -o "$out/example.elf" \
+		"$out/example_main.o" $objs
+	set -- $(${CROSS}size "$out/example.elf" | tail -1)
+	echo
+	echo "2c. examples/baremetal-cortex-m4 (docs/porting.md) links:"
+	echo "   .text $1  .data $2  .bss $3 (its flash driver, BLE mailbox" \
+		"and crypto stand-ins included)"
+fi
 echo
 echo "3. contexts:"
 echo "   sizeof(struct ota_rx) = $ctx"
