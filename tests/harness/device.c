@@ -137,8 +137,8 @@ int dev_send_blocks(struct dev *d, const uint8_t *img, size_t len, size_t chunk)
 			if (rc)
 				return rc;
 		}
-		rc = ota_engine_block_verify(
-			&d->eng, b, ota_crc32(0, img + start, blen));
+		rc = ota_engine_block_verify(&d->eng, b,
+					     ota_crc32(0, img + start, blen));
 		if (rc)
 			return rc;
 	}
