@@ -63,13 +63,19 @@ plot "$OUT/loss.dat" using 1:2 with lines dt 2 lw 2 lc rgb "#888888" title "link
 GP
 
 if ls "$B"/size/*.o >/dev/null 2>&1 && command -v arm-none-eabi-size >/dev/null; then
-	arm-none-eabi-size "$B"/size/*.o | awk 'NR > 1 {
+	# the device side's own objects only (not make size's stand-in
+	# entries), named folder/module
+	arm-none-eabi-size "$B"/size/protocol_*.o "$B"/size/ota_engine_*.o \
+		"$B"/size/common_*.o 2>/dev/null | awk 'NR > 1 {
 		n = $6; sub(".*/", "", n); sub("\\.o$", "", n);
-		sub("^(protocol|ota_engine|common|tests_size)_", "", n);
+		sub("^protocol_", "protocol/", n);
+		sub("^ota_engine_", "engine/", n);
+		sub("^common_", "common/", n);
 		print n, $1, $2 + $3 }' | sort -k2 -n -r >"$OUT/footprint.dat"
 	gnuplot <<GP
 set terminal svg size 820,480 font "DejaVu Sans,12" background rgb "white"
 set output "$OUT/footprint.svg"
+set termoption noenhanced
 set title "Device side for Cortex-M4 (-Os), per object, all functions"
 set ylabel "bytes"
 set style data histograms
