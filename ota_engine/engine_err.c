@@ -2,8 +2,8 @@
 /*
  * The engine's error plumbing. A failure is a reason (what the caller and
  * the wire act on) plus a note (a message code with its numbers); no
- * words and no formatted output on the device. engine_text.c, on the host, turns
- * notes into sentences.
+ * words and no formatted output on the device. engine_text.c, on the
+ * host, turns notes into sentences.
  */
 #include "ota_engine/engine_priv.h"
 
