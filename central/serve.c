@@ -27,7 +27,7 @@
  * scanning, start-up and shut-down. The rest lives in serve_sched.c (the
  * per-device state machine and slots), serve_firmware.c, serve_desired.c,
  * serve_persist.c, serve_events.c and serve_api.c; serve_priv.h holds what
- * they share, the gateway's context `gw` among it.
+ * they share, the gateway's context `serve_gw` among it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,39 +44,39 @@
 #include "central/commands.h"
 #include "central/serve_priv.h"
 
-struct gw gw;
+struct serve_gw serve_gw;
 
 /* ---- scanning ------------------------------------------------------------------------ */
 
 static void on_found(const char *address, const char *name, void *user_data)
 {
 	const char *adapter = user_data;
-	struct device *d = dev_find(address);
+	struct device *d = serve_dev_find(address);
 
 	if (d) {
 		if (name && *name)
-			set_str(&d->name, name);
+			serve_set_str(&d->name, name);
 		return;
 	}
-	d = dev_add(address, name, adapter);
-	set_state(d, DS_NEW, "found on %s%s%s", adapter, name ? " as " : "",
-		  name ? name : "");
-	schedule();
+	d = serve_dev_add(address, name, adapter);
+	serve_set_state(d, DS_NEW, "found on %s%s%s", adapter,
+			name ? " as " : "", name ? name : "");
+	serve_schedule();
 }
 
 static void on_scan_done(const struct serve_dev_result *r, void *user_data)
 {
 	const char *adapter = user_data;
 
-	gw.scans_running--;
-	gw.scans_done++;
-	schedule();
+	serve_gw.scans_running--;
+	serve_gw.scans_done++;
+	serve_schedule();
 	if (r->code) {
 		JsonBuilder *b = ev_begin("scan_failed");
 
-		ev_str(b, "adapter", adapter);
-		ev_end(b, "scan_failed", "scanning on %s: %s", adapter,
-		       r->message);
+		serve_ev_str(b, "adapter", adapter);
+		serve_ev_end(b, "scan_failed", "scanning on %s: %s", adapter,
+			     r->message);
 	}
 }
 
@@ -84,15 +84,16 @@ static void scan_all(void)
 {
 	unsigned int i;
 
-	gw.next_scan =
-		g_get_monotonic_time() + (gint64)gw.scan_s * G_USEC_PER_SEC;
-	for (i = 0; gw.adapters && gw.adapters[i]; i++) {
-		struct serve_dev_cfg cfg = { .exe = gw.exe,
-					     .adapter = gw.adapters[i],
-					     .verbose = gw.verbose };
+	serve_gw.next_scan = g_get_monotonic_time() +
+			     (gint64)serve_gw.scan_s * G_USEC_PER_SEC;
+	for (i = 0; serve_gw.adapters && serve_gw.adapters[i]; i++) {
+		struct serve_dev_cfg cfg = { .exe = serve_gw.exe,
+					     .adapter = serve_gw.adapters[i],
+					     .verbose = serve_gw.verbose };
 
-		gw.scans_running++;
-		serve_dev_scan(&cfg, 8, on_found, on_scan_done, gw.adapters[i]);
+		serve_gw.scans_running++;
+		serve_dev_scan(&cfg, 8, on_found, on_scan_done,
+			       serve_gw.adapters[i]);
 	}
 }
 
@@ -104,37 +105,39 @@ static gboolean tick(gpointer data)
 	guint i;
 
 	(void)data;
-	if (!gw.config_is_url && config_changed())
-		load_config_file(false);
-	if (gw.config_is_url && now >= gw.next_poll)
-		poll_config_url();
-	if (gw.adapters && now >= gw.next_scan && !gw.scans_running)
+	if (!serve_gw.config_is_url && serve_config_changed())
+		serve_load_config_file(false);
+	if (serve_gw.config_is_url && now >= serve_gw.next_poll)
+		serve_poll_config_url();
+	if (serve_gw.adapters && now >= serve_gw.next_scan &&
+	    !serve_gw.scans_running)
 		scan_all();
-	for (i = 0; gw.recheck_s && i < gw.devices->len; i++) {
-		struct device *d = g_ptr_array_index(gw.devices, i);
+	for (i = 0; serve_gw.recheck_s && i < serve_gw.devices->len; i++) {
+		struct device *d = g_ptr_array_index(serve_gw.devices, i);
 
 		if (!d->busy && !d->due &&
-		    now - d->last_check > (gint64)gw.recheck_s * G_USEC_PER_SEC)
+		    now - d->last_check >
+			    (gint64)serve_gw.recheck_s * G_USEC_PER_SEC)
 			d->due = true;
 	}
-	schedule();
+	serve_schedule();
 	return G_SOURCE_CONTINUE;
 }
 
 static gboolean on_sighup(gpointer data)
 {
 	(void)data;
-	if (gw.config_is_url)
-		poll_config_url();
+	if (serve_gw.config_is_url)
+		serve_poll_config_url();
 	else
-		load_config_file(false);
+		serve_load_config_file(false);
 	return G_SOURCE_CONTINUE;
 }
 
 static gboolean on_sigterm(gpointer data)
 {
 	(void)data;
-	g_main_loop_quit(gw.loop);
+	g_main_loop_quit(serve_gw.loop);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -205,12 +208,12 @@ static bool number_option(int ch)
 		unsigned int lo, hi;
 		unsigned int *out;
 	} rows[] = {
-		{ 'j', "jobs", 1, 64, &gw.jobs },
-		{ 'p', "per-adapter", 1, 16, &gw.per_adapter },
-		{ 'P', "poll", 1, 86400, &gw.poll_s },
-		{ 'S', "scan-interval", 10, 86400, &gw.scan_s },
-		{ 'R', "recheck", 0, 604800, &gw.recheck_s },
-		{ 'M', "retry-max", 1, 86400, &gw.retry_max_s },
+		{ 'j', "jobs", 1, 64, &serve_gw.jobs },
+		{ 'p', "per-adapter", 1, 16, &serve_gw.per_adapter },
+		{ 'P', "poll", 1, 86400, &serve_gw.poll_s },
+		{ 'S', "scan-interval", 10, 86400, &serve_gw.scan_s },
+		{ 'R', "recheck", 0, 604800, &serve_gw.recheck_s },
+		{ 'M', "retry-max", 1, 86400, &serve_gw.retry_max_s },
 	};
 	size_t i;
 
@@ -278,18 +281,18 @@ int cmd_serve(int argc, char **argv)
 	int ch, r = BLEOTA_EXIT_USAGE;
 	JsonBuilder *b;
 
-	memset(&gw, 0, sizeof(gw));
-	gw.jobs = 4;
-	gw.per_adapter = 2;
-	gw.retry_max_s = 300;
-	gw.recheck_s = 600;
-	gw.poll_s = 60;
-	gw.scan_s = 60;
+	memset(&serve_gw, 0, sizeof(serve_gw));
+	serve_gw.jobs = 4;
+	serve_gw.per_adapter = 2;
+	serve_gw.retry_max_s = 300;
+	serve_gw.recheck_s = 600;
+	serve_gw.poll_s = 60;
+	serve_gw.scan_s = 60;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:s:l:i:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			gw.config = g_strdup(optarg);
+			serve_gw.config = g_strdup(optarg);
 			break;
 		case 's':
 			state_dir = optarg;
@@ -307,16 +310,16 @@ int cmd_serve(int argc, char **argv)
 			bearer_file = optarg;
 			break;
 		case 'C':
-			gw.ca_file = g_strdup(optarg);
+			serve_gw.ca_file = g_strdup(optarg);
 			break;
 		case 'o':
-			gw.once = true;
+			serve_gw.once = true;
 			break;
 		case 'J':
-			gw.json = true;
+			serve_gw.json = true;
 			break;
 		case 'v':
-			gw.verbose++;
+			serve_gw.verbose++;
 			break;
 		case 'h':
 			usage(stdout);
@@ -328,52 +331,54 @@ int cmd_serve(int argc, char **argv)
 			break;
 		}
 	}
-	if (optind != argc || !gw.config) {
-		if (!gw.config)
+	if (optind != argc || !serve_gw.config) {
+		if (!serve_gw.config)
 			fprintf(stderr,
 				"bleota: serve needs --config FILE|URL\n");
 		goto usage;
 	}
-	gw.config_is_url = g_str_has_prefix(gw.config, "http://") ||
-			   g_str_has_prefix(gw.config, "https://");
+	serve_gw.config_is_url = g_str_has_prefix(serve_gw.config, "http://") ||
+				 g_str_has_prefix(serve_gw.config, "https://");
 	if (!state_dir)
 		state_dir = g_getenv("STATE_DIRECTORY"); /* systemd */
-	gw.state_dir = g_strdup(state_dir ? state_dir : "bleota-serve");
-	gw.cache_dir = g_build_filename(gw.state_dir, "cache", NULL);
-	if (g_mkdir_with_parents(gw.cache_dir, 0700) < 0) {
-		fprintf(stderr, "bleota: cannot create %s: %s\n", gw.cache_dir,
-			strerror(errno));
+	serve_gw.state_dir = g_strdup(state_dir ? state_dir : "bleota-serve");
+	serve_gw.cache_dir =
+		g_build_filename(serve_gw.state_dir, "cache", NULL);
+	if (g_mkdir_with_parents(serve_gw.cache_dir, 0700) < 0) {
+		fprintf(stderr, "bleota: cannot create %s: %s\n",
+			serve_gw.cache_dir, strerror(errno));
 		r = BLEOTA_EXIT_FAIL;
 		goto out;
 	}
 	if (adapters->len) {
 		g_ptr_array_add(adapters, NULL);
-		gw.adapters = (char **)g_ptr_array_free(adapters, FALSE);
+		serve_gw.adapters = (char **)g_ptr_array_free(adapters, FALSE);
 		adapters = NULL;
 	}
 	if (token_file && !(token = read_token(token_file)))
 		goto usage;
-	if (bearer_file && !(gw.bearer = read_token(bearer_file)))
+	if (bearer_file && !(serve_gw.bearer = read_token(bearer_file)))
 		goto usage;
 	/* BLEOTA_SERVE_EXE: another program for the device operations (a
 	 * wrapper, or the tests' stand-in for Bluetooth devices) */
-	gw.exe = g_getenv("BLEOTA_SERVE_EXE") && *g_getenv("BLEOTA_SERVE_EXE")
-			 ? g_strdup(g_getenv("BLEOTA_SERVE_EXE"))
-			 : g_file_read_link("/proc/self/exe", NULL);
-	if (!gw.exe)
-		gw.exe = g_strdup("bleota");
+	serve_gw.exe =
+		g_getenv("BLEOTA_SERVE_EXE") && *g_getenv("BLEOTA_SERVE_EXE")
+			? g_strdup(g_getenv("BLEOTA_SERVE_EXE"))
+			: g_file_read_link("/proc/self/exe", NULL);
+	if (!serve_gw.exe)
+		serve_gw.exe = g_strdup("bleota");
 	http_fetch_global_init();
-	gw.devices = g_ptr_array_new_with_free_func(dev_free);
-	gw.firmware =
-		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, fw_free);
-	gw.per_adapter_running =
+	serve_gw.devices = g_ptr_array_new_with_free_func(serve_dev_free);
+	serve_gw.firmware = g_hash_table_new_full(g_str_hash, g_str_equal,
+						  g_free, serve_fw_free);
+	serve_gw.per_adapter_running =
 		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	gw.loop = g_main_loop_new(NULL, FALSE);
+	serve_gw.loop = g_main_loop_new(NULL, FALSE);
 
 	if (strcmp(listen, "none")) {
-		gw.http = serve_http_new(listen, token, &ops, NULL, err,
-					 sizeof(err));
-		if (!gw.http) {
+		serve_gw.http = serve_http_new(listen, token, &ops, NULL, err,
+					       sizeof(err));
+		if (!serve_gw.http) {
 			fprintf(stderr, "bleota: %s\n", err);
 			r = BLEOTA_EXIT_USAGE;
 			goto out;
@@ -384,26 +389,28 @@ int cmd_serve(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_sigterm, NULL);
 	g_unix_signal_add(SIGINT, on_sigterm, NULL);
 	b = ev_begin("serving");
-	ev_str(b, "api", gw.http ? serve_http_url(gw.http) : NULL);
-	ev_str(b, "config", gw.config);
-	ev_str(b, "state_dir", gw.state_dir);
-	ev_int(b, "pid", getpid());
-	ev_end(b, "serving", "serving %s%s%s, state in %s", gw.config,
-	       gw.http ? ", API on " : "",
-	       gw.http ? serve_http_url(gw.http) : "", gw.state_dir);
+	serve_ev_str(b, "api",
+		     serve_gw.http ? serve_http_url(serve_gw.http) : NULL);
+	serve_ev_str(b, "config", serve_gw.config);
+	serve_ev_str(b, "state_dir", serve_gw.state_dir);
+	serve_ev_int(b, "pid", getpid());
+	serve_ev_end(b, "serving", "serving %s%s%s, state in %s",
+		     serve_gw.config, serve_gw.http ? ", API on " : "",
+		     serve_gw.http ? serve_http_url(serve_gw.http) : "",
+		     serve_gw.state_dir);
 
-	if (gw.config_is_url) {
-		poll_config_url();
-	} else if (!load_config_file(true)) {
+	if (serve_gw.config_is_url) {
+		serve_poll_config_url();
+	} else if (!serve_load_config_file(true)) {
 		r = BLEOTA_EXIT_FAIL;
 		goto out;
 	}
 	g_timeout_add(1000, tick, NULL);
 	tick(NULL);
-	gw.exit_code = BLEOTA_EXIT_OK;
-	g_main_loop_run(gw.loop);
-	r = gw.exit_code;
-	persist();
+	serve_gw.exit_code = BLEOTA_EXIT_OK;
+	g_main_loop_run(serve_gw.loop);
+	r = serve_gw.exit_code;
+	serve_persist();
 	goto out;
 usage:
 	usage(stderr);
@@ -411,25 +418,25 @@ usage:
 out:
 	if (adapters)
 		g_ptr_array_free(adapters, TRUE);
-	serve_http_free(gw.http);
-	if (gw.devices)
-		g_ptr_array_free(gw.devices, TRUE);
-	if (gw.firmware)
-		g_hash_table_destroy(gw.firmware);
-	if (gw.per_adapter_running)
-		g_hash_table_destroy(gw.per_adapter_running);
-	if (gw.loop)
-		g_main_loop_unref(gw.loop);
-	serve_desired_free(gw.desired);
-	g_strfreev(gw.adapters);
-	g_free(gw.desired_text);
-	g_free(gw.desired_from);
-	g_free(gw.exe);
-	g_free(gw.config);
-	g_free(gw.state_dir);
-	g_free(gw.cache_dir);
-	g_free(gw.bearer);
-	g_free(gw.ca_file);
+	serve_http_free(serve_gw.http);
+	if (serve_gw.devices)
+		g_ptr_array_free(serve_gw.devices, TRUE);
+	if (serve_gw.firmware)
+		g_hash_table_destroy(serve_gw.firmware);
+	if (serve_gw.per_adapter_running)
+		g_hash_table_destroy(serve_gw.per_adapter_running);
+	if (serve_gw.loop)
+		g_main_loop_unref(serve_gw.loop);
+	serve_desired_free(serve_gw.desired);
+	g_strfreev(serve_gw.adapters);
+	g_free(serve_gw.desired_text);
+	g_free(serve_gw.desired_from);
+	g_free(serve_gw.exe);
+	g_free(serve_gw.config);
+	g_free(serve_gw.state_dir);
+	g_free(serve_gw.cache_dir);
+	g_free(serve_gw.bearer);
+	g_free(serve_gw.ca_file);
 	g_free(token);
 	return r;
 }

@@ -20,13 +20,13 @@
 char *api_devices(void *user_data)
 {
 	(void)user_data;
-	return devices_text();
+	return serve_devices_text();
 }
 
 /* The document as loaded, without the credentials of its URLs. */
 static JsonNode *desired_redacted(void)
 {
-	JsonNode *doc = json_from_string(gw.desired_text, NULL);
+	JsonNode *doc = json_from_string(serve_gw.desired_text, NULL);
 	JsonObject *root;
 	JsonArray *a;
 	guint i;
@@ -56,27 +56,28 @@ static JsonNode *desired_redacted(void)
 char *api_desired(void *user_data)
 {
 	JsonBuilder *b = json_builder_new();
-	JsonNode *doc = gw.desired_text ? desired_redacted() : NULL;
+	JsonNode *doc = serve_gw.desired_text ? desired_redacted() : NULL;
 	char *s;
 
 	(void)user_data;
 	json_builder_begin_object(b);
-	ev_str(b, "source", gw.desired_from);
-	ev_str(b, "sha256", gw.desired ? gw.desired_sha : NULL);
+	serve_ev_str(b, "source", serve_gw.desired_from);
+	serve_ev_str(b, "sha256",
+		     serve_gw.desired ? serve_gw.desired_sha : NULL);
 	json_builder_set_member_name(b, "document");
 	if (doc)
 		json_builder_add_value(b, doc);
 	else
 		json_builder_add_null_value(b);
 	json_builder_end_object(b);
-	s = builder_text(b);
+	s = serve_builder_text(b);
 	g_object_unref(b);
 	return s;
 }
 
 int api_push(const char *id, void *user_data)
 {
-	struct device *d = dev_find(id);
+	struct device *d = serve_dev_find(id);
 
 	(void)user_data;
 	if (!d)
@@ -84,7 +85,7 @@ int api_push(const char *id, void *user_data)
 	d->due = true;
 	d->next_try = 0;
 	d->attempts = 0;
-	schedule();
+	serve_schedule();
 	return 0;
 }
 
@@ -98,8 +99,8 @@ size_t api_upload_limit(void *user_data)
 	guint i;
 
 	(void)user_data;
-	for (i = 0; i < gw.devices->len; i++) {
-		struct device *d = g_ptr_array_index(gw.devices, i);
+	for (i = 0; i < serve_gw.devices->len; i++) {
+		struct device *d = g_ptr_array_index(serve_gw.devices, i);
 
 		if (d->has_info && d->info.slot_size > max)
 			max = d->info.slot_size;
@@ -114,16 +115,16 @@ static char *api_error(unsigned int *status, unsigned int code, const char *msg)
 
 	*status = code;
 	json_builder_begin_object(b);
-	ev_str(b, "error", msg);
+	serve_ev_str(b, "error", msg);
 	json_builder_end_object(b);
-	s = builder_text(b);
+	s = serve_builder_text(b);
 	g_object_unref(b);
 	return s;
 }
 
 static char *upload_path(const char *sha)
 {
-	return g_build_filename(gw.cache_dir, "sha256", sha, NULL);
+	return g_build_filename(serve_gw.cache_dir, "sha256", sha, NULL);
 }
 
 /* The facts `bleota image info` shows, as JSON. */
@@ -133,12 +134,12 @@ static void image_facts(JsonBuilder *b, const struct ota_manifest *m,
 	char kd[2 * OTA_SHA256_LEN + 1];
 	unsigned int i, j;
 
-	ev_int(b, "size", (gint64)len);
-	ev_str(b, "project", m->project);
-	ev_str(b, "version", m->version);
-	ev_str(b, "chip",
-	       m->has_chip_id ? ota_image_chip_name(m->chip_id) : NULL);
-	ev_int(b, "secure_version", m->secure_version);
+	serve_ev_int(b, "size", (gint64)len);
+	serve_ev_str(b, "project", m->project);
+	serve_ev_str(b, "version", m->version);
+	serve_ev_str(b, "chip",
+		     m->has_chip_id ? ota_image_chip_name(m->chip_id) : NULL);
+	serve_ev_int(b, "secure_version", m->secure_version);
 	json_builder_set_member_name(b, "signatures");
 	json_builder_begin_array(b);
 	for (i = 0; sig->region && i < OTA_SIGBLOCK_MAX; i++) {
@@ -147,14 +148,14 @@ static void image_facts(JsonBuilder *b, const struct ota_manifest *m,
 		if (k->err == OTA_SIGBLOCK_ERR_ABSENT)
 			continue;
 		json_builder_begin_object(b);
-		ev_int(b, "block", i);
-		ev_str(b, "scheme",
-		       k->err ? NULL : ota_sig_scheme_name(k->scheme));
+		serve_ev_int(b, "block", i);
+		serve_ev_str(b, "scheme",
+			     k->err ? NULL : ota_sig_scheme_name(k->scheme));
 		for (j = 0; j < OTA_SHA256_LEN; j++)
 			sprintf(kd + 2 * j, "%02x", k->key_digest[j]);
-		ev_str(b, "key_digest", k->err ? NULL : kd);
-		ev_str(b, "problem",
-		       k->err ? ota_sigblock_strerror(k->err) : NULL);
+		serve_ev_str(b, "key_digest", k->err ? NULL : kd);
+		serve_ev_str(b, "problem",
+			     k->err ? ota_sigblock_strerror(k->err) : NULL);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -172,7 +173,8 @@ char *api_upload(const void *body, size_t len, unsigned int *status,
 	(void)user_data;
 	if (!len)
 		return api_error(status, 400, "the file is empty");
-	if (image_problem(body, len, "the file", &m, &sig, msg, sizeof(msg)))
+	if (serve_image_problem(body, len, "the file", &m, &sig, msg,
+				sizeof(msg)))
 		return api_error(status, 422, msg);
 	sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256, body, len);
 	path = upload_path(sha);
@@ -189,11 +191,11 @@ char *api_upload(const void *body, size_t len, unsigned int *status,
 	}
 	b = json_builder_new();
 	json_builder_begin_object(b);
-	ev_str(b, "sha256", sha);
-	ev_str(b, "file", path);
+	serve_ev_str(b, "sha256", sha);
+	serve_ev_str(b, "file", path);
 	image_facts(b, &m, &sig, len);
 	json_builder_end_object(b);
-	s = builder_text(b);
+	s = serve_builder_text(b);
 	g_object_unref(b);
 	g_free(path);
 	g_free(sha);
@@ -214,7 +216,7 @@ static char *write_desired(JsonNode *doc, unsigned int *status)
 	gsize len, oldlen;
 	bool ok;
 
-	if (gw.config_is_url)
+	if (serve_gw.config_is_url)
 		return api_error(status, 409,
 				 "the desired state comes from a URL: change "
 				 "it there");
@@ -222,7 +224,7 @@ static char *write_desired(JsonNode *doc, unsigned int *status)
 	json_generator_set_pretty(g, TRUE);
 	text = json_generator_to_data(g, &len);
 	g_object_unref(g);
-	dir = g_path_get_dirname(gw.config);
+	dir = g_path_get_dirname(serve_gw.config);
 	d = serve_desired_parse(text, len, dir, err, sizeof(err));
 	g_free(dir);
 	if (!d) {
@@ -230,20 +232,21 @@ static char *write_desired(JsonNode *doc, unsigned int *status)
 		return api_error(status, 400, err);
 	}
 	serve_desired_free(d);
-	keep = g_build_filename(gw.state_dir, "desired.previous.json", NULL);
-	if (g_file_get_contents(gw.config, &old, &oldlen, NULL))
+	keep = g_build_filename(serve_gw.state_dir, "desired.previous.json",
+				NULL);
+	if (g_file_get_contents(serve_gw.config, &old, &oldlen, NULL))
 		g_file_set_contents(keep, old, (gssize)oldlen, NULL);
 	g_free(old);
 	g_free(keep);
-	ok = g_file_set_contents(gw.config, text, (gssize)len, &e);
+	ok = g_file_set_contents(serve_gw.config, text, (gssize)len, &e);
 	g_free(text);
 	if (!ok) {
-		snprintf(err, sizeof(err), "cannot write %s: %s", gw.config,
-			 e->message);
+		snprintf(err, sizeof(err), "cannot write %s: %s",
+			 serve_gw.config, e->message);
 		g_error_free(e);
 		return api_error(status, 500, err);
 	}
-	if (!load_config_file(false))
+	if (!serve_load_config_file(false))
 		return api_error(status, 500,
 				 "the new desired state did not "
 				 "load (see the events)");
@@ -328,7 +331,7 @@ char *api_update(const void *body, size_t len, unsigned int *status,
 	}
 	for (i = 0; i < json_array_get_length(ids); i++) {
 		id = json_array_get_string_element(ids, i);
-		if (!id || !dev_find(id)) {
+		if (!id || !serve_dev_find(id)) {
 			snprintf(msg, sizeof(msg), "no such device: %s",
 				 id ? id : "(not a string)");
 			s = api_error(status, 404, msg);
@@ -342,13 +345,16 @@ char *api_update(const void *body, size_t len, unsigned int *status,
 			      "first");
 		goto out;
 	}
-	if (image_problem(img, ilen, "the file", &m, &sig, msg, sizeof(msg))) {
+	if (serve_image_problem(img, ilen, "the file", &m, &sig, msg,
+				sizeof(msg))) {
 		s = api_error(status, 422, msg);
 		goto out;
 	}
 	version = json_object_get_string_member_with_default(o, "version",
 							     m.version);
-	doc = gw.desired_text ? json_from_string(gw.desired_text, NULL) : NULL;
+	doc = serve_gw.desired_text
+		      ? json_from_string(serve_gw.desired_text, NULL)
+		      : NULL;
 	if (!doc || !JSON_NODE_HOLDS_OBJECT(doc)) {
 		if (doc)
 			json_node_unref(doc);

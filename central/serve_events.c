@@ -14,7 +14,7 @@
 
 #include "central/serve_priv.h"
 
-const char *const state_names[] = {
+const char *const serve_state_names[] = {
 	[DS_NEW] = "new",           [DS_CHECKING] = "checking",
 	[DS_FETCHING] = "fetching", [DS_PUSHING] = "pushing",
 	[DS_IN_SYNC] = "in_sync",   [DS_REFUSED] = "refused",
@@ -33,7 +33,7 @@ JsonBuilder *ev_begin(const char *name)
 	return b;
 }
 
-void ev_str(JsonBuilder *b, const char *key, const char *val)
+void serve_ev_str(JsonBuilder *b, const char *key, const char *val)
 {
 	json_builder_set_member_name(b, key);
 	if (val)
@@ -42,13 +42,13 @@ void ev_str(JsonBuilder *b, const char *key, const char *val)
 		json_builder_add_null_value(b);
 }
 
-void ev_int(JsonBuilder *b, const char *key, gint64 val)
+void serve_ev_int(JsonBuilder *b, const char *key, gint64 val)
 {
 	json_builder_set_member_name(b, key);
 	json_builder_add_int_value(b, val);
 }
 
-char *builder_text(JsonBuilder *b)
+char *serve_builder_text(JsonBuilder *b)
 {
 	JsonGenerator *g = json_generator_new();
 	JsonNode *root = json_builder_get_root(b);
@@ -63,7 +63,7 @@ char *builder_text(JsonBuilder *b)
 
 /* Adds "message", closes the object, prints it and sends it to SSE. */
 void G_GNUC_PRINTF(3, 4)
-	ev_end(JsonBuilder *b, const char *name, const char *fmt, ...)
+	serve_ev_end(JsonBuilder *b, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg, *text;
@@ -71,15 +71,15 @@ void G_GNUC_PRINTF(3, 4)
 	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	ev_str(b, "message", msg);
+	serve_ev_str(b, "message", msg);
 	json_builder_end_object(b);
-	text = builder_text(b);
-	if (gw.json)
+	text = serve_builder_text(b);
+	if (serve_gw.json)
 		printf("%s\n", text);
 	else if (strcmp(name, "progress")) /* the JSON and the API have it */
 		printf("serve: %s\n", msg);
 	fflush(stdout);
-	serve_http_event(gw.http, name, text);
+	serve_http_event(serve_gw.http, name, text);
 	g_free(text);
 	g_free(msg);
 	g_object_unref(b);
@@ -90,40 +90,40 @@ static void device_json(JsonBuilder *b, const struct device *d)
 	gint64 now = g_get_monotonic_time();
 
 	json_builder_begin_object(b);
-	ev_str(b, "id", d->id);
-	ev_str(b, "name", d->name);
-	ev_str(b, "adapter", d->adapter);
-	ev_str(b, "state", state_names[d->state]);
-	ev_str(b, "message", d->message);
+	serve_ev_str(b, "id", d->id);
+	serve_ev_str(b, "name", d->name);
+	serve_ev_str(b, "adapter", d->adapter);
+	serve_ev_str(b, "state", serve_state_names[d->state]);
+	serve_ev_str(b, "message", d->message);
 	json_builder_set_member_name(b, "running");
 	if (d->has_info) {
 		json_builder_begin_object(b);
-		ev_str(b, "version", d->info.version);
-		ev_str(b, "project", d->info.project);
-		ev_str(b, "chip", d->info.chip);
-		ev_int(b, "slot_size", d->info.slot_size);
-		ev_str(b, "tag", d->info.has_tag ? d->info.tag : NULL);
+		serve_ev_str(b, "version", d->info.version);
+		serve_ev_str(b, "project", d->info.project);
+		serve_ev_str(b, "chip", d->info.chip);
+		serve_ev_int(b, "slot_size", d->info.slot_size);
+		serve_ev_str(b, "tag", d->info.has_tag ? d->info.tag : NULL);
 		json_builder_end_object(b);
 	} else {
 		json_builder_add_null_value(b);
 	}
-	ev_str(b, "desired", d->want_version);
-	ev_str(b, "source", d->want_source);
-	ev_str(b, "installed", d->installed);
+	serve_ev_str(b, "desired", d->want_version);
+	serve_ev_str(b, "source", d->want_source);
+	serve_ev_str(b, "installed", d->installed);
 	json_builder_set_member_name(b, "pushing");
 	json_builder_add_boolean_value(b, d->pushing);
-	ev_str(b, "push_sha256", d->push_sha);
-	ev_int(b, "bytes", (gint64)d->bytes);
-	ev_int(b, "total", (gint64)d->total);
-	ev_int(b, "attempts", d->attempts);
-	ev_int(b, "retry_in",
-	       d->due && d->next_try > now
-		       ? (d->next_try - now) / G_USEC_PER_SEC
-		       : 0);
+	serve_ev_str(b, "push_sha256", d->push_sha);
+	serve_ev_int(b, "bytes", (gint64)d->bytes);
+	serve_ev_int(b, "total", (gint64)d->total);
+	serve_ev_int(b, "attempts", d->attempts);
+	serve_ev_int(b, "retry_in",
+		     d->due && d->next_try > now
+			     ? (d->next_try - now) / G_USEC_PER_SEC
+			     : 0);
 	json_builder_end_object(b);
 }
 
-char *devices_text(void)
+char *serve_devices_text(void)
 {
 	JsonBuilder *b = json_builder_new();
 	char *s;
@@ -132,11 +132,11 @@ char *devices_text(void)
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "devices");
 	json_builder_begin_array(b);
-	for (i = 0; i < gw.devices->len; i++)
-		device_json(b, g_ptr_array_index(gw.devices, i));
+	for (i = 0; i < serve_gw.devices->len; i++)
+		device_json(b, g_ptr_array_index(serve_gw.devices, i));
 	json_builder_end_array(b);
 	json_builder_end_object(b);
-	s = builder_text(b);
+	s = serve_builder_text(b);
 	g_object_unref(b);
 	return s;
 }

@@ -3,9 +3,9 @@
  * Firmware for `bleota serve`: one record per image source (URL or file)
  * shared by every device that wants it, so an image downloads once however
  * many devices wait for it; downloads run on a GLib worker thread
- * (fetch_thread, host/http_fetch.h) into the cache directory and are
+ * (serve_fetch_thread, host/http_fetch.h) into the cache directory and are
  * checked against the rule's sha256. Before a push, pre-flight reads the
- * image and refuses what cannot work on that device (image_problem: not an
+ * image and refuses what cannot work on that device (serve_image_problem: not an
  * app image, a merged flash image, wrong chip, too big for its slot, bad
  * signature); /api/upload runs the same checks.
  */
@@ -37,9 +37,9 @@ static bool is_merged(const uint8_t *img, size_t len)
  * 0, or -EINVAL with the reason in plain words in @msg. @what names the
  * file in the messages.
  */
-int image_problem(const uint8_t *img, size_t len, const char *what,
-		  struct ota_manifest *m, struct manifest_sig *sig, char *msg,
-		  size_t cap)
+int serve_image_problem(const uint8_t *img, size_t len, const char *what,
+			struct ota_manifest *m, struct manifest_sig *sig,
+			char *msg, size_t cap)
 {
 	struct ota_image_verify v;
 	char desc[200];
@@ -79,11 +79,11 @@ static void preflight(struct device *d, const struct firmware *fw)
 	gsize len;
 
 	if (!g_file_get_contents(fw->path, (gchar **)&img, &len, NULL)) {
-		fail_retry(d, "cannot read the firmware from the cache");
+		serve_fail_retry(d, "cannot read the firmware from the cache");
 		return;
 	}
-	if (image_problem(img, len, fw->url ? "the firmware" : fw->file, &m,
-			  &sig, msg, sizeof(msg)))
+	if (serve_image_problem(img, len, fw->url ? "the firmware" : fw->file,
+				&m, &sig, msg, sizeof(msg)))
 		goto refuse;
 	if (m.has_chip_id && m.chip_id != d->info.chip_id) {
 		snprintf(msg, sizeof(msg),
@@ -108,21 +108,22 @@ static void preflight(struct device *d, const struct firmware *fw)
 			 "app version: the device reports no version tag)",
 			 m.project, m.version);
 		g_free(img);
-		reached(d, msg);
+		serve_reached(d, msg);
 		return;
 	}
 	g_free(img);
-	start_push(d, fw);
+	serve_start_push(d, fw);
 	return;
 refuse:
 	g_free(img);
 	d->pushing = false;
-	settle(d, DS_REFUSED, msg);
+	serve_settle(d, DS_REFUSED, msg);
 }
 
 /* ---- firmware ------------------------------------------------------------------------ */
 
-void fetch_thread(GTask *task, gpointer src, gpointer data, GCancellable *c)
+void serve_fetch_thread(GTask *task, gpointer src, gpointer data,
+			GCancellable *c)
 {
 	struct fetch_job *j = data;
 
@@ -132,7 +133,7 @@ void fetch_thread(GTask *task, gpointer src, gpointer data, GCancellable *c)
 	g_task_return_boolean(task, TRUE);
 }
 
-void fetch_job_free(gpointer p)
+void serve_fetch_job_free(gpointer p)
 {
 	struct fetch_job *j = p;
 
@@ -153,9 +154,9 @@ static void fw_done(struct firmware *fw)
 		if (fw->state == FW_READY)
 			preflight(d, fw);
 		else if (fw->err == -EFBIG || fw->err == -EILSEQ)
-			settle(d, DS_REFUSED, fw->error);
+			serve_settle(d, DS_REFUSED, fw->error);
 		else
-			fail_retry(d, fw->error);
+			serve_fail_retry(d, fw->error);
 	}
 	g_ptr_array_free(w, TRUE);
 }
@@ -173,27 +174,27 @@ static void on_fetched(GObject *src, GAsyncResult *res, gpointer data)
 	if (j->err) {
 		fw->state = FW_FAILED;
 		fw->err = j->err;
-		set_str(&fw->error, j->r.error);
+		serve_set_str(&fw->error, j->r.error);
 		b = ev_begin("fetch_failed");
-		ev_str(b, "url", clean);
-		ev_int(b, "errno", -j->err);
-		ev_end(b, "fetch_failed", "%s", j->r.error);
+		serve_ev_str(b, "url", clean);
+		serve_ev_int(b, "errno", -j->err);
+		serve_ev_end(b, "fetch_failed", "%s", j->r.error);
 	} else {
 		fw->state = FW_READY;
 		snprintf(fw->path, sizeof(fw->path), "%s", j->r.path);
 		snprintf(fw->sha256, sizeof(fw->sha256), "%s", j->r.sha256);
 		fw->size = j->r.size;
 		b = ev_begin("fetched");
-		ev_str(b, "url", clean);
-		ev_str(b, "sha256", j->r.sha256);
-		ev_int(b, "bytes", (gint64)j->r.size);
-		ev_int(b, "http_version", j->r.http_version);
-		ev_int(b, "resumed_from", (gint64)j->r.resumed_from);
+		serve_ev_str(b, "url", clean);
+		serve_ev_str(b, "sha256", j->r.sha256);
+		serve_ev_int(b, "bytes", (gint64)j->r.size);
+		serve_ev_int(b, "http_version", j->r.http_version);
+		serve_ev_int(b, "resumed_from", (gint64)j->r.resumed_from);
 		json_builder_set_member_name(b, "cached");
 		json_builder_add_boolean_value(b, j->r.from_cache);
-		ev_end(b, "fetched", "%s: %llu bytes, sha256 %.16s...%s", clean,
-		       (unsigned long long)j->r.size, j->r.sha256,
-		       j->r.from_cache ? " (cache)" : "");
+		serve_ev_end(b, "fetched", "%s: %llu bytes, sha256 %.16s...%s",
+			     clean, (unsigned long long)j->r.size, j->r.sha256,
+			     j->r.from_cache ? " (cache)" : "");
 	}
 	fw_done(fw);
 }
@@ -208,13 +209,13 @@ static void fw_fetch(struct firmware *fw, uint32_t limit)
 	j->url = g_strdup(fw->url);
 	j->sha = g_strdup(fw->want_sha);
 	j->o = (struct http_fetch_opts){ .url = j->url,
-					 .cache_dir = gw.cache_dir,
+					 .cache_dir = serve_gw.cache_dir,
 					 .sha256_hex = j->sha,
-					 .bearer = gw.bearer,
-					 .ca_file = gw.ca_file,
+					 .bearer = serve_gw.bearer,
+					 .ca_file = serve_gw.ca_file,
 					 .max_bytes = limit };
-	g_task_set_task_data(t, j, fetch_job_free);
-	g_task_run_in_thread(t, fetch_thread);
+	g_task_set_task_data(t, j, serve_fetch_job_free);
+	g_task_run_in_thread(t, serve_fetch_thread);
 	g_object_unref(t);
 }
 
@@ -247,7 +248,7 @@ static void fw_file(struct firmware *fw)
 	fw->size = (uint64_t)st.st_size;
 }
 
-void fw_free(gpointer p)
+void serve_fw_free(gpointer p)
 {
 	struct firmware *fw = p;
 
@@ -259,7 +260,7 @@ void fw_free(gpointer p)
 	g_free(fw);
 }
 
-gboolean fw_forgettable(gpointer key, gpointer value, gpointer data)
+gboolean serve_fw_forgettable(gpointer key, gpointer value, gpointer data)
 {
 	const struct firmware *fw = value;
 
@@ -268,11 +269,11 @@ gboolean fw_forgettable(gpointer key, gpointer value, gpointer data)
 	return fw->state != FW_FETCHING && !fw->waiters->len;
 }
 
-void need_firmware(struct device *d, const struct serve_rule *rule)
+void serve_need_firmware(struct device *d, const struct serve_rule *rule)
 {
 	char *key = g_strdup_printf("%s#%s", rule->url ? rule->url : rule->file,
 				    rule->sha256 ? rule->sha256 : "");
-	struct firmware *fw = g_hash_table_lookup(gw.firmware, key);
+	struct firmware *fw = g_hash_table_lookup(serve_gw.firmware, key);
 
 	if (!fw) {
 		fw = g_new0(struct firmware, 1);
@@ -280,7 +281,7 @@ void need_firmware(struct device *d, const struct serve_rule *rule)
 		fw->file = g_strdup(rule->file);
 		fw->want_sha = g_strdup(rule->sha256);
 		fw->waiters = g_ptr_array_new();
-		g_hash_table_insert(gw.firmware, key, fw);
+		g_hash_table_insert(serve_gw.firmware, key, fw);
 	} else {
 		g_free(key);
 	}
@@ -302,5 +303,5 @@ void need_firmware(struct device *d, const struct serve_rule *rule)
 	case FW_FETCHING:
 		break;
 	}
-	set_state(d, DS_FETCHING, "fetching %s", d->want_source);
+	serve_set_state(d, DS_FETCHING, "fetching %s", d->want_source);
 }

@@ -12,10 +12,10 @@
 
 #include "central/serve_priv.h"
 
-void persist(void)
+void serve_persist(void)
 {
-	char *path = g_build_filename(gw.state_dir, "devices.json", NULL);
-	char *s = devices_text();
+	char *path = g_build_filename(serve_gw.state_dir, "devices.json", NULL);
+	char *s = serve_devices_text();
 	GError *e = NULL;
 
 	if (!g_file_set_contents(path, s, -1, &e)) {
@@ -29,9 +29,9 @@ void persist(void)
 
 /* Restore what a previous gateway knew: pushes in progress, what it
  * installed, Bluetooth devices it had found. */
-void restore(void)
+void serve_restore(void)
 {
-	char *path = g_build_filename(gw.state_dir, "devices.json", NULL);
+	char *path = g_build_filename(serve_gw.state_dir, "devices.json", NULL);
 	JsonParser *p = json_parser_new();
 	JsonArray *a;
 	guint i;
@@ -54,21 +54,21 @@ void restore(void)
 		if (!id)
 			continue;
 		if (g_str_has_prefix(id, "unix:") &&
-		    !serve_rule_find(gw.desired, id, NULL, NULL, NULL))
+		    !serve_rule_find(serve_gw.desired, id, NULL, NULL, NULL))
 			continue; /* a socket no longer named */
-		d = dev_add(id,
-			    json_object_get_string_member_with_default(
-				    o, "name", NULL),
-			    json_object_get_string_member_with_default(
-				    o, "adapter", NULL));
+		d = serve_dev_add(id,
+				  json_object_get_string_member_with_default(
+					  o, "name", NULL),
+				  json_object_get_string_member_with_default(
+					  o, "adapter", NULL));
 		d->pushing = json_object_get_boolean_member_with_default(
 			o, "pushing", FALSE);
 		sha = json_object_get_string_member_with_default(
 			o, "push_sha256", NULL);
-		set_str(&d->push_sha, sha);
-		set_str(&d->installed,
-			json_object_get_string_member_with_default(
-				o, "installed", NULL));
+		serve_set_str(&d->push_sha, sha);
+		serve_set_str(&d->installed,
+			      json_object_get_string_member_with_default(
+				      o, "installed", NULL));
 	}
 out:
 	g_object_unref(p);

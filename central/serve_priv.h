@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the files of `bleota serve` share (not an interface outside them):
- * the device and firmware records, the gateway's single context `gw`, and
+ * the device and firmware records, the gateway's single context `serve_gw`, and
  * the functions one file calls in another. The files, by responsibility:
  *
  *   serve.c           the command: options, the main loop, scanning, signals
@@ -14,7 +14,7 @@
  *   serve_api.c       the handlers behind the HTTP API (serve_http.h)
  *
  * Everything runs on the one GLib main loop thread, except the body of
- * fetch_thread(), which touches only its struct fetch_job.
+ * serve_fetch_thread(), which touches only its struct fetch_job.
  */
 #ifndef BLEOTA_CENTRAL_SERVE_PRIV_H
 #define BLEOTA_CENTRAL_SERVE_PRIV_H
@@ -48,7 +48,7 @@ enum dev_state {
 };
 
 /* Each state's name in events and devices.json (serve_events.c). */
-extern const char *const state_names[];
+extern const char *const serve_state_names[];
 
 enum fw_state {
 	FW_IDLE,
@@ -99,7 +99,7 @@ struct device {
 };
 
 /* The gateway: one per process, defined in serve.c. */
-struct gw {
+struct serve_gw {
 	GMainLoop *loop;
 	bool json;
 	int verbose;
@@ -138,7 +138,7 @@ struct gw {
 	bool restored;
 };
 
-extern struct gw gw;
+extern struct serve_gw serve_gw;
 
 /* A download run on a GLib worker thread (firmware and desired state). */
 struct fetch_job {
@@ -152,44 +152,46 @@ struct fetch_job {
 
 /* serve_events.c: JSON event lines, the devices document */
 JsonBuilder *ev_begin(const char *name);
-void ev_str(JsonBuilder *b, const char *key, const char *val);
-void ev_int(JsonBuilder *b, const char *key, gint64 val);
-char *builder_text(JsonBuilder *b);
+void serve_ev_str(JsonBuilder *b, const char *key, const char *val);
+void serve_ev_int(JsonBuilder *b, const char *key, gint64 val);
+char *serve_builder_text(JsonBuilder *b);
 void G_GNUC_PRINTF(3, 4)
-	ev_end(JsonBuilder *b, const char *name, const char *fmt, ...);
-char *devices_text(void);
+	serve_ev_end(JsonBuilder *b, const char *name, const char *fmt, ...);
+char *serve_devices_text(void);
 
 /* serve_sched.c: the per-device state machine and the scheduler */
-struct device *dev_find(const char *id);
-struct device *dev_add(const char *id, const char *name, const char *adapter);
-void dev_free(gpointer p);
-void set_str(char **dst, const char *src);
-void G_GNUC_PRINTF(3, 4)
-	set_state(struct device *d, enum dev_state s, const char *fmt, ...);
-void settle(struct device *d, enum dev_state s, const char *msg);
-void fail_retry(struct device *d, const char *msg);
-void reached(struct device *d, const char *msg);
-void start_push(struct device *d, const struct firmware *fw);
-void schedule(void);
+struct device *serve_dev_find(const char *id);
+struct device *serve_dev_add(const char *id, const char *name,
+			     const char *adapter);
+void serve_dev_free(gpointer p);
+void serve_set_str(char **dst, const char *src);
+void G_GNUC_PRINTF(3, 4) serve_set_state(struct device *d, enum dev_state s,
+					 const char *fmt, ...);
+void serve_settle(struct device *d, enum dev_state s, const char *msg);
+void serve_fail_retry(struct device *d, const char *msg);
+void serve_reached(struct device *d, const char *msg);
+void serve_start_push(struct device *d, const struct firmware *fw);
+void serve_schedule(void);
 
 /* serve_firmware.c: firmware download/cache and pre-flight */
-int image_problem(const uint8_t *img, size_t len, const char *what,
-		  struct ota_manifest *m, struct manifest_sig *sig, char *msg,
-		  size_t cap);
-void fetch_thread(GTask *task, gpointer src, gpointer data, GCancellable *c);
-void fetch_job_free(gpointer p);
-void fw_free(gpointer p);
-gboolean fw_forgettable(gpointer key, gpointer value, gpointer data);
-void need_firmware(struct device *d, const struct serve_rule *rule);
+int serve_image_problem(const uint8_t *img, size_t len, const char *what,
+			struct ota_manifest *m, struct manifest_sig *sig,
+			char *msg, size_t cap);
+void serve_fetch_thread(GTask *task, gpointer src, gpointer data,
+			GCancellable *c);
+void serve_fetch_job_free(gpointer p);
+void serve_fw_free(gpointer p);
+gboolean serve_fw_forgettable(gpointer key, gpointer value, gpointer data);
+void serve_need_firmware(struct device *d, const struct serve_rule *rule);
 
 /* serve_persist.c: STATE/devices.json */
-void persist(void);
-void restore(void);
+void serve_persist(void);
+void serve_restore(void);
 
 /* serve_desired.c: the desired-state source */
-bool load_config_file(bool initial);
-bool config_changed(void);
-void poll_config_url(void);
+bool serve_load_config_file(bool initial);
+bool serve_config_changed(void);
+void serve_poll_config_url(void);
 
 /* serve_api.c: the HTTP API's handlers (serve_http.h callbacks) */
 char *api_devices(void *user_data);

@@ -2,13 +2,13 @@
 /*
  * The per-device state machine of `bleota serve` and its scheduler. Each
  * device is one job at a time holding one slot: INFO (on_info) ->
- * compare with its rule -> firmware (need_firmware, serve_firmware.c) ->
- * pre-flight -> push --confirm (start_push, on_push_event, on_push_done)
+ * compare with its rule -> firmware (serve_need_firmware, serve_firmware.c) ->
+ * pre-flight -> push --confirm (serve_start_push, on_push_event, on_push_done)
  * -> boot state (on_status) -> outcome. Slots: at most --jobs in total and
  * --per-adapter per Bluetooth adapter; unix: devices count only against
  * the total. Transient failures retry with exponential back-off
- * (fail_retry); refusals settle until the desired state changes, for
- * --recheck, or for POST /api/push. schedule() queues one run_schedule()
+ * (serve_fail_retry); refusals settle until the desired state changes, for
+ * --recheck, or for POST /api/push. serve_schedule() queues one run_schedule()
  * on the main loop, which starts every due device a slot allows.
  *
  * Comparison (provisional until devices store a version tag): a device
@@ -29,12 +29,12 @@
 
 /* ---- devices -------------------------------------------------------------------- */
 
-struct device *dev_find(const char *id)
+struct device *serve_dev_find(const char *id)
 {
 	guint i;
 
-	for (i = 0; i < gw.devices->len; i++) {
-		struct device *d = g_ptr_array_index(gw.devices, i);
+	for (i = 0; i < serve_gw.devices->len; i++) {
+		struct device *d = g_ptr_array_index(serve_gw.devices, i);
 
 		if (!g_ascii_strcasecmp(d->id, id))
 			return d;
@@ -42,9 +42,10 @@ struct device *dev_find(const char *id)
 	return NULL;
 }
 
-struct device *dev_add(const char *id, const char *name, const char *adapter)
+struct device *serve_dev_add(const char *id, const char *name,
+			     const char *adapter)
 {
-	struct device *d = dev_find(id);
+	struct device *d = serve_dev_find(id);
 
 	if (d)
 		return d;
@@ -53,11 +54,11 @@ struct device *dev_add(const char *id, const char *name, const char *adapter)
 	d->name = g_strdup(name && *name ? name : NULL);
 	d->adapter = g_strdup(adapter);
 	d->due = true;
-	g_ptr_array_add(gw.devices, d);
+	g_ptr_array_add(serve_gw.devices, d);
 	return d;
 }
 
-void dev_free(gpointer p)
+void serve_dev_free(gpointer p)
 {
 	struct device *d = p;
 
@@ -75,7 +76,7 @@ void dev_free(gpointer p)
 	g_free(d);
 }
 
-void set_str(char **dst, const char *src)
+void serve_set_str(char **dst, const char *src)
 {
 	char *old = *dst;
 
@@ -89,8 +90,8 @@ static const char *current_version(const struct device *d)
 	return d->info.has_tag ? d->info.tag : d->info.version;
 }
 
-void G_GNUC_PRINTF(3, 4)
-	set_state(struct device *d, enum dev_state s, const char *fmt, ...)
+void G_GNUC_PRINTF(3, 4) serve_set_state(struct device *d, enum dev_state s,
+					 const char *fmt, ...)
 {
 	JsonBuilder *b = ev_begin("device");
 	va_list ap;
@@ -100,14 +101,14 @@ void G_GNUC_PRINTF(3, 4)
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
 	d->state = s;
-	set_str(&d->message, msg);
-	ev_str(b, "device", d->id);
-	ev_str(b, "state", state_names[s]);
-	ev_str(b, "running", d->has_info ? current_version(d) : NULL);
-	ev_str(b, "desired", d->want_version);
-	ev_end(b, "device", "%s: %s", d->id, msg);
+	serve_set_str(&d->message, msg);
+	serve_ev_str(b, "device", d->id);
+	serve_ev_str(b, "state", serve_state_names[s]);
+	serve_ev_str(b, "running", d->has_info ? current_version(d) : NULL);
+	serve_ev_str(b, "desired", d->want_version);
+	serve_ev_end(b, "device", "%s: %s", d->id, msg);
 	g_free(msg);
-	persist();
+	serve_persist();
 }
 
 static const char *adapter_key(const struct device *d)
@@ -121,10 +122,11 @@ static bool slot_free(const struct device *d)
 {
 	const char *k = adapter_key(d);
 
-	if (gw.running >= gw.jobs)
+	if (serve_gw.running >= serve_gw.jobs)
 		return false;
-	return !k || GPOINTER_TO_UINT(g_hash_table_lookup(
-			     gw.per_adapter_running, k)) < gw.per_adapter;
+	return !k ||
+	       GPOINTER_TO_UINT(g_hash_table_lookup(
+		       serve_gw.per_adapter_running, k)) < serve_gw.per_adapter;
 }
 
 static void take_slot(struct device *d)
@@ -133,13 +135,14 @@ static void take_slot(struct device *d)
 
 	d->busy = true;
 	d->due = false;
-	gw.running++;
+	serve_gw.running++;
 	if (k)
 		g_hash_table_insert(
-			gw.per_adapter_running, g_strdup(k),
-			GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(
-						 gw.per_adapter_running, k)) +
-					 1));
+			serve_gw.per_adapter_running, g_strdup(k),
+			GUINT_TO_POINTER(
+				GPOINTER_TO_UINT(g_hash_table_lookup(
+					serve_gw.per_adapter_running, k)) +
+				1));
 }
 
 static void release(struct device *d)
@@ -151,47 +154,48 @@ static void release(struct device *d)
 	d->busy = false;
 	d->op = NULL;
 	d->last_check = g_get_monotonic_time();
-	gw.running--;
+	serve_gw.running--;
 	if (k)
 		g_hash_table_insert(
-			gw.per_adapter_running, g_strdup(k),
-			GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(
-						 gw.per_adapter_running, k)) -
-					 1));
-	persist();
-	schedule();
+			serve_gw.per_adapter_running, g_strdup(k),
+			GUINT_TO_POINTER(
+				GPOINTER_TO_UINT(g_hash_table_lookup(
+					serve_gw.per_adapter_running, k)) -
+				1));
+	serve_persist();
+	serve_schedule();
 }
 
 /* A settled outcome: wait for a change of the desired state, --recheck or
  * POST /api/push. */
-void settle(struct device *d, enum dev_state s, const char *msg)
+void serve_settle(struct device *d, enum dev_state s, const char *msg)
 {
 	d->attempts = 0;
-	set_state(d, s, "%s", msg);
+	serve_set_state(d, s, "%s", msg);
 	release(d);
 }
 
 /* A transient failure: try again after a growing pause. */
-void fail_retry(struct device *d, const char *msg)
+void serve_fail_retry(struct device *d, const char *msg)
 {
 	unsigned int delay = 2u << (d->attempts < 10 ? d->attempts : 10);
 
-	if (delay > gw.retry_max_s)
-		delay = gw.retry_max_s;
+	if (delay > serve_gw.retry_max_s)
+		delay = serve_gw.retry_max_s;
 	d->attempts++;
 	d->due = true;
 	d->next_try = g_get_monotonic_time() + (gint64)delay * G_USEC_PER_SEC;
-	set_state(d, DS_FAILED, "%s (attempt %u; next in %u s)", msg,
-		  d->attempts, delay);
+	serve_set_state(d, DS_FAILED, "%s (attempt %u; next in %u s)", msg,
+			d->attempts, delay);
 	release(d);
 }
 
 static struct serve_dev_cfg dev_cfg(const struct device *d)
 {
 	return (struct serve_dev_cfg){
-		.exe = gw.exe,
+		.exe = serve_gw.exe,
 		.adapter = g_str_has_prefix(d->id, "unix:") ? NULL : d->adapter,
-		.verbose = gw.verbose
+		.verbose = serve_gw.verbose
 	};
 }
 
@@ -207,34 +211,35 @@ static void on_push_event(const struct serve_dev_event *ev, void *user_data)
 		d->bytes = ev->bytes;
 		d->total = ev->total;
 		b = ev_begin("progress");
-		ev_str(b, "device", d->id);
-		ev_int(b, "bytes", (gint64)ev->bytes);
-		ev_int(b, "total", (gint64)ev->total);
-		ev_end(b, "progress", "%s: %llu of %llu bytes", d->id,
-		       (unsigned long long)ev->bytes,
-		       (unsigned long long)ev->total);
+		serve_ev_str(b, "device", d->id);
+		serve_ev_int(b, "bytes", (gint64)ev->bytes);
+		serve_ev_int(b, "total", (gint64)ev->total);
+		serve_ev_end(b, "progress", "%s: %llu of %llu bytes", d->id,
+			     (unsigned long long)ev->bytes,
+			     (unsigned long long)ev->total);
 		return;
 	}
 	if (!strcmp(ev->event, "resumed")) {
 		d->resumed_from = (uint32_t)ev->bytes;
 		b = ev_begin("resumed");
-		ev_str(b, "device", d->id);
-		ev_int(b, "held", (gint64)ev->bytes);
-		ev_int(b, "total", (gint64)ev->total);
-		ev_end(b, "resumed",
-		       "%s: resuming, the device already holds %llu of %llu "
-		       "bytes",
-		       d->id, (unsigned long long)ev->bytes,
-		       (unsigned long long)ev->total);
+		serve_ev_str(b, "device", d->id);
+		serve_ev_int(b, "held", (gint64)ev->bytes);
+		serve_ev_int(b, "total", (gint64)ev->total);
+		serve_ev_end(
+			b, "resumed",
+			"%s: resuming, the device already holds %llu of %llu "
+			"bytes",
+			d->id, (unsigned long long)ev->bytes,
+			(unsigned long long)ev->total);
 		return;
 	}
 	msg = ev->message;
 	if (g_str_has_prefix(msg, d->id) && msg[strlen(d->id)] == ':')
 		msg += strlen(d->id) + 1 + (msg[strlen(d->id) + 1] == ' ');
 	b = ev_begin("step");
-	ev_str(b, "device", d->id);
-	ev_str(b, "step", ev->event);
-	ev_end(b, "step", "%s: %s", d->id, msg);
+	serve_ev_str(b, "device", d->id);
+	serve_ev_str(b, "step", ev->event);
+	serve_ev_end(b, "step", "%s: %s", d->id, msg);
 }
 
 static void on_confirm_done(const struct serve_dev_result *r, void *user_data)
@@ -246,21 +251,21 @@ static void on_confirm_done(const struct serve_dev_result *r, void *user_data)
 	d->op = NULL;
 	if (r->code) {
 		snprintf(msg, sizeof(msg), "cannot confirm: %s", r->message);
-		fail_retry(d, msg);
+		serve_fail_retry(d, msg);
 		return;
 	}
 	d->pushing = false;
-	set_str(&d->installed, d->want_version);
+	serve_set_str(&d->installed, d->want_version);
 	b = ev_begin("updated");
-	ev_str(b, "device", d->id);
-	ev_str(b, "version", d->want_version);
-	ev_str(b, "running", d->info.version);
-	ev_str(b, "state", "VALID");
-	ev_int(b, "resumed_from", 0);
-	ev_end(b, "updated", "%s: now runs %s (VALID, confirmed)", d->id,
-	       d->info.version);
+	serve_ev_str(b, "device", d->id);
+	serve_ev_str(b, "version", d->want_version);
+	serve_ev_str(b, "running", d->info.version);
+	serve_ev_str(b, "state", "VALID");
+	serve_ev_int(b, "resumed_from", 0);
+	serve_ev_end(b, "updated", "%s: now runs %s (VALID, confirmed)", d->id,
+		     d->info.version);
 	snprintf(msg, sizeof(msg), "runs %s", d->want_version);
-	settle(d, DS_IN_SYNC, msg);
+	serve_settle(d, DS_IN_SYNC, msg);
 }
 
 static void on_status(const struct serve_dev_result *r, void *user_data)
@@ -274,31 +279,31 @@ static void on_status(const struct serve_dev_result *r, void *user_data)
 	if (r->code) {
 		snprintf(msg, sizeof(msg), "cannot read the boot state: %s",
 			 r->message);
-		fail_retry(d, msg);
+		serve_fail_retry(d, msg);
 		return;
 	}
 	if (strcmp(r->state, "PENDING_VERIFY")) {
-		settle(d, DS_IN_SYNC, d->reached_msg);
+		serve_settle(d, DS_IN_SYNC, d->reached_msg);
 		return;
 	}
 	/* the desired version runs but would be rolled back at the next
 	 * reboot: make it permanent, as after our own push */
 	b = ev_begin("step");
-	ev_str(b, "device", d->id);
-	ev_str(b, "step", "confirming");
-	ev_end(b, "step", "%s: runs %s, PENDING_VERIFY: confirming it", d->id,
-	       d->info.version);
+	serve_ev_str(b, "device", d->id);
+	serve_ev_str(b, "step", "confirming");
+	serve_ev_end(b, "step", "%s: runs %s, PENDING_VERIFY: confirming it",
+		     d->id, d->info.version);
 	d->op = serve_dev_confirm(&cfg, d->id, on_confirm_done, d);
 }
 
 /* The device runs the desired version: in sync once its image is known
  * not to be waiting for a confirmation (`bleota status`). */
-void reached(struct device *d, const char *msg)
+void serve_reached(struct device *d, const char *msg)
 {
 	struct serve_dev_cfg cfg = dev_cfg(d);
 
 	d->pushing = false;
-	set_str(&d->reached_msg, msg);
+	serve_set_str(&d->reached_msg, msg);
 	d->op = serve_dev_status(&cfg, d->id, on_status, d);
 }
 
@@ -311,20 +316,22 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 	d->op = NULL;
 	if (r->code == BLEOTA_EXIT_OK) {
 		d->pushing = false;
-		set_str(&d->installed, d->want_version);
+		serve_set_str(&d->installed, d->want_version);
 		if (!d->info.has_tag)
 			snprintf(d->info.version, sizeof(d->info.version), "%s",
 				 r->booted);
 		b = ev_begin("updated");
-		ev_str(b, "device", d->id);
-		ev_str(b, "version", d->want_version);
-		ev_str(b, "running", r->booted);
-		ev_str(b, "state", r->state);
-		ev_int(b, "resumed_from", r->resumed ? r->resumed_from : 0);
-		ev_end(b, "updated", "%s: now runs %s (%s)%s", d->id, r->booted,
-		       r->state, r->resumed ? ", resumed" : "");
+		serve_ev_str(b, "device", d->id);
+		serve_ev_str(b, "version", d->want_version);
+		serve_ev_str(b, "running", r->booted);
+		serve_ev_str(b, "state", r->state);
+		serve_ev_int(b, "resumed_from",
+			     r->resumed ? r->resumed_from : 0);
+		serve_ev_end(b, "updated", "%s: now runs %s (%s)%s", d->id,
+			     r->booted, r->state,
+			     r->resumed ? ", resumed" : "");
 		snprintf(msg, sizeof(msg), "runs %s", d->want_version);
-		settle(d, DS_IN_SYNC, msg);
+		serve_settle(d, DS_IN_SYNC, msg);
 		return;
 	}
 	if (r->code == BLEOTA_EXIT_REFUSED &&
@@ -336,12 +343,12 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 		struct serve_dev_cfg cfg = dev_cfg(d);
 
 		b = ev_begin("step");
-		ev_str(b, "device", d->id);
-		ev_str(b, "step", "confirming");
-		ev_end(b, "step",
-		       "%s: runs %s %s, still PENDING_VERIFY from an "
-		       "interrupted update: confirming it",
-		       d->id, d->img_project, d->img_version);
+		serve_ev_str(b, "device", d->id);
+		serve_ev_str(b, "step", "confirming");
+		serve_ev_end(b, "step",
+			     "%s: runs %s %s, still PENDING_VERIFY from an "
+			     "interrupted update: confirming it",
+			     d->id, d->img_project, d->img_version);
 		d->op = serve_dev_confirm(&cfg, d->id, on_confirm_done, d);
 		return;
 	}
@@ -350,7 +357,7 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 		d->pushing = false;
 		snprintf(msg, sizeof(msg), "already runs this image (%s)",
 			 d->want_version);
-		settle(d, DS_IN_SYNC, msg);
+		serve_settle(d, DS_IN_SYNC, msg);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "%s%s%s%s", r->message,
@@ -358,24 +365,24 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 	if (r->code == BLEOTA_EXIT_FAIL && !strcmp(r->status, "NOT_RUNNING")) {
 		d->pushing = false;
 		b = ev_begin("rollback");
-		ev_str(b, "device", d->id);
-		ev_str(b, "version", d->want_version);
-		ev_end(b, "rollback", "%s: %s", d->id, r->message);
-		settle(d, DS_REFUSED, msg);
+		serve_ev_str(b, "device", d->id);
+		serve_ev_str(b, "version", d->want_version);
+		serve_ev_end(b, "rollback", "%s: %s", d->id, r->message);
+		serve_settle(d, DS_REFUSED, msg);
 		return;
 	}
 	if ((r->code == BLEOTA_EXIT_REFUSED && strcmp(r->status, "BUSY")) ||
 	    r->code == BLEOTA_EXIT_BAD_IMAGE) {
 		d->pushing = false;
-		settle(d, DS_REFUSED, msg);
+		serve_settle(d, DS_REFUSED, msg);
 		return;
 	}
 	/* no connection, lost link, failed verification, killed: the device
 	 * keeps what it verified, the next push resumes */
-	fail_retry(d, msg);
+	serve_fail_retry(d, msg);
 }
 
-void start_push(struct device *d, const struct firmware *fw)
+void serve_start_push(struct device *d, const struct firmware *fw)
 {
 	struct serve_dev_cfg cfg = dev_cfg(d);
 	JsonBuilder *b = ev_begin("push");
@@ -383,20 +390,20 @@ void start_push(struct device *d, const struct firmware *fw)
 		d->pushing && d->push_sha && !strcmp(d->push_sha, fw->sha256);
 
 	d->pushing = true;
-	set_str(&d->push_sha, fw->sha256);
+	serve_set_str(&d->push_sha, fw->sha256);
 	d->bytes = 0;
 	d->total = fw->size;
 	d->resumed_from = 0;
-	ev_str(b, "device", d->id);
-	ev_str(b, "version", d->want_version);
-	ev_str(b, "sha256", fw->sha256);
-	ev_int(b, "bytes", (gint64)fw->size);
+	serve_ev_str(b, "device", d->id);
+	serve_ev_str(b, "version", d->want_version);
+	serve_ev_str(b, "sha256", fw->sha256);
+	serve_ev_int(b, "bytes", (gint64)fw->size);
 	json_builder_set_member_name(b, "again");
 	json_builder_add_boolean_value(b, again);
-	ev_end(b, "push", "%s: %s %s (%llu bytes)", d->id,
-	       again ? "continuing the push of" : "pushing", d->want_version,
-	       (unsigned long long)fw->size);
-	set_state(d, DS_PUSHING, "pushing %s", d->want_version);
+	serve_ev_end(b, "push", "%s: %s %s (%llu bytes)", d->id,
+		     again ? "continuing the push of" : "pushing",
+		     d->want_version, (unsigned long long)fw->size);
+	serve_set_state(d, DS_PUSHING, "pushing %s", d->want_version);
 	d->op = serve_dev_push(&cfg, d->id, fw->path,
 			       d->info.has_tag ? d->want_version : NULL,
 			       on_push_event, on_push_done, d);
@@ -413,36 +420,38 @@ static void on_info(const struct serve_dev_result *r, void *user_data)
 	d->op = NULL;
 	if (r->code) {
 		snprintf(msg, sizeof(msg), "cannot read INFO: %s", r->message);
-		fail_retry(d, msg);
+		serve_fail_retry(d, msg);
 		return;
 	}
 	d->info = r->info;
 	d->has_info = true;
-	rule = serve_rule_find(gw.desired, d->id, d->name, d->info.project,
-			       d->info.chip);
+	rule = serve_rule_find(serve_gw.desired, d->id, d->name,
+			       d->info.project, d->info.chip);
 	if (!rule) {
-		set_str(&d->want_version, NULL);
-		set_str(&d->want_source, NULL);
+		serve_set_str(&d->want_version, NULL);
+		serve_set_str(&d->want_source, NULL);
 		d->pushing = false;
-		settle(d, DS_NO_RULE, "no rule of the desired state matches");
+		serve_settle(d, DS_NO_RULE,
+			     "no rule of the desired state matches");
 		return;
 	}
-	set_str(&d->want_version, rule->version);
-	set_str(&d->want_source, rule->url ? rule->url : rule->file);
+	serve_set_str(&d->want_version, rule->version);
+	serve_set_str(&d->want_source, rule->url ? rule->url : rule->file);
 	if (rule->url) {
 		char clean[1024];
 
-		set_str(&d->want_source,
+		serve_set_str(
+			&d->want_source,
 			http_fetch_redact(rule->url, clean, sizeof(clean)));
 	}
-	set_str(&d->want_sha, rule->sha256);
+	serve_set_str(&d->want_sha, rule->sha256);
 	if (!d->pushing && !strcmp(current_version(d), rule->version)) {
 		snprintf(msg, sizeof(msg), "runs %s%s", rule->version,
 			 d->info.has_tag ? " (version tag)" : "");
-		reached(d, msg);
+		serve_reached(d, msg);
 		return;
 	}
-	need_firmware(d, rule);
+	serve_need_firmware(d, rule);
 }
 
 static void start_check(struct device *d)
@@ -450,7 +459,7 @@ static void start_check(struct device *d)
 	struct serve_dev_cfg cfg = dev_cfg(d);
 
 	take_slot(d);
-	set_state(d, DS_CHECKING, "reading INFO");
+	serve_set_state(d, DS_CHECKING, "reading INFO");
 	d->op = serve_dev_info(&cfg, d->id, on_info, d);
 }
 
@@ -460,12 +469,13 @@ static bool all_settled(void)
 {
 	guint i;
 
-	if (!gw.desired || gw.config_fetching)
+	if (!serve_gw.desired || serve_gw.config_fetching)
 		return false;
-	if (gw.adapters && (gw.scans_running || !gw.scans_done))
+	if (serve_gw.adapters &&
+	    (serve_gw.scans_running || !serve_gw.scans_done))
 		return false; /* --once: what the first scan finds counts */
-	for (i = 0; i < gw.devices->len; i++) {
-		struct device *d = g_ptr_array_index(gw.devices, i);
+	for (i = 0; i < serve_gw.devices->len; i++) {
+		struct device *d = g_ptr_array_index(serve_gw.devices, i);
 
 		if (d->busy || d->state == DS_NEW || d->state == DS_CHECKING ||
 		    (d->due && d->state != DS_FAILED))
@@ -480,38 +490,39 @@ static gboolean run_schedule(gpointer data)
 	guint i;
 
 	(void)data;
-	gw.schedule_queued = false;
-	if (!gw.desired)
+	serve_gw.schedule_queued = false;
+	if (!serve_gw.desired)
 		return G_SOURCE_REMOVE;
-	for (i = 0; i < gw.devices->len; i++) {
-		struct device *d = g_ptr_array_index(gw.devices, i);
+	for (i = 0; i < serve_gw.devices->len; i++) {
+		struct device *d = g_ptr_array_index(serve_gw.devices, i);
 
 		if (d->busy || !d->due || now < d->next_try)
 			continue;
-		if (gw.once && d->state == DS_FAILED)
+		if (serve_gw.once && d->state == DS_FAILED)
 			continue; /* --once: report, do not retry */
 		if (!slot_free(d))
 			continue;
 		start_check(d);
 	}
-	if (gw.once && all_settled()) {
+	if (serve_gw.once && all_settled()) {
 		guint bad = 0;
 
-		for (i = 0; i < gw.devices->len; i++) {
-			struct device *d = g_ptr_array_index(gw.devices, i);
+		for (i = 0; i < serve_gw.devices->len; i++) {
+			struct device *d =
+				g_ptr_array_index(serve_gw.devices, i);
 
 			bad += d->state != DS_IN_SYNC && d->state != DS_NO_RULE;
 		}
-		gw.exit_code = bad ? BLEOTA_EXIT_FAIL : BLEOTA_EXIT_OK;
-		g_main_loop_quit(gw.loop);
+		serve_gw.exit_code = bad ? BLEOTA_EXIT_FAIL : BLEOTA_EXIT_OK;
+		g_main_loop_quit(serve_gw.loop);
 	}
 	return G_SOURCE_REMOVE;
 }
 
-void schedule(void)
+void serve_schedule(void)
 {
-	if (gw.schedule_queued)
+	if (serve_gw.schedule_queued)
 		return;
-	gw.schedule_queued = true;
+	serve_gw.schedule_queued = true;
 	g_idle_add(run_schedule, NULL);
 }
