@@ -139,7 +139,7 @@ int ota_otadata_plan_set_boot(const struct ota_otadata_entry e[2],
 			      unsigned int *out_sector, uint32_t *out_seq,
 			      bool *out_in_place)
 {
-	uint64_t seq;
+	uint32_t seq, rem, add;
 	int active;
 
 	if (!count || slot >= count)
@@ -157,16 +157,26 @@ int ota_otadata_plan_set_boot(const struct ota_otadata_entry e[2],
 		*out_in_place = true;
 		return 0;
 	}
-	/* smallest seq >= active seq that maps to @slot */
+	/*
+	 * The smallest seq >= active seq that maps to @slot, in 32 bits (a
+	 * 64-bit division would pull libgcc's 700-byte helper into a
+	 * Cortex-M build): active + the distance up to the next seq of
+	 * @slot, refused where that reaches the erased value.
+	 */
 	seq = (slot + 1) % count;
-	if (seq < e[active].seq)
-		seq += ((e[active].seq - seq + count - 1) / count) * count;
+	if (seq < e[active].seq) {
+		rem = (e[active].seq - seq) % count;
+		add = rem ? count - rem : 0;
+		if (add >= OTA_OTADATA_SEQ_EMPTY - e[active].seq)
+			return -EINVAL;
+		seq = e[active].seq + add;
+	}
 	if (seq == 0)
 		seq = count;
 	if (seq >= OTA_OTADATA_SEQ_EMPTY)
 		return -EINVAL;
 	*out_sector = 1u - (unsigned int)active;
-	*out_seq = (uint32_t)seq;
+	*out_seq = seq;
 	*out_in_place = false;
 	return 0;
 }
