@@ -5,6 +5,11 @@
  * One table, shared by the device and the host: the byte that travels in
  * every response and EVENT, a stable name, what it means, and what a user
  * should do about it. docs/protocol.md renders the same table.
+ *
+ * The words (ota_status_name/str/hint/is_known) are defined in
+ * status_text.c, which host builds link and device firmware leaves out:
+ * a device sends the byte and its detail number, the host formats them.
+ * ota_status_from_errno() (status.c) is the device-side part.
  */
 #ifndef BLEOTA_PROTOCOL_STATUS_H
 #define BLEOTA_PROTOCOL_STATUS_H
@@ -49,6 +54,8 @@ enum ota_status {
 	OTA_STATUS_INTERNAL = 0x7f,
 };
 
+/* status_text.c (host builds only) */
+
 /**
  * ota_status_name() - stable upper-case name of a wire status.
  * @st: any byte; unknown values give "UNKNOWN".
@@ -77,6 +84,8 @@ const char *ota_status_hint(uint8_t st);
  * ota_status_is_known() - whether @st is a value this build defines.
  */
 int ota_status_is_known(uint8_t st);
+
+/* status.c (device and host) */
 
 /**
  * ota_status_from_errno() - map a negative errno from a device-side call

@@ -31,8 +31,10 @@ fi
 rm -rf "$out"
 mkdir -p "$out"
 
-srcs=$(ls common/*.c protocol/*.c | grep -v '^protocol/sender\.c$' |
-	tr '\n' ' ')
+# *_text.c files hold the words a host prints (status names and hints,
+# engine reason texts): a device sends codes and numbers, so they stay out
+srcs=$(ls common/*.c protocol/*.c |
+	grep -v -E '^protocol/sender\.c$|_text\.c$' | tr '\n' ' ')
 if [ -d ota_engine ]; then
 	srcs="$srcs $(ls ota_engine/*.c 2>/dev/null |
 		grep -v -E '/(flash_file|crypto_mbedtls)\.c$|_text\.c$|_linux\.c$|_posix\.c$' |
