@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The engine at power-on and its queries: init reads the partition table,
- * binds the journal, completes interrupted otadata rewrites and predicts
- * (without writing) what the bootloader ran; status and info read state.
+ * The engine at power-on and its queries: open reads the partition table,
+ * binds the journal and completes interrupted otadata rewrites (init, in
+ * boot_sim.c, adds the prediction of what the bootloader ran); status and
+ * info read state.
  *
  * The engine never trusts RAM across a reboot: the partition table,
  * otadata and the journal partition are re-read here, and the only RAM
  * state is the current session (session.c). The other modules, by
- * lifetime: preflight.c, session.c, boot.c (boot state), engine_io.c,
- * engine_err.c; engine_priv.h gives their order.
+ * lifetime: preflight.c, session.c, boot.c (boot state), boot_sim.c (the
+ * simulated bootloader, host builds only), engine_io.c, engine_err.c;
+ * engine_priv.h gives their order.
  */
 #include "ota_engine/engine_priv.h"
 #include "ota_engine/util.h"
@@ -44,9 +46,8 @@ static int read_table(struct ota_engine *eng)
 	return -ENODEV;
 }
 
-int ota_engine_init(struct ota_engine *eng, const struct ota_engine_cfg *cfg)
+int ota_engine_open(struct ota_engine *eng, const struct ota_engine_cfg *cfg)
 {
-	struct ota_app_desc desc;
 	int rc;
 
 	memset(eng, 0, sizeof(*eng));
@@ -76,15 +77,8 @@ int ota_engine_init(struct ota_engine *eng, const struct ota_engine_cfg *cfg)
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(EFUSE_READ));
 	if (!cfg->inspect_only && eng_recover(eng))
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(RECOVER_IO));
-	/* predict what the bootloader ran, until ota_engine_boot() says */
-	rc = eng_boot_select(eng, false, &desc);
-	if (rc == -EIO)
-		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(BOOT_READ));
-	if (rc >= OTA_ENGINE_SLOT_FACTORY) {
-		eng->running = rc;
-		eng->running_desc = desc;
-		eng->running_desc_ok = true;
-	}
+	/* the running slot: ota_engine_set_running(), or boot_sim.c's
+	 * ota_engine_init() predicts it */
 	eng_ok(eng);
 	return 0;
 }

@@ -5,7 +5,8 @@
  * bootloader with rollback. Storage only through struct ota_flash_ops; no
  * allocation (struct ota_engine is placed by the caller); libc + crypto.h.
  *
- * Typical use (device side):
+ * Typical use (host simulation; device firmware starts with
+ * ota_engine_open() + ota_engine_set_running() instead, see below):
  *
  *   ota_engine_init(&eng, &cfg);     power-on: parse table, recover
  *   ota_engine_boot(&eng);           the bootloader's decision
@@ -28,8 +29,9 @@
  * Modules, by lifetime (docs/ota-engine.md "Module map"): engine.c (power
  * on, queries), preflight.c (read-only checks -> plan), session.c
  * (begin/write/verify/finish/abort) with stream.c (format check and hashes
- * in one in-order pass), boot.c (the simulated bootloader and
- * commit/confirm/rollback), engine_io.c (flash reads, slot geometry),
+ * in one in-order pass), boot.c (commit/confirm/rollback, the running
+ * slot), boot_sim.c (the simulated bootloader: host builds and tests
+ * only), engine_io.c (flash reads, slot geometry),
  * engine_err.c (reasons and notes), engine_sink.c (the receiver adapter).
  */
 #ifndef BLEOTA_OTA_ENGINE_ENGINE_H
@@ -362,19 +364,43 @@ struct ota_engine {
 
 /**
  * Power-on of the device side: read and verify the partition table at
- * 0x8000, bind the journal, complete any interrupted otadata rewrite, and
- * work out (without writing) which slot the bootloader would run.
- * @cfg is copied; cfg->flash must stay valid. Call ota_engine_boot() next to
- * perform the bootloader's own transitions.
+ * 0x8000, bind the journal and complete any interrupted otadata rewrite.
+ * The running slot is not known yet (OTA_ENGINE_SLOT_NONE): firmware calls
+ * ota_engine_set_running() next; the host simulation calls
+ * ota_engine_init() instead, which does this and then predicts it.
+ * @cfg is copied; cfg->flash must stay valid.
  * The flash must be byte-programmable (write_align 1; flash encryption's
  * 16-byte writes are not supported) with 4 KiB erase sectors.
  * Returns 0, -EINVAL (bad flash ops), -ENODEV (no valid partition table;
  * the engine then refuses every update), -EIO.
  */
+int ota_engine_open(struct ota_engine *eng, const struct ota_engine_cfg *cfg);
+
+/**
+ * Tell the engine which slot the device's own bootloader started (on
+ * ESP-IDF, the OTA slot or factory of esp_ota_get_running_partition()):
+ * @slot >= 0 for ota_N, OTA_ENGINE_SLOT_FACTORY. Call once after
+ * ota_engine_open(), before any other call. The bootloader verified the
+ * image, so only its app descriptor is read (version, project and
+ * secure_version, for pre-flight and INFO); if @slot's otadata entry is
+ * VALID the anti-rollback counter is raised to its secure_version, as
+ * ota_engine_boot() does.
+ * Returns 0, -EINVAL (@slot is not a partition of the table), -ENODEV (no
+ * partition table), -ENOENT (NO_BOOTABLE: no app descriptor there), -EIO.
+ */
+int ota_engine_set_running(struct ota_engine *eng, int slot);
+
+/**
+ * ota_engine_open() plus the simulated bootloader's prediction (without
+ * writing) of which slot it would run. Host builds and tests (boot_sim.c;
+ * device firmware does not link it). Call ota_engine_boot() next to
+ * perform the bootloader's own transitions. Returns as ota_engine_open().
+ */
 int ota_engine_init(struct ota_engine *eng, const struct ota_engine_cfg *cfg);
 
 /**
- * The simulated ESP-IDF bootloader at power-on: PENDING_VERIFY -> ABORTED,
+ * The simulated ESP-IDF bootloader at power-on (boot_sim.c, host builds and
+ * tests only): PENDING_VERIFY -> ABORTED,
  * pick the active otadata entry (factory / ota_0 fallbacks), NEW ->
  * PENDING_VERIFY, verify the chosen image and walk down/up the slots as IDF
  * does when it is broken. Anti-rollback: an image whose secure_version is

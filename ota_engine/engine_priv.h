@@ -2,7 +2,8 @@
 /*
  * Internals shared by the engine's modules. The dependency order has no
  * circle: engine_err.c and engine_io.c use nothing else; boot.c (boot
- * state) uses those two; preflight.c uses boot.c; stream.c uses the two
+ * state) uses those two; boot_sim.c (the simulated bootloader, host builds
+ * only) uses boot.c and engine.c's open; preflight.c uses boot.c; stream.c uses the two
  * helpers; session.c uses stream.c, preflight.c and boot.c; engine.c
  * (power on, queries) and engine_sink.c use the public calls.
  */
@@ -153,12 +154,11 @@ int eng_verify_slot(struct ota_engine *eng, int slot,
 		    struct ota_image_verify *iv, struct ota_app_desc *desc);
 
 /**
- * The bootloader decision. With @apply, performs the otadata transitions
- * (and initial-contents write); without, only predicts. Returns the slot
- * booted or -ENOENT / -EIO; fills @desc when non-NULL.
+ * The bootloader burns the eFuse when it boots a VALID entry: raise the
+ * anti-rollback counter to the running image's secure_version if @slot's
+ * entry is VALID. 0 / -EIO.
  */
-int eng_boot_select(struct ota_engine *eng, bool apply,
-		    struct ota_app_desc *desc);
+int eng_efuse_on_boot(struct ota_engine *eng, int slot);
 
 /**
  * Load the anti-rollback counter: max(cfg.secure_version, the journal's
@@ -169,6 +169,16 @@ int eng_efuse_load(struct ota_engine *eng);
 /** Index of the entry (good CRC, seq set) for @slot, preferring active. */
 int eng_entry_for_slot(struct ota_engine *eng,
 		       const struct ota_otadata_entry e[2], int slot);
+
+/* boot_sim.c: the simulated bootloader (host builds and tests only) */
+
+/**
+ * The bootloader decision. With @apply, performs the otadata transitions
+ * (and initial-contents write); without, only predicts. Returns the slot
+ * booted or -ENOENT / -EIO; fills @desc when non-NULL.
+ */
+int eng_boot_select(struct ota_engine *eng, bool apply,
+		    struct ota_app_desc *desc);
 
 /* stream.c: the session's in-order stream (format check + hash once) */
 

@@ -18,7 +18,11 @@
  *    partition table's MD5 row, and SHA-384 and the signature checks when
  *    signed images are required; here stand-ins that a port wires to its
  *    hash accelerator or ROM),
- *  - the reset (AIRCR.SYSRESETREQ).
+ *  - the reset (AIRCR.SYSRESETREQ),
+ *  - the running slot: which partition the device's own bootloader
+ *    started (here a word it leaves in retained RAM). The bootloader is a
+ *    program of its own; this firmware does not link bleota's simulated
+ *    one (ota_engine/boot_sim.c).
  *
  * Memory: every context is static (no malloc): struct ota_rx, struct
  * ota_engine and the adapter, plus one value buffer. `make size` prints
@@ -270,7 +274,22 @@ static void system_reset(void)
 }
 
 /* ---------------------------------------------------------------------------
- * The firmware: power-on, the bootloader's decision, then the loop.
+ * PORT: the running slot. The bootloader chose and verified the image
+ * this firmware runs from; here it leaves the slot (0.. for ota_N, or
+ * OTA_ENGINE_SLOT_FACTORY) in a retained RAM word. On ESP-IDF it comes
+ * from esp_ota_get_running_partition(): its subtype minus
+ * ESP_PARTITION_SUBTYPE_APP_OTA_MIN for an OTA slot,
+ * OTA_ENGINE_SLOT_FACTORY for the factory app.
+ */
+#define BOOT_SLOT_WORD (*(volatile int32_t *)0x2001FFFCu)
+
+static int running_slot(void)
+{
+	return (int)BOOT_SLOT_WORD;
+}
+
+/* ---------------------------------------------------------------------------
+ * The firmware: power-on, the running slot, then the loop.
  */
 static struct ota_engine engine;
 static struct engine_sink sink;
@@ -289,9 +308,10 @@ int main(void)
 	enum ota_chan chan;
 	int n;
 
-	/* what the ESP-IDF bootloader does before the app runs */
-	if (ota_engine_init(&engine, &ecfg) || ota_engine_boot(&engine))
-		system_reset(); /* nothing bootable: a real port halts here */
+	/* the table, the journal, and the slot the bootloader started */
+	if (ota_engine_open(&engine, &ecfg) ||
+	    ota_engine_set_running(&engine, running_slot()))
+		system_reset(); /* no table or no app: a real port halts here */
 	engine_sink_init(&sink, &engine);
 	if (ota_rx_init(&rx, &rcfg))
 		system_reset();

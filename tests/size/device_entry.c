@@ -7,6 +7,9 @@
  * bootloader uses), so here it is an empty stand-in and not counted; the flash
  * driver is the platform's too. The receiver reaches the engine through
  * the device-side adapter (ota_engine/engine_sink.c), as firmware would.
+ * The device's own bootloader chose the running slot: firmware starts
+ * with ota_engine_open() + ota_engine_set_running(), and the simulated
+ * bootloader (ota_engine/boot_sim.c) is not linked.
  * Never executed: only sizes are read.
  */
 #include <stddef.h>
@@ -118,8 +121,8 @@ void bleota_size_device(void)
 	struct ota_engine_info info;
 	enum ota_chan chan;
 
-	ota_engine_init(&bleota_size_dev_engine, &ecfg);
-	ota_engine_boot(&bleota_size_dev_engine);
+	ota_engine_open(&bleota_size_dev_engine, &ecfg);
+	ota_engine_set_running(&bleota_size_dev_engine, 0);
 	ota_engine_begin(&bleota_size_dev_engine, &m, 0);
 	ota_engine_write(&bleota_size_dev_engine, 0, buf, sizeof(buf));
 	ota_engine_block_verify(&bleota_size_dev_engine, 0, 0);

@@ -37,7 +37,7 @@ srcs=$(ls common/*.c protocol/*.c |
 	grep -v -E '^protocol/sender\.c$|_text\.c$' | tr '\n' ' ')
 if [ -d ota_engine ]; then
 	srcs="$srcs $(ls ota_engine/*.c 2>/dev/null |
-		grep -v -E '/(flash_file|crypto_mbedtls)\.c$|_text\.c$|_linux\.c$|_posix\.c$' |
+		grep -v -E '/(flash_file|crypto_mbedtls|boot_sim)\.c$|_text\.c$|_linux\.c$|_posix\.c$' |
 		tr '\n' ' ' || true)"
 fi
 objs=""
