@@ -2,12 +2,17 @@
 # SPDX-License-Identifier: MIT
 #
 # make size: the device side (protocol/ without the sender, and ota_engine/
-# without its Linux flash file and crypto backend, when present) compiled
-# for Cortex-M4 at -Os with Debian's arm-none-eabi-gcc. Prints
+# without its Linux flash file, crypto backend and simulated bootloader,
+# and no *_text.c host words) compiled for Cortex-M4 at -Os with Debian's
+# arm-none-eabi-gcc. Prints
 #  1. .text/.data/.bss summed over the objects (everything compiled in);
 #  2. the same for a receiver linked with --gc-sections from
 #     tests/size/rx_entry.c (what a firmware that only receives pulls in,
 #     newlib-nano's memcpy/memset included, no startup code);
+#  2b. receiver + engine + adapter linked from tests/size/device_entry.c,
+#     with the linked bytes per object (from the link map) and, for
+#     information, the same link with -flto;
+#  2c. the bare-metal example firmware;
 #  3. sizeof the receiver context (and the engine's, when visible).
 # Targets: receiver alone (issue 6) <= 12 KiB .text, <= 6 KiB RAM;
 # receiver + engine + adapter, crypto not counted (issue 12) <= 14 KiB
@@ -66,6 +71,14 @@ if [ -n "$nvs_objs" ]; then
 	echo "   of which ota_engine/nvs.c + nvs_write.c (NVS version tag, not in 2/2b):" \
 		".text $1 .data $2 .bss $3"
 fi
+if [ -f ota_engine/boot_sim.c ]; then
+	# host builds only: the device's own bootloader replaces it
+	# shellcheck disable=SC2086
+	$CC $flags -c -o "$out/boot_sim.o" ota_engine/boot_sim.c
+	set -- $(${CROSS}size "$out/boot_sim.o" | tail -1)
+	echo "   not compiled in: ota_engine/boot_sim.c (the simulated bootloader," \
+		"host builds only) .text $1"
+fi
 
 # shellcheck disable=SC2086
 $CC $flags -c -o "$out/rx_entry.o" tests/size/rx_entry.c
@@ -86,7 +99,8 @@ if [ -f ota_engine/engine.h ]; then
 	$CC $flags -c -o "$out/device_entry.o" tests/size/device_entry.c
 	# shellcheck disable=SC2086
 	$CC $flags -nostartfiles --specs=nano.specs --specs=nosys.specs \
-		-Wl,--gc-sections -Wl,-e,bleota_size_device -o "$out/dev.elf" \
+		-Wl,--gc-sections -Wl,-e,bleota_size_device \
+		-Wl,-Map="$out/dev.map" -o "$out/dev.elf" \
 		"$out/device_entry.o" $objs
 	set -- $(${CROSS}size "$out/dev.elf" | tail -1)
 	dev_text=$1 dev_data=$2 dev_bss=$3
@@ -96,6 +110,46 @@ if [ -f ota_engine/engine.h ]; then
 	echo "   .text $dev_text  .data $dev_data  .bss $dev_bss" \
 		"(.bss: struct ota_rx, struct ota_engine, struct engine_sink," \
 		"one value buffer)"
+	# where the linked bytes are: the input sections kept in .text
+	# (code, .rodata) per object, from the link map
+	echo "   linked, per object (code + read-only data; the entry is"
+	echo "   tests/size/device_entry.c, the calls firmware makes):"
+	awk '/^Linker script and memory map/ { on = 1; next }
+	on && /^ \.(text|rodata)/ {
+		if (NF >= 4) { sz = $3; f = $4 } else { pend = 1; next }
+		add(sz, f); next }
+	on && pend { pend = 0; if (NF >= 3) add($2, $3); next }
+	function add(sz, f) {
+		n = split(f, a, "/"); f = a[n]
+		sub(/^.*lib_a-/, "libc:", f); sub(/\.o\)?$/, "", f)
+		sub(/^lib(gcc|c_nano)\.a\(/, "libgcc:", f)
+		t[f] += hex(sz) }
+	function hex(h,   i, v) {
+		h = tolower(substr(h, 3)); v = 0
+		for (i = 1; i <= length(h); i++)
+			v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+		return v }
+	END { for (f in t) if (t[f]) printf "%7d  %s\n", t[f], f }' \
+		"$out/dev.map" | sort -rn | sed 's/^/   /'
+	# The same link with link-time optimisation, for information: the
+	# platform stand-ins (device_entry.o) stay a separate non-LTO object
+	# so that their constant results cannot be folded into the engine.
+	mkdir -p "$out/lto"
+	lto_objs=""
+	for s in $srcs; do
+		o="$out/lto/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')"
+		# shellcheck disable=SC2086
+		$CC $flags -flto -c -o "$o" "$s"
+		lto_objs="$lto_objs $o"
+	done
+	# shellcheck disable=SC2086
+	$CC $flags -flto -nostartfiles --specs=nano.specs --specs=nosys.specs \
+		-Wl,--gc-sections -Wl,-e,bleota_size_device \
+		-o "$out/dev_lto.elf" "$out/device_entry.o" $lto_objs
+	set -- $(${CROSS}size "$out/dev_lto.elf" | tail -1)
+	lto_text=$1
+	echo "   with -flto as well (information; the target is judged" \
+		"without): .text $lto_text  .data $2  .bss $3"
 	if ${CROSS}nm "$out/dev.elf" | grep -q -E ' [Tt] _?(v?sn?printf|_svfprintf_r|_vfprintf_r)$'; then
 		echo "   stdio: printf family linked in"
 	else
@@ -143,14 +197,16 @@ fi
 echo
 ram=$((rx_data + rx_bss))
 echo "Receiver: .text $rx_text B (objects $obj_text B) vs <= 12288 B:" \
-	"$([ "$rx_text" -le 12288 ] && echo met || echo 'NOT met');" \
+	"$([ "$rx_text" -le 12288 ] && echo met ||
+		echo "NOT met ($((rx_text - 12288)) B over)");" \
 	"RAM .data+.bss $ram B vs <= 6144 B:" \
 	"$([ "$ram" -le 6144 ] && echo met || echo 'NOT met')"
 echo "(objects: .data $obj_data B, .bss $obj_bss B)"
 if [ -n "${dev_text:-}" ]; then
 	dram=$((dev_data + dev_bss))
 	echo "Receiver + engine: .text $dev_text B vs <= 14336 B:" \
-		"$([ "$dev_text" -le 14336 ] && echo met || echo 'NOT met');" \
+		"$([ "$dev_text" -le 14336 ] && echo met ||
+			echo "NOT met ($((dev_text - 14336)) B over)");" \
 		"RAM $dram B vs <= 6144 B:" \
 		"$([ "$dram" -le 6144 ] && echo met || echo 'NOT met')"
 fi
