@@ -48,53 +48,32 @@ enum phase {
 
 static const struct {
 	uint16_t id;
-	const char *name;
-	/* flash-mapped windows [lo, hi) */
+	/* flash-mapped windows [lo, hi) (names: image_text.c) */
 	uint32_t map[2][2];
 } chips[] = {
 	{ OTA_CHIP_ESP32,
-	  "esp32",
 	  { { 0x3F400000, 0x3F800000 }, { 0x400D0000, 0x40400000 } } },
 	{ OTA_CHIP_ESP32S2,
-	  "esp32s2",
 	  { { 0x3F000000, 0x3FF80000 }, { 0x40080000, 0x40800000 } } },
 	{ OTA_CHIP_ESP32C3,
-	  "esp32c3",
 	  { { 0x3C000000, 0x3C800000 }, { 0x42000000, 0x42800000 } } },
 	{ OTA_CHIP_ESP32S3,
-	  "esp32s3",
 	  { { 0x3C000000, 0x3E000000 }, { 0x42000000, 0x44000000 } } },
 	{ OTA_CHIP_ESP32C2,
-	  "esp32c2",
 	  { { 0x3C000000, 0x3C400000 }, { 0x42000000, 0x42400000 } } },
 	{ OTA_CHIP_ESP32C6,
-	  "esp32c6",
 	  { { 0x42000000, 0x43000000 }, { 0x42000000, 0x43000000 } } },
 	{ OTA_CHIP_ESP32H2,
-	  "esp32h2",
 	  { { 0x42000000, 0x43000000 }, { 0x42000000, 0x43000000 } } },
 	{ OTA_CHIP_ESP32P4,
-	  "esp32p4",
 	  { { 0x40000000, 0x44000000 }, { 0x40000000, 0x44000000 } } },
 	{ OTA_CHIP_ESP32C61,
-	  "esp32c61",
 	  { { 0x42000000, 0x44000000 }, { 0x42000000, 0x44000000 } } },
 	{ OTA_CHIP_ESP32C5,
-	  "esp32c5",
 	  { { 0x42000000, 0x44000000 }, { 0x42000000, 0x44000000 } } },
 };
 
 #define N_CHIPS (sizeof(chips) / sizeof(chips[0]))
-
-const char *ota_image_chip_name(uint16_t chip_id)
-{
-	size_t i;
-
-	for (i = 0; i < N_CHIPS; i++)
-		if (chips[i].id == chip_id)
-			return chips[i].name;
-	return "unknown";
-}
 
 static bool is_mapped(uint16_t chip_id, uint32_t addr)
 {
@@ -112,41 +91,6 @@ static bool is_mapped(uint16_t chip_id, uint32_t addr)
 	/* unknown chip: the common RISC-V / S3 windows */
 	return (addr >= 0x3C000000 && addr < 0x3E000000) ||
 	       (addr >= 0x42000000 && addr < 0x44000000);
-}
-
-const char *ota_image_strerror(enum ota_image_err err)
-{
-	switch (err) {
-	case OTA_IMAGE_OK:
-		return "image valid";
-	case OTA_IMAGE_ERR_TRUNCATED:
-		return "image truncated";
-	case OTA_IMAGE_ERR_MAGIC:
-		return "bad image magic";
-	case OTA_IMAGE_ERR_CHIP:
-		return "image built for another chip";
-	case OTA_IMAGE_ERR_CHIP_REV:
-		return "chip revision outside the image's range";
-	case OTA_IMAGE_ERR_SEG_COUNT:
-		return "bad segment count";
-	case OTA_IMAGE_ERR_HASH_FLAG:
-		return "bad hash_appended flag";
-	case OTA_IMAGE_ERR_SEG_LEN:
-		return "bad segment length";
-	case OTA_IMAGE_ERR_SEG0_SHORT:
-		return "segment 0 too short for esp_app_desc_t";
-	case OTA_IMAGE_ERR_APP_DESC:
-		return "esp_app_desc_t missing";
-	case OTA_IMAGE_ERR_MMU_ALIGN:
-		return "segment not aligned to the MMU page";
-	case OTA_IMAGE_ERR_CHECKSUM:
-		return "image checksum mismatch";
-	case OTA_IMAGE_ERR_SHA256:
-		return "appended SHA-256 mismatch";
-	case OTA_IMAGE_ERR_TOO_BIG:
-		return "image larger than the partition";
-	}
-	return "unknown image error";
 }
 
 static void copy_str(char *dst, const uint8_t *src, size_t n)

@@ -136,7 +136,8 @@ struct ota_image_verify {
 	const uint8_t *hash_from; /* hash_all: first byte not hashed yet */
 };
 
-/** Human name of a chip id ("esp32c3"), or "unknown". */
+/** Human name of a chip id ("esp32c3"), or "unknown" (image_text.c: host
+ * builds only). */
 const char *ota_image_chip_name(uint16_t chip_id);
 
 /**
@@ -148,7 +149,7 @@ const char *ota_image_chip_name(uint16_t chip_id);
  */
 uint32_t ota_image_mmu_page(const struct ota_image_verify *v);
 
-/** Stable short description of @err. */
+/** Stable short description of @err (image_text.c: host builds only). */
 const char *ota_image_strerror(enum ota_image_err err);
 
 /** Start verifying a new image with @cfg (copied). */

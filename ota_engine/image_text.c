@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The words for an image verifier's verdict: one line with the numbers.
+ * The words for an image verifier's verdict (one line with the numbers),
+ * its error names and the chip names.
  * Host builds only (the peripheral's log, the CLI, the tools): device
  * firmware reports the error code and offsets and carries no text, so
  * make size leaves this file out, as it does flash_file.c.
@@ -9,6 +10,62 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+
+static const struct {
+	uint16_t id;
+	const char *name;
+} chip_names[] = {
+	{ OTA_CHIP_ESP32, "esp32" },       { OTA_CHIP_ESP32S2, "esp32s2" },
+	{ OTA_CHIP_ESP32C3, "esp32c3" },   { OTA_CHIP_ESP32S3, "esp32s3" },
+	{ OTA_CHIP_ESP32C2, "esp32c2" },   { OTA_CHIP_ESP32C6, "esp32c6" },
+	{ OTA_CHIP_ESP32H2, "esp32h2" },   { OTA_CHIP_ESP32P4, "esp32p4" },
+	{ OTA_CHIP_ESP32C61, "esp32c61" }, { OTA_CHIP_ESP32C5, "esp32c5" },
+};
+
+const char *ota_image_chip_name(uint16_t chip_id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(chip_names) / sizeof(chip_names[0]); i++)
+		if (chip_names[i].id == chip_id)
+			return chip_names[i].name;
+	return "unknown";
+}
+
+const char *ota_image_strerror(enum ota_image_err err)
+{
+	switch (err) {
+	case OTA_IMAGE_OK:
+		return "image valid";
+	case OTA_IMAGE_ERR_TRUNCATED:
+		return "image truncated";
+	case OTA_IMAGE_ERR_MAGIC:
+		return "bad image magic";
+	case OTA_IMAGE_ERR_CHIP:
+		return "image built for another chip";
+	case OTA_IMAGE_ERR_CHIP_REV:
+		return "chip revision outside the image's range";
+	case OTA_IMAGE_ERR_SEG_COUNT:
+		return "bad segment count";
+	case OTA_IMAGE_ERR_HASH_FLAG:
+		return "bad hash_appended flag";
+	case OTA_IMAGE_ERR_SEG_LEN:
+		return "bad segment length";
+	case OTA_IMAGE_ERR_SEG0_SHORT:
+		return "segment 0 too short for esp_app_desc_t";
+	case OTA_IMAGE_ERR_APP_DESC:
+		return "esp_app_desc_t missing";
+	case OTA_IMAGE_ERR_MMU_ALIGN:
+		return "segment not aligned to the MMU page";
+	case OTA_IMAGE_ERR_CHECKSUM:
+		return "image checksum mismatch";
+	case OTA_IMAGE_ERR_SHA256:
+		return "appended SHA-256 mismatch";
+	case OTA_IMAGE_ERR_TOO_BIG:
+		return "image larger than the partition";
+	}
+	return "unknown image error";
+}
 
 /* All of a digest: a shortened one can look equal when it is not. */
 static void hex32(char *out, const uint8_t *b)
