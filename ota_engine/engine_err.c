@@ -61,6 +61,26 @@ void eng_log_n(struct ota_engine *eng, uint32_t code, uint32_t a, uint32_t b,
 	eng_log_note(eng, (int)(code & 0xffu), &n);
 }
 
+int eng_fail_n2(struct ota_engine *eng, uint32_t code, uint32_t a, uint32_t b)
+{
+	return eng_fail_n(eng, code, a, b, 0);
+}
+
+int eng_fail_n0(struct ota_engine *eng, uint32_t code)
+{
+	return eng_fail_n(eng, code, 0, 0, 0);
+}
+
+void eng_log_n2(struct ota_engine *eng, uint32_t code, uint32_t a, uint32_t b)
+{
+	eng_log_n(eng, code, a, b, 0);
+}
+
+void eng_log_n0(struct ota_engine *eng, uint32_t code)
+{
+	eng_log_n(eng, code, 0, 0, 0);
+}
+
 void eng_ok(struct ota_engine *eng)
 {
 	eng->reason = OTA_ENGINE_REASON_NONE;

@@ -39,9 +39,27 @@ int eng_fail_n(struct ota_engine *eng, uint32_t code, uint32_t a, uint32_t b,
 	       uint32_t c);
 void eng_log_n(struct ota_engine *eng, uint32_t code, uint32_t a, uint32_t b,
 	       uint32_t c);
+/* the same with fewer numbers (the rest 0): fewer arguments to pass */
+int eng_fail_n2(struct ota_engine *eng, uint32_t code, uint32_t a, uint32_t b);
+int eng_fail_n0(struct ota_engine *eng, uint32_t code);
+void eng_log_n2(struct ota_engine *eng, uint32_t code, uint32_t a, uint32_t b);
+void eng_log_n0(struct ota_engine *eng, uint32_t code);
 
-#define ENG_FIRST(m, ...)         m
-#define ENG_NUMS(m, a, b, c, ...) a, b, c
+#define ENG_FIRST(m, ...)            m
+/*
+ * Which of the _n functions a call uses, by how many numbers follow the
+ * message: none (2 arguments), up to two (4, all in registers) or three.
+ */
+#define ENG_PICK(m, a, b, c, f, ...) f
+#define ENG_FN(f, ...)               ENG_PICK(__VA_ARGS__, f, f##2, f##2, f##0, ~)
+#define ENG_T3(m, a, b, c, ...)      , a, b, c
+#define ENG_T2(m, a, b, ...)         , a, b
+#define ENG_T0(m, ...)
+#define ENG_TAIL(...)                                            \
+	ENG_PICK(__VA_ARGS__, ENG_T3, ENG_T2, ENG_T2, ENG_T0, ~) \
+	(__VA_ARGS__, 0, 0)
+#define ENG_CODE(head, ...) \
+	((uint32_t)(head) | (uint32_t)(ENG_FIRST(__VA_ARGS__, 0)) << 8)
 
 /*
  * eng_fail(eng, R_(TOO_LARGE), -ENOSPC, M_(X), a, b)   up to 3 numbers
@@ -49,17 +67,13 @@ void eng_log_n(struct ota_engine *eng, uint32_t code, uint32_t a, uint32_t b,
  * eng_log(eng, OTA_ENGINE_LOG_INFO, M_(BEGIN), a, b, c)
  * eng_log_with(eng, OTA_ENGINE_LOG_INFO, M_(X), .s = { v })
  */
-#define eng_fail(eng, reason, err, ...)                                 \
-	eng_fail_n(eng,                                                 \
-		   (uint32_t)(reason) |                                 \
-			   (uint32_t)(ENG_FIRST(__VA_ARGS__, 0)) << 8 | \
-			   (uint32_t)(-(err)) << 16,                    \
-		   ENG_NUMS(__VA_ARGS__, 0, 0, 0))
-#define eng_log(eng, level, ...)                                            \
-	eng_log_n(eng,                                                      \
-		  (uint32_t)(level) | (uint32_t)(ENG_FIRST(__VA_ARGS__, 0)) \
-					      << 8,                         \
-		  ENG_NUMS(__VA_ARGS__, 0, 0, 0))
+#define eng_fail(eng, reason, err, ...)       \
+	ENG_FN(eng_fail_n, __VA_ARGS__)       \
+	(eng, ENG_CODE(reason, __VA_ARGS__) | \
+		      (uint32_t)(-(err)) << 16 ENG_TAIL(__VA_ARGS__))
+#define eng_log(eng, level, ...)       \
+	ENG_FN(eng_log_n, __VA_ARGS__) \
+	(eng, ENG_CODE(level, __VA_ARGS__) ENG_TAIL(__VA_ARGS__))
 #define eng_fail_with(eng, reason, err, ...) \
 	eng_fail_note(eng, reason, err,      \
 		      &(const struct ota_engine_note){ .msg = __VA_ARGS__ })
