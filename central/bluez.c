@@ -82,12 +82,23 @@ bool bluez_is_address(const char *s)
 
 /* ---- object tree helpers ------------------------------------------------------ */
 
-static GVariant *managed_objects(GDBusConnection *conn, GError **err)
+/*
+ * The first call, which decides whether bluetoothd is there at all, waits
+ * longer than the polls: a bluetoothd busy with other links (a gateway
+ * pushing to several devices, debug logging) was seen taking over 5 s to
+ * list its objects (tests/hci/serve.sh), and a scan then failed with
+ * "bluetoothd does not answer".
+ */
+#define FIRST_CALL_MS 25000
+#define POLL_CALL_MS  5000
+
+static GVariant *managed_objects_ms(GDBusConnection *conn, int timeout_ms,
+				    GError **err)
 {
 	GVariant *r = g_dbus_connection_call_sync(
 		conn, BLUEZ, "/", "org.freedesktop.DBus.ObjectManager",
 		"GetManagedObjects", NULL, G_VARIANT_TYPE("(a{oa{sa{sv}}})"),
-		G_DBUS_CALL_FLAGS_NONE, 5000, NULL, err);
+		G_DBUS_CALL_FLAGS_NONE, timeout_ms, NULL, err);
 	GVariant *objs;
 
 	if (!r)
@@ -95,6 +106,11 @@ static GVariant *managed_objects(GDBusConnection *conn, GError **err)
 	objs = g_variant_get_child_value(r, 0);
 	g_variant_unref(r);
 	return objs;
+}
+
+static GVariant *managed_objects(GDBusConnection *conn, GError **err)
+{
+	return managed_objects_ms(conn, POLL_CALL_MS, err);
 }
 
 /* Properties of @iface at @path in @objs, or NULL. */
@@ -701,16 +717,24 @@ static GDBusConnection *open_adapter(const struct bluez_opts *o, char *adapter,
 		*err = -EHOSTDOWN;
 		return NULL;
 	}
-	objs = managed_objects(conn, &gerr);
+	objs = managed_objects_ms(conn, FIRST_CALL_MS, &gerr);
 	if (!objs) {
 		*err = map_bluez_error(gerr, "listing adapters", "bluetoothd",
 				       why, cap);
-		if (*err != -EHOSTDOWN)
+		if (*err == -ETIMEDOUT)
+			snprintf(
+				why, cap,
+				"bluetoothd did not answer in %d s: it is busy "
+				"or hung (if it stays so, restart it: "
+				"systemctl restart bluetooth)",
+				FIRST_CALL_MS / 1000);
+		else if (*err != -EHOSTDOWN)
 			snprintf(why, cap,
 				 "bluetoothd does not answer: %s (start it: "
 				 "systemctl start bluetooth)",
 				 gerr->message);
-		*err = -EHOSTDOWN;
+		if (*err != -ETIMEDOUT)
+			*err = -EHOSTDOWN;
 		g_error_free(gerr);
 		g_object_unref(conn);
 		return NULL;
@@ -981,34 +1005,28 @@ fail:
 
 /* ---- scan ----------------------------------------------------------------------- */
 
-int bluez_scan(const struct bluez_opts *opts, bool json)
+int bluez_scan(const struct bluez_opts *opts, bluez_found_cb_t found,
+	       void *user_data, char *why, size_t why_cap)
 {
 	unsigned int timeout = opts->timeout_s ? opts->timeout_s : 10;
-	char adapter[64], why[512];
+	char adapter[64];
 	GDBusConnection *conn;
 	GVariant *objs;
 	GError *gerr = NULL;
 	GHashTable *seen;
-	int err, shown = 0;
+	int err;
 	gint64 end;
 
-	conn = open_adapter(opts, adapter, sizeof(adapter), why, sizeof(why),
-			    &err);
-	if (!conn) {
-		fprintf(stderr, "bleota: %s\n", why);
-		return 5;
-	}
+	conn = open_adapter(opts, adapter, sizeof(adapter), why, why_cap, &err);
+	if (!conn)
+		return err;
 	if (start_discovery(conn, adapter, &gerr) < 0) {
-		map_bluez_error(gerr, "starting discovery",
-				strrchr(adapter, '/') + 1, why, sizeof(why));
-		fprintf(stderr, "bleota: %s\n", why);
+		err = map_bluez_error(gerr, "starting discovery",
+				      strrchr(adapter, '/') + 1, why, why_cap);
 		g_error_free(gerr);
 		g_object_unref(conn);
-		return 5;
+		return err;
 	}
-	if (!json)
-		fprintf(stderr, "scanning for bleota devices on %s for %u s\n",
-			strrchr(adapter, '/') + 1, timeout);
 	seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	end = g_get_monotonic_time() + (gint64)timeout * 1000000;
 	while (g_get_monotonic_time() < end) {
@@ -1032,26 +1050,17 @@ int bluez_scan(const struct bluez_opts *opts, bool json)
 			g_variant_unref(ifaces);
 			if (!dev)
 				continue;
+			/* under this adapter: "/org/bluez/hci1/", not hci10 */
 			if (has_service_uuid(dev) &&
-			    g_str_has_prefix(p, adapter) &&
+			    !strncmp(p, adapter, strlen(adapter)) &&
+			    p[strlen(adapter)] == '/' &&
 			    !g_hash_table_contains(seen, p)) {
 				g_variant_lookup(dev, "Address", "&s", &addr);
 				g_variant_lookup(dev, "Name", "&s", &name);
 				has_rssi = g_variant_lookup(dev, "RSSI", "n",
 							    &rssi);
 				g_hash_table_add(seen, g_strdup(p));
-				shown++;
-				if (json)
-					printf("{\"event\":\"device\","
-					       "\"address\":\"%s\",\"name\":"
-					       "\"%s\",\"rssi\":%d}\n",
-					       addr, name, has_rssi ? rssi : 0);
-				else if (has_rssi)
-					printf("%s  %-20s  %d dBm\n", addr,
-					       name, rssi);
-				else
-					printf("%s  %-20s\n", addr, name);
-				fflush(stdout);
+				found(addr, name, rssi, has_rssi, user_data);
 			}
 			g_variant_unref(dev);
 		}
@@ -1060,8 +1069,5 @@ int bluez_scan(const struct bluez_opts *opts, bool json)
 	stop_discovery(conn, adapter);
 	g_hash_table_destroy(seen);
 	g_object_unref(conn);
-	if (!shown && !json)
-		fprintf(stderr, "no bleota devices found: are they powered "
-				"and advertising?\n");
 	return 0;
 }

@@ -36,12 +36,20 @@ struct transport *bluez_connect(const char *device,
 				const struct bluez_opts *opts, char *why,
 				size_t why_cap, int *err);
 
+/* One device seen by bluez_scan(): @rssi is meaningful if @has_rssi. */
+typedef void (*bluez_found_cb_t)(const char *address, const char *name,
+				 int rssi, bool has_rssi, void *user_data);
+
 /**
- * bluez_scan() - list devices advertising the bleota service for
- * @timeout_s seconds: address, name, RSSI, one per line (or JSON).
- * Return: an exit code (0, or 5 with a message on stderr).
+ * bluez_scan() - discover devices advertising the bleota service on
+ * opts->adapter for opts->timeout_s seconds (0: 10); @found is called once
+ * per device, as it is seen. Output is the caller's.
+ * Return: 0, or -errno as bluez_connect() with @why saying what went wrong
+ * and what to do (no bluetoothd, no or powered-off adapter, discovery
+ * refused).
  */
-int bluez_scan(const struct bluez_opts *opts, bool json);
+int bluez_scan(const struct bluez_opts *opts, bluez_found_cb_t found,
+	       void *user_data, char *why, size_t why_cap);
 
 /** bluez_is_address() - "AA:BB:CC:DD:EE:FF"? */
 bool bluez_is_address(const char *s);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bleota scan: list the Bluetooth devices advertising the bleota service
- * (address, name, RSSI). Option parsing only; bluez.c does the scan.
+ * (address, name, RSSI). Options and output here; bluez.c does the scan.
+ * With --json, one "device" event per device, and a failure is an "error"
+ * event on stdout like every other command's (bleota serve reads both).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -9,7 +11,34 @@
 
 #include "central/bluez.h"
 #include "central/commands.h"
+#include "central/report.h"
 #include "host/hlog.h"
+
+struct scan_out {
+	bool json;
+	unsigned int shown;
+};
+
+static void print_device(const char *address, const char *name, int rssi,
+			 bool has_rssi, void *user_data)
+{
+	struct scan_out *o = user_data;
+	char a[64], n[512];
+
+	o->shown++;
+	if (o->json) {
+		json_escape(a, sizeof(a), address);
+		json_escape(n, sizeof(n), name);
+		printf("{\"event\":\"device\",\"address\":\"%s\",\"name\":"
+		       "\"%s\",\"rssi\":%d}\n",
+		       a, n, has_rssi ? rssi : 0);
+	} else if (has_rssi) {
+		printf("%s  %-20s  %d dBm\n", address, tty_text(name), rssi);
+	} else {
+		printf("%s  %-20s\n", address, tty_text(name));
+	}
+	fflush(stdout);
+}
 
 int cmd_scan(int argc, char **argv)
 {
@@ -22,7 +51,9 @@ int cmd_scan(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bluez_opts o = { .timeout_s = 10 };
+	struct scan_out out = { 0 };
 	bool json = false;
+	char why[512];
 	int ch, verbose = HLOG_WARN;
 	unsigned long v;
 	char *end;
@@ -45,7 +76,7 @@ int cmd_scan(int argc, char **argv)
 			o.adapter = optarg;
 			break;
 		case 'j':
-			json = true;
+			json = out.json = true;
 			break;
 		case 'v':
 			verbose++;
@@ -66,5 +97,17 @@ int cmd_scan(int argc, char **argv)
 		return BLEOTA_EXIT_USAGE;
 	}
 	hlog_init("bleota", verbose);
-	return bluez_scan(&o, json);
+	report_init(json);
+	if (!json)
+		fprintf(stderr, "scanning for bleota devices on %s for %u s\n",
+			o.adapter ? o.adapter : "the first adapter",
+			o.timeout_s);
+	if (bluez_scan(&o, print_device, &out, why, sizeof(why)) < 0) {
+		report_error(BLEOTA_EXIT_TRANSPORT, NULL, why, NULL);
+		return BLEOTA_EXIT_TRANSPORT;
+	}
+	if (!out.shown && !json)
+		fprintf(stderr, "no bleota devices found: are they powered "
+				"and advertising?\n");
+	return BLEOTA_EXIT_OK;
 }

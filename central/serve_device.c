@@ -135,8 +135,17 @@ static void handle_line(struct serve_op *op, const char *line)
 		copy(r->booted, sizeof(r->booted), str_member(o, "version"));
 		copy(r->state, sizeof(r->state), str_member(o, "state"));
 	} else if (!strcmp(name, "confirmed")) {
+		/* a push that finds its image already running, waiting for
+		 * confirmation (an earlier push got as far as the reboot),
+		 * only confirms it: no "booted" event, and this one names
+		 * the version but no state. Confirmed means VALID. */
 		r->confirmed = true;
-		copy(r->state, sizeof(r->state), str_member(o, "state"));
+		copy(r->state, sizeof(r->state),
+		     json_object_has_member(o, "state") ? str_member(o, "state")
+							: "VALID");
+		if (!r->booted[0])
+			copy(r->booted, sizeof(r->booted),
+			     str_member(o, "version"));
 	}
 	if (op->event && !op->cancelled)
 		op->event(&ev, op->user_data);

@@ -281,6 +281,43 @@ static void test_central_no_bluetoothd(void **state)
 	assert_non_null(strstr(f->out,
 			       "bleota: bluetoothd is not running: start it "
 			       "(systemctl start bluetooth)"));
+	/* --json: the reason as an error event (bleota serve reports it) */
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "scan --json"), 5);
+	assert_non_null(strstr(
+		f->out, "{\"event\":\"error\",\"code\":5,\"status\":\"\","
+			"\"message\":\"bluetoothd is not running: start "
+			"it (systemctl start bluetooth)\""));
+}
+
+/* a bluetoothd slow to list its objects (busy with other links) is waited
+ * for: --adapter-delay holds GetManagedObjects for 6 s, beyond the 5 s a
+ * call used to get ("bluetoothd does not answer: Timeout was reached") */
+static void test_central_bluetoothd_slow(void **state)
+{
+	struct fx *f = *state;
+
+	fake_start(f, "--adapter-delay 6000");
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "scan --json --timeout 1"),
+		0);
+	assert_null(strstr(f->out, "\"event\":\"error\""));
+}
+
+/* scan --json: one device event per device, the name a JSON string even
+ * when the (remote-controlled) name holds quotes */
+static void test_central_scan_json(void **state)
+{
+	struct fx *f = *state;
+
+	fake_start(f, "");
+	periph_start(f, "--insecure --name 'say \"hi\"'");
+	must_log(f->per.log, "advertising as 'say \"hi\"' on hci0", 1);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "scan --json --timeout 2"),
+		0);
+	assert_non_null(strstr(f->out,
+			       "{\"event\":\"device\",\"address\":\"" DEV_ADDR
+			       "\",\"name\":\"say \\\"hi\\\"\","));
 }
 
 static void test_central_no_adapter(void **state)
@@ -600,6 +637,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T("/dbus/central/no-bluetoothd", test_central_no_bluetoothd),
 		T("/dbus/central/no-adapter", test_central_no_adapter),
+		T("/dbus/central/scan-json", test_central_scan_json),
+		T("/dbus/central/bluetoothd-slow",
+		  test_central_bluetoothd_slow),
 		T("/dbus/central/service-missing",
 		  test_central_service_missing),
 		T("/dbus/central/acquire-write-refused",

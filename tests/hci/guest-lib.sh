@@ -21,6 +21,9 @@
 : "${HCI_KDIR:?}" "${HCI_KVER:?}"
 
 HCI_BLUETOOTHD=${HCI_BLUETOOTHD:-/usr/libexec/bluetooth/bluetoothd}
+# How many btvirt controllers hci_stack_up creates (hci0 .. hciN-1); a
+# scenario sets it before hci_stack_up (serve.sh uses 3).
+HCI_CONTROLLERS=${HCI_CONTROLLERS:-2}
 HCI_PIDS=""
 
 # Seconds since boot with one decimal (busybox and dash have no $SECONDS).
@@ -191,8 +194,14 @@ hci_reset_failures() {
 	dmesg | grep -c 'Opcode 0x0c03 failed' || true
 }
 
-# hci_start_btvirt [BTVIRT-ARGS]: default two LE-only controllers
-# (hci0 = 00:AA:01:00:00:00, hci1 = 00:AA:01:01:00:01).
+# HCI_BTVIRT_PRELOAD=build/hci/vhci-handles.so runs btvirt with that shim:
+# needed when one controller holds several LE connections at once (5.66's
+# emulator then gives the two ends of a link different handles; see
+# tests/hci/vhci-handles.c).
+#
+# hci_start_btvirt [BTVIRT-ARGS]: default $HCI_CONTROLLERS LE-only
+# controllers (hci0 = 00:AA:01:00:00:00, hci1 = 00:AA:01:01:00:01,
+# hci2 = 00:AA:01:02:00:02, ...).
 #
 # btvirt 5.66 races with the kernel: when it creates a controller it
 # writes the vhci "create" request and reads 4 bytes as the reply, but the
@@ -204,12 +213,17 @@ hci_reset_failures() {
 # most runs, so check the controllers and start btvirt again if needed:
 # later attempts, with everything cached, nearly always win the race.
 hci_start_btvirt() {
-	[ $# -gt 0 ] || set -- -l2 -L
+	[ $# -gt 0 ] || set -- "-l$HCI_CONTROLLERS" -L
 	_n=$(echo " $* " | sed -n 's/.* -l\([0-9][0-9]*\) .*/\1/p')
 	_n=${_n:-1}
 	for _try in 1 2 3 4 5; do
 		_fails=$(hci_reset_failures)
-		hci_spawn btvirt btvirt "$@"
+		if [ -n "${HCI_BTVIRT_PRELOAD:-}" ]; then
+			hci_spawn btvirt env LD_PRELOAD="$HCI_BTVIRT_PRELOAD" \
+				btvirt "$@"
+		else
+			hci_spawn btvirt btvirt "$@"
+		fi
 		_btvirt=$HCI_LAST_PID
 		must_wait "[ \$(ls /sys/class/bluetooth | grep -c '^hci') -ge $_n ]" \
 			30 "$_n controllers created by btvirt"
@@ -237,14 +251,23 @@ hci_adapter_on_dbus() {
 		grep -q 'interface org.bluez.Adapter1'
 }
 
+# True when bluetoothd exposes all $HCI_CONTROLLERS adapters.
+hci_adapters_on_dbus() {
+	_i=0
+	while [ "$_i" -lt "$HCI_CONTROLLERS" ]; do
+		hci_adapter_on_dbus "$_i" || return 1
+		_i=$((_i + 1))
+	done
+}
+
 # hci_start_bluetoothd [BLUETOOTHD-ARGS]: starts bluetoothd (debug log in
-# bluetoothd.log) and waits until both adapters are on D-Bus. Start it only
-# after both controllers exist: an earlier start once made btvirt crash.
+# bluetoothd.log) and waits until every adapter is on D-Bus. Start it only
+# after all controllers exist: an earlier start once made btvirt crash.
 # shellcheck disable=SC2120 # scenarios may pass bluetoothd options
 hci_start_bluetoothd() {
 	hci_spawn bluetoothd "$HCI_BLUETOOTHD" -n -d "$@"
-	must_wait 'hci_adapter_on_dbus 0 && hci_adapter_on_dbus 1' 60 \
-		"bluetoothd to list hci0 and hci1 on D-Bus"
+	must_wait hci_adapters_on_dbus 60 \
+		"bluetoothd to list hci0..hci$((HCI_CONTROLLERS - 1)) on D-Bus"
 }
 
 # The usual sequence; scenarios that need something special call the

@@ -7,7 +7,8 @@
 #   2. a Debian 6.1 kernel, unpacked under build/hci/kernel/ with depmod run;
 #   3. build/hci/initrd.gz: busybox plus the virtio/9p modules needed to
 #      mount the host's root filesystem (see tests/hci/initramfs-init.sh);
-#   4. build/hci/modprobe-helper and build/hci/env, used by the guest.
+#   4. build/hci/modprobe-helper and build/hci/env, used by the guest, and
+#      build/hci/vhci-handles.so (tests/hci/vhci-handles.c), a btvirt shim.
 #
 # Nothing fetched here is committed: it all lands under build/ (gitignored).
 # A second run with everything in place only checks and returns quickly.
@@ -217,6 +218,16 @@ exec /sbin/modprobe -d '$kdir' -S '$kver' "\$@"
 EOF
 chmod 0755 "$out/modprobe-helper.new"
 mv "$out/modprobe-helper.new" "$out/modprobe-helper"
+
+# The btvirt shim that lets a controller hold several LE connections
+# (vhci-handles.c says why); serve.sh preloads it into btvirt.
+shim=$out/vhci-handles.so
+if [ ! -s "$shim" ] || newer "$here/vhci-handles.c" "$shim"; then
+	say "building $shim"
+	${CC:-cc} -std=c11 -O2 -Wall -Wextra -fPIC -shared -o "$shim.new" \
+		"$here/vhci-handles.c" -ldl || die "cannot build $shim"
+	mv "$shim.new" "$shim"
+fi
 
 cat >"$out/env.new" <<EOF
 HCI_KDIR='$kdir'

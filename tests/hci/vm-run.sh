@@ -23,8 +23,9 @@
 # a scenario can leave any other file there.
 #
 # Environment:
-#   HCI_TIMEOUT   overall limit in seconds, boot to power-off (default 300);
-#                 qemu is killed when it is reached
+#   HCI_TIMEOUT   overall limit in seconds, boot to power-off (default: the
+#                 scenario's "# HCI-TIMEOUT: N" line, else 300); qemu is
+#                 killed when it is reached
 #   HCI_CPU       qemu -cpu model (default max)
 #   HCI_MACHINE   qemu machine type (default q35)
 #   HCI_SMP       guest CPUs (default 1: the build machines are shared)
@@ -74,7 +75,10 @@ case $build$script in
 *[[:space:],\']*) die "paths with spaces, commas or quotes are not supported: $build $script" ;;
 esac
 
-timeout=${HCI_TIMEOUT:-300}
+# A scenario may ask for more time with a "# HCI-TIMEOUT: SECONDS" line
+# near its top (serve.sh: two devices updated through one emulated radio).
+want=$(sed -n '1,10s/^# HCI-TIMEOUT: *\([0-9][0-9]*\).*/\1/p' "$script")
+timeout=${HCI_TIMEOUT:-${want:-300}}
 # The guest stops the scenario itself a bit earlier, so that a hung
 # scenario still leaves complete logs and a status; qemu's kill is the
 # backstop for a hung boot or kernel.
