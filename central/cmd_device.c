@@ -66,7 +66,8 @@ static void json_tag(char *out, size_t cap, const char *tag, bool stores)
 static const char *tag_text(const char *tag, bool stores)
 {
 	if (!stores)
-		return "not stored (the device's firmware keeps no tags)";
+		return "not stored (the device keeps no tags: older firmware, "
+		       "or no nvs partition)";
 	if (!tag[0])
 		return "none (the running image was installed without a tag)";
 	return tty_text(tag);

@@ -273,12 +273,14 @@ static int push_attempt(struct push *p, bool *lost)
 	}
 	if (p->tag && !(info.caps & OTA_CAP_TAG)) {
 		snprintf(fields, sizeof(fields),
-			 "%s: its firmware does not store version tags (no "
-			 "TAG capability in INFO)",
+			 "%s: the device does not store version tags (no "
+			 "TAG capability in INFO: older firmware, or no nvs "
+			 "partition)",
 			 p->device);
 		report_error(BLEOTA_EXIT_REFUSED, "NO_TAG", fields,
-			     "nothing was sent; push without --tag, or update "
-			     "the device's firmware to one that stores tags");
+			     "nothing was sent; push without --tag, or give "
+			     "the device firmware and a partition table "
+			     "with an nvs partition");
 		client_free(c);
 		return BLEOTA_EXIT_REFUSED;
 	}
