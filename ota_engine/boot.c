@@ -224,6 +224,8 @@ int ota_engine_set_running(struct ota_engine *eng, int slot)
 	eng->running_desc_ok = true;
 	if (eng_efuse_on_boot(eng, slot))
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(EFUSE_IO));
+	/* bleota:fw_tag follows what runs; a failure is logged, boot stands */
+	eng_tag_sync(eng);
 	eng_ok(eng);
 	return 0;
 }
@@ -350,6 +352,8 @@ int ota_engine_confirm(struct ota_engine *eng)
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(EFUSE_IO));
 	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(CONFIRM_DONE),
 		(uint32_t)eng->running);
+	/* written at boot already; again in case that write failed */
+	eng_tag_sync(eng);
 	eng_ok(eng);
 	return 0;
 err_io:

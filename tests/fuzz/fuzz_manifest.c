@@ -82,5 +82,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m.sig)
 		FUZZ_CHECK(m.sig_len == OTA_SIG_BLOCK_LEN &&
 			   !memcmp(m2.sig, m.sig, m.sig_len));
+	/* a TAG is 1..128 bytes without a NUL, and survives re-encoding */
+	FUZZ_CHECK(!m2.tag == !m.tag && m2.tag_len == m.tag_len);
+	if (m.tag)
+		FUZZ_CHECK(m.tag_len >= 1 && m.tag_len <= OTA_TAG_MAX &&
+			   !memchr(m.tag, '\0', m.tag_len) &&
+			   !memcmp(m2.tag, m.tag, m.tag_len));
 	return 0;
 }
