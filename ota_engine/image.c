@@ -309,12 +309,29 @@ static void enter_pad(struct ota_image_verify *v)
 	v->need = 15 - v->pos % 16;
 }
 
+/* XOR of @n bytes: eight at a time, then folded (every image byte). */
+static uint8_t xor_bytes(const uint8_t *p, size_t n)
+{
+	uint64_t w = 0, x;
+	uint8_t acc = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, p + i, 8);
+		w ^= x;
+	}
+	w ^= w >> 32;
+	w ^= w >> 16;
+	w ^= w >> 8;
+	acc = (uint8_t)w;
+	for (; i < n; i++)
+		acc ^= p[i];
+	return acc;
+}
+
 static int seg_data(struct ota_image_verify *v, const uint8_t *p, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		v->xor_acc ^= p[i];
+	v->xor_acc ^= xor_bytes(p, n);
 	if (v->seg_idx == 0 && v->buf_len < OTA_APP_DESC_LEN) {
 		size_t take = OTA_APP_DESC_LEN - v->buf_len;
 
