@@ -309,24 +309,20 @@ static void enter_pad(struct ota_image_verify *v)
 	v->need = 15 - v->pos % 16;
 }
 
-/* XOR of @n bytes: eight at a time, then folded (every image byte). */
+/* XOR of @n bytes: four at a time, then folded (every image byte). */
 static uint8_t xor_bytes(const uint8_t *p, size_t n)
 {
-	uint64_t w = 0, x;
-	uint8_t acc = 0;
+	uint32_t w = 0, x;
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&x, p + i, 8);
+	for (; i + 4 <= n; i += 4) {
+		memcpy(&x, p + i, 4);
 		w ^= x;
 	}
-	w ^= w >> 32;
-	w ^= w >> 16;
-	w ^= w >> 8;
-	acc = (uint8_t)w;
 	for (; i < n; i++)
-		acc ^= p[i];
-	return acc;
+		w ^= p[i];
+	w ^= w >> 16;
+	return (uint8_t)(w ^ w >> 8);
 }
 
 static int seg_data(struct ota_image_verify *v, const uint8_t *p, size_t n)
