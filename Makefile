@@ -54,7 +54,7 @@ GIO_CFLAGS    = $(shell $(PKG_CONFIG) --cflags gio-2.0 gio-unix-2.0)
 GIO_LIBS      = $(shell $(PKG_CONFIG) --libs gio-2.0 gio-unix-2.0)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka)
-CRYPTO_LIBS   = -lmbedcrypto
+CRYPTO_LIBS   = -lmbedcrypto -lnettle
 DIVSUFSORT_LIBS = -ldivsufsort
 # The gateway (bleota serve) and its downloads: libsoup, json-glib, libcurl.
 WEB_CFLAGS    = $(shell $(PKG_CONFIG) --cflags libsoup-3.0 json-glib-1.0 libcurl)

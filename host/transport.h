@@ -26,6 +26,12 @@ struct transport_cbs {
 	void (*writable)(void *user_data);
 	/* the peer is gone (@err 0) or the link failed; only free follows */
 	void (*closed)(int err, void *user_data);
+	/*
+	 * optional: a burst of recv calls has ended (only transports that set
+	 * @batches call it, after every burst): what a consumer does once per
+	 * burst (send, re-arm timers) may wait for it
+	 */
+	void (*drained)(void *user_data);
 };
 
 struct transport_ops {
@@ -44,6 +50,7 @@ struct transport {
 	size_t value_max;      /* longest value the link carries */
 	unsigned long dropped; /* values dropped: empty or oversized */
 	bool closed;
+	bool batches; /* calls cbs.drained after every burst of recv */
 };
 
 /** transport_set_cbs() - where received values and closure go. */

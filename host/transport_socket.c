@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SEQPACKET socket transport. One read is one value, as with BlueZ's
- * AcquireWrite fds; reads are drained until EAGAIN on every wake-up. A send
+ * AcquireWrite fds; reads are drained until EAGAIN on every wake-up, up to
+ * SOCK_RX_BATCH values per recvmmsg(2) (a 1 MiB push is ~4,400 values: the
+ * per-call cost was a tenth of the device's CPU on the loopback). A send
  * that would block returns -EAGAIN and arms a G_IO_OUT watch so the owner
  * hears when it may go on; nothing is queued here, so the protocol's own
  * flow control stays in charge.
@@ -36,11 +38,15 @@
 
 #include "host/hlog.h"
 
+/* Datagrams taken per recvmmsg(2): one system call per wake-up, not one per value */
+#define SOCK_RX_BATCH 16
+
 struct sock_transport {
 	struct transport t;
 	int fd;
 	guint in_watch;
 	guint out_watch;
+	uint8_t rx[SOCK_RX_BATCH][OTA_MAX_VALUE + 1];
 };
 
 static struct sock_transport *S(struct transport *t)
@@ -151,43 +157,72 @@ static void sock_drop(struct sock_transport *s, size_t len)
 			  len, OTA_MAX_VALUE, s->t.dropped);
 }
 
+/*
+ * What one datagram of a batch says: deliver it, drop it, or (zero bytes
+ * and nothing non-empty after it in the batch) maybe the end of stream.
+ */
+static bool sock_take(struct sock_transport *s, const uint8_t *buf, size_t len,
+		      int flags)
+{
+	if (len > OTA_MAX_VALUE || (flags & MSG_TRUNC)) {
+		sock_drop(s, len);
+		return true;
+	}
+	if (s->t.cbs.recv)
+		s->t.cbs.recv(ota_frame_chan(buf[0]), buf, len, s->t.user_data);
+	return !s->t.closed;
+}
+
 static gboolean sock_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct sock_transport *s = data;
-	uint8_t buf[OTA_MAX_VALUE + 1];
+	struct mmsghdr mm[SOCK_RX_BATCH];
+	struct iovec iov[SOCK_RX_BATCH];
+	int i, n, last, got;
 
 	for (;;) {
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
+		memset(mm, 0, sizeof(mm));
+		for (i = 0; i < SOCK_RX_BATCH; i++) {
+			iov[i].iov_base = s->rx[i];
+			iov[i].iov_len = sizeof(s->rx[i]);
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(fd, mm, SOCK_RX_BATCH, MSG_DONTWAIT | MSG_TRUNC,
+			     NULL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (cond & (G_IO_HUP | G_IO_ERR))
+					break;
+				return G_SOURCE_CONTINUE;
+			}
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		/* at the end of stream every slot reads zero bytes */
+		for (last = n - 1; last >= 0 && !mm[last].msg_len; last--)
+			;
+		for (i = 0, got = 0; i < n; i++) {
+			size_t len = mm[i].msg_len;
 
-		if (n > OTA_MAX_VALUE || (mh.msg_flags & MSG_TRUNC)) {
-			sock_drop(s, (size_t)n);
-			continue;
+			if (len) {
+				if (!sock_take(s, s->rx[i], len,
+					       mm[i].msg_hdr.msg_flags))
+					goto closed;
+				got++;
+			} else if (i < last || !sock_at_eof(fd)) {
+				sock_drop(s, 0); /* an empty datagram */
+			} else {
+				break; /* the end: answer the burst first */
+			}
 		}
-		if (n > 0) {
-			if (s->t.cbs.recv)
-				s->t.cbs.recv(ota_frame_chan(buf[0]), buf,
-					      (size_t)n, s->t.user_data);
-			if (s->t.closed)
-				break;
-			continue;
-		}
-		if (n == 0) {
-			if (sock_at_eof(fd))
-				break;
-			sock_drop(s, 0);
-			continue;
-		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (cond & (G_IO_HUP | G_IO_ERR))
-				break;
-			return G_SOURCE_CONTINUE;
-		}
-		if (errno == EINTR)
-			continue;
-		break;
+		if (got && s->t.cbs.drained && !s->t.closed)
+			s->t.cbs.drained(s->t.user_data);
+		if (s->t.closed || i < n)
+			goto closed;
 	}
+closed:
 	s->in_watch = 0;
 	if (s->out_watch)
 		g_source_remove(s->out_watch);
@@ -226,6 +261,7 @@ struct transport *transport_socket_new(int fd, size_t value_max)
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	s->t.ops = &sock_ops;
 	s->t.value_max = value_max;
+	s->t.batches = true;
 	s->fd = fd;
 	s->in_watch = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
 				    sock_readable, s);

@@ -24,7 +24,7 @@
 #define OTA_ECDSA_P256_LEN  32u  /* one coordinate, r or s */
 #define OTA_ECDSA_P384_LEN  48u
 
-/* Treat as opaque; sized for mbedTLS 2.x contexts (checked at build time). */
+/* Treat as opaque; sized for the host backends' contexts (build-checked). */
 struct ota_sha256 {
 	uint64_t opaque[16];
 };

@@ -253,12 +253,25 @@ static void enter_pad(struct ota_image_verify *v)
 	v->need = 15 - v->pos % 16;
 }
 
+/* XOR of @n bytes: four at a time, then folded (every image byte). */
+static uint8_t xor_bytes(const uint8_t *p, size_t n)
+{
+	uint32_t w = 0, x;
+	size_t i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		memcpy(&x, p + i, 4);
+		w ^= x;
+	}
+	for (; i < n; i++)
+		w ^= p[i];
+	w ^= w >> 16;
+	return (uint8_t)(w ^ w >> 8);
+}
+
 static int seg_data(struct ota_image_verify *v, const uint8_t *p, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		v->xor_acc ^= p[i];
+	v->xor_acc ^= xor_bytes(p, n);
 	if (v->seg_idx == 0 && v->buf_len < OTA_APP_DESC_LEN) {
 		size_t take = OTA_APP_DESC_LEN - v->buf_len;
 

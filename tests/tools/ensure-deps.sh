@@ -10,7 +10,7 @@ set -eu
 
 pkgs="gcc make pkg-config libcmocka-dev libmbedtls-dev libglib2.0-dev \
 libdbus-1-dev libbluetooth-dev libdivsufsort-dev libsoup-3.0-dev \
-libjson-glib-dev libcurl4-openssl-dev nghttp2-server nghttp2-proxy openssl \
+libjson-glib-dev libcurl4-openssl-dev nettle-dev nghttp2-server nghttp2-proxy openssl \
 dbus-daemon $*"
 
 missing=""
