@@ -300,6 +300,20 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return (end == s || *end || errno || *out > max) ? -1 : 0;
 }
 
+/*
+ * A number in [@lo, @hi] for an option; on failure the range stays in
+ * range_lo/range_hi for the message at bad_number.
+ */
+static unsigned long range_lo, range_hi;
+
+static int parse_range(const char *s, unsigned long lo, unsigned long hi,
+		       unsigned long *out)
+{
+	range_lo = lo;
+	range_hi = hi;
+	return parse_uint(s, hi, out) || *out < lo ? -1 : 0;
+}
+
 /* --trusted-key: the key's digest as a signature block's key digest. */
 static int trusted_key(struct ota_engine_cfg *cfg, const char *path)
 {
@@ -327,6 +341,19 @@ static int trusted_key(struct ota_engine_cfg *cfg, const char *path)
 	}
 	cfg->trusted_key_count++;
 	return 0;
+}
+
+/*
+ * The long name of option @c, for messages. Not argv[optind - 1]: getopt
+ * permutes argv and an option's value may be a separate argument, so that
+ * is not reliably the option (it was "5" in "--mtu 5").
+ */
+static const char *opt_name(const struct option *opts, int c)
+{
+	for (; opts->name; opts++)
+		if (opts->val == c)
+			return opts->name;
+	return "?";
 }
 
 /*
@@ -443,12 +470,12 @@ static bool parse_options(int argc, char **argv, struct config *cfg, int *code)
 			}
 			break;
 		case 'R':
-			if (parse_uint(optarg, 0xffff, &v))
+			if (parse_range(optarg, 0, 0xffff, &v))
 				goto bad_number;
 			scfg->engine.chip_rev = (uint16_t)v;
 			break;
 		case 's':
-			if (parse_uint(optarg, 0xffffffffu, &v))
+			if (parse_range(optarg, 0, 0xffffffffu, &v))
 				goto bad_number;
 			scfg->engine.secure_version = (uint32_t)v;
 			break;
@@ -463,18 +490,17 @@ static bool parse_options(int argc, char **argv, struct config *cfg, int *code)
 			scfg->engine.trust_running_app_key = true;
 			break;
 		case 'm':
-			if (parse_uint(optarg, OTA_MAX_MTU, &v) ||
-			    v < OTA_MIN_MTU)
+			if (parse_range(optarg, OTA_MIN_MTU, OTA_MAX_MTU, &v))
 				goto bad_number;
 			cfg->value_max = ota_frame_value_max((uint16_t)v);
 			break;
 		case 'w':
-			if (parse_uint(optarg, 65536, &v) || v < 64)
+			if (parse_range(optarg, 64, 65536, &v))
 				goto bad_number;
 			scfg->window_bytes = (uint32_t)v;
 			break;
 		case 'i':
-			if (parse_uint(optarg, 3600, &v) || v < 1)
+			if (parse_range(optarg, 1, 3600, &v))
 				goto bad_number;
 			scfg->idle_timeout_ms = (uint32_t)v * 1000;
 			break;
@@ -527,8 +553,10 @@ static bool parse_options(int argc, char **argv, struct config *cfg, int *code)
 	return true;
 
 bad_number:
-	fprintf(stderr, "bleota-peripheral: bad value '%s' for --%s\n", optarg,
-		argv[optind - 1] + 2);
+	fprintf(stderr,
+		"bleota-peripheral: bad value '%s' for --%s: use a number from "
+		"%lu to %lu\n",
+		optarg, opt_name(opts, c), range_lo, range_hi);
 	return false;
 }
 

@@ -523,6 +523,38 @@ static void test_socket_mode(void **state)
 	e2e_periph_stop(&f->per);
 }
 
+/*
+ * A bad number names its option and the range, whatever the order of the
+ * arguments: getopt permutes argv, so the option is not argv[optind - 1].
+ */
+static void test_periph_bad_number(void **state)
+{
+	static const struct {
+		const char *args, *msg;
+	} rows[] = {
+		{ "--mtu 5 -f x -l unix:/nonexistent/s",
+		  "bad value '5' for --mtu: use a number from 23 to 517\n" },
+		{ "-f x --mtu=600 -l unix:/nonexistent/s",
+		  "bad value '600' for --mtu: use a number from 23 to 517\n" },
+		{ "-f x -l unix:/nonexistent/s --window 8",
+		  "bad value '8' for --window: use a number from 64 to "
+		  "65536\n" },
+		{ "--idle-timeout x -f x -a hci0",
+		  "bad value 'x' for --idle-timeout: use a number from 1 to "
+		  "3600\n" },
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(e2e_sh(f->out, sizeof(f->out), "%s %s",
+					e2e_bin_periph, rows[i].args),
+				 2);
+		if (!strstr(f->out, rows[i].msg))
+			fail_msg("%s: got '%s'", rows[i].args, f->out);
+	}
+}
+
 /* ---- device state after interruptions -------------------------------------- */
 
 /*
@@ -750,6 +782,7 @@ int main(void)
 		T("/hostile/input/empty-value", test_empty_value),
 		T("/hostile/input/socket-mode", test_socket_mode),
 		T("/hostile/input/escapes", test_escapes),
+		T("/hostile/input/periph-bad-number", test_periph_bad_number),
 		T("/hostile/state/pending-repush-confirms",
 		  test_pending_repush),
 		T("/hostile/state/same-as-failed-force",
