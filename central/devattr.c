@@ -69,6 +69,18 @@ void slot_name(char *buf, size_t cap, int slot)
 		snprintf(buf, cap, "ota_%d", slot);
 }
 
+void running_name(char *buf, size_t cap, const char *project,
+		  const char *version, int slot)
+{
+	if (slot < 0 && !version[0])
+		snprintf(buf, cap,
+			 "nothing bootable (no valid app in any slot)");
+	else if (slot < 0)
+		snprintf(buf, cap, "%s %s (factory)", project, version);
+	else
+		snprintf(buf, cap, "%s %s (ota_%d)", project, version, slot);
+}
+
 void human_size(char *out, size_t cap, uint64_t v)
 {
 	if (v >= 1024 * 1024)

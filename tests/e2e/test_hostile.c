@@ -640,6 +640,21 @@ static void test_status_nothing_bootable(void **state)
 			 1);
 	assert_non_null(strstr(f->out, "nothing bootable"));
 	assert_null(strstr(f->out, "no slot ,"));
+	/* info and push say it in words too, not "running:   (no slot)" */
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock),
+		0);
+	assert_non_null(strstr(f->out, "running:         nothing bootable (no "
+				       "valid app in any slot)\n"));
+	assert_non_null(strstr(f->out, "push an image: 'bleota push"));
+	assert_null(strstr(f->out, "no slot"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "push unix:%s %s",
+				    f->per.sock, f->v1.path),
+			 0);
+	assert_non_null(strstr(f->out, "running nothing bootable (no valid app "
+				       "in any slot), update slot"));
+	assert_true(e2e_log_contains(&f->per, "running nothing: no valid app"));
+	assert_false(e2e_log_contains(&f->per, "ota_-2"));
 	e2e_periph_stop(&f->per);
 }
 
