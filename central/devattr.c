@@ -17,6 +17,7 @@
 #include "central/commands.h"
 #include "central/devattr.h"
 #include "central/report.h"
+#include "host/transport.h"
 #include "protocol/frame.h"
 #include "protocol/status.h"
 
@@ -120,6 +121,28 @@ static int exit_for_status(uint8_t st)
 }
 
 /* Explain a device status; @img may be NULL outside push. */
+/*
+ * What to do about @status from @device: the wire's hint, except where the
+ * CLI knows better. A unix: device is a bleota-peripheral, whose flash is
+ * a file: its FLASH_ERROR is almost never worn flash but a file changed
+ * under the daemon (truncated: every op fails -ESTALE), which its log
+ * names.
+ */
+static const char *status_hint(const char *device, uint8_t status)
+{
+	if (status == OTA_STATUS_SAME_AS_FAILED)
+		return "if it failed for another reason than the image (a "
+		       "power cut during its trial boot, a missed "
+		       "confirmation), push it again with --force; otherwise "
+		       "fix the image";
+	if (status == OTA_STATUS_FLASH_ERROR && unix_path_of(device))
+		return "bleota-peripheral's log says why; if its flash file "
+		       "changed size under it (truncated or replaced), restore "
+		       "the file and restart bleota-peripheral, then run the "
+		       "same command again";
+	return ota_status_hint(status);
+}
+
 int device_error(const char *device, const char *doing,
 		 const struct ota_tx_event *ev,
 		 const struct ota_image_verify *img)
@@ -185,12 +208,7 @@ int device_error(const char *device, const char *doing,
 		 code == BLEOTA_EXIT_REFUSED ? "refused" : "failed", doing,
 		 ota_status_str(ev->status), extra);
 	report_error(code, ota_status_name(ev->status), what,
-		     ev->status == OTA_STATUS_SAME_AS_FAILED
-			     ? "if it failed for another reason than the "
-			       "image (a power cut during its trial boot, a "
-			       "missed confirmation), push it again with "
-			       "--force; otherwise fix the image"
-			     : ota_status_hint(ev->status));
+		     status_hint(device, ev->status));
 	return code;
 }
 

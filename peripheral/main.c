@@ -228,9 +228,10 @@ static int guard(void *ctx, int r)
 
 	if (r == -ESTALE && !told) {
 		hlog_err("%s: the flash file shrank to %llu bytes under the "
-			 "device (it has %u): every flash operation fails "
-			 "until it is restored and bleota-peripheral "
-			 "restarted",
+			 "device (it has %u; another program truncated or "
+			 "replaced it): every flash operation fails (-ESTALE, "
+			 "reported as FLASH_ERROR) until the file is restored "
+			 "and bleota-peripheral restarted",
 			 flash_path,
 			 (unsigned long long)ota_flash_file_current_size(ctx),
 			 ota_flash_file_ops.size(ctx));

@@ -255,10 +255,19 @@ static void test_flash_shrunk(void **state)
 	e2e_flash(f->flash, sizeof(f->flash), "shrink.flash", &f->v1);
 	e2e_periph_start(&f->per, f->flash, "shrink", "");
 	assert_int_equal(truncate(f->flash, 1 << 20), 0);
-	e2e_bleota(f->out, sizeof(f->out), "push unix:%s %s", f->per.sock,
-		   f->v2.path);
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "push unix:%s %s",
+				    f->per.sock, f->v2.path),
+			 1);
+	/* the push says where to look and what to do, not "worn out" */
+	assert_non_null(strstr(f->out, "could not write its flash"));
+	assert_non_null(strstr(f->out, "if its flash file changed size under "
+				       "it (truncated or replaced), restore "
+				       "the file and restart"));
+	assert_null(strstr(f->out, "worn"));
 	assert_true(periph_alive(&f->per));
 	assert_true(e2e_log_contains(&f->per, "flash file shrank to 1048576"));
+	assert_true(e2e_log_contains(&f->per, "-ESTALE, reported as "
+					      "FLASH_ERROR"));
 	assert_int_equal(
 		e2e_bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock),
 		0);
