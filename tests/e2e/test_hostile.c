@@ -564,6 +564,32 @@ static void test_periph_bad_number(void **state)
 	}
 }
 
+/* No system bus: both programs say what Bluetooth needs, and the way out. */
+static void test_no_system_bus(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(
+		e2e_sh(f->out, sizeof(f->out),
+		       "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent "
+		       "%s scan --timeout 1",
+		       e2e_bin_bleota),
+		5);
+	assert_non_null(strstr(f->out, "no D-Bus system bus"));
+	assert_non_null(strstr(f->out, "systemctl start dbus bluetooth); a "
+				       "unix:PATH device needs neither"));
+	e2e_flash(f->flash, sizeof(f->flash), "nobus.flash", &f->v1);
+	assert_int_equal(
+		e2e_sh(f->out, sizeof(f->out),
+		       "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent "
+		       "timeout 20 %s --flash %s --adapter hci0",
+		       e2e_bin_periph, f->flash),
+		1);
+	assert_non_null(strstr(f->out, "hci0: no D-Bus system bus"));
+	assert_non_null(strstr(f->out, "systemctl start dbus bluetooth); "
+				       "--listen unix:PATH needs neither"));
+}
+
 /* ---- device state after interruptions -------------------------------------- */
 
 /*
@@ -807,6 +833,7 @@ int main(void)
 		T("/hostile/input/socket-mode", test_socket_mode),
 		T("/hostile/input/escapes", test_escapes),
 		T("/hostile/input/periph-bad-number", test_periph_bad_number),
+		T("/hostile/input/no-system-bus", test_no_system_bus),
 		T("/hostile/state/pending-repush-confirms",
 		  test_pending_repush),
 		T("/hostile/state/same-as-failed-force",
