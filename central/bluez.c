@@ -30,6 +30,7 @@
 #include <gio/gunixfdlist.h>
 #include <glib-unix.h>
 
+#include "central/report.h"
 #include "host/hlog.h"
 #include "protocol/frame.h"
 
@@ -988,7 +989,7 @@ fail:
 int bluez_scan(const struct bluez_opts *opts, bool json)
 {
 	unsigned int timeout = opts->timeout_s ? opts->timeout_s : 10;
-	char adapter[64], why[512];
+	char adapter[64], why[512], esc[1600];
 	GDBusConnection *conn;
 	GVariant *objs;
 	GError *gerr = NULL;
@@ -1045,16 +1046,19 @@ int bluez_scan(const struct bluez_opts *opts, bool json)
 							    &rssi);
 				g_hash_table_add(seen, g_strdup(p));
 				shown++;
+				/* the name is whatever a device advertises */
+				json_escape(esc, sizeof(esc), name);
 				if (json)
 					printf("{\"event\":\"device\","
 					       "\"address\":\"%s\",\"name\":"
 					       "\"%s\",\"rssi\":%d}\n",
-					       addr, name, has_rssi ? rssi : 0);
+					       addr, esc, has_rssi ? rssi : 0);
 				else if (has_rssi)
 					printf("%s  %-20s  %d dBm\n", addr,
-					       name, rssi);
+					       tty_text(name), rssi);
 				else
-					printf("%s  %-20s\n", addr, name);
+					printf("%s  %-20s\n", addr,
+					       tty_text(name));
 				fflush(stdout);
 			}
 			g_variant_unref(dev);
