@@ -590,6 +590,22 @@ static void test_no_system_bus(void **state)
 				       "--listen unix:PATH needs neither"));
 }
 
+/* scan: --help names every option and the exit codes; a bad one, usage. */
+static void test_scan_usage(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "scan --help"), 0);
+	assert_non_null(strstr(f->out, "--timeout S     scan for S seconds, "
+				       "1..3600 (default 10)"));
+	assert_non_null(strstr(f->out, "--adapter hciN"));
+	assert_non_null(strstr(f->out, "5 no bluetoothd"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "scan --bogus"), 2);
+	assert_non_null(strstr(f->out, "usage: bleota scan"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "scan extra"), 2);
+	assert_non_null(strstr(f->out, "usage: bleota scan"));
+}
+
 /* ---- device state after interruptions -------------------------------------- */
 
 /*
@@ -834,6 +850,7 @@ int main(void)
 		T("/hostile/input/escapes", test_escapes),
 		T("/hostile/input/periph-bad-number", test_periph_bad_number),
 		T("/hostile/input/no-system-bus", test_no_system_bus),
+		T("/hostile/input/scan-usage", test_scan_usage),
 		T("/hostile/state/pending-repush-confirms",
 		  test_pending_repush),
 		T("/hostile/state/same-as-failed-force",
