@@ -337,9 +337,10 @@ static int trusted_key(struct ota_engine_cfg *cfg, const char *path)
 	if (err) {
 		fprintf(stderr, "bleota-peripheral: --trusted-key %s: %s\n",
 			path,
-			err == -ENOTSUP ? "not an RSA-3072, ECDSA P-256 or "
-					  "P-384 key"
-					: "cannot read a PEM key");
+			err == -ENOTSUP   ? "not an RSA-3072, ECDSA P-256 or "
+					    "P-384 key"
+			: err == -EBADMSG ? IMGSIGN_NOT_A_KEY
+					  : strerror(-err));
 		return -1;
 	}
 	cfg->trusted_key_count++;

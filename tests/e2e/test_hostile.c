@@ -606,6 +606,36 @@ static void test_scan_usage(void **state)
 	assert_non_null(strstr(f->out, "usage: bleota scan"));
 }
 
+/* A key file that is missing is told apart from one that holds no key. */
+static void test_key_files(void **state)
+{
+	struct fx *f = *state;
+	char out[600], missing[512];
+
+	tmpdir_path(missing, sizeof(missing), "no-such-key.pem");
+	tmpdir_path(out, sizeof(out), "signed-out.bin");
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "image sign --key %s %s %s", missing,
+				    f->v2.path, out),
+			 1);
+	assert_non_null(strstr(f->out, "no-such-key.pem: No such file or "
+				       "directory"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "image sign --key %s %s %s", f->v1.path,
+				    f->v2.path, out),
+			 1);
+	assert_non_null(strstr(f->out, "v1.bin: not a PEM or DER key (make "
+				       "one with 'openssl ecparam"));
+	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
+				"%s --flash x --listen unix:/nonexistent/s "
+				"--trusted-key %s",
+				e2e_bin_periph, missing),
+			 2);
+	assert_non_null(strstr(f->out, "--trusted-key "));
+	assert_non_null(strstr(f->out, "no-such-key.pem: No such file or "
+				       "directory"));
+}
+
 /* ---- device state after interruptions -------------------------------------- */
 
 /*
@@ -851,6 +881,7 @@ int main(void)
 		T("/hostile/input/periph-bad-number", test_periph_bad_number),
 		T("/hostile/input/no-system-bus", test_no_system_bus),
 		T("/hostile/input/scan-usage", test_scan_usage),
+		T("/hostile/input/key-files", test_key_files),
 		T("/hostile/state/pending-repush-confirms",
 		  test_pending_repush),
 		T("/hostile/state/same-as-failed-force",
