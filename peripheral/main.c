@@ -592,6 +592,8 @@ static int open_flash(struct app *a, const struct config *cfg)
 				 "bleota-peripheral?) has the flash open: one "
 				 "device per flash file",
 				 flash);
+		else if (r == -EINVAL && flashimg_is_app_image(flash))
+			hlog_err("%s: %s", flash, FLASHIMG_APP_NOT_FLASH);
 		else if (r == -EINVAL && !stat(flash, &st))
 			hlog_err("%s: %lld bytes, not a multiple of 4096: the "
 				 "file is truncated or not a flash image; "

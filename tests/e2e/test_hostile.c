@@ -636,6 +636,27 @@ static void test_key_files(void **state)
 				       "directory"));
 }
 
+/* An app image where the flash belongs: told so, and how to make a flash. */
+static void test_app_as_flash(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "flash info %s", f->v1.path),
+		1);
+	assert_non_null(strstr(f->out, "v1.bin: an ESP app image, not a device "
+				       "flash: make a flash holding it with "
+				       "'bleota flash create"));
+	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
+				"timeout 20 %s --flash %s --listen "
+				"unix:/nonexistent/s",
+				e2e_bin_periph, f->v1.path),
+			 1);
+	assert_non_null(strstr(f->out, "v1.bin: an ESP app image, not a device "
+				       "flash"));
+	assert_null(strstr(f->out, "restore it"));
+}
+
 /* ---- device state after interruptions -------------------------------------- */
 
 /*
@@ -882,6 +903,7 @@ int main(void)
 		T("/hostile/input/no-system-bus", test_no_system_bus),
 		T("/hostile/input/scan-usage", test_scan_usage),
 		T("/hostile/input/key-files", test_key_files),
+		T("/hostile/input/app-as-flash", test_app_as_flash),
 		T("/hostile/state/pending-repush-confirms",
 		  test_pending_repush),
 		T("/hostile/state/same-as-failed-force",
