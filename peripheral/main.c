@@ -231,7 +231,7 @@ static int guard(void *ctx, int r)
 	if (r == -ESTALE && !told) {
 		hlog_err("%s: the flash file shrank to %llu bytes under the "
 			 "device (it has %u; another program truncated or "
-			 "replaced it): every flash operation fails (-ESTALE, "
+			 "overwrote it): every flash operation fails (-ESTALE, "
 			 "reported as FLASH_ERROR) until the file is restored "
 			 "and bleota-peripheral restarted",
 			 flash_path,

@@ -261,7 +261,7 @@ static void test_flash_shrunk(void **state)
 	/* the push says where to look and what to do, not "worn out" */
 	assert_non_null(strstr(f->out, "could not write its flash"));
 	assert_non_null(strstr(f->out, "if its flash file changed size under "
-				       "it (truncated or replaced), restore "
+				       "it (truncated or overwritten), restore "
 				       "the file and restart"));
 	assert_null(strstr(f->out, "worn"));
 	assert_true(periph_alive(&f->per));
