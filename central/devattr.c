@@ -138,9 +138,8 @@ static const char *status_hint(const char *device, uint8_t status)
 	if (status == OTA_STATUS_FLASH_ERROR && unix_path_of(device))
 		return "bleota-peripheral's log says why; if its flash file "
 		       "changed size under it (truncated or overwritten), "
-		       "restore "
-		       "the file and restart bleota-peripheral, then run the "
-		       "same command again";
+		       "restore the file and restart bleota-peripheral, then "
+		       "run the same command again";
 	return ota_status_hint(status);
 }
 
