@@ -30,6 +30,7 @@
 #include <gio/gunixfdlist.h>
 #include <glib-unix.h>
 
+#include "central/report.h"
 #include "host/hlog.h"
 #include "protocol/frame.h"
 
@@ -711,7 +712,11 @@ static GDBusConnection *open_adapter(const struct bluez_opts *o, char *adapter,
 
 	conn = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &gerr);
 	if (!conn) {
-		snprintf(why, cap, "no D-Bus system bus: %s (is dbus running?)",
+		snprintf(why, cap,
+			 "no D-Bus system bus (%s): Bluetooth goes through "
+			 "BlueZ, which needs dbus and bluetoothd running "
+			 "(systemctl start dbus bluetooth); a unix:PATH device "
+			 "needs neither",
 			 gerr->message);
 		g_error_free(gerr);
 		*err = -EHOSTDOWN;

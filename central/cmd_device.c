@@ -75,7 +75,7 @@ static const char *tag_text(const char *tag, bool stores)
 
 static void print_info(const struct dev_info *i)
 {
-	char slot[16], size[32], esc[2][80], keys[256];
+	char run[80], size[32], esc[2][80], keys[256];
 	char tag[6 * OTA_INFO_TAG_MAX + 24];
 	bool stores = i->caps & OTA_CAP_TAG;
 
@@ -96,11 +96,13 @@ static void print_info(const struct dev_info *i)
 		       i->caps & OTA_CAP_SIGNED ? "true" : "false", keys, tag);
 		return;
 	}
-	slot_name(slot, sizeof(slot), i->slot);
 	human_size(size, sizeof(size), i->slot_size);
 	printf("chip:            %s\n", ota_image_chip_name(i->chip_id));
-	printf("running:         %s %s (%s)\n", tty_text(i->project),
-	       tty_text(i->version), slot);
+	running_name(run, sizeof(run), i->project, i->version, i->slot);
+	printf("running:         %s\n", tty_text(run));
+	if (i->slot < 0 && !i->version[0])
+		printf("                 push an image: 'bleota push DEVICE "
+		       "FILE'\n");
 	printf("version tag:     %s\n", tag_text(i->tag, stores));
 	printf("secure_version:  %u\n", i->secure_version);
 	printf("update slot:     %s\n", size);
@@ -146,7 +148,8 @@ static void print_status(const struct dev_status *s)
 	slot_name(slot, sizeof(slot), s->run_slot);
 	/* the wire says 0xff for both the factory app and nothing */
 	if (s->run_slot < 0 && !s->run_version[0])
-		printf("running:         nothing (no bootable app)\n");
+		printf("running:         nothing bootable (no valid app in any "
+		       "slot)\n");
 	else if (s->run_slot < 0)
 		printf("running:         factory %s\n",
 		       tty_text(s->run_version));

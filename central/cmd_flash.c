@@ -122,7 +122,10 @@ static int info(const char *path, uint16_t chip)
 
 	f = ota_flash_file_open(path, 0, OTA_FLASH_FILE_RDONLY, &e2);
 	if (!f) {
-		if (e2 == -EINVAL)
+		if (e2 == -EINVAL && flashimg_is_app_image(path))
+			fprintf(stderr, "bleota: %s: %s\n", path,
+				FLASHIMG_APP_NOT_FLASH);
+		else if (e2 == -EINVAL)
 			fprintf(stderr,
 				"bleota: %s: its size is not a multiple of "
 				"4096 bytes: the file is truncated or not a "

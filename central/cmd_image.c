@@ -309,8 +309,9 @@ static int load_keys(mbedtls_pk_context *pk, const char *const *paths,
 			return -1;
 		}
 		if (err) {
-			fprintf(stderr, "bleota: %s: cannot read a PEM key\n",
-				paths[i]);
+			fprintf(stderr, "bleota: %s: %s\n", paths[i],
+				err == -EBADMSG ? IMGSIGN_NOT_A_KEY
+						: strerror(-err));
 			return -1;
 		}
 		if (need_private && !priv) {

@@ -40,6 +40,26 @@ static void print_device(const char *address, const char *name, int rssi,
 	fflush(stdout);
 }
 
+static void scan_usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: bleota scan [--timeout S] [--adapter hciN] [--json] "
+		"[-v]\n"
+		"\n"
+		"List Bluetooth devices advertising the bleota service: "
+		"address,\n"
+		"name, RSSI. Needs bluetoothd and a powered adapter.\n"
+		"\n"
+		"  -t, --timeout S     scan for S seconds, 1..3600 (default "
+		"10)\n"
+		"  -i, --adapter hciN  the Bluetooth adapter to use\n"
+		"  --json              one JSON object per line on stdout\n"
+		"  -v                  more detail on stderr\n"
+		"\n"
+		"exit: 0 done (also when nothing was found), 2 usage,\n"
+		"      5 no bluetoothd or no usable adapter\n");
+}
+
 int cmd_scan(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -82,18 +102,15 @@ int cmd_scan(int argc, char **argv)
 			verbose++;
 			break;
 		case 'h':
-			printf("usage: bleota scan [--timeout S] [--adapter "
-			       "hciN] [--json]\n\nList Bluetooth devices "
-			       "advertising the bleota service: address, "
-			       "name, RSSI.\n");
+			scan_usage(stdout);
 			return BLEOTA_EXIT_OK;
 		default:
+			scan_usage(stderr);
 			return BLEOTA_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: bleota scan [--timeout S] [--adapter "
-				"hciN] [--json]\n");
+		scan_usage(stderr);
 		return BLEOTA_EXIT_USAGE;
 	}
 	hlog_init("bleota", verbose);

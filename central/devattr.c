@@ -17,6 +17,7 @@
 #include "central/commands.h"
 #include "central/devattr.h"
 #include "central/report.h"
+#include "host/transport.h"
 #include "protocol/frame.h"
 #include "protocol/status.h"
 
@@ -71,6 +72,18 @@ void slot_name(char *buf, size_t cap, int slot)
 		snprintf(buf, cap, "ota_%d", slot);
 }
 
+void running_name(char *buf, size_t cap, const char *project,
+		  const char *version, int slot)
+{
+	if (slot < 0 && !version[0])
+		snprintf(buf, cap,
+			 "nothing bootable (no valid app in any slot)");
+	else if (slot < 0)
+		snprintf(buf, cap, "%s %s (factory)", project, version);
+	else
+		snprintf(buf, cap, "%s %s (ota_%d)", project, version, slot);
+}
+
 void human_size(char *out, size_t cap, uint64_t v)
 {
 	if (v >= 1024 * 1024)
@@ -110,6 +123,28 @@ static int exit_for_status(uint8_t st)
 }
 
 /* Explain a device status; @img may be NULL outside push. */
+/*
+ * What to do about @status from @device: the wire's hint, except where the
+ * CLI knows better. A unix: device is a bleota-peripheral, whose flash is
+ * a file: its FLASH_ERROR is almost never worn flash but a file changed
+ * under the daemon (truncated: every op fails -ESTALE), which its log
+ * names.
+ */
+static const char *status_hint(const char *device, uint8_t status)
+{
+	if (status == OTA_STATUS_SAME_AS_FAILED)
+		return "if it failed for another reason than the image (a "
+		       "power cut during its trial boot, a missed "
+		       "confirmation), push it again with --force; otherwise "
+		       "fix the image";
+	if (status == OTA_STATUS_FLASH_ERROR && unix_path_of(device))
+		return "bleota-peripheral's log says why; if its flash file "
+		       "changed size under it (truncated or overwritten), "
+		       "restore the file and restart bleota-peripheral, then "
+		       "run the same command again";
+	return ota_status_hint(status);
+}
+
 int device_error(const char *device, const char *doing,
 		 const struct ota_tx_event *ev,
 		 const struct ota_image_verify *img)
@@ -175,12 +210,7 @@ int device_error(const char *device, const char *doing,
 		 code == BLEOTA_EXIT_REFUSED ? "refused" : "failed", doing,
 		 ota_status_str(ev->status), extra);
 	report_error(code, ota_status_name(ev->status), what,
-		     ev->status == OTA_STATUS_SAME_AS_FAILED
-			     ? "if it failed for another reason than the "
-			       "image (a power cut during its trial boot, a "
-			       "missed confirmation), push it again with "
-			       "--force; otherwise fix the image"
-			     : ota_status_hint(ev->status));
+		     status_hint(device, ev->status));
 	return code;
 }
 

@@ -52,6 +52,15 @@ struct dev_status {
 /** slot_name() - "ota_N", or "no slot" for a negative @slot. */
 void slot_name(char *buf, size_t cap, int slot);
 
+/**
+ * running_name() - what a device runs, as text: "PROJECT VERSION (ota_N)",
+ * "PROJECT VERSION (factory)", or "nothing bootable (no valid app in any
+ * slot)". The wire says slot 0xff (@slot -1) for both the factory app and
+ * nothing; only the empty @version tells them apart. Not escaped.
+ */
+void running_name(char *buf, size_t cap, const char *project,
+		  const char *version, int slot);
+
 /** human_size() - @v bytes as "N B", "N.N KiB" or "N.NN MiB". */
 void human_size(char *out, size_t cap, uint64_t v);
 

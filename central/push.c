@@ -258,7 +258,7 @@ static int push_attempt(struct push *p, bool *lost)
 	struct dev_info info;
 	struct ota_tx tx;
 	struct client *c;
-	char fields[256], slot[16], size[32];
+	char fields[256], run[80], size[32];
 	int r;
 
 	*lost = false;
@@ -292,15 +292,15 @@ static int push_attempt(struct push *p, bool *lost)
 		}
 	}
 	if (!p->begun) {
-		slot_name(slot, sizeof(slot), info.slot);
+		running_name(run, sizeof(run), info.project, info.version,
+			     info.slot);
 		human_size(size, sizeof(size), info.slot_size);
 		snprintf(fields, sizeof(fields),
 			 "\"device\":\"%s\",\"running\":\"%s\",\"slot\":%d",
 			 p->device, info.version, info.slot);
 		report_event("connected", fields,
-			     "%s: %s, running %s %s (%s), update slot %s",
-			     p->device, ota_image_chip_name(info.chip_id),
-			     info.project, info.version, slot, size);
+			     "%s: %s, running %s, update slot %s", p->device,
+			     ota_image_chip_name(info.chip_id), run, size);
 	}
 	if (p->sig.region) {
 		int b = manifest_pick_block(

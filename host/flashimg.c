@@ -175,6 +175,18 @@ out:
 	return rc;
 }
 
+bool flashimg_is_app_image(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	int c;
+
+	if (!fp)
+		return false;
+	c = fgetc(fp);
+	fclose(fp);
+	return c == OTA_IMAGE_MAGIC;
+}
+
 char *flashimg_explain_table(const uint8_t *bin, uint32_t flash_size, char *why,
 			     size_t cap)
 {

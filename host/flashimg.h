@@ -17,8 +17,21 @@
 int flashimg_create(const char *path, unsigned long size, const char *csv,
 		    const char *layout, const char *app);
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/**
+ * flashimg_is_app_image() - whether the file at @path starts with an ESP
+ * app image's magic byte (0xE9): an app given where a device flash belongs,
+ * a likely mistake worth its own advice. False if it cannot be read.
+ */
+bool flashimg_is_app_image(const char *path);
+
+/* The advice for that mistake. */
+#define FLASHIMG_APP_NOT_FLASH                                                \
+	"an ESP app image, not a device flash: make a flash holding it with " \
+	"'bleota flash create FLASH --size 4M --layout two-ota --app IMAGE'"
 
 /**
  * flashimg_explain_table() - why the partition table @bin (0xC00 bytes read

@@ -58,13 +58,18 @@ enum ota_sig_scheme imgsign_key_scheme(const mbedtls_pk_context *pk)
 int imgsign_load_key(mbedtls_pk_context *pk, const char *path, bool *is_private)
 {
 	bool priv = true;
+	FILE *fp = fopen(path, "rb");
 
+	/* mbedtls says only "cannot parse": tell a missing file apart */
+	if (!fp)
+		return -errno;
+	fclose(fp);
 	if (mbedtls_pk_parse_keyfile(pk, path, NULL)) {
 		mbedtls_pk_free(pk);
 		mbedtls_pk_init(pk);
 		priv = false;
 		if (mbedtls_pk_parse_public_keyfile(pk, path))
-			return -ENOENT;
+			return -EBADMSG;
 	}
 	if (is_private)
 		*is_private = priv;

@@ -20,9 +20,16 @@
  * Load a PEM (or DER) key: a private key if @path holds one, else a public
  * key. *@is_private (may be NULL) says which. Only RSA-3072 and ECDSA
  * P-256/P-384 keys are accepted. @pk must be mbedtls_pk_init()ed; the
- * caller frees it. Returns 0, -ENOENT (unreadable / not a key), -ENOTSUP
- * (another key type or size).
+ * caller frees it. Returns 0, -errno when @path cannot be opened (-ENOENT,
+ * -EACCES, ...), -EBADMSG when it holds no PEM or DER key, -ENOTSUP for
+ * another key type or size.
  */
+/* What to tell a user whose key file holds no key (-EBADMSG). */
+#define IMGSIGN_NOT_A_KEY                                             \
+	"not a PEM or DER key (make one with 'openssl ecparam -name " \
+	"prime256v1 -genkey -noout -out KEY.pem', or espsecure.py "   \
+	"generate_signing_key)"
+
 int imgsign_load_key(mbedtls_pk_context *pk, const char *path,
 		     bool *is_private);
 

@@ -2,10 +2,10 @@
 /*
  * File-backed NOR flash simulator.
  *
- * The file is the flash: byte i of the file is flash address i. The file is
- * mapped MAP_SHARED, so every operation lands in the file (page cache) at
- * once and a "reboot" is simply closing and reopening it; the simulator
- * keeps no state of its own besides the fault counters.
+ * The file is the flash: byte i of the file is flash address i. Every
+ * operation is a pread()/pwrite() on it, so it lands in the file (page
+ * cache) at once and a "reboot" is simply closing and reopening it; the
+ * simulator keeps no state of its own besides the fault counters.
  *
  * NOR rules enforced here, like ESP-IDF's partition_linux.c and MCUboot's
  * simflash:
@@ -26,11 +26,25 @@
  *
  * The file is a user's file and may be hostile: it is opened under an
  * exclusive flock() so that a second read-write opener (another daemon) is
- * refused with -EBUSY instead of interleaving writes; every operation first
- * checks that the file still has its size, because touching a mapped page
- * past the end of a shrunken file raises SIGBUS; a created file is allocated
- * for real (posix_fallocate) so a full file system is an -ENOSPC at creation
- * and not a SIGBUS on the first write to a hole.
+ * refused with -EBUSY instead of interleaving writes, and a created file is
+ * allocated for real (posix_fallocate) so a full file system is an -ENOSPC
+ * at creation, not on some later write.
+ *
+ * Why pread()/pwrite() and no mmap(): another process may truncate the file
+ * at any moment (flock() is advisory). Touching a mapped page past the end
+ * of a shrunken file raises SIGBUS, and a size check before the access
+ * cannot close that window; a read past the end, by contrast, is just short.
+ * So every op first checks the file still has its size (a shrunken file
+ * fails every op with -ESTALE, touching nothing), and a truncation that
+ * lands after the check shows as a short read: -ESTALE again, never a
+ * signal. Writes and erases read their range (an erase its last byte)
+ * before writing, so they too see a truncation up to that read. What is
+ * left: a truncation landing between that read and the pwrite() lets the
+ * pwrite() re-extend the file up to the op's end (holes read as 0). No
+ * crash and no corruption the truncation had not already done; the next
+ * op's check reports -ESTALE unless the op reached the file's former end.
+ * The cost is one copy through a 4 KiB bounce buffer per write, a few
+ * microseconds per op, nothing beside a radio link.
  */
 #include "ota_engine/flash_file.h"
 
@@ -39,16 +53,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define FILE_ERASE_SIZE  4096u
 #define FILE_WRITE_ALIGN 1u
+#define BOUNCE           4096u /* bytes per pread/pwrite of a write, erase */
 
 struct ota_flash_file {
 	int fd;
-	uint8_t *mem;
 	uint32_t size;
 	uint64_t count[3]; /* read, write, erase */
 	uint64_t fail_at;
@@ -101,21 +114,68 @@ static enum fault account(struct ota_flash_file *f, unsigned int kind)
 	return fault;
 }
 
-/*
- * Bounds, and the file still as long as the flash: a shrunken file would
- * turn the access into a SIGBUS, so it fails with -ESTALE instead.
- */
-static int check_range(struct ota_flash_file *f, uint32_t off, size_t len)
+/* The file's size now into f->file_size; -ESTALE if shorter than the flash. */
+static int check_size(struct ota_flash_file *f)
 {
 	struct stat st;
 
-	if (off > f->size || len > (size_t)(f->size - off))
-		return -EINVAL;
 	if (fstat(f->fd, &st) < 0)
 		return -errno;
 	f->file_size = (uint64_t)st.st_size;
-	if (f->file_size < f->size)
-		return -ESTALE;
+	return f->file_size < f->size ? -ESTALE : 0;
+}
+
+/* Bounds, and the file still as long as the flash (else -ESTALE). */
+static int check_range(struct ota_flash_file *f, uint32_t off, size_t len)
+{
+	if (off > f->size || len > (size_t)(f->size - off))
+		return -EINVAL;
+	return check_size(f);
+}
+
+/*
+ * Exactly @len bytes at @off. A short read means the file was truncated
+ * after check_range(): -ESTALE, with the size found, as for the check.
+ */
+static int get(struct ota_flash_file *f, uint32_t off, void *dst, size_t len)
+{
+	uint8_t *p = dst;
+	ssize_t n;
+
+	while (len) {
+		n = pread(f->fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0) {
+			int err = check_size(f);
+
+			return err ? err : -ESTALE;
+		}
+		p += n;
+		off += (uint32_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int put(struct ota_flash_file *f, uint32_t off, const void *src,
+	       size_t len)
+{
+	const uint8_t *p = src;
+	ssize_t n;
+
+	while (len) {
+		n = pwrite(f->fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		off += (uint32_t)n;
+		len -= (size_t)n;
+	}
 	return 0;
 }
 
@@ -136,8 +196,7 @@ static int file_read(void *ctx, uint32_t off, void *dst, size_t len)
 	}
 	if (fault == FAULT_FAIL)
 		return -EIO;
-	memcpy(dst, f->mem + off, len);
-	return 0;
+	return get(f, off, dst, len);
 }
 
 /*
@@ -145,6 +204,7 @@ static int file_read(void *ctx, uint32_t off, void *dst, size_t len)
  * compiler turns each into one load or store): a pass that refuses any
  * 0 -> 1 bit, then a pass that ANDs the data in, so a refused write
  * changes nothing. Only the tail of fewer than 8 bytes goes bytewise.
+ * Both work on the old bytes read into a bounce buffer (see program()).
  */
 static bool needs_set(const uint8_t *p, const uint8_t *src, size_t len)
 {
@@ -178,6 +238,48 @@ static void and_into(uint8_t *p, const uint8_t *src, size_t len)
 		p[i] &= src[i];
 }
 
+/*
+ * One pass over @len bytes at @off through a bounce buffer: read the old
+ * bytes, refuse (-EIO) any that would need a bit set, and with @apply AND
+ * @src in and write them back.
+ */
+static int nor_pass(struct ota_flash_file *f, uint32_t off, const uint8_t *src,
+		    size_t len, bool apply)
+{
+	uint8_t old[BOUNCE];
+	size_t done, n;
+	int err;
+
+	for (done = 0; done < len; done += n) {
+		n = len - done < sizeof(old) ? len - done : sizeof(old);
+		err = get(f, off + (uint32_t)done, old, n);
+		if (err)
+			return err;
+		if (needs_set(old, src + done, n))
+			return -EIO;
+		if (!apply)
+			continue;
+		and_into(old, src + done, n);
+		err = put(f, off + (uint32_t)done, old, n);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Program @len bytes at @off. A write that would set a bit fails as a
+ * whole, like a strict simflash: one longer than the bounce buffer is
+ * checked whole before its first byte is written.
+ */
+static int program(struct ota_flash_file *f, uint32_t off, const uint8_t *src,
+		   size_t len)
+{
+	int err = len > BOUNCE ? nor_pass(f, off, src, len, false) : 0;
+
+	return err ? err : nor_pass(f, off, src, len, true);
+}
+
 static int file_write(void *ctx, uint32_t off, const void *src, size_t len)
 {
 	struct ota_flash_file *f = ctx;
@@ -192,26 +294,41 @@ static int file_write(void *ctx, uint32_t off, const void *src, size_t len)
 	fault = account(f, OTA_FLASH_OP_WRITE);
 	if (f->dead || fault == FAULT_FAIL)
 		return -EIO;
-	/* a write that would set bits fails as a whole, like a strict simflash */
-	if (needs_set(f->mem + off, src, len))
-		return -EIO;
 	if (fault == FAULT_CUT) {
-		f->dead = true;
-		if (f->cut_torn) {
-			size_t part = len / 2;
+		size_t part = len / 2;
 
-			part -= part % FILE_WRITE_ALIGN;
-			and_into(f->mem + off, src, part);
-		}
+		/* refused whole (it never started), or cut: torn or not */
+		err = nor_pass(f, off, src, len, false);
+		if (err)
+			return err;
+		f->dead = true;
+		part -= part % FILE_WRITE_ALIGN;
+		if (f->cut_torn)
+			nor_pass(f, off, src, part, true);
 		return -EIO;
 	}
-	and_into(f->mem + off, src, len);
-	return 0;
+	return program(f, off, src, len);
 }
 
+/* Set @len bytes at @off to 0xFF, after checking its last byte exists. */
 static int fill_ff(struct ota_flash_file *f, uint32_t off, size_t len)
 {
-	memset(f->mem + off, 0xff, len);
+	uint8_t ones[BOUNCE], last;
+	size_t done, n;
+	int err;
+
+	if (!len)
+		return 0;
+	err = get(f, off + (uint32_t)(len - 1), &last, 1);
+	if (err)
+		return err;
+	memset(ones, 0xff, sizeof(ones));
+	for (done = 0; done < len; done += n) {
+		n = len - done < sizeof(ones) ? len - done : sizeof(ones);
+		err = put(f, off + (uint32_t)done, ones, n);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -311,14 +428,11 @@ struct ota_flash_file *ota_flash_file_open(const char *path, uint32_t size,
 		f->size = (uint32_t)st.st_size;
 	}
 	f->file_size = f->size;
-	f->mem = mmap(NULL, f->size, PROT_READ | (rdonly ? 0 : PROT_WRITE),
-		      MAP_SHARED, f->fd, 0);
-	if (f->mem == MAP_FAILED) {
-		err = -errno;
-		goto err_close;
+	if (flags & OTA_FLASH_FILE_CREATE) {
+		err = fill_ff(f, 0, size);
+		if (err)
+			goto err_close;
 	}
-	if (flags & OTA_FLASH_FILE_CREATE)
-		fill_ff(f, 0, size);
 	f->fail_at = UINT64_MAX;
 	f->cut_at = UINT64_MAX;
 	return f;
@@ -337,7 +451,6 @@ void ota_flash_file_close(struct ota_flash_file *f)
 {
 	if (!f)
 		return;
-	munmap(f->mem, f->size);
 	close(f->fd);
 	free(f);
 }

@@ -42,8 +42,10 @@ extern const struct ota_flash_ops ota_flash_file_ops;
  * Reopening the same file is how tests "reboot": counters and faults reset.
  *
  * Every op first checks the file's size: if the file was shrunk under the
- * handle the op fails with -ESTALE and touches nothing (no SIGBUS), and
- * ota_flash_file_current_size() tells the size found.
+ * handle the op fails with -ESTALE and touches nothing, and
+ * ota_flash_file_current_size() tells the size found. A shrink during the
+ * op is -ESTALE too, never a SIGBUS (no mmap; flash_file.c says what a
+ * write racing a truncation can still do).
  */
 struct ota_flash_file *ota_flash_file_open(const char *path, uint32_t size,
 					   unsigned int flags, int *out_err);

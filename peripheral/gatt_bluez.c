@@ -962,7 +962,12 @@ struct gatt_app *gatt_app_new(const struct gatt_app_cfg *cfg, char *why,
 		 cfg->adapter);
 	app->conn = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &err);
 	if (!app->conn) {
-		snprintf(why, why_cap, "no D-Bus system bus: %s", err->message);
+		snprintf(why, why_cap,
+			 "no D-Bus system bus (%s): --adapter serves through "
+			 "BlueZ, which needs dbus and bluetoothd running "
+			 "(systemctl start dbus bluetooth); --listen unix:PATH "
+			 "needs neither",
+			 err->message);
 		g_error_free(err);
 		free(app);
 		return NULL;

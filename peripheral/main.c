@@ -128,10 +128,13 @@ static void usage(FILE *fp)
 		"0\n"
 		"      --mtu N               behave as over an ATT MTU of N "
 		"(23..517)\n"
-		"      --window BYTES        credit budget (default 32768)\n"
-		"      --idle-timeout SEC    end a silent session after SEC "
-		"(default 30)\n"
-		"      --impair SPEC         damage received data, e.g. "
+		"      --window BYTES        credit budget, 64..65536 (default "
+		"32768)\n"
+		"      --idle-timeout SEC    end a silent session after SEC, "
+		"1..3600\n"
+		"                            (default 30)\n"
+		"      --impair SPEC         damage received data, e.g.\n"
+		"                            "
 		"drop=1%%,dup=1%%,corrupt=0.1%%,seed=7,rate=150K\n"
 		"  -v, --verbose             more logs; -vvv traces every PDU\n"
 		"  -h, --help\n"
@@ -228,9 +231,10 @@ static int guard(void *ctx, int r)
 
 	if (r == -ESTALE && !told) {
 		hlog_err("%s: the flash file shrank to %llu bytes under the "
-			 "device (it has %u): every flash operation fails "
-			 "until it is restored and bleota-peripheral "
-			 "restarted",
+			 "device (it has %u; another program truncated or "
+			 "overwrote it): every flash operation fails (-ESTALE, "
+			 "reported as FLASH_ERROR) until the file is restored "
+			 "and bleota-peripheral restarted",
 			 flash_path,
 			 (unsigned long long)ota_flash_file_current_size(ctx),
 			 ota_flash_file_ops.size(ctx));
@@ -300,6 +304,20 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return (end == s || *end || errno || *out > max) ? -1 : 0;
 }
 
+/*
+ * A number in [@lo, @hi] for an option; on failure the range stays in
+ * range_lo/range_hi for the message at bad_number.
+ */
+static unsigned long range_lo, range_hi;
+
+static int parse_range(const char *s, unsigned long lo, unsigned long hi,
+		       unsigned long *out)
+{
+	range_lo = lo;
+	range_hi = hi;
+	return parse_uint(s, hi, out) || *out < lo ? -1 : 0;
+}
+
 /* --trusted-key: the key's digest as a signature block's key digest. */
 static int trusted_key(struct ota_engine_cfg *cfg, const char *path)
 {
@@ -320,13 +338,27 @@ static int trusted_key(struct ota_engine_cfg *cfg, const char *path)
 	if (err) {
 		fprintf(stderr, "bleota-peripheral: --trusted-key %s: %s\n",
 			path,
-			err == -ENOTSUP ? "not an RSA-3072, ECDSA P-256 or "
-					  "P-384 key"
-					: "cannot read a PEM key");
+			err == -ENOTSUP   ? "not an RSA-3072, ECDSA P-256 or "
+					    "P-384 key"
+			: err == -EBADMSG ? IMGSIGN_NOT_A_KEY
+					  : strerror(-err));
 		return -1;
 	}
 	cfg->trusted_key_count++;
 	return 0;
+}
+
+/*
+ * The long name of option @c, for messages. Not argv[optind - 1]: getopt
+ * permutes argv and an option's value may be a separate argument, so that
+ * is not reliably the option (it was "5" in "--mtu 5").
+ */
+static const char *opt_name(const struct option *opts, int c)
+{
+	for (; opts->name; opts++)
+		if (opts->val == c)
+			return opts->name;
+	return "?";
 }
 
 /*
@@ -443,12 +475,12 @@ static bool parse_options(int argc, char **argv, struct config *cfg, int *code)
 			}
 			break;
 		case 'R':
-			if (parse_uint(optarg, 0xffff, &v))
+			if (parse_range(optarg, 0, 0xffff, &v))
 				goto bad_number;
 			scfg->engine.chip_rev = (uint16_t)v;
 			break;
 		case 's':
-			if (parse_uint(optarg, 0xffffffffu, &v))
+			if (parse_range(optarg, 0, 0xffffffffu, &v))
 				goto bad_number;
 			scfg->engine.secure_version = (uint32_t)v;
 			break;
@@ -463,18 +495,17 @@ static bool parse_options(int argc, char **argv, struct config *cfg, int *code)
 			scfg->engine.trust_running_app_key = true;
 			break;
 		case 'm':
-			if (parse_uint(optarg, OTA_MAX_MTU, &v) ||
-			    v < OTA_MIN_MTU)
+			if (parse_range(optarg, OTA_MIN_MTU, OTA_MAX_MTU, &v))
 				goto bad_number;
 			cfg->value_max = ota_frame_value_max((uint16_t)v);
 			break;
 		case 'w':
-			if (parse_uint(optarg, 65536, &v) || v < 64)
+			if (parse_range(optarg, 64, 65536, &v))
 				goto bad_number;
 			scfg->window_bytes = (uint32_t)v;
 			break;
 		case 'i':
-			if (parse_uint(optarg, 3600, &v) || v < 1)
+			if (parse_range(optarg, 1, 3600, &v))
 				goto bad_number;
 			scfg->idle_timeout_ms = (uint32_t)v * 1000;
 			break;
@@ -527,8 +558,10 @@ static bool parse_options(int argc, char **argv, struct config *cfg, int *code)
 	return true;
 
 bad_number:
-	fprintf(stderr, "bleota-peripheral: bad value '%s' for --%s\n", optarg,
-		argv[optind - 1] + 2);
+	fprintf(stderr,
+		"bleota-peripheral: bad value '%s' for --%s: use a number from "
+		"%lu to %lu\n",
+		optarg, opt_name(opts, c), range_lo, range_hi);
 	return false;
 }
 
@@ -560,6 +593,8 @@ static int open_flash(struct app *a, const struct config *cfg)
 				 "bleota-peripheral?) has the flash open: one "
 				 "device per flash file",
 				 flash);
+		else if (r == -EINVAL && flashimg_is_app_image(flash))
+			hlog_err("%s: %s", flash, FLASHIMG_APP_NOT_FLASH);
 		else if (r == -EINVAL && !stat(flash, &st))
 			hlog_err("%s: %lld bytes, not a multiple of 4096: the "
 				 "file is truncated or not a flash image; "

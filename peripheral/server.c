@@ -73,7 +73,9 @@ void server_log_boot(struct server *s)
 		hlog_err("cannot read the device state");
 		return;
 	}
-	if (st.running_slot == OTA_ENGINE_SLOT_FACTORY)
+	if (st.running_slot < 0 && st.running_slot != OTA_ENGINE_SLOT_FACTORY)
+		hlog_info("running nothing: no valid app in any slot");
+	else if (st.running_slot == OTA_ENGINE_SLOT_FACTORY)
 		hlog_info("running factory app %s (%s)", st.running_version,
 			  st.running_project);
 	else

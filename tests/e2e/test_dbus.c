@@ -576,6 +576,29 @@ static void test_gap_name_follows_name(void **state)
 	g_free(alias);
 }
 
+/*
+ * A scanned device's name is whatever it advertises: scan prints it with
+ * control bytes escaped, and as a JSON string that stays one.
+ */
+static void test_scan_escapes_name(void **state)
+{
+	struct fx *f = *state;
+
+	fake_start(f, "");
+	periph_start(f, "--insecure --name \"$(printf 'ev\\033[31m\"il')\"");
+	must_log(f->per.log, "advertising as", 1);
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "scan --timeout 1"),
+			 0);
+	assert_non_null(strstr(f->out, DEV_ADDR "  ev\\x1b[31m\"il"));
+	assert_null(strchr(f->out, '\033'));
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "scan --timeout 1 --json"),
+		0);
+	assert_non_null(strstr(f->out, "\"address\":\"" DEV_ADDR
+				       "\",\"name\":\"ev\\u001b[31m\\\"il\","));
+	assert_null(strchr(f->out, '\033'));
+}
+
 static void test_both_data_paths_push(void **state)
 {
 	struct fx *f = *state;
@@ -655,6 +678,7 @@ int main(void)
 		  test_periph_bluetoothd_restarts),
 		T("/dbus/peripheral/gap-name-follows-name",
 		  test_gap_name_follows_name),
+		T("/dbus/central/scan-escapes-name", test_scan_escapes_name),
 		T("/dbus/both-data-paths-push", test_both_data_paths_push),
 	};
 	int rc;

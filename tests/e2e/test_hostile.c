@@ -255,10 +255,19 @@ static void test_flash_shrunk(void **state)
 	e2e_flash(f->flash, sizeof(f->flash), "shrink.flash", &f->v1);
 	e2e_periph_start(&f->per, f->flash, "shrink", "");
 	assert_int_equal(truncate(f->flash, 1 << 20), 0);
-	e2e_bleota(f->out, sizeof(f->out), "push unix:%s %s", f->per.sock,
-		   f->v2.path);
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "push unix:%s %s",
+				    f->per.sock, f->v2.path),
+			 1);
+	/* the push says where to look and what to do, not "worn out" */
+	assert_non_null(strstr(f->out, "could not write its flash"));
+	assert_non_null(strstr(f->out, "if its flash file changed size under "
+				       "it (truncated or overwritten), restore "
+				       "the file and restart"));
+	assert_null(strstr(f->out, "worn"));
 	assert_true(periph_alive(&f->per));
 	assert_true(e2e_log_contains(&f->per, "flash file shrank to 1048576"));
+	assert_true(e2e_log_contains(&f->per, "-ESTALE, reported as "
+					      "FLASH_ERROR"));
 	assert_int_equal(
 		e2e_bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock),
 		0);
@@ -523,6 +532,131 @@ static void test_socket_mode(void **state)
 	e2e_periph_stop(&f->per);
 }
 
+/*
+ * A bad number names its option and the range, whatever the order of the
+ * arguments: getopt permutes argv, so the option is not argv[optind - 1].
+ */
+static void test_periph_bad_number(void **state)
+{
+	static const struct {
+		const char *args, *msg;
+	} rows[] = {
+		{ "--mtu 5 -f x -l unix:/nonexistent/s",
+		  "bad value '5' for --mtu: use a number from 23 to 517\n" },
+		{ "-f x --mtu=600 -l unix:/nonexistent/s",
+		  "bad value '600' for --mtu: use a number from 23 to 517\n" },
+		{ "-f x -l unix:/nonexistent/s --window 8",
+		  "bad value '8' for --window: use a number from 64 to "
+		  "65536\n" },
+		{ "--idle-timeout x -f x -a hci0",
+		  "bad value 'x' for --idle-timeout: use a number from 1 to "
+		  "3600\n" },
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(e2e_sh(f->out, sizeof(f->out), "%s %s",
+					e2e_bin_periph, rows[i].args),
+				 2);
+		if (!strstr(f->out, rows[i].msg))
+			fail_msg("%s: got '%s'", rows[i].args, f->out);
+	}
+}
+
+/* No system bus: both programs say what Bluetooth needs, and the way out. */
+static void test_no_system_bus(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(
+		e2e_sh(f->out, sizeof(f->out),
+		       "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent "
+		       "%s scan --timeout 1",
+		       e2e_bin_bleota),
+		5);
+	assert_non_null(strstr(f->out, "no D-Bus system bus"));
+	assert_non_null(strstr(f->out, "systemctl start dbus bluetooth); a "
+				       "unix:PATH device needs neither"));
+	e2e_flash(f->flash, sizeof(f->flash), "nobus.flash", &f->v1);
+	assert_int_equal(
+		e2e_sh(f->out, sizeof(f->out),
+		       "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent "
+		       "timeout 20 %s --flash %s --adapter hci0",
+		       e2e_bin_periph, f->flash),
+		1);
+	assert_non_null(strstr(f->out, "hci0: no D-Bus system bus"));
+	assert_non_null(strstr(f->out, "systemctl start dbus bluetooth); "
+				       "--listen unix:PATH needs neither"));
+}
+
+/* scan: --help names every option and the exit codes; a bad one, usage. */
+static void test_scan_usage(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "scan --help"), 0);
+	assert_non_null(strstr(f->out, "--timeout S     scan for S seconds, "
+				       "1..3600 (default 10)"));
+	assert_non_null(strstr(f->out, "--adapter hciN"));
+	assert_non_null(strstr(f->out, "5 no bluetoothd"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "scan --bogus"), 2);
+	assert_non_null(strstr(f->out, "usage: bleota scan"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "scan extra"), 2);
+	assert_non_null(strstr(f->out, "usage: bleota scan"));
+}
+
+/* A key file that is missing is told apart from one that holds no key. */
+static void test_key_files(void **state)
+{
+	struct fx *f = *state;
+	char out[600], missing[512];
+
+	tmpdir_path(missing, sizeof(missing), "no-such-key.pem");
+	tmpdir_path(out, sizeof(out), "signed-out.bin");
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "image sign --key %s %s %s", missing,
+				    f->v2.path, out),
+			 1);
+	assert_non_null(strstr(f->out, "no-such-key.pem: No such file or "
+				       "directory"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "image sign --key %s %s %s", f->v1.path,
+				    f->v2.path, out),
+			 1);
+	assert_non_null(strstr(f->out, "v1.bin: not a PEM or DER key (make "
+				       "one with 'openssl ecparam"));
+	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
+				"%s --flash x --listen unix:/nonexistent/s "
+				"--trusted-key %s",
+				e2e_bin_periph, missing),
+			 2);
+	assert_non_null(strstr(f->out, "--trusted-key "));
+	assert_non_null(strstr(f->out, "no-such-key.pem: No such file or "
+				       "directory"));
+}
+
+/* An app image where the flash belongs: told so, and how to make a flash. */
+static void test_app_as_flash(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "flash info %s", f->v1.path),
+		1);
+	assert_non_null(strstr(f->out, "v1.bin: an ESP app image, not a device "
+				       "flash: make a flash holding it with "
+				       "'bleota flash create"));
+	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
+				"timeout 20 %s --flash %s --listen "
+				"unix:/nonexistent/s",
+				e2e_bin_periph, f->v1.path),
+			 1);
+	assert_non_null(strstr(f->out, "v1.bin: an ESP app image, not a device "
+				       "flash"));
+	assert_null(strstr(f->out, "restore it"));
+}
+
 /* ---- device state after interruptions -------------------------------------- */
 
 /*
@@ -608,6 +742,21 @@ static void test_status_nothing_bootable(void **state)
 			 1);
 	assert_non_null(strstr(f->out, "nothing bootable"));
 	assert_null(strstr(f->out, "no slot ,"));
+	/* info and push say it in words too, not "running:   (no slot)" */
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock),
+		0);
+	assert_non_null(strstr(f->out, "running:         nothing bootable (no "
+				       "valid app in any slot)\n"));
+	assert_non_null(strstr(f->out, "push an image: 'bleota push"));
+	assert_null(strstr(f->out, "no slot"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "push unix:%s %s",
+				    f->per.sock, f->v1.path),
+			 0);
+	assert_non_null(strstr(f->out, "running nothing bootable (no valid app "
+				       "in any slot), update slot"));
+	assert_true(e2e_log_contains(&f->per, "running nothing: no valid app"));
+	assert_false(e2e_log_contains(&f->per, "ota_-2"));
 	e2e_periph_stop(&f->per);
 }
 
@@ -750,6 +899,11 @@ int main(void)
 		T("/hostile/input/empty-value", test_empty_value),
 		T("/hostile/input/socket-mode", test_socket_mode),
 		T("/hostile/input/escapes", test_escapes),
+		T("/hostile/input/periph-bad-number", test_periph_bad_number),
+		T("/hostile/input/no-system-bus", test_no_system_bus),
+		T("/hostile/input/scan-usage", test_scan_usage),
+		T("/hostile/input/key-files", test_key_files),
+		T("/hostile/input/app-as-flash", test_app_as_flash),
 		T("/hostile/state/pending-repush-confirms",
 		  test_pending_repush),
 		T("/hostile/state/same-as-failed-force",

@@ -3,12 +3,15 @@
  * NOR simulator: erase/program rules, bounds and alignment, fault injection
  * (fail Nth op, power cut plain and torn), op counting and reopen.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -20,6 +23,27 @@
 #define SZ (64u * 1024u)
 
 static const struct ota_flash_ops *ops = &ota_flash_file_ops;
+
+/*
+ * The race a size check cannot close: the file shrinks after an op's check
+ * and before its access. This program's fstat() takes precedence over
+ * libc's for the simulator (linked in statically), and while lies_left is
+ * set it reports lie_size: the check sees the whole file as it was, as if
+ * the truncation landed right after it.
+ */
+static unsigned int lies_left;
+static off_t lie_size;
+
+int fstat(int fd, struct stat *st)
+{
+	int r = fstatat(fd, "", st, AT_EMPTY_PATH);
+
+	if (!r && lies_left) {
+		lies_left--;
+		st->st_size = lie_size;
+	}
+	return r;
+}
 
 static struct ota_flash_file *open_new(void)
 {
@@ -197,6 +221,47 @@ static void test_shrunk_under_handle(void **state)
 	ota_flash_file_close(f);
 }
 
+/*
+ * The file shrinks between an op's size check and its access (another
+ * process truncating it): -ESTALE, never a SIGBUS, nothing written, and
+ * the file not grown back. One lie per op: the check's fstat() sees the
+ * old size, the one after the short read the truth.
+ */
+static void test_shrunk_after_check(void **state)
+{
+	static const uint8_t zeros[8192];
+	struct ota_flash_file *f = open_new();
+	char path[512];
+	uint8_t buf[64];
+	struct stat st;
+
+	(void)state;
+	tmpdir_path(path, sizeof(path), "flash.bin");
+	assert_int_equal(truncate(path, SZ / 2), 0);
+	lie_size = SZ;
+	lies_left = 1;
+	assert_int_equal(ops->read(f, SZ - 64, buf, 64), -ESTALE);
+	assert_int_equal(ota_flash_file_current_size(f), SZ / 2);
+	lies_left = 1;
+	assert_int_equal(ops->read(f, SZ / 2 - 32, buf, 64), -ESTALE);
+	lies_left = 1;
+	assert_int_equal(ops->write(f, SZ - 64, zeros, 64), -ESTALE);
+	lies_left = 1;
+	assert_int_equal(ops->write(f, SZ / 2 - 4096, zeros, 8192), -ESTALE);
+	lies_left = 1;
+	assert_int_equal(ops->erase(f, SZ - 4096, 4096), -ESTALE);
+	lies_left = 1;
+	assert_int_equal(ops->erase(f, SZ / 2 - 4096, 8192), -ESTALE);
+	assert_int_equal(lies_left, 0);
+	/* nothing re-extended the file, nothing was programmed in what is left */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, SZ / 2);
+	lies_left = 1;
+	expect_bytes(f, SZ / 2 - 64, (const uint8_t[64]){ [0 ... 63] = 0xff },
+		     64);
+	ota_flash_file_close(f);
+}
+
 static void test_fail_nth(void **state)
 {
 	struct ota_flash_file *f = open_new();
@@ -306,6 +371,8 @@ int main(void)
 		{ "/flash_file/open/second-writer", test_open_second_writer,
 		  NULL, NULL, NULL },
 		{ "/flash_file/shrunk-under-handle", test_shrunk_under_handle,
+		  NULL, NULL, NULL },
+		{ "/flash_file/shrunk-after-check", test_shrunk_after_check,
 		  NULL, NULL, NULL },
 		{ "/flash_file/fault/fail-nth", test_fail_nth, NULL, NULL,
 		  NULL },
