@@ -141,6 +141,11 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 	unsigned int ef = OTA_ENGINE_RECEIVER;
 	enum ota_status st;
 
+	if (m->encoding != OTA_ENCODING_PLAIN) {
+		/* delta streams: not applied by this build yet */
+		*detail = OTA_TLV_ENCODING;
+		return OTA_STATUS_UNSUPPORTED;
+	}
 	to_engine_manifest(m, &em, s->eng->cfg.chip_id);
 	if (flags & OTA_BEGIN_FORCE)
 		ef |= OTA_ENGINE_FORCE;

@@ -32,11 +32,13 @@ enum ota_info_tlv {
 	OTA_INFO_RUN_SLOT = 0x09,      /* u8 */
 	OTA_INFO_CAPS = 0x0a,          /* u32, OTA_CAP_* */
 	OTA_INFO_TRUSTED_KEYS = 0x0b,  /* n x 32: SHA-256 of trusted keys */
+	OTA_INFO_RUN_SHA256 = 0x0d,    /* 32: running image validation hash */
 };
 #define OTA_INFO_MAX_KEYS 3 /* trusted key digests INFO can list */
 #define OTA_CAP_RESUME    0x01
 #define OTA_CAP_ROLLBACK  0x02
 #define OTA_CAP_SIGNED    0x04
+#define OTA_CAP_DELTA     0x08 /* applies manifest ENCODING 1 (delta) */
 
 /* STATUS attribute TLV types (session and boot state). */
 enum ota_status_tlv {
@@ -64,6 +66,10 @@ struct ota_dev_info {
 	/* digests of the signing keys the device trusts (INFO 0x0b) */
 	uint8_t trusted_keys[OTA_INFO_MAX_KEYS][32];
 	uint8_t n_trusted_keys;
+	/* the running image's ESP-IDF validation hash (its appended SHA-256,
+	 * esp_partition_get_sha256()); INFO 0x0d, sent only when known */
+	bool has_run_sha256;
+	uint8_t run_sha256[32];
 };
 
 /* Boot state (STATUS attribute); session fields are the receiver's own. */

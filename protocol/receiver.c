@@ -126,7 +126,7 @@ const char *ota_rx_state_name(uint8_t state)
 
 static uint32_t block_len(const struct ota_rx *rx, uint32_t b)
 {
-	return ota_stream_block_len(rx->m.image_size, b);
+	return ota_stream_block_len(ota_manifest_stream_size(&rx->m), b);
 }
 
 static uint32_t block_first_chunk(const struct ota_rx *rx, uint32_t b)
@@ -136,7 +136,8 @@ static uint32_t block_first_chunk(const struct ota_rx *rx, uint32_t b)
 
 static uint32_t block_last_chunk(const struct ota_rx *rx, uint32_t b)
 {
-	return ota_stream_block_last_chunk(rx->m.image_size, b, rx->chunk);
+	return ota_stream_block_last_chunk(ota_manifest_stream_size(&rx->m), b,
+					   rx->chunk);
 }
 
 static uint32_t chunk_len(const struct ota_rx *rx, uint32_t seq)
@@ -385,7 +386,8 @@ static bool place_chunk(struct ota_rx *rx, uint32_t seq, const uint8_t *p,
 	bool verified;
 	int i;
 
-	ota_stream_walk_init(&w, rx->m.image_size, seq * rx->chunk, len);
+	ota_stream_walk_init(&w, ota_manifest_stream_size(&rx->m),
+			     seq * rx->chunk, len);
 	for (; ota_stream_next(&w, &pc); p += pc.len) {
 		verified = sink->block_verified(rx->cfg.sink_ctx, pc.block);
 		if (!pc.trailer) {
@@ -666,7 +668,7 @@ static void handle_begin(struct ota_rx *rx, const struct ota_msg *msg,
 	struct ota_begin_req req;
 	struct ota_manifest m;
 	uint8_t p[9], bad_type;
-	uint32_t detail = 0, max_chunk, window;
+	uint32_t detail = 0, max_chunk, window, size;
 	enum ota_status st;
 	int r;
 
@@ -694,7 +696,8 @@ static void handle_begin(struct ota_rx *rx, const struct ota_msg *msg,
 			    bad_type);
 		return;
 	}
-	if (ota_stream_chunks(m.image_size, req.chunk_size) > OTA_MAX_SEQ) {
+	size = ota_manifest_stream_size(&m);
+	if (ota_stream_chunks(size, req.chunk_size) > OTA_MAX_SEQ) {
 		respond_err(rx, msg->op, msg->token, OTA_STATUS_BAD_CHUNK_SIZE,
 			    max_chunk);
 		return;
@@ -712,9 +715,9 @@ static void handle_begin(struct ota_rx *rx, const struct ota_msg *msg,
 
 	rx->m = m;
 	rx->chunk = req.chunk_size;
-	rx->nblocks = ota_stream_blocks(m.image_size);
-	rx->stream_len = ota_stream_len(m.image_size);
-	rx->nchunks = ota_stream_chunks(m.image_size, req.chunk_size);
+	rx->nblocks = ota_stream_blocks(size);
+	rx->stream_len = ota_stream_len(size);
+	rx->nchunks = ota_stream_chunks(size, req.chunk_size);
 	window = rx->cfg.window_bytes / rx->chunk;
 	if (window > OTA_RX_MAX_WINDOW)
 		window = OTA_RX_MAX_WINDOW;
