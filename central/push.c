@@ -603,7 +603,6 @@ int cmd_push(int argc, char **argv)
 		hlog_warn("$BLEOTA_IMAGE_CACHE_MAX=%s: not a size (e.g. 64M); "
 			  "the image cache is off",
 			  getenv("BLEOTA_IMAGE_CACHE_MAX"));
-	p.dopts.img_signed = p.sig.region != 0;
 	r = push_delta_load_base(&p.dopts);
 	if (r)
 		goto out;

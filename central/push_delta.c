@@ -22,6 +22,9 @@
  *
  * The base is the base file's app image (its verified length, without a
  * signature sector): every byte of it is in the device's running slot.
+ * A signed file's patch rebuilds its signed region (what a plain push
+ * sends); the manifest carries the signature block as for a plain push and
+ * the device checks it against the rebuilt image.
  */
 #include "central/push_delta.h"
 
@@ -340,13 +343,6 @@ int push_delta_plan(const struct push_delta_opts *o, const uint8_t *img,
 			 "sending the plain image, %s: the device does not "
 			 "take patches (no delta capability)%s",
 			 b, o->base_file ? "; --base is not used" : "");
-		return 0;
-	}
-	if (o->img_signed) {
-		snprintf(plan->why, sizeof(plan->why),
-			 "sending the plain image, %s: delta and compressed "
-			 "pushes of signed images are not supported",
-			 b);
 		return 0;
 	}
 	base = find_base(o, info, plan, &blen, &own, nodelta, sizeof(nodelta));

@@ -39,8 +39,7 @@ struct push_delta_opts {
 	size_t base_len;       /* its app image, without a signature sector */
 	uint8_t base_sha256[32];
 	struct imgcache cache;
-	bool no_base;    /* after WRONG_BASE: make no delta */
-	bool img_signed; /* the file carries a signature sector */
+	bool no_base; /* after WRONG_BASE: make no delta */
 };
 
 struct push_plan {
