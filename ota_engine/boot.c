@@ -331,6 +331,7 @@ int ota_engine_boot(struct ota_engine *eng)
 	eng->session = OTA_ENGINE_SESSION_IDLE;
 	eng->committed_again = false;
 	eng->stream_on = false;
+	eng->delta_live = false;
 	eng_ok(eng);
 	if (!eng->table_ok)
 		return eng_fail(eng, R_(NO_SLOT), -ENODEV, M_(NO_TABLE));
@@ -497,6 +498,7 @@ static int rollback_possible(struct ota_engine *eng,
 	}
 	/* iv is reused for it */
 	eng->stream_on = false;
+	eng->delta_live = false; /* the decoder shares iv's RAM */
 	err = eng_verify_slot(eng, slot, &eng->iv, NULL);
 	if (err == -EIO)
 		return err;

@@ -26,6 +26,16 @@
  * (token, op) gets the cached bytes without running the request again, so
  * retries of non-idempotent requests (CONFIRM, REBOOT) are safe.
  *
+ * Delta (ENCODING 1, docs/protocol.md §4.8): the sink decodes the patch
+ * as it arrives, so it must see the stream in order. Only the chunk at cum
+ * is taken; a later one is dropped (not held: the ACK shows the gap and
+ * the sender resends it with the rest). A block is checked the moment its
+ * trailer is complete, before the same chunk's bytes of the next block go
+ * to the sink. A failed check may take the sink back more than one block
+ * (its restart point): chunk state is then rebuilt from the sink's
+ * verified blocks, as at BEGIN, with top kept so the ACK shows the sender
+ * every chunk it must send again.
+ *
  * Invariants: cum <= top <= nchunks; granted <= cum + OTA_RX_TRACK;
  * a verified block is never written again unless it fails a check.
  */
@@ -295,7 +305,9 @@ static void fail_session(struct ota_rx *rx, uint8_t status, uint32_t detail)
 	 */
 	bool hopeless = status == OTA_STATUS_BAD_IMAGE ||
 			status == OTA_STATUS_MANIFEST_MISMATCH ||
-			status == OTA_STATUS_HASH_MISMATCH;
+			status == OTA_STATUS_HASH_MISMATCH ||
+			status == OTA_STATUS_BAD_PATCH ||
+			status == OTA_STATUS_WRONG_BASE;
 
 	rx->cfg.sink->abort(rx->cfg.sink_ctx, hopeless);
 	end_session(rx, status, detail, true);
@@ -304,12 +316,14 @@ static void fail_session(struct ota_rx *rx, uint8_t status, uint32_t detail)
 
 /* ---- data path ---------------------------------------------------------- */
 
-static void rewind_block(struct ota_rx *rx, uint32_t b)
+static bool is_delta(const struct ota_rx *rx)
 {
-	uint32_t first = block_first_chunk(rx, b);
-	uint32_t last = block_last_chunk(rx, b);
-	uint32_t t;
+	return rx->m.encoding == OTA_ENCODING_DELTA;
+}
 
+/* A failed check of block @b: false if that was once too often. */
+static bool count_failure(struct ota_rx *rx, uint32_t b)
+{
 	rx->stats.block_failures++;
 	if (rx->fail_block == b && rx->fail_count) {
 		rx->fail_count++;
@@ -319,9 +333,59 @@ static void rewind_block(struct ota_rx *rx, uint32_t b)
 	}
 	if (rx->fail_count > OTA_RX_MAX_BLOCK_RETRIES) {
 		fail_session(rx, OTA_STATUS_BLOCK_RETRIES, b);
-		return;
+		return false;
 	}
 	push_event(rx, OTA_RX_EV_BLOCK_RETRY, OTA_STATUS_HASH_MISMATCH, b);
+	return true;
+}
+
+static void restore_from_sink(struct ota_rx *rx);
+
+/* Delta: the sink went back to its restart point (see the top). */
+static void rewind_delta(struct ota_rx *rx, uint32_t b, uint32_t seq)
+{
+	uint32_t top = rx->top > seq + 1 ? rx->top : seq + 1;
+
+	if (!count_failure(rx, b))
+		return;
+	memset(rx->stash, 0, sizeof(rx->stash));
+	restore_from_sink(rx);
+	if (rx->top < top)
+		rx->top = top;
+	rx->ack_due = true;
+}
+
+/* Delta: block @b's trailer is complete in chunk @seq; check it now. */
+static bool check_delta_block(struct ota_rx *rx, uint32_t b, int i,
+			      uint32_t seq)
+{
+	enum ota_status st;
+
+	if (rx->stash[i].have != 0x0f)
+		return true;
+	st = rx->cfg.sink->check_block(rx->cfg.sink_ctx, b, rx->stash[i].crc);
+	if (st == OTA_STATUS_OK) {
+		rx->stash[i].used = false;
+		rx->held_bytes += block_len(rx, b);
+		if (rx->fail_block == b)
+			rx->fail_count = 0;
+		return true;
+	}
+	if (st == OTA_STATUS_HASH_MISMATCH)
+		rewind_delta(rx, b, seq);
+	else
+		fail_session(rx, st, b * OTA_BLOCK_SIZE);
+	return false;
+}
+
+static void rewind_block(struct ota_rx *rx, uint32_t b)
+{
+	uint32_t first = block_first_chunk(rx, b);
+	uint32_t last = block_last_chunk(rx, b);
+	uint32_t t;
+
+	if (!count_failure(rx, b))
+		return;
 	stash_release(rx, b);
 	/* chunks in [first, cum) are held: re-enter them into the ring */
 	for (t = first; t < rx->cum; t++)
@@ -373,7 +437,8 @@ static void try_check_block(struct ota_rx *rx, uint32_t b)
 /*
  * Take chunk @seq apart (stream.h's walker): image bytes go to the sink
  * unless their block is already verified, trailer bytes to the block's
- * stash slot. Returns false if the session failed.
+ * stash slot (for delta, a complete trailer is checked at once). Returns
+ * false if the session failed or (delta) a check rewound the stream.
  */
 static bool place_chunk(struct ota_rx *rx, uint32_t seq, const uint8_t *p,
 			uint32_t len)
@@ -396,7 +461,12 @@ static bool place_chunk(struct ota_rx *rx, uint32_t seq, const uint8_t *p,
 			st = sink->write(rx->cfg.sink_ctx, pc.image_off, p,
 					 pc.len);
 			if (st != OTA_STATUS_OK) {
-				fail_session(rx, st, pc.image_off);
+				fail_session(rx, st,
+					     st == OTA_STATUS_BAD_PATCH &&
+							     sink->write_detail
+						     ? sink->write_detail(
+							       rx->cfg.sink_ctx)
+						     : pc.image_off);
 				return false;
 			}
 			continue;
@@ -408,6 +478,9 @@ static bool place_chunk(struct ota_rx *rx, uint32_t seq, const uint8_t *p,
 			rx->stash[i].crc |= (uint32_t)p[j] << (8 * k);
 			rx->stash[i].have |= (uint8_t)(1u << k);
 		}
+		if (i >= 0 && is_delta(rx) &&
+		    !check_delta_block(rx, pc.block, i, seq))
+			return false;
 	}
 	return true;
 }
@@ -455,6 +528,12 @@ static void handle_data(struct ota_rx *rx, const struct ota_data *d,
 	if (seq >= credit_limit(rx) || seq - rx->cum >= OTA_RX_TRACK ||
 	    !stash_room(rx, seq, d->len)) {
 		rx->stats.dropped++;
+		rx->ack_due = true;
+		return;
+	}
+	if (is_delta(rx) && seq != rx->cum) {
+		/* the decoder takes the stream in order: resent later */
+		rx->stats.out_of_order++;
 		rx->ack_due = true;
 		return;
 	}
