@@ -348,7 +348,9 @@ static int push_attempt(struct push *p, bool *lost)
 	}
 	if (done.err && push_delta_wrong_base(&p->dopts, &p->plan, &done)) {
 		client_free(c);
-		p->planned = false;
+		p->planned = false; /* a new plan, a new session */
+		p->begun = false;
+		p->first_held = 0;
 		return PUSH_REPLAN;
 	}
 	if (done.err) {
