@@ -41,6 +41,8 @@ static int parse_info(const uint8_t *buf, size_t len, struct dev_info *d)
 	d->nkeys = a.dev.n_trusted_keys;
 	memcpy(d->keys, a.dev.trusted_keys, sizeof(d->keys));
 	memcpy(d->tag, a.dev.run_tag, sizeof(d->tag));
+	d->has_run_sha256 = a.dev.has_run_sha256;
+	memcpy(d->run_sha256, a.dev.run_sha256, sizeof(d->run_sha256));
 	return r;
 }
 
@@ -109,7 +111,9 @@ static int exit_for_status(uint8_t st)
 	case OTA_STATUS_BAD_SIGNATURE:
 	case OTA_STATUS_UNTRUSTED_KEY:
 	case OTA_STATUS_BUSY:
+	case OTA_STATUS_WRONG_BASE:
 		return BLEOTA_EXIT_REFUSED;
+	case OTA_STATUS_BAD_PATCH:
 	case OTA_STATUS_HASH_MISMATCH:
 	case OTA_STATUS_BAD_IMAGE:
 	case OTA_STATUS_MANIFEST_MISMATCH:

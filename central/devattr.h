@@ -32,6 +32,8 @@ struct dev_info {
 	uint8_t keys[OTA_INFO_MAX_KEYS][OTA_SHA256_LEN]; /* trusted keys */
 	unsigned int nkeys;
 	char tag[OTA_INFO_TAG_MAX + 1]; /* "" none (see caps & OTA_CAP_TAG) */
+	bool has_run_sha256; /* the running image's validation hash */
+	uint8_t run_sha256[OTA_SHA256_LEN];
 };
 
 /* The STATUS attribute, as the CLI shows it. */

@@ -23,6 +23,7 @@
 #include "central/devattr.h"
 #include "host/fileutil.h"
 #include "central/manifest.h"
+#include "central/push_delta.h"
 #include "central/report.h"
 #include "ota_engine/image.h"
 #include "ota_engine/otadata.h"
@@ -50,6 +51,9 @@ struct push {
 	bool begun;
 	bool verified;
 	uint64_t resent;
+	struct push_delta_opts dopts; /* plain, compressed or delta */
+	struct push_plan plan;
+	bool planned;
 };
 
 static void push_usage(FILE *fp)
@@ -78,6 +82,14 @@ static void push_usage(FILE *fp)
 		"stores with the\n"
 		"                  image and reports while it runs "
 		"(bleota:fw_tag in NVS)\n"
+		"  --full          send the plain image: no delta, no "
+		"compression\n"
+		"  --base FILE     the image the device runs, for a delta "
+		"(else the cache)\n"
+		"  --image-cache DIR  images pushed before, by hash "
+		"($BLEOTA_IMAGE_CACHE,\n"
+		"                  default $XDG_CACHE_HOME/bleota/images)\n"
+		"  --no-image-cache  neither look up nor store images\n"
 		"  --mtu N         use values of at most N-3 bytes "
 		"(23..517)\n"
 		"  --retries N     reconnect and resume up to N times after a "
@@ -161,8 +173,10 @@ static void push_event(const struct ota_tx_event *ev, const struct ota_tx *tx,
 				 pr->image_size);
 			report_event("resumed", fields,
 				     "resuming: the device already holds %s of "
-				     "%s",
-				     a, b);
+				     "%s%s",
+				     a, b,
+				     p->plan.kind == PUSH_PLAIN ? ""
+								: " (patch)");
 		} else {
 			snprintf(fields, sizeof(fields),
 				 "\"chunk\":%u,\"window\":%u", pr->chunk_size,
@@ -174,7 +188,7 @@ static void push_event(const struct ota_tx_event *ev, const struct ota_tx *tx,
 		}
 		break;
 	case OTA_TX_EV_VERIFIED:
-		report_progress(pr->image_size, pr->image_size);
+		push_delta_progress(&p->plan, pr->image_size);
 		p->verified = true;
 		report_event("verified", NULL,
 			     "verified by the device (SHA-256 and image "
@@ -196,10 +210,11 @@ static void push_tick(const struct ota_tx *tx, void *user_data)
 	struct push *p = user_data;
 
 	if (pr->image_size && pr->window && !p->verified)
-		report_progress(pr->acked_bytes, pr->image_size);
+		push_delta_progress(&p->plan, pr->acked_bytes);
 }
 
 #define PUSH_ALREADY (-1001) /* the image runs already: nothing to send */
+#define PUSH_REPLAN  (-1002) /* WRONG_BASE: send the full image instead */
 
 /*
  * An earlier push of this image was cut between COMMIT and CONFIRM (the
@@ -302,6 +317,20 @@ static int push_attempt(struct push *p, bool *lost)
 			     "%s: %s, running %s, update slot %s", p->device,
 			     ota_image_chip_name(info.chip_id), run, size);
 	}
+	if (!p->planned) {
+		r = push_delta_plan(&p->dopts, p->img, p->m.image_size, &info,
+				    &p->plan);
+		if (r) {
+			client_free(c);
+			report_error(BLEOTA_EXIT_FAIL, "NO_MEMORY",
+				     "out of memory making the patch",
+				     "push with --full");
+			return BLEOTA_EXIT_FAIL;
+		}
+		p->planned = true;
+		push_delta_manifest(&p->plan, &p->m);
+		push_delta_report(&p->plan);
+	}
 	if (p->sig.region) {
 		int b = manifest_pick_block(
 			&p->sig, (const uint8_t(*)[OTA_SHA256_LEN])info.keys,
@@ -320,8 +349,9 @@ static int push_attempt(struct push *p, bool *lost)
 	if (info.max_value && info.max_value < cfg.max_value)
 		cfg.max_value = info.max_value;
 	cfg.first_token = client_token(c);
-	if (ota_tx_init(&tx, &cfg) || ota_tx_push(&tx, p->img, p->m.image_size,
-						  &p->m, p->flags, now_ms())) {
+	if (ota_tx_init(&tx, &cfg) ||
+	    ota_tx_push(&tx, p->plan.stream, p->plan.stream_len, &p->m,
+			p->flags, now_ms())) {
 		client_free(c);
 		report_error(BLEOTA_EXIT_FAIL, "INTERNAL",
 			     "cannot start the push", "");
@@ -333,6 +363,13 @@ static int push_attempt(struct push *p, bool *lost)
 		*lost = true;
 		client_free(c);
 		return BLEOTA_EXIT_TRANSPORT;
+	}
+	if (done.err && push_delta_wrong_base(&p->dopts, &p->plan, &done)) {
+		client_free(c);
+		p->planned = false; /* a new plan, a new session */
+		p->begun = false;
+		p->first_held = 0;
+		return PUSH_REPLAN;
 	}
 	if (done.err) {
 		client_free(c);
@@ -434,26 +471,31 @@ static int finish_push(struct push *p)
 	report_progress_end();
 	secs = (double)(now_ms() - p->t0) / 1000.0;
 	{
-		char fields[200], sz[32], rate[32];
-		uint64_t sent = p->len - p->first_held;
+		char fields[300], sz[32], rate[32], air[128];
+		uint64_t sent = p->plan.image_len -
+				push_delta_image_bytes(&p->plan, p->first_held);
 
 		human_size(sz, sizeof(sz), p->len);
 		human_size(rate, sizeof(rate),
 			   secs > 0 ? (uint64_t)((double)sent / secs) : 0);
+		push_delta_air(&p->plan, air, sizeof(air));
 		snprintf(fields, sizeof(fields),
 			 "\"bytes\":%zu,\"seconds\":%.3f,\"resumed_from\":%u,"
-			 "\"resent\":%llu,\"committed\":%s",
+			 "\"resent\":%llu,\"committed\":%s,"
+			 "\"encoding\":\"%s\",\"air_bytes\":%u",
 			 p->len, secs, p->first_held,
 			 (unsigned long long)p->resent,
-			 p->flags & OTA_TX_F_COMMIT ? "true" : "false");
+			 p->flags & OTA_TX_F_COMMIT ? "true" : "false",
+			 push_kind_name(p->plan.kind), p->plan.stream_len);
 		report_event("done", fields,
-			     "pushed %s %s (%s) in %.1f s, %s/s%s%s",
-			     p->m.project, p->m.version, sz, secs, rate,
+			     "pushed %s %s (%s%s) in %.1f s, %s/s%s%s",
+			     p->m.project, p->m.version, sz, air, secs, rate,
 			     p->first_held ? ", resumed" : "",
 			     p->flags & OTA_TX_F_COMMIT
 				     ? "; it boots next"
 				     : "; not committed (--no-commit)");
 	}
+	push_delta_remember(&p->dopts, p->img, p->len);
 	if (p->reboot || p->confirm)
 		r = after_reboot(p);
 	return r;
@@ -468,6 +510,10 @@ int cmd_push(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "fresh", no_argument, NULL, 'F' },
 		{ "tag", required_argument, NULL, 'T' },
+		{ "full", no_argument, NULL, PUSH_OPT_FULL },
+		{ "base", required_argument, NULL, PUSH_OPT_BASE },
+		{ "image-cache", required_argument, NULL, PUSH_OPT_CACHE },
+		{ "no-image-cache", no_argument, NULL, PUSH_OPT_NO_CACHE },
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "retries", required_argument, NULL, 'R' },
 		{ "adapter", required_argument, NULL, 'i' },
@@ -479,7 +525,8 @@ int cmd_push(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct push p = { .flags = OTA_TX_F_COMMIT, .retries = 3 };
-	bool json = false, lost;
+	bool json = false, lost, no_cache = false;
+	const char *cache_dir = NULL;
 	int c, verbose = HLOG_WARN, r, attempt, busy;
 	unsigned long v;
 	char *end;
@@ -520,6 +567,18 @@ int cmd_push(int argc, char **argv)
 				return BLEOTA_EXIT_USAGE;
 			}
 			p.tag = optarg;
+			break;
+		case PUSH_OPT_FULL:
+			p.dopts.full = true;
+			break;
+		case PUSH_OPT_BASE:
+			p.dopts.base_file = optarg;
+			break;
+		case PUSH_OPT_CACHE:
+			cache_dir = optarg;
+			break;
+		case PUSH_OPT_NO_CACHE:
+			no_cache = true;
 			break;
 		case 'm':
 			v = strtoul(optarg, &end, 0);
@@ -575,6 +634,13 @@ int cmd_push(int argc, char **argv)
 		p.m.tag = p.tag;
 		p.m.tag_len = (uint16_t)strlen(p.tag);
 	}
+	if (imgcache_open(&p.dopts.cache, cache_dir, no_cache))
+		hlog_warn("$BLEOTA_IMAGE_CACHE_MAX=%s: not a size (e.g. 64M); "
+			  "the image cache is off",
+			  getenv("BLEOTA_IMAGE_CACHE_MAX"));
+	r = push_delta_load_base(&p.dopts);
+	if (r)
+		goto out;
 
 	p.t0 = now_ms();
 	for (attempt = 0, busy = 0;; attempt++) {
@@ -595,6 +661,10 @@ int cmd_push(int argc, char **argv)
 			sleep(wait);
 			continue;
 		}
+		if (r == PUSH_REPLAN) {
+			attempt--;
+			continue;
+		}
 		if (!r || !lost || attempt >= (int)p.retries)
 			break;
 		report_event("reconnecting", NULL,
@@ -613,6 +683,8 @@ int cmd_push(int argc, char **argv)
 	else
 		r = finish_push(&p);
 out:
+	push_plan_free(&p.plan);
+	push_delta_opts_free(&p.dopts);
 	free(p.img);
 	return r;
 }

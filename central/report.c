@@ -113,12 +113,15 @@ static void human(char *out, size_t cap, double v)
 		snprintf(out, cap, "%.0f B", v);
 }
 
-void report_progress(uint64_t done, uint64_t total)
+/* @air_total 0: the plain image, no "on the air" part */
+static void progress(uint64_t done, uint64_t total, uint64_t air_done,
+		     uint64_t air_total)
 {
 	uint64_t now = mono_ms();
 	double rate = rate_bps(now, done);
 	int pct = total ? (int)(done * 100 / total) : 100;
-	char d[32], t[32], r[32], eta[32] = "--:--";
+	char d[32], t[32], r[32], eta[32] = "--:--", air[96] = "";
+	char jair[64] = "";
 
 	if (rate > 0 && total > done) {
 		unsigned long s =
@@ -126,15 +129,28 @@ void report_progress(uint64_t done, uint64_t total)
 
 		snprintf(eta, sizeof(eta), "%lu:%02lu", s / 60, s % 60);
 	}
+	if (air_total) {
+		char a[32], at[32];
+
+		human(a, sizeof(a), (double)air_done);
+		human(at, sizeof(at), (double)air_total);
+		snprintf(air, sizeof(air), "  air %s / %s (-%.0f%%)", a, at,
+			 total ? 100.0 - 100.0 * (double)air_total /
+						 (double)total
+			       : 0.0);
+		snprintf(jair, sizeof(jair), ",\"air\":%llu,\"air_total\":%llu",
+			 (unsigned long long)air_done,
+			 (unsigned long long)air_total);
+	}
 	switch (mode) {
 	case REPORT_JSON:
 		if (now - last_draw_ms < 250 && done != total)
 			return;
 		last_draw_ms = now;
 		printf("{\"event\":\"progress\",\"bytes\":%llu,\"total\":%llu,"
-		       "\"rate\":%.0f}\n",
+		       "\"rate\":%.0f%s}\n",
 		       (unsigned long long)done, (unsigned long long)total,
-		       rate);
+		       rate, jair);
 		fflush(stdout);
 		break;
 	case REPORT_TTY: {
@@ -150,8 +166,8 @@ void report_progress(uint64_t done, uint64_t total)
 		human(d, sizeof(d), (double)done);
 		human(t, sizeof(t), (double)total);
 		human(r, sizeof(r), rate);
-		fprintf(stderr, "\r[%s] %3d%%  %s / %s  %s/s  ETA %s \033[K",
-			bar, pct, d, t, r, eta);
+		fprintf(stderr, "\r[%s] %3d%%  %s / %s%s  %s/s  ETA %s \033[K",
+			bar, pct, d, t, air, r, eta);
 		line_open = true;
 		break;
 	}
@@ -162,10 +178,21 @@ void report_progress(uint64_t done, uint64_t total)
 		human(d, sizeof(d), (double)done);
 		human(t, sizeof(t), (double)total);
 		human(r, sizeof(r), rate);
-		fprintf(stderr, "progress: %3d%%  %s / %s  %s/s\n", pct, d, t,
-			r);
+		fprintf(stderr, "progress: %3d%%  %s / %s%s  %s/s\n", pct, d, t,
+			air, r);
 		break;
 	}
+}
+
+void report_progress(uint64_t done, uint64_t total)
+{
+	progress(done, total, 0, 0);
+}
+
+void report_progress_air(uint64_t done, uint64_t total, uint64_t air_done,
+			 uint64_t air_total)
+{
+	progress(done, total, air_done, air_total);
 }
 
 void report_progress_end(void)

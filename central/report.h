@@ -25,6 +25,14 @@ enum report_mode report_mode(void);
 /** report_progress() - @done of @total image bytes on the device. */
 void report_progress(uint64_t done, uint64_t total);
 
+/**
+ * report_progress_air() - @done of @total image bytes rebuilt on the device
+ * from @air_done of the @air_total bytes sent (a patch): both, and the
+ * saving. The rate and ETA are in image bytes.
+ */
+void report_progress_air(uint64_t done, uint64_t total, uint64_t air_done,
+			 uint64_t air_total);
+
 /** report_progress_end() - finish the in-place line (TTY). */
 void report_progress_end(void);
 

@@ -375,6 +375,7 @@ static int rollback_possible(struct ota_engine *eng,
 	}
 	/* iv is reused for it */
 	eng->stream_on = false;
+	eng->delta_live = false; /* the decoder shares iv's RAM */
 	err = eng_verify_slot(eng, slot, &eng->iv, NULL);
 	if (err == -EIO)
 		return err;

@@ -169,6 +169,7 @@ int ota_engine_boot(struct ota_engine *eng)
 	eng->session = OTA_ENGINE_SESSION_IDLE;
 	eng->committed_again = false;
 	eng->stream_on = false;
+	eng->delta_live = false;
 	eng_ok(eng);
 	if (!eng->table_ok)
 		return eng_fail(eng, R_(NO_SLOT), -ENODEV, M_(NO_TABLE));

@@ -51,46 +51,6 @@ enum {
 
 #define VARINT_MAX 0x7fffffffu
 
-const char *ota_delta_strerror(enum ota_delta_err err)
-{
-	/* short: the device keeps them; bleota image adds the advice */
-	switch (err) {
-	case OTA_DELTA_OK:
-		return "ok";
-	case OTA_DELTA_ERR_HEADER:
-		return "bad patch header byte";
-	case OTA_DELTA_ERR_TYPE:
-		return "patch type is not sequential";
-	case OTA_DELTA_ERR_COMPRESSION:
-		return "compression not none/heatshrink";
-	case OTA_DELTA_ERR_HS_PARAMS:
-		return "bad heatshrink parameters";
-	case OTA_DELTA_ERR_WINDOW:
-		return "heatshrink window too large";
-	case OTA_DELTA_ERR_VARINT:
-		return "integer overflow (varint)";
-	case OTA_DELTA_ERR_NEGATIVE:
-		return "negative size";
-	case OTA_DELTA_ERR_DATA_FORMAT:
-		return "data-format patch";
-	case OTA_DELTA_ERR_TOO_BIG:
-		return "image larger than the slot";
-	case OTA_DELTA_ERR_PAST_END:
-		return "record past to-size";
-	case OTA_DELTA_ERR_BASE_RANGE:
-		return "record reads outside the base";
-	case OTA_DELTA_ERR_HS_TRUNCATED:
-		return "heatshrink stream truncated";
-	case OTA_DELTA_ERR_TRAILING:
-		return "bytes after the patch end";
-	case OTA_DELTA_ERR_SHORT:
-		return "patch ends early";
-	case OTA_DELTA_ERR_IO:
-		return "base read or output write failed";
-	}
-	return "unknown";
-}
-
 static int fail(struct ota_delta *d, enum ota_delta_err err, int rc)
 {
 	if (!d->err) {
@@ -490,17 +450,9 @@ size_t ota_delta_checkpoint_size(const struct ota_delta *d)
 	return OTA_DELTA_CKPT_FIXED + window_bytes(d);
 }
 
-int ota_delta_checkpoint(const struct ota_delta *d, uint8_t *buf, size_t cap,
-			 size_t *out_len)
+/* The fixed part (OTA_DELTA_CKPT_FIXED bytes) of a checkpoint. */
+static void put_fixed(const struct ota_delta *d, uint8_t *buf)
 {
-	size_t need = ota_delta_checkpoint_size(d);
-	uint32_t i, m, mask;
-
-	*out_len = 0;
-	if (d->err)
-		return d->rc;
-	if (cap < need)
-		return -EMSGSIZE;
 	memset(buf, 0, OTA_DELTA_CKPT_FIXED);
 	buf[0] = 1; /* format version */
 	buf[1] = d->phase;
@@ -529,13 +481,68 @@ int ota_delta_checkpoint(const struct ota_delta *d, uint8_t *buf, size_t cap,
 		ota_put_le16(buf + 78, d->hs.index);
 		ota_put_le16(buf + 80, d->hs.copy);
 		ota_put_le32(buf + 84, d->hs.total);
-		m = window_bytes(d);
-		mask = (1u << d->hs.w) - 1;
-		for (i = 0; i < m; i++)
-			buf[OTA_DELTA_CKPT_FIXED + i] =
-				d->hs.window[(d->hs.total - m + i) & mask];
 	}
+}
+
+/*
+ * The window bytes of a checkpoint, oldest first, as at most two runs of
+ * the ring (@ring is the window, const or not): the run [@at[k], @at[k] +
+ * @len[k]) of the ring is checkpoint bytes [@pos[k], ...) after the fixed
+ * part. Returns the number of runs (0..2).
+ */
+static unsigned int window_runs(const struct ota_delta *d, uint32_t at[2],
+				uint32_t len[2])
+{
+	uint32_t m = window_bytes(d), mask, first;
+
+	if (!m)
+		return 0;
+	mask = (1u << d->hs.w) - 1;
+	first = (d->hs.total - m) & mask;
+	at[0] = first;
+	len[0] = mask + 1 - first < m ? mask + 1 - first : m;
+	at[1] = 0;
+	len[1] = m - len[0];
+	return len[1] ? 2 : 1;
+}
+
+int ota_delta_checkpoint(const struct ota_delta *d, uint8_t *buf, size_t cap,
+			 size_t *out_len)
+{
+	size_t need = ota_delta_checkpoint_size(d);
+	struct ota_delta_run run[2];
+	unsigned int k;
+	int rc;
+
+	*out_len = 0;
+	if (cap < need && !d->err)
+		return -EMSGSIZE;
+	rc = ota_delta_checkpoint_parts(d, buf, run);
+	if (rc)
+		return rc;
+	buf += OTA_DELTA_CKPT_FIXED;
+	for (k = 0; k < 2; buf += run[k].len, k++)
+		if (run[k].len)
+			memcpy(buf, run[k].ptr, run[k].len);
 	*out_len = need;
+	return 0;
+}
+
+int ota_delta_checkpoint_parts(const struct ota_delta *d,
+			       uint8_t fixed[OTA_DELTA_CKPT_FIXED],
+			       struct ota_delta_run run[2])
+{
+	uint32_t at[2], len[2];
+	unsigned int k, runs;
+
+	if (d->err)
+		return d->rc;
+	put_fixed(d, fixed);
+	runs = window_runs(d, at, len);
+	for (k = 0; k < 2; k++) {
+		run[k].ptr = k < runs ? (uint8_t *)d->hs.window + at[k] : NULL;
+		run[k].len = k < runs ? len[k] : 0;
+	}
 	return 0;
 }
 
@@ -578,10 +585,12 @@ static int restore_header(struct ota_delta *d, const uint8_t *buf)
 	return 0;
 }
 
-int ota_delta_restore(struct ota_delta *d, const struct ota_delta_cfg *cfg,
-		      const uint8_t *buf, size_t len)
+int ota_delta_restore_fixed(struct ota_delta *d,
+			    const struct ota_delta_cfg *cfg, const uint8_t *buf,
+			    size_t len, struct ota_delta_run run[2])
 {
-	uint32_t m, i, mask, win;
+	uint32_t at[2], wlen[2], win;
+	unsigned int k, runs;
 	int rc;
 
 	ota_delta_init(d, cfg);
@@ -625,9 +634,11 @@ int ota_delta_restore(struct ota_delta *d, const struct ota_delta_cfg *cfg,
 		return -ENOSPC;
 	}
 	if (!hs_active(d)) {
-		if (len == OTA_DELTA_CKPT_FIXED)
-			return 0;
-		goto bad;
+		if (len != OTA_DELTA_CKPT_FIXED)
+			goto bad;
+		run[0].ptr = run[1].ptr = NULL;
+		run[0].len = run[1].len = 0;
+		return 0;
 	}
 	rc = ota_hs_init(&d->hs, (buf[3] >> 4) + 4u, (buf[3] & 0x0fu) + 3u);
 	if (rc == -ERANGE) {
@@ -649,15 +660,31 @@ int ota_delta_restore(struct ota_delta *d, const struct ota_delta_cfg *cfg,
 	if (!hs_fields_ok(&d->hs) || d->hs.index >= win ||
 	    d->hs.copy > (1u << d->hs.l))
 		goto bad;
-	m = window_bytes(d);
-	if (len != OTA_DELTA_CKPT_FIXED + m)
+	if (len != OTA_DELTA_CKPT_FIXED + window_bytes(d))
 		goto bad;
-	mask = win - 1;
-	for (i = 0; i < m; i++)
-		d->hs.window[(d->hs.total - m + i) & mask] =
-			buf[OTA_DELTA_CKPT_FIXED + i];
+	runs = window_runs(d, at, wlen);
+	for (k = 0; k < 2; k++) {
+		run[k].ptr = k < runs ? d->hs.window + at[k] : NULL;
+		run[k].len = k < runs ? wlen[k] : 0;
+	}
 	return 0;
 bad:
 	ota_delta_init(d, cfg);
 	return -EINVAL;
+}
+
+int ota_delta_restore(struct ota_delta *d, const struct ota_delta_cfg *cfg,
+		      const uint8_t *buf, size_t len)
+{
+	struct ota_delta_run run[2];
+	unsigned int k;
+	int rc = ota_delta_restore_fixed(d, cfg, buf, len, run);
+
+	if (rc)
+		return rc;
+	buf += OTA_DELTA_CKPT_FIXED;
+	for (k = 0; k < 2; buf += run[k].len, k++)
+		if (run[k].len)
+			memcpy(run[k].ptr, buf, run[k].len);
+	return 0;
 }

@@ -113,7 +113,8 @@ struct ota_delta {
 	struct ota_hs hs;
 };
 
-/** Stable short description of @err ("heatshrink window too large"). */
+/** Stable short description of @err ("heatshrink window too large");
+ * host builds only (delta_text.c). */
 const char *ota_delta_strerror(enum ota_delta_err err);
 
 /** Start a patch with @cfg (copied). */
@@ -196,5 +197,37 @@ size_t ota_delta_checkpoint_size(const struct ota_delta *d);
  */
 int ota_delta_restore(struct ota_delta *d, const struct ota_delta_cfg *cfg,
 		      const uint8_t *buf, size_t len);
+
+/*
+ * Checkpoints without a buffer for the window (a device writes them to
+ * flash and reads them back piecewise): the window part of the format is
+ * at most two runs of the decoder's own ring.
+ */
+struct ota_delta_run {
+	uint8_t *ptr; /* inside struct ota_delta; NULL for an unused run */
+	uint32_t len;
+};
+
+/**
+ * ota_delta_checkpoint_parts() - ota_delta_checkpoint() in parts: the
+ * fixed part into @fixed, and the window bytes, in checkpoint order, as
+ * @run[0] then @run[1] (read only; valid until the next feed). The
+ * checkpoint is @fixed followed by the runs. Returns 0 or the sticky error.
+ */
+int ota_delta_checkpoint_parts(const struct ota_delta *d,
+			       uint8_t fixed[OTA_DELTA_CKPT_FIXED],
+			       struct ota_delta_run run[2]);
+
+/**
+ * ota_delta_restore_fixed() - ota_delta_restore() of a checkpoint of @len
+ * bytes from its fixed part @buf (at least OTA_DELTA_CKPT_FIXED bytes;
+ * only those are read): every field is checked as ota_delta_restore()
+ * does, and @run[0], @run[1] say where in @d the window bytes that follow
+ * the fixed part go, in order (the caller copies them there). Returns as
+ * ota_delta_restore().
+ */
+int ota_delta_restore_fixed(struct ota_delta *d,
+			    const struct ota_delta_cfg *cfg, const uint8_t *buf,
+			    size_t len, struct ota_delta_run run[2]);
 
 #endif /* BLEOTA_OTA_ENGINE_DELTA_H */

@@ -42,11 +42,21 @@
 #include <stdint.h>
 
 #include "ota_engine/crypto.h"
+#include "ota_engine/delta.h"
 #include "ota_engine/flash.h"
 #include "ota_engine/image.h"
 #include "ota_engine/journal.h"
 #include "ota_engine/parttable.h"
 #include "ota_engine/sigblock.h"
+
+/*
+ * Delta updates (docs/ota-engine.md §15.5): 1 builds them in, 0 leaves the
+ * patch decoder out (struct ota_engine is then about 80 bytes smaller and
+ * a delta manifest is refused).
+ */
+#ifndef OTA_ENGINE_DELTA
+#define OTA_ENGINE_DELTA 1
+#endif
 
 /** The wire protocol's block: image bytes [b * 4096, (b + 1) * 4096). */
 #define OTA_ENGINE_BLOCK_SIZE 4096u
@@ -170,6 +180,14 @@ enum ota_engine_msg {
 	/* the version tag (tag.c) */
 	OTA_ENGINE_MSG_TAG_INVALID, /* longer than 128 or with a NUL */
 	OTA_ENGINE_MSG_TAG_IO,      /* n0: -errno of the NVS call */
+	/* delta sessions (session_delta.c) */
+	OTA_ENGINE_MSG_BASE_DIFFERS, /* n0: 0 running image, 1 esp header */
+	OTA_ENGINE_MSG_NO_BASE,      /* n0 slot: running image unreadable */
+	OTA_ENGINE_MSG_BAD_PATCH,    /* n0 enum ota_delta_err, n1 offset */
+	OTA_ENGINE_MSG_PATCH_SIZE,   /* n0 patch to-size, n1 image size */
+	OTA_ENGINE_MSG_PATCH_ORDER,  /* n0 offset, n1 expected offset */
+	OTA_ENGINE_MSG_NO_DELTA,     /* this build takes no patches */
+	OTA_ENGINE_MSG_DELTA_RESUME, /* n0 patch offset, n1 image offset */
 	OTA_ENGINE_MSG_COUNT
 };
 
@@ -229,6 +247,8 @@ enum ota_engine_reason {
 	OTA_ENGINE_REASON_BAD_SIGNATURE,      /* -EBADMSG: does not verify */
 	OTA_ENGINE_REASON_UNTRUSTED_KEY,   /* -EACCES: verifies, not trusted */
 	OTA_ENGINE_REASON_REBOOT_REQUIRED, /* -EBUSY: committed, reboot */
+	OTA_ENGINE_REASON_WRONG_BASE,      /* -EXDEV: patch for another image */
+	OTA_ENGINE_REASON_BAD_PATCH,       /* -EBADMSG: patch malformed */
 };
 
 /** "TOO_LARGE", ... (host builds: engine_text.c) */
@@ -272,7 +292,28 @@ struct ota_engine_manifest {
 	char project[32];
 	uint16_t chip_id;
 	uint32_t secure_version;
+	/*
+	 * Delta (encoding OTA_ENGINE_ENC_DELTA): the bytes written are a
+	 * detools patch of patch_size bytes that rebuilds the image the fields
+	 * above describe from the running image, whose validation hash (its
+	 * appended SHA-256) must be base_sha256; without has_base_sha256 the
+	 * patch may not read a base (a compressed full image).
+	 */
+	uint8_t encoding; /* OTA_ENGINE_ENC_* */
+	uint32_t patch_size;
+	bool has_base_sha256;
+	uint8_t base_sha256[OTA_SHA256_LEN];
 };
+#define OTA_ENGINE_ENC_PLAIN 0u
+#define OTA_ENGINE_ENC_DELTA 1u
+
+/** Bytes written into a session of @m: the patch's, or the image's. */
+static inline uint32_t
+ota_engine_stream_size(const struct ota_engine_manifest *m)
+{
+	return m->encoding == OTA_ENGINE_ENC_DELTA ? m->patch_size
+						   : m->image_size;
+}
 
 enum ota_engine_session {
 	OTA_ENGINE_SESSION_IDLE,
@@ -308,6 +349,9 @@ struct ota_engine_info {
 	char version[33];
 	char project[33];
 	uint32_t secure_version;
+	/* the running image's validation hash (ota_engine_running_hash()) */
+	bool has_run_sha256;
+	uint8_t run_sha256[OTA_SHA256_LEN];
 };
 
 /*
@@ -325,6 +369,9 @@ struct ota_engine_plan {
 	uint8_t sig_digest_len; /* 32 (SHA-256) or 48 (P-384) */
 	uint32_t sig_region;    /* signed bytes; the sector starts here */
 	uint8_t sig_digest[OTA_SIGBLOCK_DIGEST_MAX];
+	/* delta: the base a patch may read (the running image) */
+	uint32_t base_off;
+	uint32_t base_size;
 };
 
 /* Treat as opaque: placed by the caller, about 3 KiB, layout may change. */
@@ -355,14 +402,29 @@ struct ota_engine {
 	bool stream_failed;
 	bool stream_on;   /* iv holds this session's stream */
 	bool sig_snapped; /* sig_calc holds the signed region's digest */
-	struct ota_image_verify iv;
-	struct ota_sha384 sha384;
-	uint8_t sig_calc[OTA_SIGBLOCK_DIGEST_MAX];
+	/* a delta session decodes while it receives and checks the image
+	 * at finish: the decoder and the stream never live at once */
+	union {
+		struct {
+			struct ota_image_verify iv;
+			struct ota_sha384 sha384;
+			uint8_t sig_calc[OTA_SIGBLOCK_DIGEST_MAX];
+		};
+#if OTA_ENGINE_DELTA
+		struct ota_delta delta;
+#endif
+	};
 	/* SHA-256 of the signature sector bytes BEGIN carried and wrote */
 	uint8_t sig_sector_sha[OTA_SHA256_LEN];
 	uint16_t sig_len;
 	enum ota_engine_reason reason;
 	struct ota_engine_note note; /* of the last failure */
+	/* delta sessions (session_delta.c) */
+	bool delta_live;      /* @delta holds the session's decoder */
+	uint32_t delta_fed;   /* patch bytes decoded: the next write's offset */
+	uint32_t delta_crc;   /* CRC-32 of the current block's bytes so far */
+	int8_t run_hash_slot; /* running_hash_at is for this slot */
+	uint32_t run_hash_at; /* offset of the running image's hash, 0 none */
 };
 
 /**
@@ -581,6 +643,17 @@ int ota_engine_abort(struct ota_engine *eng);
 
 /** Fill @out. Reads otadata and the journal; 0 or -EIO. */
 int ota_engine_status(struct ota_engine *eng, struct ota_engine_status *out);
+
+/**
+ * ota_engine_running_hash() - the running image's ESP-IDF validation hash
+ * (its appended SHA-256, what esp_partition_get_sha256() returns for the
+ * slot): what a patch's base must be. The image is verified once per boot
+ * (a delta session's decoder is then checkpointed state, taken up again
+ * from the journal). Returns 0, -ENOENT (no running image with an appended
+ * hash) or -EIO.
+ */
+int ota_engine_running_hash(struct ota_engine *eng,
+			    uint8_t out[OTA_SHA256_LEN]);
 
 /** Fill @out for the Info characteristic. 0, or -ENODEV with no slot. */
 int ota_engine_info(const struct ota_engine *eng, struct ota_engine_info *out);

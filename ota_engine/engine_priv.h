@@ -248,4 +248,33 @@ int eng_last_failed(struct ota_engine *eng, uint8_t sha[OTA_SHA256_LEN],
  */
 int eng_tag_sync(struct ota_engine *eng);
 
+/* session.c, for session_delta.c */
+
+/** End the session: close the journal, IDLE. */
+void eng_end_session(struct ota_engine *eng);
+
+/**
+ * Program @len bytes at @addr unless some would need a 0 -> 1 change
+ * (*@conflict then, nothing written). 0 or -EIO.
+ */
+int eng_program_checked(struct ota_engine *eng, uint32_t addr,
+			const uint8_t *data, size_t len, bool *conflict);
+
+/* session_delta.c: the delta half of the session calls (same returns) */
+
+/** After pre-flight: take up a checkpoint log (@resume) or start one. */
+int eng_delta_begin(struct ota_engine *eng, bool resume);
+/** BEGIN again during the session: decoding restarts at a verified block. */
+int eng_delta_rebegin(struct ota_engine *eng);
+int eng_delta_write(struct ota_engine *eng, uint32_t offset,
+		    const uint8_t *data, size_t len);
+int eng_delta_verify(struct ota_engine *eng, uint32_t block, uint32_t crc32);
+/** The patch is complete: the image goes through the stream once. */
+int eng_delta_finish(struct ota_engine *eng);
+
+static inline bool eng_is_delta(const struct ota_engine *eng)
+{
+	return eng->man.encoding == OTA_ENGINE_ENC_DELTA;
+}
+
 #endif /* BLEOTA_OTA_ENGINE_ENGINE_PRIV_H */

@@ -81,6 +81,10 @@ enum ota_status engine_sink_status_of(enum ota_engine_reason r)
 		return OTA_STATUS_UNTRUSTED_KEY;
 	case OTA_ENGINE_REASON_REBOOT_REQUIRED:
 		return OTA_STATUS_REBOOT_REQUIRED;
+	case OTA_ENGINE_REASON_WRONG_BASE:
+		return OTA_STATUS_WRONG_BASE;
+	case OTA_ENGINE_REASON_BAD_PATCH:
+		return OTA_STATUS_BAD_PATCH;
 	}
 	return OTA_STATUS_INTERNAL;
 }
@@ -112,8 +116,10 @@ static uint32_t refusal_detail(struct engine_sink *s, enum ota_status st)
 						     e->efuse_secure_version
 			       ? e->running_desc.secure_version
 			       : e->efuse_secure_version;
-	if (st == OTA_STATUS_REBOOT_REQUIRED)
+	if (st == OTA_STATUS_REBOOT_REQUIRED || st == OTA_STATUS_WRONG_BASE)
 		return 0;
+	if (st == OTA_STATUS_BAD_PATCH) /* the decoder's reason */
+		return ota_engine_last_note(e)->n[0];
 	return (uint32_t)ota_engine_last_reason(e);
 }
 
@@ -131,6 +137,10 @@ static void to_engine_manifest(const struct ota_manifest *m,
 	/* without the fields, the image itself is checked at FINISH */
 	em->chip_id = m->has_chip_id ? m->chip_id : chip;
 	em->secure_version = m->has_secure_version ? m->secure_version : 0;
+	em->encoding = m->encoding;
+	em->patch_size = m->patch_size;
+	em->has_base_sha256 = m->has_base_sha256;
+	memcpy(em->base_sha256, m->base_sha256, sizeof(em->base_sha256));
 }
 
 static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
@@ -141,6 +151,11 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 	unsigned int ef = OTA_ENGINE_RECEIVER;
 	enum ota_status st;
 
+	if (m->encoding != OTA_ENCODING_PLAIN && !OTA_ENGINE_DELTA) {
+		/* a build without the patch decoder: as an unknown TLV */
+		*detail = OTA_TLV_ENCODING;
+		return OTA_STATUS_UNSUPPORTED;
+	}
 	to_engine_manifest(m, &em, s->eng->cfg.chip_id);
 	if (flags & OTA_BEGIN_FORCE)
 		ef |= OTA_ENGINE_FORCE;
@@ -171,9 +186,18 @@ static enum ota_status sink_write(void *ctx, uint32_t offset,
 {
 	struct engine_sink *s = S(ctx);
 
-	if (ota_engine_write(s->eng, offset, data, len) < 0)
-		return failed(s, OTA_ENGINE_CALL_WRITE);
+	if (ota_engine_write(s->eng, offset, data, len) < 0) {
+		enum ota_status st = failed(s, OTA_ENGINE_CALL_WRITE);
+
+		s->write_detail = refusal_detail(s, st);
+		return st;
+	}
 	return OTA_STATUS_OK;
+}
+
+static uint32_t sink_write_detail(void *ctx)
+{
+	return S(ctx)->write_detail;
 }
 
 static enum ota_status sink_check_block(void *ctx, uint32_t block, uint32_t crc)
@@ -286,6 +310,10 @@ static void sink_get_info(void *ctx, struct ota_dev_info *out)
 		out->caps |= OTA_CAP_TAG;
 		ota_engine_running_tag(s->eng, out->run_tag);
 	}
+	if (OTA_ENGINE_DELTA)
+		out->caps |= OTA_CAP_DELTA;
+	out->has_run_sha256 =
+		ota_engine_running_hash(s->eng, out->run_sha256) == 0;
 }
 
 /* Appends @str to the NUL-terminated @buf of @cap bytes. */
@@ -342,6 +370,7 @@ const struct ota_sink_ops engine_sink_ops = {
 	.confirm = sink_confirm,
 	.rollback = sink_rollback,
 	.abort = sink_abort,
+	.write_detail = sink_write_detail,
 	.get_info = sink_get_info,
 	.get_status = sink_get_status,
 };

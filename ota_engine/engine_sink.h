@@ -17,6 +17,7 @@
 
 struct engine_sink {
 	struct ota_engine *eng;
+	uint32_t write_detail; /* of the last failed write */
 };
 
 extern const struct ota_sink_ops engine_sink_ops;

@@ -111,6 +111,13 @@ static const struct {
 						"an update is committed: "
 						"reboot the device to run it, "
 						"then update again" },
+	[OTA_ENGINE_REASON_WRONG_BASE] = { "WRONG_BASE",
+					   "the patch was made against "
+					   "another image than the running "
+					   "one: send the full image" },
+	[OTA_ENGINE_REASON_BAD_PATCH] = { "BAD_PATCH",
+					  "the patch is malformed: make it "
+					  "again or send the full image" },
 };
 
 const char *ota_engine_reason_name(enum ota_engine_reason r)
@@ -247,6 +254,19 @@ static const char *const templates[OTA_ENGINE_MSG_COUNT] = {
 				       "bytes or holds a NUL byte",
 	[OTA_ENGINE_MSG_TAG_IO] = "cannot store the version tag in the nvs "
 				  "partition (error -%0)",
+	[OTA_ENGINE_MSG_BASE_DIFFERS] = "the running image's hash differs "
+					"from the patch's base (%b0)",
+	[OTA_ENGINE_MSG_NO_BASE] = "the running image (slot %d0) has no "
+				   "appended hash to check a patch's base "
+				   "against",
+	[OTA_ENGINE_MSG_BAD_PATCH] = "patch byte %1: %p0",
+	[OTA_ENGINE_MSG_PATCH_SIZE] = "the patch makes %0 bytes, the manifest "
+				      "says %1",
+	[OTA_ENGINE_MSG_PATCH_ORDER] = "patch bytes at %0 before those at %1",
+	[OTA_ENGINE_MSG_NO_DELTA] = "this device takes no patches (built "
+				    "without OTA_ENGINE_DELTA)",
+	[OTA_ENGINE_MSG_DELTA_RESUME] = "delta: decoding goes on at patch byte "
+					"%0, image byte %1",
 };
 
 static const char *const calls[] = {
@@ -351,6 +371,14 @@ static void expand(struct out *o, const char *t,
 			break;
 		case 't':
 			put_str(o, ota_otadata_state_str(n->n[i]));
+			break;
+		case 'b':
+			put_str(o, n->n[i] ? "esp_delta_ota header"
+					   : "manifest BASE_SHA256");
+			break;
+		case 'p':
+			put_str(o, ota_delta_strerror(
+					   (enum ota_delta_err)n->n[i]));
 			break;
 		case 'g':
 			put_str(o, ota_sigblock_strerror(

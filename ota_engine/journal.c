@@ -344,6 +344,7 @@ int ota_journal_resume_open(struct ota_journal *j,
 	if (s->nblocks > ota_journal_resume_capacity(j))
 		return -ENOSPC;
 	j->resume_open = false;
+	j->delta_open = false;
 	err = j->ops->erase(j->ctx, resume_off(j),
 			    j->size - 2 * OTA_FLASH_SECTOR_SIZE);
 	if (err)
@@ -411,12 +412,344 @@ int ota_journal_resume_revoke(struct ota_journal *j, uint32_t b)
 	return program(j, block_rec_off(j, b), zero, sizeof(zero));
 }
 
+static int delta_close(struct ota_journal *j);
+
 int ota_journal_resume_close(struct ota_journal *j)
 {
 	const uint8_t zero[4] = { 0 };
 
+	if (j->delta_open)
+		return delta_close(j);
 	if (!j->resume_open)
 		return 0;
 	j->resume_open = false;
 	return program(j, resume_off(j) + 52, zero, sizeof(zero));
+}
+
+/* ---- the delta checkpoint log ------------------------------------------- */
+
+#define CKPT_MAGIC 0x4B434442u /* "BDCK" */
+#define ALIGN4(x)  (((x) + 3u) & ~3u)
+
+static uint32_t ck_off(const struct ota_journal *j, unsigned int sector)
+{
+	return resume_off(j) + sector * OTA_FLASH_SECTOR_SIZE;
+}
+
+static uint32_t rec_size(uint32_t len)
+{
+	return OTA_JOURNAL_CKPT_REC_HDR + ALIGN4(len);
+}
+
+bool ota_journal_delta_capable(const struct ota_journal *j)
+{
+	return j->present && j->size >= 4 * OTA_FLASH_SECTOR_SIZE;
+}
+
+static void ck_hdr(uint8_t h[OTA_JOURNAL_CKPT_HDR_LEN],
+		   const struct ota_journal_delta *s, uint32_t gen)
+{
+	memset(h, 0xff, OTA_JOURNAL_CKPT_HDR_LEN);
+	ota_put_le32(h, CKPT_MAGIC);
+	ota_put_le32(h + 4, gen);
+	h[8] = s->slot;
+	ota_put_le32(h + 12, s->image_size);
+	ota_put_le32(h + 16, s->patch_size);
+	memcpy(h + 20, s->sha256, OTA_SHA256_LEN);
+	ota_put_le32(h + 52, ota_crc32(0, h, 52));
+}
+
+/* 0 with *gen if sector @k holds an open log of @s (or of any session
+ * when @s is NULL), -ENOENT if not, -EIO. */
+static int ck_hdr_read(struct ota_journal *j, unsigned int k,
+		       const struct ota_journal_delta *s, uint32_t *gen)
+{
+	uint8_t h[OTA_JOURNAL_CKPT_HDR_LEN], want[OTA_JOURNAL_CKPT_HDR_LEN];
+
+	if (j->ops->read(j->ctx, ck_off(j, k), h, sizeof(h)))
+		return -EIO;
+	if (ota_get_le32(h) != CKPT_MAGIC ||
+	    ota_get_le32(h + 52) != ota_crc32(0, h, 52) ||
+	    ota_get_le32(h + 56) != 0xffffffffu)
+		return -ENOENT;
+	*gen = ota_get_le32(h + 4);
+	if (!s)
+		return 0;
+	ck_hdr(want, s, *gen);
+	return memcmp(h, want, 56) ? -ENOENT : 0;
+}
+
+int ota_journal_delta_open(struct ota_journal *j,
+			   const struct ota_journal_delta *s)
+{
+	uint8_t h[OTA_JOURNAL_CKPT_HDR_LEN];
+
+	j->delta_open = false;
+	if (!ota_journal_delta_capable(j))
+		return -ENOSPC;
+	j->resume_open = false;
+	if (j->ops->erase(j->ctx, ck_off(j, 0), 2 * OTA_FLASH_SECTOR_SIZE))
+		return -EIO;
+	ck_hdr(h, s, 1);
+	if (program(j, ck_off(j, 0), h, sizeof(h)))
+		return -EIO;
+	j->delta_open = true;
+	j->ck_sector = 0;
+	j->ck_gen = 1;
+	j->ck_next = OTA_JOURNAL_CKPT_HDR_LEN;
+	return 0;
+}
+
+typedef int (*ck_each_fn)(void *ctx, const struct ota_journal_ckpt *c);
+
+/*
+ * Walk the records of sector @k in order: @fn gets each one whose CRC
+ * holds. *@next: where the next record would go (the sector's end if a
+ * torn length makes the rest unreadable). 0, what @fn returned, -EIO.
+ */
+static int ck_walk(struct ota_journal *j, unsigned int k, ck_each_fn fn,
+		   void *ctx, uint32_t *next)
+{
+	uint8_t h[OTA_JOURNAL_CKPT_REC_HDR], buf[64];
+	uint32_t off = OTA_JOURNAL_CKPT_HDR_LEN, crc, i, n;
+	struct ota_journal_ckpt c;
+	int rc;
+
+	while (off + OTA_JOURNAL_CKPT_REC_HDR <= OTA_FLASH_SECTOR_SIZE) {
+		if (j->ops->read(j->ctx, ck_off(j, k) + off, h, sizeof(h)))
+			return -EIO;
+		c.len = ota_get_le32(h);
+		if (c.len == 0xffffffffu)
+			break;
+		if (c.len > OTA_JOURNAL_CKPT_MAX_LEN ||
+		    off + rec_size(c.len) > OTA_FLASH_SECTOR_SIZE) {
+			off = OTA_FLASH_SECTOR_SIZE; /* torn length: full */
+			break;
+		}
+		c.blocks = ota_get_le32(h + 4);
+		c.to_pos = ota_get_le32(h + 8);
+		c.at = ck_off(j, k) + off;
+		crc = ota_crc32(0, h, 12);
+		for (i = 0; i < c.len; i += n) {
+			n = c.len - i < sizeof(buf) ? c.len - i : sizeof(buf);
+			if (j->ops->read(j->ctx, c.at + 16 + i, buf, n))
+				return -EIO;
+			crc = ota_crc32(crc, buf, n);
+		}
+		if (crc == ota_get_le32(h + 12) && fn) {
+			rc = fn(ctx, &c);
+			if (rc)
+				return rc;
+		}
+		off += rec_size(c.len);
+	}
+	if (next)
+		*next = off;
+	return 0;
+}
+
+int ota_journal_delta_find(struct ota_journal *j,
+			   const struct ota_journal_delta *s)
+{
+	uint32_t gen[2] = { 0, 0 };
+	bool ok[2];
+	unsigned int k;
+	int rc;
+
+	j->delta_open = false;
+	if (!ota_journal_delta_capable(j))
+		return 0;
+	for (k = 0; k < 2; k++) {
+		rc = ck_hdr_read(j, k, s, &gen[k]);
+		if (rc == -EIO)
+			return rc;
+		ok[k] = !rc;
+	}
+	if (!ok[0] && !ok[1])
+		return 0;
+	k = ok[0] && ok[1] ? (gen[1] > gen[0] ? 1 : 0) : (ok[0] ? 0 : 1);
+	j->ck_sector = (uint8_t)k;
+	j->ck_gen = gen[k];
+	if (ck_walk(j, k, NULL, NULL, &j->ck_next))
+		return -EIO;
+	j->delta_open = true;
+	j->resume_open = false;
+	return 1;
+}
+
+struct ck_find {
+	uint32_t max_to_pos;
+	bool found;
+	struct ota_journal_ckpt c;
+};
+
+static int ck_keep(void *ctx, const struct ota_journal_ckpt *c)
+{
+	struct ck_find *f = ctx;
+
+	if (c->to_pos <= f->max_to_pos) {
+		f->c = *c;
+		f->found = true;
+	}
+	return 0;
+}
+
+int ota_journal_delta_last(struct ota_journal *j, uint32_t max_to_pos,
+			   struct ota_journal_ckpt *out)
+{
+	struct ck_find f = { .max_to_pos = max_to_pos };
+	unsigned int other = 1u - j->ck_sector;
+	uint32_t gen;
+	int rc;
+
+	if (!j->delta_open)
+		return 0;
+	if (ck_walk(j, j->ck_sector, ck_keep, &f, NULL))
+		return -EIO;
+	if (!f.found) {
+		/* the older sector, if it still belongs to this log */
+		rc = ck_hdr_read(j, other, NULL, &gen);
+		if (rc == -EIO)
+			return rc;
+		if (!rc && gen + 1 == j->ck_gen &&
+		    ck_walk(j, other, ck_keep, &f, NULL))
+			return -EIO;
+	}
+	if (f.found)
+		*out = f.c;
+	return f.found ? 1 : 0;
+}
+
+/* Start the other sector: erase, header (generation + 1). */
+static int ck_switch(struct ota_journal *j)
+{
+	uint8_t h[OTA_JOURNAL_CKPT_HDR_LEN];
+	unsigned int k = 1u - j->ck_sector;
+
+	/* the header of the full sector names the session */
+	if (j->ops->read(j->ctx, ck_off(j, j->ck_sector), h, sizeof(h)))
+		return -EIO;
+	if (j->ops->erase(j->ctx, ck_off(j, k), OTA_FLASH_SECTOR_SIZE))
+		return -EIO;
+	ota_put_le32(h + 4, j->ck_gen + 1);
+	ota_put_le32(h + 52, ota_crc32(0, h, 52));
+	if (program(j, ck_off(j, k), h, sizeof(h)))
+		return -EIO;
+	j->ck_sector = (uint8_t)k;
+	j->ck_gen++;
+	j->ck_next = OTA_JOURNAL_CKPT_HDR_LEN;
+	return 0;
+}
+
+/* Copy the found record @src to the end of the active sector. */
+static int ck_put_copy(struct ota_journal *j,
+		       const struct ota_journal_ckpt *src)
+{
+	uint8_t buf[64];
+	uint32_t i, n, total = rec_size(src->len);
+	uint32_t dst = ck_off(j, j->ck_sector) + j->ck_next;
+
+	for (i = 0; i < total; i += n) {
+		n = total - i < sizeof(buf) ? total - i : sizeof(buf);
+		if (j->ops->read(j->ctx, src->at + i, buf, n) ||
+		    program(j, dst + i, buf, n))
+			return -EIO;
+	}
+	j->ck_next += total;
+	return 0;
+}
+
+/*
+ * Room for @len checkpoint bytes. A full sector: switch, carrying the
+ * newest of its records with to_pos <= @carry_max (if any) over.
+ */
+static int ck_room(struct ota_journal *j, uint32_t len, uint32_t carry_max)
+{
+	struct ck_find f = { .max_to_pos = carry_max };
+
+	if (j->ck_next + rec_size(len) <= OTA_FLASH_SECTOR_SIZE)
+		return 0;
+	if (ck_walk(j, j->ck_sector, ck_keep, &f, NULL) || ck_switch(j))
+		return -EIO;
+	return f.found ? ck_put_copy(j, &f.c) : 0;
+}
+
+int ota_journal_delta_append(struct ota_journal *j,
+			     const struct ota_journal_ckpt *c,
+			     const struct ota_journal_piece pieces[3],
+			     uint32_t carry_max)
+{
+	static const uint8_t pad[4] = { 0, 0, 0, 0 };
+	uint8_t h[OTA_JOURNAL_CKPT_REC_HDR];
+	uint32_t crc, at, total = 0;
+	unsigned int k;
+
+	if (!j->delta_open)
+		return 0;
+	for (k = 0; k < 3; k++)
+		total += pieces[k].len;
+	if (total != c->len || c->len > OTA_JOURNAL_CKPT_MAX_LEN)
+		return -EINVAL;
+	if (ck_room(j, c->len, carry_max))
+		return -EIO;
+	ota_put_le32(h, c->len);
+	ota_put_le32(h + 4, c->blocks);
+	ota_put_le32(h + 8, c->to_pos);
+	crc = ota_crc32(0, h, 12);
+	for (k = 0; k < 3; k++)
+		crc = ota_crc32(crc, pieces[k].p, pieces[k].len);
+	ota_put_le32(h + 12, crc);
+	at = ck_off(j, j->ck_sector) + j->ck_next;
+	if (program(j, at, h, sizeof(h)))
+		return -EIO;
+	at += sizeof(h);
+	for (k = 0; k < 3; at += pieces[k].len, k++)
+		if (pieces[k].len && program(j, at, pieces[k].p, pieces[k].len))
+			return -EIO;
+	if (ALIGN4(c->len) != c->len &&
+	    program(j, at, pad, ALIGN4(c->len) - c->len))
+		return -EIO;
+	j->ck_next += rec_size(c->len);
+	return 0;
+}
+
+int ota_journal_delta_copy(struct ota_journal *j,
+			   const struct ota_journal_ckpt *src,
+			   uint32_t carry_max)
+{
+	if (!j->delta_open)
+		return 0;
+	if (ck_room(j, src->len, carry_max))
+		return -EIO;
+	return ck_put_copy(j, src);
+}
+
+int ota_journal_delta_read(struct ota_journal *j,
+			   const struct ota_journal_ckpt *c, uint32_t off,
+			   void *buf, uint32_t len)
+{
+	if (off > c->len || len > c->len - off)
+		return -EINVAL;
+	return j->ops->read(j->ctx, c->at + OTA_JOURNAL_CKPT_REC_HDR + off, buf,
+			    len)
+		       ? -EIO
+		       : 0;
+}
+
+static int delta_close(struct ota_journal *j)
+{
+	const uint8_t zero[4] = { 0 };
+	uint32_t gen;
+	unsigned int k;
+	int rc;
+
+	j->delta_open = false;
+	for (k = 0; k < 2; k++) {
+		rc = ck_hdr_read(j, k, NULL, &gen);
+		if (rc == -EIO)
+			return rc;
+		if (!rc && program(j, ck_off(j, k) + 56, zero, sizeof(zero)))
+			return -EIO;
+	}
+	return 0;
 }

@@ -223,6 +223,79 @@ static int check_signature(struct ota_engine *eng,
 			M_(SIG_NONE_VERIFIES));
 }
 
+int ota_engine_running_hash(struct ota_engine *eng, uint8_t out[OTA_SHA256_LEN])
+{
+	uint32_t off, size;
+	int rc;
+
+	if (eng->running < OTA_ENGINE_SLOT_FACTORY ||
+	    !eng_slot_region(eng, eng->running, &off, &size))
+		return -ENOENT;
+	if (!eng->run_hash_at || eng->run_hash_slot != eng->running) {
+		/* iv is the stream's or the decoder's: both start over */
+		eng->stream_on = false;
+		eng->delta_live = false;
+		rc = eng_verify_slot(eng, eng->running, &eng->iv, NULL);
+		if (rc == -EIO)
+			return -EIO;
+		if (rc || !eng->iv.info.has_hash ||
+		    eng->iv.info.image_len < OTA_SHA256_LEN)
+			return -ENOENT;
+		eng->run_hash_at =
+			off + eng->iv.info.image_len - OTA_SHA256_LEN;
+		eng->run_hash_slot = (int8_t)eng->running;
+	}
+	return eng->cfg.flash->read(eng->cfg.flash_ctx, eng->run_hash_at, out,
+				    OTA_SHA256_LEN)
+		       ? -EIO
+		       : 0;
+}
+
+/*
+ * A patch's base: the running image, whose validation hash must be the
+ * manifest's BASE_SHA256. The patch may read the image and, if one follows
+ * it, its signature sector (a signed base file holds both). Without
+ * BASE_SHA256 the patch may read nothing (a compressed full image).
+ */
+static int check_base(struct ota_engine *eng,
+		      const struct ota_engine_manifest *m,
+		      struct ota_engine_plan *plan)
+{
+	uint8_t sha[OTA_SHA256_LEN], magic;
+	uint32_t off, size, len, at;
+	int rc;
+
+	if (!OTA_ENGINE_DELTA)
+		return eng_fail(eng, R_(BAD_MANIFEST), -ENOTSUP, M_(NO_DELTA));
+	if (!m->patch_size)
+		return eng_fail(eng, R_(BAD_MANIFEST), -EINVAL, M_(SIZE_ZERO));
+	if (!m->has_base_sha256)
+		return 0;
+	rc = ota_engine_running_hash(eng, sha);
+	if (rc == -EIO)
+		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(RUNNING_READ));
+	if (rc)
+		return eng_fail(eng, R_(WRONG_BASE), -EXDEV, M_(NO_BASE),
+				(uint32_t)eng->running);
+	if (memcmp(sha, m->base_sha256, OTA_SHA256_LEN))
+		return eng_fail(eng, R_(WRONG_BASE), -EXDEV, M_(BASE_DIFFERS),
+				0);
+	eng_slot_region(eng, eng->running, &off, &size);
+	len = eng->run_hash_at + OTA_SHA256_LEN - off;
+	at = ota_sigblock_sector_offset(len);
+	if (at <= size && size - at >= OTA_SIGBLOCK_SECTOR_LEN) {
+		if (eng->cfg.flash->read(eng->cfg.flash_ctx, off + at, &magic,
+					 1))
+			return eng_fail(eng, R_(FLASH_ERROR), -EIO,
+					M_(RUNNING_READ));
+		if (magic == OTA_SIGBLOCK_MAGIC)
+			len = at + OTA_SIGBLOCK_SECTOR_LEN;
+	}
+	plan->base_off = off;
+	plan->base_size = len;
+	return 0;
+}
+
 /* The refusals --force skips: the last failed image, the running one. */
 static int check_not_same(struct ota_engine *eng,
 			  const struct ota_engine_manifest *m)
@@ -292,9 +365,13 @@ int ota_engine_preflight(struct ota_engine *eng,
 		need = m->image_size > UINT32_MAX - OTA_SIGBLOCK_SECTOR_LEN
 			       ? UINT32_MAX
 			       : m->image_size + OTA_SIGBLOCK_SECTOR_LEN;
-	if (need > plan->slot_size || (m->image_size + OTA_ENGINE_BLOCK_SIZE -
-				       1) / OTA_ENGINE_BLOCK_SIZE >
-					      OTA_ENGINE_MAX_BLOCKS)
+	if (need > plan->slot_size ||
+	    (ota_engine_stream_size(m) + OTA_ENGINE_BLOCK_SIZE - 1) /
+			    OTA_ENGINE_BLOCK_SIZE >
+		    OTA_ENGINE_MAX_BLOCKS ||
+	    (m->image_size + OTA_ENGINE_BLOCK_SIZE - 1) /
+			    OTA_ENGINE_BLOCK_SIZE >
+		    OTA_ENGINE_MAX_BLOCKS)
 		return eng_fail_with(eng, R_(TOO_LARGE), -ENOSPC, M_(TOO_LARGE),
 				     .n = { m->image_size, (uint32_t)slot,
 					    plan->slot_size,
@@ -311,6 +388,13 @@ int ota_engine_preflight(struct ota_engine *eng,
 	rc = check_signature(eng, m, sig, sig_len, flags, plan);
 	if (rc < 0)
 		return rc;
+	if (m->encoding == OTA_ENGINE_ENC_DELTA) {
+		rc = check_base(eng, m, plan);
+		if (rc)
+			return rc;
+	} else if (m->encoding != OTA_ENGINE_ENC_PLAIN) {
+		return eng_fail(eng, R_(BAD_MANIFEST), -ENOTSUP, M_(NO_DELTA));
+	}
 	if (!(flags & OTA_ENGINE_FORCE)) {
 		rc = check_not_same(eng, m);
 		if (rc)

@@ -36,8 +36,14 @@
 static bool same_image(const struct ota_engine_manifest *a,
 		       const struct ota_engine_manifest *b)
 {
+	/* a delta session is the same only for the same patch */
 	return a->image_size == b->image_size &&
-	       !memcmp(a->sha256, b->sha256, OTA_SHA256_LEN);
+	       !memcmp(a->sha256, b->sha256, OTA_SHA256_LEN) &&
+	       a->encoding == b->encoding &&
+	       (a->encoding == OTA_ENGINE_ENC_PLAIN ||
+		(a->patch_size == b->patch_size &&
+		 a->has_base_sha256 == b->has_base_sha256 &&
+		 !memcmp(a->base_sha256, b->base_sha256, OTA_SHA256_LEN)));
 }
 
 static bool same_manifest(const struct ota_engine_manifest *a,
@@ -49,10 +55,15 @@ static bool same_manifest(const struct ota_engine_manifest *a,
 	       !memcmp(a->project, b->project, sizeof(a->project));
 }
 
-static void end_session(struct ota_engine *eng)
+void eng_end_session(struct ota_engine *eng)
 {
 	ota_journal_resume_close(&eng->jr);
 	eng->session = OTA_ENGINE_SESSION_IDLE;
+}
+
+static void end_session(struct ota_engine *eng)
+{
+	eng_end_session(eng);
 }
 
 static int cmp_piece(void *ctx, const uint8_t *buf, uint32_t n, uint32_t pos)
@@ -95,6 +106,11 @@ static int resume(struct ota_engine *eng)
 			return -EIO;
 	}
 	return 0;
+}
+
+static bool verified_prefix(const struct ota_engine *eng)
+{
+	return eng->nblocks && eng_bit(eng->verified, 0);
 }
 
 static int open_journal(struct ota_engine *eng)
@@ -175,6 +191,12 @@ int ota_engine_begin_signed(struct ota_engine *eng,
 	if ((eng->session == OTA_ENGINE_SESSION_RECEIVING ||
 	     eng->session == OTA_ENGINE_SESSION_VERIFIED) &&
 	    same_image(&eng->man, m) && !(flags & OTA_ENGINE_NO_RESUME)) {
+		if (eng_is_delta(eng) &&
+		    eng->session == OTA_ENGINE_SESSION_RECEIVING) {
+			err = eng_delta_rebegin(eng);
+			if (err)
+				return err;
+		}
 		eng_ok(eng);
 		return 0;
 	}
@@ -187,7 +209,7 @@ int ota_engine_begin_signed(struct ota_engine *eng,
 	/* from here on flash may change */
 	eng->man = *m;
 	eng->plan = plan;
-	eng->nblocks = (m->image_size + OTA_ENGINE_BLOCK_SIZE - 1) /
+	eng->nblocks = (ota_engine_stream_size(m) + OTA_ENGINE_BLOCK_SIZE - 1) /
 		       OTA_ENGINE_BLOCK_SIZE;
 	memset(eng->verified, 0, sizeof(eng->verified));
 	memset(eng->erased, 0, sizeof(eng->erased));
@@ -198,7 +220,8 @@ int ota_engine_begin_signed(struct ota_engine *eng,
 		ota_sha256_update(&sha, sig, sig_len);
 		ota_sha256_final(&sha, eng->sig_sector_sha);
 	}
-	resumable = !(flags & OTA_ENGINE_NO_RESUME) && eng->jr.resume_open &&
+	resumable = !(flags & OTA_ENGINE_NO_RESUME) && !eng_is_delta(eng) &&
+		    eng->jr.resume_open &&
 		    eng->jr.sess.slot == (uint8_t)plan.slot &&
 		    eng->jr.sess.image_size == m->image_size &&
 		    eng->jr.sess.nblocks == eng->nblocks &&
@@ -206,14 +229,19 @@ int ota_engine_begin_signed(struct ota_engine *eng,
 	err = eng_otadata_forget_slot(eng, (int)plan.slot);
 	if (!err && plan.sig_on && !plan.sig_in_image)
 		err = write_sig_sector(eng, sig, sig_len);
-	if (!err)
+	if (!err && eng_is_delta(eng)) {
+		err = eng_delta_begin(eng, !(flags & OTA_ENGINE_NO_RESUME));
+		resumable = eng->jr.delta_open && verified_prefix(eng);
+	} else if (!err) {
 		err = resumable ? resume(eng) : open_journal(eng);
+	}
 	if (err) {
 		memset(eng->verified, 0, sizeof(eng->verified));
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(START_IO));
 	}
 	eng->session = OTA_ENGINE_SESSION_RECEIVING;
-	eng_stream_reset(eng);
+	if (!eng_is_delta(eng))
+		eng_stream_reset(eng);
 	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(BEGIN), m->image_size, plan.slot,
 		(plan.sig_on ? 1u : 0u) | (resumable ? 2u : 0u));
 	eng_ok(eng);
@@ -244,9 +272,8 @@ static int conflict_piece(void *ctx, const uint8_t *buf, uint32_t n,
 	return 0;
 }
 
-/* Programs @len bytes at @addr unless some would need a 0 -> 1 change. */
-static int program_checked(struct ota_engine *eng, uint32_t addr,
-			   const uint8_t *data, size_t len, bool *conflict)
+int eng_program_checked(struct ota_engine *eng, uint32_t addr,
+			const uint8_t *data, size_t len, bool *conflict)
 {
 	int rc = eng_read_each(eng, addr, (uint32_t)len, conflict_piece,
 			       (void *)data);
@@ -267,14 +294,14 @@ static int write_in_block(struct ota_engine *eng, uint32_t b, uint32_t offset,
 
 	if (!eng_bit(eng->erased, b) && erase_block(eng, b))
 		return -EIO;
-	err = program_checked(eng, addr, data, n, &conflict);
+	err = eng_program_checked(eng, addr, data, n, &conflict);
 	if (err || !conflict)
 		return err;
 	/* differs from what landed: start the block over */
 	eng_log(eng, OTA_ENGINE_LOG_WARN, M_(REWRITE), b);
 	err = erase_block(eng, b);
 	if (!err)
-		err = program_checked(eng, addr, data, n, &conflict);
+		err = eng_program_checked(eng, addr, data, n, &conflict);
 	return err;
 }
 
@@ -284,9 +311,13 @@ int ota_engine_write(struct ota_engine *eng, uint32_t offset,
 	if (eng->session != OTA_ENGINE_SESSION_RECEIVING)
 		return eng_fail(eng, R_(NO_SESSION), -EPROTO, M_(NO_SESSION),
 				OTA_ENGINE_CALL_WRITE);
-	if (offset > eng->man.image_size || len > eng->man.image_size - offset)
+	if (offset > ota_engine_stream_size(&eng->man) ||
+	    len > ota_engine_stream_size(&eng->man) - offset)
 		return eng_fail(eng, R_(OUT_OF_RANGE), -EINVAL, M_(WRITE_RANGE),
-				offset, (uint32_t)len, eng->man.image_size);
+				offset, (uint32_t)len,
+				ota_engine_stream_size(&eng->man));
+	if (eng_is_delta(eng))
+		return eng_delta_write(eng, offset, data, len);
 	while (len) {
 		uint32_t b = offset / OTA_ENGINE_BLOCK_SIZE;
 		size_t n =
@@ -319,6 +350,8 @@ int ota_engine_block_verify(struct ota_engine *eng, uint32_t block,
 	if (block >= eng->nblocks)
 		return eng_fail(eng, R_(OUT_OF_RANGE), -EINVAL, M_(BLOCK_RANGE),
 				block, eng->nblocks);
+	if (eng_is_delta(eng))
+		return eng_delta_verify(eng, block, crc32);
 	/* the next block in order: one read serves the CRC and the stream */
 	feed = eng->stream_on && block == eng->stream_next &&
 	       !eng_bit(eng->verified, block);
@@ -466,8 +499,13 @@ int ota_engine_finish(struct ota_engine *eng)
 	if (missing)
 		return eng_fail(eng, R_(INCOMPLETE), -EAGAIN, M_(MISSING),
 				missing, eng->nblocks);
-	if (eng_stream_complete(eng))
+	if (eng_is_delta(eng)) {
+		err = eng_delta_finish(eng);
+		if (err)
+			return err;
+	} else if (eng_stream_complete(eng)) {
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(IMAGE_READ));
+	}
 	ota_image_verify_digest(&eng->iv, sha);
 	if (memcmp(sha, eng->man.sha256, OTA_SHA256_LEN))
 		return hash_mismatch(eng);

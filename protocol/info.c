@@ -61,6 +61,8 @@ static const struct field info_fields[] = {
 	FIELD(struct ota_info_attr, OTA_INFO_TRUSTED_KEYS, K_KEYS, IF_EMPTY,
 	      dev.trusted_keys, dev.n_trusted_keys),
 	INFO(OTA_INFO_RUN_TAG, K_STR, IF_EMPTY, dev.run_tag),
+	FIELD(struct ota_info_attr, OTA_INFO_RUN_SHA256, K_SHA256, IF_FLAG,
+	      dev.run_sha256, dev.has_run_sha256),
 };
 
 static const struct field status_fields[] = {

@@ -33,6 +33,7 @@ enum ota_info_tlv {
 	OTA_INFO_CAPS = 0x0a,          /* u32, OTA_CAP_* */
 	OTA_INFO_TRUSTED_KEYS = 0x0b,  /* n x 32: SHA-256 of trusted keys */
 	OTA_INFO_RUN_TAG = 0x0c,       /* string <= 128: running image's tag */
+	OTA_INFO_RUN_SHA256 = 0x0d,    /* 32: running image validation hash */
 };
 #define OTA_INFO_MAX_KEYS 3 /* trusted key digests INFO can list */
 #define OTA_CAP_RESUME    0x01
@@ -46,6 +47,7 @@ enum ota_info_tlv {
  * more fields). READ buffers on both sides are this size.
  */
 #define OTA_ATTR_MAX_LEN  384
+#define OTA_CAP_DELTA     0x08 /* applies manifest ENCODING 1 (delta) */
 
 /* STATUS attribute TLV types (session and boot state). */
 enum ota_status_tlv {
@@ -76,6 +78,10 @@ struct ota_dev_info {
 	uint8_t n_trusted_keys;
 	/* the running image's version tag (INFO 0x0c); "" none or unknown */
 	char run_tag[OTA_INFO_TAG_MAX + 1];
+	/* the running image's ESP-IDF validation hash (its appended SHA-256,
+	 * esp_partition_get_sha256()); INFO 0x0d, sent only when known */
+	bool has_run_sha256;
+	uint8_t run_sha256[32];
 };
 
 /* Boot state (STATUS attribute); session fields are the receiver's own. */

@@ -19,6 +19,22 @@ static bool tag_ok(const void *tag, size_t len)
 	return tag && len >= 1 && len <= OTA_TAG_MAX && !memchr(tag, '\0', len);
 }
 
+/* The delta TLVs, only for ENCODING DELTA: a plain manifest stays the same
+ * bytes older devices know. */
+static int manifest_encode_delta(struct ota_tlv_writer *w,
+				 const struct ota_manifest *m)
+{
+	if (m->encoding == OTA_ENCODING_PLAIN)
+		return 0;
+	if (m->encoding != OTA_ENCODING_DELTA || !m->patch_size)
+		return -EINVAL;
+	ota_tlv_put_u8(w, OTA_TLV_ENCODING, m->encoding);
+	ota_tlv_put_u32(w, OTA_TLV_PATCH_SIZE, m->patch_size);
+	if (m->has_base_sha256)
+		ota_tlv_put(w, OTA_TLV_BASE_SHA256, m->base_sha256, 32);
+	return 0;
+}
+
 int ota_manifest_encode(uint8_t *buf, size_t cap, const struct ota_manifest *m)
 {
 	struct ota_tlv_writer w = { .buf = buf, .cap = cap };
@@ -44,6 +60,8 @@ int ota_manifest_encode(uint8_t *buf, size_t cap, const struct ota_manifest *m)
 			return -EINVAL;
 		ota_tlv_put(&w, OTA_TLV_SIGNATURE, m->sig, m->sig_len);
 	}
+	if (manifest_encode_delta(&w, m))
+		return -EINVAL;
 	return w.overflow ? -EMSGSIZE : (int)w.len;
 }
 
@@ -56,6 +74,20 @@ static int manifest_string(char *dst, const uint8_t *val, uint16_t vlen)
 	return 0;
 }
 
+/* PATCH_SIZE is required with DELTA and, like BASE_SHA256, meaningless
+ * without it. */
+static int manifest_check_delta(const struct ota_manifest *m, uint8_t *bad_type)
+{
+	bool delta = m->encoding == OTA_ENCODING_DELTA;
+
+	*bad_type = 0;
+	if (delta != (m->patch_size != 0))
+		*bad_type = OTA_TLV_PATCH_SIZE;
+	else if (!delta && m->has_base_sha256)
+		*bad_type = OTA_TLV_BASE_SHA256;
+	return *bad_type ? -EBADMSG : 0;
+}
+
 int ota_manifest_decode(const uint8_t *buf, size_t len,
 			struct ota_manifest *out, uint8_t *bad_type)
 {
@@ -64,6 +96,7 @@ int ota_manifest_decode(const uint8_t *buf, size_t len,
 	const uint8_t *val;
 	uint16_t vlen;
 	uint8_t type;
+	bool has_encoding = false;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -111,6 +144,28 @@ int ota_manifest_decode(const uint8_t *buf, size_t len,
 			out->tag = (const char *)val;
 			out->tag_len = vlen;
 			break;
+		case OTA_TLV_BASE_SHA256:
+			if (vlen != 32)
+				return -EBADMSG;
+			memcpy(out->base_sha256, val, 32);
+			out->has_base_sha256 = true;
+			break;
+		case OTA_TLV_PATCH_SIZE:
+			if (vlen != 4)
+				return -EBADMSG;
+			out->patch_size = ota_get_le32(val);
+			if (!out->patch_size || out->patch_size > OTA_MAX_IMAGE)
+				return -EBADMSG;
+			break;
+		case OTA_TLV_ENCODING:
+			if (vlen != 1 || has_encoding)
+				return -EBADMSG;
+			if (val[0] != OTA_ENCODING_DELTA &&
+			    val[0] != OTA_ENCODING_PLAIN)
+				return -ENOTSUP;
+			out->encoding = val[0];
+			has_encoding = true;
+			break;
 		case OTA_TLV_SIGNATURE:
 			if (vlen != OTA_SIG_BLOCK_LEN || out->sig)
 				return -EBADMSG;
@@ -139,6 +194,11 @@ int ota_manifest_decode(const uint8_t *buf, size_t len,
 		*bad_type = OTA_TLV_IMAGE_SIZE;
 		return -EBADMSG;
 	}
-	*bad_type = 0;
-	return 0;
+	return manifest_check_delta(out, bad_type);
+}
+
+uint32_t ota_manifest_stream_size(const struct ota_manifest *m)
+{
+	return m->encoding == OTA_ENCODING_DELTA ? m->patch_size
+						 : m->image_size;
 }

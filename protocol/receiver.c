@@ -26,6 +26,16 @@
  * (token, op) gets the cached bytes without running the request again, so
  * retries of non-idempotent requests (CONFIRM, REBOOT) are safe.
  *
+ * Delta (ENCODING 1, docs/protocol.md §4.8): the sink decodes the patch
+ * as it arrives, so it must see the stream in order. Only the chunk at cum
+ * is taken; a later one is dropped (not held: the ACK shows the gap and
+ * the sender resends it with the rest). A block is checked the moment its
+ * trailer is complete, before the same chunk's bytes of the next block go
+ * to the sink. A failed check may take the sink back more than one block
+ * (its restart point): chunk state is then rebuilt from the sink's
+ * verified blocks, as at BEGIN, with top kept so the ACK shows the sender
+ * every chunk it must send again.
+ *
  * Invariants: cum <= top <= nchunks; granted <= cum + OTA_RX_TRACK;
  * a verified block is never written again unless it fails a check.
  */
@@ -126,7 +136,7 @@ const char *ota_rx_state_name(uint8_t state)
 
 static uint32_t block_len(const struct ota_rx *rx, uint32_t b)
 {
-	return ota_stream_block_len(rx->m.image_size, b);
+	return ota_stream_block_len(ota_manifest_stream_size(&rx->m), b);
 }
 
 static uint32_t block_first_chunk(const struct ota_rx *rx, uint32_t b)
@@ -136,7 +146,8 @@ static uint32_t block_first_chunk(const struct ota_rx *rx, uint32_t b)
 
 static uint32_t block_last_chunk(const struct ota_rx *rx, uint32_t b)
 {
-	return ota_stream_block_last_chunk(rx->m.image_size, b, rx->chunk);
+	return ota_stream_block_last_chunk(ota_manifest_stream_size(&rx->m), b,
+					   rx->chunk);
 }
 
 static uint32_t chunk_len(const struct ota_rx *rx, uint32_t seq)
@@ -294,7 +305,9 @@ static void fail_session(struct ota_rx *rx, uint8_t status, uint32_t detail)
 	 */
 	bool hopeless = status == OTA_STATUS_BAD_IMAGE ||
 			status == OTA_STATUS_MANIFEST_MISMATCH ||
-			status == OTA_STATUS_HASH_MISMATCH;
+			status == OTA_STATUS_HASH_MISMATCH ||
+			status == OTA_STATUS_BAD_PATCH ||
+			status == OTA_STATUS_WRONG_BASE;
 
 	rx->cfg.sink->abort(rx->cfg.sink_ctx, hopeless);
 	end_session(rx, status, detail, true);
@@ -303,12 +316,14 @@ static void fail_session(struct ota_rx *rx, uint8_t status, uint32_t detail)
 
 /* ---- data path ---------------------------------------------------------- */
 
-static void rewind_block(struct ota_rx *rx, uint32_t b)
+static bool is_delta(const struct ota_rx *rx)
 {
-	uint32_t first = block_first_chunk(rx, b);
-	uint32_t last = block_last_chunk(rx, b);
-	uint32_t t;
+	return rx->m.encoding == OTA_ENCODING_DELTA;
+}
 
+/* A failed check of block @b: false if that was once too often. */
+static bool count_failure(struct ota_rx *rx, uint32_t b)
+{
 	rx->stats.block_failures++;
 	if (rx->fail_block == b && rx->fail_count) {
 		rx->fail_count++;
@@ -318,9 +333,59 @@ static void rewind_block(struct ota_rx *rx, uint32_t b)
 	}
 	if (rx->fail_count > OTA_RX_MAX_BLOCK_RETRIES) {
 		fail_session(rx, OTA_STATUS_BLOCK_RETRIES, b);
-		return;
+		return false;
 	}
 	push_event(rx, OTA_RX_EV_BLOCK_RETRY, OTA_STATUS_HASH_MISMATCH, b);
+	return true;
+}
+
+static void restore_from_sink(struct ota_rx *rx);
+
+/* Delta: the sink went back to its restart point (see the top). */
+static void rewind_delta(struct ota_rx *rx, uint32_t b, uint32_t seq)
+{
+	uint32_t top = rx->top > seq + 1 ? rx->top : seq + 1;
+
+	if (!count_failure(rx, b))
+		return;
+	memset(rx->stash, 0, sizeof(rx->stash));
+	restore_from_sink(rx);
+	if (rx->top < top)
+		rx->top = top;
+	rx->ack_due = true;
+}
+
+/* Delta: block @b's trailer is complete in chunk @seq; check it now. */
+static bool check_delta_block(struct ota_rx *rx, uint32_t b, int i,
+			      uint32_t seq)
+{
+	enum ota_status st;
+
+	if (rx->stash[i].have != 0x0f)
+		return true;
+	st = rx->cfg.sink->check_block(rx->cfg.sink_ctx, b, rx->stash[i].crc);
+	if (st == OTA_STATUS_OK) {
+		rx->stash[i].used = false;
+		rx->held_bytes += block_len(rx, b);
+		if (rx->fail_block == b)
+			rx->fail_count = 0;
+		return true;
+	}
+	if (st == OTA_STATUS_HASH_MISMATCH)
+		rewind_delta(rx, b, seq);
+	else
+		fail_session(rx, st, b * OTA_BLOCK_SIZE);
+	return false;
+}
+
+static void rewind_block(struct ota_rx *rx, uint32_t b)
+{
+	uint32_t first = block_first_chunk(rx, b);
+	uint32_t last = block_last_chunk(rx, b);
+	uint32_t t;
+
+	if (!count_failure(rx, b))
+		return;
 	stash_release(rx, b);
 	/* chunks in [first, cum) are held: re-enter them into the ring */
 	for (t = first; t < rx->cum; t++)
@@ -372,7 +437,8 @@ static void try_check_block(struct ota_rx *rx, uint32_t b)
 /*
  * Take chunk @seq apart (stream.h's walker): image bytes go to the sink
  * unless their block is already verified, trailer bytes to the block's
- * stash slot. Returns false if the session failed.
+ * stash slot (for delta, a complete trailer is checked at once). Returns
+ * false if the session failed or (delta) a check rewound the stream.
  */
 static bool place_chunk(struct ota_rx *rx, uint32_t seq, const uint8_t *p,
 			uint32_t len)
@@ -385,7 +451,8 @@ static bool place_chunk(struct ota_rx *rx, uint32_t seq, const uint8_t *p,
 	bool verified;
 	int i;
 
-	ota_stream_walk_init(&w, rx->m.image_size, seq * rx->chunk, len);
+	ota_stream_walk_init(&w, ota_manifest_stream_size(&rx->m),
+			     seq * rx->chunk, len);
 	for (; ota_stream_next(&w, &pc); p += pc.len) {
 		verified = sink->block_verified(rx->cfg.sink_ctx, pc.block);
 		if (!pc.trailer) {
@@ -394,7 +461,12 @@ static bool place_chunk(struct ota_rx *rx, uint32_t seq, const uint8_t *p,
 			st = sink->write(rx->cfg.sink_ctx, pc.image_off, p,
 					 pc.len);
 			if (st != OTA_STATUS_OK) {
-				fail_session(rx, st, pc.image_off);
+				fail_session(rx, st,
+					     st == OTA_STATUS_BAD_PATCH &&
+							     sink->write_detail
+						     ? sink->write_detail(
+							       rx->cfg.sink_ctx)
+						     : pc.image_off);
 				return false;
 			}
 			continue;
@@ -406,6 +478,9 @@ static bool place_chunk(struct ota_rx *rx, uint32_t seq, const uint8_t *p,
 			rx->stash[i].crc |= (uint32_t)p[j] << (8 * k);
 			rx->stash[i].have |= (uint8_t)(1u << k);
 		}
+		if (i >= 0 && is_delta(rx) &&
+		    !check_delta_block(rx, pc.block, i, seq))
+			return false;
 	}
 	return true;
 }
@@ -453,6 +528,12 @@ static void handle_data(struct ota_rx *rx, const struct ota_data *d,
 	if (seq >= credit_limit(rx) || seq - rx->cum >= OTA_RX_TRACK ||
 	    !stash_room(rx, seq, d->len)) {
 		rx->stats.dropped++;
+		rx->ack_due = true;
+		return;
+	}
+	if (is_delta(rx) && seq != rx->cum) {
+		/* the decoder takes the stream in order: resent later */
+		rx->stats.out_of_order++;
 		rx->ack_due = true;
 		return;
 	}
@@ -666,7 +747,7 @@ static void handle_begin(struct ota_rx *rx, const struct ota_msg *msg,
 	struct ota_begin_req req;
 	struct ota_manifest m;
 	uint8_t p[9], bad_type;
-	uint32_t detail = 0, max_chunk, window;
+	uint32_t detail = 0, max_chunk, window, size;
 	enum ota_status st;
 	int r;
 
@@ -694,7 +775,8 @@ static void handle_begin(struct ota_rx *rx, const struct ota_msg *msg,
 			    bad_type);
 		return;
 	}
-	if (ota_stream_chunks(m.image_size, req.chunk_size) > OTA_MAX_SEQ) {
+	size = ota_manifest_stream_size(&m);
+	if (ota_stream_chunks(size, req.chunk_size) > OTA_MAX_SEQ) {
 		respond_err(rx, msg->op, msg->token, OTA_STATUS_BAD_CHUNK_SIZE,
 			    max_chunk);
 		return;
@@ -712,9 +794,9 @@ static void handle_begin(struct ota_rx *rx, const struct ota_msg *msg,
 
 	rx->m = m;
 	rx->chunk = req.chunk_size;
-	rx->nblocks = ota_stream_blocks(m.image_size);
-	rx->stream_len = ota_stream_len(m.image_size);
-	rx->nchunks = ota_stream_chunks(m.image_size, req.chunk_size);
+	rx->nblocks = ota_stream_blocks(size);
+	rx->stream_len = ota_stream_len(size);
+	rx->nchunks = ota_stream_chunks(size, req.chunk_size);
 	window = rx->cfg.window_bytes / rx->chunk;
 	if (window > OTA_RX_MAX_WINDOW)
 		window = OTA_RX_MAX_WINDOW;

@@ -49,7 +49,13 @@ _Static_assert(OTA_RX_RSP_CACHE >= OTA_BEGIN_RSP_LEN &&
  * The sink. Every callback returns a wire status: OTA_STATUS_OK or the
  * specific refusal/failure, with *detail filled as status.h documents
  * for that status. Offsets and blocks are image-relative; block b is image
- * bytes [b * 4096, min(b * 4096 + 4096, size)).
+ * bytes [b * 4096, min(b * 4096 + 4096, size)). For a manifest with
+ * ENCODING DELTA they are patch-relative (the stream is the patch), and
+ * the receiver writes in order: only at the next offset after the last
+ * write, and block b + 1 only after check_block(b) said OK. A failed check
+ * of a delta block may withdraw earlier blocks (block_verified turns false
+ * for them): the receiver then asks for everything from the first block
+ * not verified.
  */
 struct ota_sink_ops {
 	/* Pre-flight and open a session; nothing may be erased on refusal. */
@@ -75,6 +81,9 @@ struct ota_sink_ops {
 	void (*abort)(void *ctx, bool discard);
 	void (*get_info)(void *ctx, struct ota_dev_info *info);
 	void (*get_status)(void *ctx, struct ota_dev_status *st);
+	/* Optional: the detail of a write that failed with BAD_PATCH (the
+	 * decoder's reason); NULL: the offset, as for other statuses. */
+	uint32_t (*write_detail)(void *ctx);
 };
 
 struct ota_rx_cfg {
@@ -118,6 +127,7 @@ struct ota_rx_stats {
 	uint32_t dropped;    /* malformed, wrong length or outside window */
 	uint32_t block_failures;
 	uint32_t acks;
+	uint32_t out_of_order; /* delta: chunks past the next one, dropped */
 };
 
 /*

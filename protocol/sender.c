@@ -203,7 +203,7 @@ int ota_tx_push(struct ota_tx *tx, const uint8_t *image, size_t len,
 	(void)now_ms;
 	if (!ota_tx_is_done(tx))
 		return -EBUSY;
-	if (len > OTA_MAX_IMAGE || m->image_size != len)
+	if (len > OTA_MAX_IMAGE || ota_manifest_stream_size(m) != len)
 		return -EINVAL;
 	n = ota_manifest_encode(tx->manifest, sizeof(tx->manifest), m);
 	if (n < 0)
@@ -293,8 +293,9 @@ static uint32_t block_crc(struct ota_tx *tx, uint32_t b)
 {
 	if (tx->crc_valid && tx->crc_block == b)
 		return tx->crc_value;
-	tx->crc_value = ota_crc32(0, tx->image + b * OTA_BLOCK_SIZE,
-				  ota_stream_block_len(tx->m.image_size, b));
+	tx->crc_value = ota_crc32(
+		0, tx->image + b * OTA_BLOCK_SIZE,
+		ota_stream_block_len(ota_manifest_stream_size(&tx->m), b));
 	tx->crc_block = b;
 	tx->crc_valid = true;
 	return tx->crc_value;
@@ -308,7 +309,7 @@ static void fill_stream(struct ota_tx *tx, uint32_t off, uint8_t *out,
 	struct ota_stream_piece pc;
 	uint8_t crc[OTA_BLOCK_CRC_LEN];
 
-	ota_stream_walk_init(&w, tx->m.image_size, off, len);
+	ota_stream_walk_init(&w, ota_manifest_stream_size(&tx->m), off, len);
 	for (; ota_stream_next(&w, &pc); out += pc.len) {
 		if (!pc.trailer) {
 			memcpy(out, tx->image + pc.image_off, pc.len);
@@ -364,8 +365,9 @@ static void mark_lost(struct ota_tx *tx, uint32_t seq)
 static void update_acked_bytes(struct ota_tx *tx)
 {
 	/* report image bytes: the stream less its CRC trailers */
-	tx->prog.acked_bytes = ota_stream_image_bytes(
-		tx->m.image_size, (uint64_t)tx->una * tx->chunk);
+	tx->prog.acked_bytes =
+		ota_stream_image_bytes(ota_manifest_stream_size(&tx->m),
+				       (uint64_t)tx->una * tx->chunk);
 }
 
 static bool in_flight(const struct ota_tx *tx)

@@ -37,11 +37,13 @@ enum ota_status {
 	OTA_STATUS_SIGNATURE_REQUIRED = 0x15,
 	OTA_STATUS_BAD_SIGNATURE = 0x16,
 	OTA_STATUS_UNTRUSTED_KEY = 0x17,
+	OTA_STATUS_WRONG_BASE = 0x18, /* detail: 0 */
 	OTA_STATUS_INCOMPLETE = 0x20, /* detail: first missing chunk */
 	OTA_STATUS_HASH_MISMATCH = 0x21,
 	OTA_STATUS_BAD_IMAGE = 0x22, /* detail: device reason code */
 	OTA_STATUS_MANIFEST_MISMATCH = 0x23,
 	OTA_STATUS_BLOCK_RETRIES = 0x24, /* detail: block index */
+	OTA_STATUS_BAD_PATCH = 0x25,     /* detail: decoder reason code */
 	OTA_STATUS_FLASH_ERROR = 0x30,   /* detail: image offset */
 	OTA_STATUS_NOT_VERIFIED = 0x31,
 	OTA_STATUS_NOTHING_PENDING = 0x32,

@@ -69,6 +69,10 @@ static const struct status_row rows[] = {
 	  "image is signed with a key the device does not trust",
 	  "sign with a key the device trusts: 'bleota info DEVICE' lists "
 	  "their digests, 'bleota image info FILE' the image's" },
+	{ OTA_STATUS_WRONG_BASE, "WRONG_BASE",
+	  "the patch was made against an image the device is not running",
+	  "push without --base (or with --full), or make the patch against "
+	  "the running image; 'bleota info DEVICE' shows its hash" },
 	{ OTA_STATUS_INCOMPLETE, "INCOMPLETE",
 	  "not all of the image has reached the device",
 	  "retry the push; it resumes where the device is" },
@@ -86,6 +90,10 @@ static const struct status_row rows[] = {
 	  "a block kept failing its CRC check on the device",
 	  "the link or the device flash is faulty; retry closer to the "
 	  "device" },
+	{ OTA_STATUS_BAD_PATCH, "BAD_PATCH",
+	  "the patch is malformed or does not fit the device's images",
+	  "check it with 'bleota image info PATCH', or push the full image "
+	  "(--full)" },
 	{ OTA_STATUS_FLASH_ERROR, "FLASH_ERROR",
 	  "the device could not write its flash",
 	  "retry; if it persists the device flash may be worn out" },

@@ -33,6 +33,9 @@ void e2e_init(void)
 {
 	const char *b = getenv("BLEOTA_BUILD");
 
+	/* pushes keep no images in the user's cache; tests that want one
+	 * pass --image-cache DIR */
+	setenv("BLEOTA_IMAGE_CACHE", "off", 1);
 	snprintf(e2e_bin_bleota, sizeof(e2e_bin_bleota), "%s/bleota",
 		 b && *b ? b : "build");
 	snprintf(e2e_bin_periph, sizeof(e2e_bin_periph), "%s/bleota-peripheral",
@@ -41,16 +44,18 @@ void e2e_init(void)
 
 /* ---- files and images ------------------------------------------------------- */
 
-void e2e_image(struct e2e_image *im, const char *name, const char *version,
-	       uint16_t chip, uint32_t secver, uint32_t big_seg,
-	       enum esp_corruption corrupt)
+static void image_with(struct e2e_image *im, const char *name,
+		       const char *version, uint16_t chip, uint32_t secver,
+		       uint32_t big_seg, enum esp_corruption corrupt,
+		       uint32_t repeat)
 {
 	struct esp_image_spec sp = { .chip_id = chip,
 				     .version = version,
 				     .project = "blinky",
 				     .secure_version = secver,
 				     .corrupt = corrupt,
-				     .seed = 7 };
+				     .seed = 7,
+				     .repeat = repeat };
 	FILE *fp;
 
 	sp.nseg = 3;
@@ -67,6 +72,20 @@ void e2e_image(struct e2e_image *im, const char *name, const char *version,
 	assert_non_null(fp);
 	assert_int_equal(fwrite(im->data, 1, im->len, fp), im->len);
 	fclose(fp);
+}
+
+void e2e_image(struct e2e_image *im, const char *name, const char *version,
+	       uint16_t chip, uint32_t secver, uint32_t big_seg,
+	       enum esp_corruption corrupt)
+{
+	image_with(im, name, version, chip, secver, big_seg, corrupt, 0);
+}
+
+void e2e_image_repeat(struct e2e_image *im, const char *name,
+		      const char *version, uint32_t big_seg, uint32_t repeat)
+{
+	image_with(im, name, version, DEV_CHIP, 0, big_seg, ESP_CORRUPT_NONE,
+		   repeat);
 }
 
 uint8_t *e2e_read_all(const char *path, size_t *len)

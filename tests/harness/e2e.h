@@ -52,6 +52,11 @@ void e2e_image(struct e2e_image *im, const char *name, const char *version,
 	       uint16_t chip, uint32_t secver, uint32_t big_seg,
 	       enum esp_corruption corrupt);
 
+/* The same (DEV_CHIP, secure_version 0, valid) with data that repeats
+ * every @repeat bytes: compressible. */
+void e2e_image_repeat(struct e2e_image *im, const char *name,
+		      const char *version, uint32_t big_seg, uint32_t repeat);
+
 /* A whole file, malloc'd. */
 uint8_t *e2e_read_all(const char *path, size_t *len);
 

@@ -136,9 +136,13 @@ static void app_desc(const struct esp_image_spec *sp, uint8_t d[256])
 	d[180] = sp->mmu_page_log2;
 }
 
-/* Emits one segment with pseudo-random data; returns its data offset. */
+/*
+ * Emits one segment with pseudo-random data (repeating every @repeat bytes
+ * if that is not 0); returns its data offset.
+ */
 static size_t put_segment(struct out *o, uint32_t load, uint32_t len,
-			  const uint8_t *head, size_t head_len, uint32_t *seed)
+			  const uint8_t *head, size_t head_len, uint32_t *seed,
+			  uint32_t repeat)
 {
 	size_t start;
 	uint32_t i;
@@ -148,7 +152,9 @@ static size_t put_segment(struct out *o, uint32_t load, uint32_t len,
 	start = o->len;
 	put(o, NULL, len);
 	for (i = 0; i < len; i++)
-		o->buf[start + i] = (uint8_t)prng(seed);
+		o->buf[start + i] = repeat && i >= repeat
+					    ? o->buf[start + i - repeat]
+					    : (uint8_t)prng(seed);
 	if (head)
 		memcpy(o->buf + start, head, head_len < len ? head_len : len);
 	return start;
@@ -218,8 +224,9 @@ uint8_t *esp_image_build(const struct esp_image_spec *sp, size_t *out_len)
 					gap += page;
 				seg_hdr_off[nseg] = o.len;
 				seg_len[nseg] = gap - 8;
-				seg_start[nseg] = put_segment(&o, 0, gap - 8,
-							      NULL, 0, &seed);
+				seg_start[nseg] =
+					put_segment(&o, 0, gap - 8, NULL, 0,
+						    &seed, sp->repeat);
 				nseg++;
 				data_off = (uint32_t)o.len + 8;
 			}
@@ -239,9 +246,9 @@ uint8_t *esp_image_build(const struct esp_image_spec *sp, size_t *out_len)
 		}
 		seg_hdr_off[nseg] = o.len;
 		seg_len[nseg] = len;
-		seg_start[nseg] =
-			put_segment(&o, load, len, i == 0 ? desc : NULL,
-				    i == 0 ? sizeof(desc) : 0, &seed);
+		seg_start[nseg] = put_segment(
+			&o, load, len, i == 0 ? desc : NULL,
+			i == 0 ? sizeof(desc) : 0, &seed, sp->repeat);
 		nseg++;
 	}
 	o.buf[1] = (uint8_t)nseg;

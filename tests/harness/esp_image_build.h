@@ -60,6 +60,7 @@ struct esp_image_spec {
 	uint32_t seed;
 	uint32_t pad_to; /* append 0xFF up to this size (0 = none) */
 	enum esp_corruption corrupt;
+	uint32_t repeat; /* data repeats every N bytes (compressible); 0 = no */
 };
 
 /** Name of a corruption ("checksum"), for test messages and mkimage. */

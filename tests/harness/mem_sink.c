@@ -42,7 +42,7 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 		*detail = s->refuse_detail;
 		return s->refuse;
 	}
-	if (m->image_size > MEM_SINK_SLOT) {
+	if (ota_manifest_stream_size(m) > MEM_SINK_SLOT) {
 		*detail = MEM_SINK_SLOT;
 		return OTA_STATUS_TOO_LARGE;
 	}
@@ -67,7 +67,7 @@ static enum ota_status sink_write(void *ctx, uint32_t off, const uint8_t *data,
 	struct mem_sink *s = S(ctx);
 
 	s->writes++;
-	if (!s->open || off + len > s->m.image_size)
+	if (!s->open || off + len > ota_manifest_stream_size(&s->m))
 		return OTA_STATUS_INTERNAL;
 	if (s->fail_write_at && s->writes == s->fail_write_at)
 		return OTA_STATUS_FLASH_ERROR;
@@ -83,7 +83,7 @@ static enum ota_status sink_check_block(void *ctx, uint32_t b, uint32_t crc)
 {
 	struct mem_sink *s = S(ctx);
 	uint32_t start = b * OTA_BLOCK_SIZE;
-	uint32_t len = s->m.image_size - start;
+	uint32_t len = ota_manifest_stream_size(&s->m) - start;
 
 	s->checks++;
 	if (len > OTA_BLOCK_SIZE)
@@ -99,7 +99,7 @@ static enum ota_status sink_check_block(void *ctx, uint32_t b, uint32_t crc)
 static enum ota_status sink_finish(void *ctx, uint32_t *detail)
 {
 	struct mem_sink *s = S(ctx);
-	uint32_t b, n = ota_stream_blocks(s->m.image_size);
+	uint32_t b, n = ota_stream_blocks(ota_manifest_stream_size(&s->m));
 
 	if (s->finish_status != OTA_STATUS_OK) {
 		/* a failed verification drops the image, as the engine does */

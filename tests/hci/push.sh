@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# HCI-SCENARIO: bleota through bluetoothd: scan, push (AcquireWrite), reboot + confirm, resume, --no-acquire (WriteValue/StartNotify), encrypted link
+# HCI-SCENARIO: bleota through bluetoothd: scan, push (AcquireWrite), reboot + confirm, resume, --no-acquire (WriteValue/StartNotify), a delta push, encrypted link
 #
 # Runs inside the VM (see vm-run.sh): the real kernel Bluetooth stack, two
 # btvirt LE controllers and one bluetoothd. bleota-peripheral serves a
@@ -17,7 +17,10 @@
 #   5. with the default encrypted characteristics: a push before pairing is
 #      either refused with advice to pair, or bluetoothd pairs on demand
 #      (Just Works); either way a push completes over the encrypted link;
-#   6. info, status, rollback and reboot over BlueZ.
+#   6. info, status, rollback and reboot over BlueZ;
+#   7. a delta: v6 is v2 with another version string; push --base v2.bin
+#      sends a patch of a few hundred bytes, the device rebuilds v6 from
+#      its running v2, boots and confirms it.
 #
 # Prints the throughput of each path. Exit status 0 = PASS.
 set -eu
@@ -69,8 +72,12 @@ for v in 2 3 4 5; do
 		--seed "$v" --segments "drom:60000,irom:$irom,dram:4096" \
 		"$W/v$v.bin"
 done
+# v6: v2 (seed 2) with only the version string changed, for the delta
+run "$B/tests/tools/mkimage" --project blinky --version 6.0.0 --seed 2 \
+	--segments "drom:60000,irom:190000,dram:4096" "$W/v6.bin"
 size=$(wc -c <"$W/v2.bin")
 size4=$(wc -c <"$W/v4.bin")
+size6=$(wc -c <"$W/v6.bin")
 run "$B/bleota" flash create "$W/dev.flash" --size 4M --layout two-ota \
 	--app "$W/v1.bin"
 
@@ -141,6 +148,19 @@ must_wait 'grep -c "running ota_1: blinky 2.0.0" "$HCI_OUT/periph.log" | grep -q
 run "$B/bleota" status --adapter "hci$HCI_C" "$HCI_P_ADDR" >"$HCI_OUT/status.txt"
 grep -q "running:.*ota_1 2.0.0, VALID" "$HCI_OUT/status.txt" ||
 	hci_fail "status after rollback: $(cat "$HCI_OUT/status.txt")"
+
+log "7. a delta push: v6 against the running v2"
+push delta --confirm --no-image-cache --base "$W/v2.bin" "$HCI_P_ADDR" \
+	"$W/v6.bin" || hci_fail "delta push failed: $(cat "$HCI_OUT/delta.err")"
+grep -q '"event":"plan","encoding":"delta"' "$HCI_OUT/delta.json" ||
+	hci_fail "push did not send a delta: $(grep '"plan"' "$HCI_OUT/delta.json")"
+grep -q '"event":"confirmed".*"state":"VALID"' "$HCI_OUT/delta.json" ||
+	hci_fail "v6 not confirmed"
+air=$(bleota_done_field "$HCI_OUT/delta.json" air_bytes)
+[ "$air" -lt $((size6 / 20)) ] || hci_fail "the delta sent $air bytes"
+t_delta=$(bleota_done_field "$HCI_OUT/delta.json" seconds)
+log "delta path: $air bytes on the air for a $size6-byte image in" \
+	"${t_delta}s = $(bleota_kibps "$size6" "$t_delta") KiB/s effective"
 stop_device
 
 # --- encrypted device (the default) ---------------------------------------
@@ -173,5 +193,6 @@ stop_device
 log "throughput: AcquireWrite $(bleota_kibps "$size" "$t_acq") KiB/s," \
 	"encrypted $(bleota_kibps "$size" "$t_enc") KiB/s ($size-byte image)," \
 	"WriteValue/StartNotify $(bleota_kibps "$size4" "$t_wv") KiB/s" \
-	"($size4-byte image)"
+	"($size4-byte image), delta $(bleota_kibps "$size6" "$t_delta") KiB/s" \
+	"effective ($air bytes on the air)"
 hci_pass

@@ -7,7 +7,12 @@
 # v1 as it is, v2 with one function changed (otadata.c's entry check gains
 # a condition, so the code after it moves), and v1 again to be stamped with
 # another version string. tests/bench/bench_delta wraps each as an ESP-IDF
-# app image and prints patch sizes. Figures are printed, never asserted.
+# app image and prints patch sizes and the link-model times at case (a).
+# Then, under callgrind, the device's decoder applying each pair's patch:
+# instructions inside ota_delta_feed/finish (with the base reads and
+# output copies they make) per output byte, on this host's x86-64 -O2
+# build (a Cortex-M4 runs a comparable count of simpler instructions).
+# Figures are printed, never asserted.
 #
 # usage: bench-delta.sh BUILD-DIR
 set -eu
@@ -57,3 +62,29 @@ for d in v1 v2; do
 	"${CROSS}objcopy" -O binary "$out/$d/fw.elf" "$out/$d.bin"
 done
 "$O/tests/bench_delta" "$out/v1.bin" "$out/v2.bin"
+
+if ! command -v valgrind >/dev/null 2>&1; then
+	echo "bench-delta: valgrind not installed; decoder cost skipped" >&2
+	exit 0
+fi
+echo
+echo "Device decoder cost (callgrind, x86-64 -O2 host build, instructions" \
+	"inside ota_delta_feed/finish per output byte; W8 L7 patch)"
+cg=$(mktemp -d)
+trap 'rm -rf "$cg"' EXIT
+for k in 0 1 2; do
+	line=$(valgrind --tool=callgrind --callgrind-out-file="$cg/cg.$k" \
+		--collect-atstart=no --toggle-collect='ota_delta_feed' \
+		--toggle-collect='ota_delta_finish' \
+		"$O/tests/bench_delta" --apply "$k" "$out/v1.bin" "$out/v2.bin" \
+		2>/dev/null)
+	ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$cg/cg.$k")
+	[ -n "$ir" ] || ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$cg/cg.$k")
+	echo "$ir $line"
+done | awk '{
+	ir = $1; b = $2; $1 = ""; $2 = ""; sub(/^ +/, "")
+	v = ir / b; sum += v; n++
+	if (v > worst) { worst = v; wname = $0 }
+	printf "  %-40s %6.2f instr/byte (%d instr, %d B)\n", $0, v, ir, b }
+	END { printf "  %-40s %6.2f instr/byte; worst %.2f (%s)\n",
+		"mean over the pairs", sum / n, worst, wname }'

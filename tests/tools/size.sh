@@ -210,6 +210,26 @@ if [ -n "${dev_text:-}" ]; then
 		"RAM $dram B vs <= 6144 B:" \
 		"$([ "$dram" -le 6144 ] && echo met || echo 'NOT met')"
 fi
+if [ -n "${dev_text:-}" ] && grep -q OTA_ENGINE_DELTA ota_engine/engine.h; then
+	# the same link without delta updates (-DOTA_ENGINE_DELTA=0)
+	nd="$out/nodelta"
+	mkdir -p "$nd"
+	ndobjs=""
+	for s in $srcs tests/size/device_entry.c; do
+		o="$nd/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')"
+		# shellcheck disable=SC2086
+		$CC $flags -DOTA_ENGINE_DELTA=0 -c -o "$o" "$s"
+		ndobjs="$ndobjs $o"
+	done
+	# shellcheck disable=SC2086
+	$CC $flags -nostartfiles --specs=nano.specs --specs=nosys.specs \
+		-Wl,--gc-sections -Wl,-e,bleota_size_device -o "$nd/dev.elf" \
+		$ndobjs
+	set -- $(${CROSS}size "$nd/dev.elf" | tail -1)
+	echo "Receiver + engine without delta (-DOTA_ENGINE_DELTA=0):" \
+		".text $1 B; RAM $(($2 + $3)) B vs <= 6144 B:" \
+		"$([ $(($2 + $3)) -le 6144 ] && echo met || echo 'NOT met')"
+fi
 if [ -f ota_engine/delta.c ]; then
 	# the delta decoder alone (issue 13): its two objects and its context
 	# shellcheck disable=SC2086

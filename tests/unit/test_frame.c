@@ -387,10 +387,10 @@ static void test_manifest_rejects(void **state)
 		  -EBADMSG,
 		  1 },
 		{ "critical",
-		  { 1, 4, 1, 0, 0, 0, 0x91, 0 },
+		  { 1, 4, 1, 0, 0, 0, 0x92, 0 },
 		  8,
 		  -ENOTSUP,
-		  0x91 },
+		  0x92 },
 		{ "signature short",
 		  { 0x90, 4, 1, 2, 3, 4 },
 		  6,
@@ -574,6 +574,135 @@ static void test_manifest_tag(void **state)
 	assert_int_equal(d.tag_len, 0);
 }
 
+/* ENCODING DELTA: the patch's size and base travel beside the new image's
+ * size and hash, which keep their meaning; a plain manifest is unchanged. */
+static void test_manifest_delta(void **state)
+{
+	struct ota_manifest m = { .image_size = 200000,
+				  .encoding = OTA_ENCODING_DELTA,
+				  .patch_size = 9000,
+				  .has_base_sha256 = true };
+	struct ota_manifest d;
+	uint8_t buf[OTA_MANIFEST_MAX], bad;
+	int n;
+
+	(void)state;
+	memset(m.sha256, 0xab, 32);
+	memset(m.base_sha256, 0xcd, 32);
+	n = ota_manifest_encode(buf, sizeof(buf), &m);
+	/* 6 + 34 + ENCODING 3 + PATCH_SIZE 6 + BASE_SHA256 34 */
+	assert_int_equal(n, 6 + 34 + 3 + 6 + 34);
+	assert_int_equal(buf[40], OTA_TLV_ENCODING);
+	assert_int_equal(buf[41], 1);
+	assert_int_equal(buf[42], OTA_ENCODING_DELTA);
+	assert_int_equal(buf[43], OTA_TLV_PATCH_SIZE);
+	assert_int_equal(ota_get_le32(buf + 45), 9000);
+	assert_int_equal(buf[49], OTA_TLV_BASE_SHA256);
+	assert_int_equal(ota_manifest_decode(buf, (size_t)n, &d, &bad), 0);
+	assert_int_equal(d.encoding, OTA_ENCODING_DELTA);
+	assert_int_equal(d.image_size, 200000);
+	assert_int_equal(d.patch_size, 9000);
+	assert_true(d.has_base_sha256);
+	assert_memory_equal(d.base_sha256, m.base_sha256, 32);
+	assert_memory_equal(d.sha256, m.sha256, 32);
+	assert_int_equal(ota_manifest_stream_size(&d), 9000);
+	/* a compressed full image has no base */
+	m.has_base_sha256 = false;
+	n = ota_manifest_encode(buf, sizeof(buf), &m);
+	assert_int_equal(n, 6 + 34 + 3 + 6);
+	assert_int_equal(ota_manifest_decode(buf, (size_t)n, &d, &bad), 0);
+	assert_false(d.has_base_sha256);
+	/* plain: no delta TLV, the stream is the image */
+	m.encoding = OTA_ENCODING_PLAIN;
+	n = ota_manifest_encode(buf, sizeof(buf), &m);
+	assert_int_equal(n, 6 + 34);
+	assert_int_equal(ota_manifest_decode(buf, (size_t)n, &d, &bad), 0);
+	assert_int_equal(ota_manifest_stream_size(&d), 200000);
+	/* nothing to encode a delta without a patch size or a known encoding */
+	m.encoding = OTA_ENCODING_DELTA;
+	m.patch_size = 0;
+	assert_int_equal(ota_manifest_encode(buf, sizeof(buf), &m), -EINVAL);
+	m.encoding = 7;
+	m.patch_size = 10;
+	assert_int_equal(ota_manifest_encode(buf, sizeof(buf), &m), -EINVAL);
+}
+
+/* What a delta manifest must not be, each naming the offending TLV. */
+static void test_manifest_delta_rejects(void **state)
+{
+#define HEAD 1, 4, 0x10, 0, 0, 0, 2, 32, SHA_0
+#define SHA_0                                                                \
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+		0, 0, 0, 0, 0, 0, 0, 0, 0
+	static const struct {
+		const char *name;
+		uint8_t buf[96];
+		size_t len;
+		int rc;
+		uint8_t bad;
+	} cases[] = {
+		{ "delta without patch size",
+		  { HEAD, 0x91, 1, 1 },
+		  43,
+		  -EBADMSG,
+		  OTA_TLV_PATCH_SIZE },
+		{ "patch size without delta",
+		  { HEAD, 9, 4, 1, 0, 0, 0 },
+		  46,
+		  -EBADMSG,
+		  OTA_TLV_PATCH_SIZE },
+		{ "base without delta",
+		  { HEAD, 8, 32, SHA_0 },
+		  74,
+		  -EBADMSG,
+		  OTA_TLV_BASE_SHA256 },
+		{ "unknown encoding",
+		  { HEAD, 0x91, 1, 2, 9, 4, 1, 0, 0, 0 },
+		  49,
+		  -ENOTSUP,
+		  OTA_TLV_ENCODING },
+		{ "encoding wide",
+		  { HEAD, 0x91, 2, 1, 0, 9, 4, 1, 0, 0, 0 },
+		  50,
+		  -EBADMSG,
+		  OTA_TLV_ENCODING },
+		{ "encoding twice",
+		  { HEAD, 0x91, 1, 1, 0x91, 1, 1, 9, 4, 1, 0, 0, 0 },
+		  52,
+		  -EBADMSG,
+		  OTA_TLV_ENCODING },
+		{ "patch size zero",
+		  { HEAD, 0x91, 1, 1, 9, 4, 0, 0, 0, 0 },
+		  49,
+		  -EBADMSG,
+		  OTA_TLV_PATCH_SIZE },
+		{ "patch size too big",
+		  { HEAD, 0x91, 1, 1, 9, 4, 1, 0, 0, 2 },
+		  49,
+		  -EBADMSG,
+		  OTA_TLV_PATCH_SIZE },
+		{ "base short",
+		  { HEAD, 0x91, 1, 1, 9, 4, 1, 0, 0, 0, 8, 1, 0 },
+		  52,
+		  -EBADMSG,
+		  OTA_TLV_BASE_SHA256 },
+	};
+#undef HEAD
+#undef SHA_0
+	struct ota_manifest m;
+	uint8_t bad;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		print_message("case %s\n", cases[i].name);
+		assert_int_equal(ota_manifest_decode(cases[i].buf, cases[i].len,
+						     &m, &bad),
+				 cases[i].rc);
+		assert_int_equal(bad, cases[i].bad);
+	}
+}
+
 static void test_tlv_writer_overflow(void **state)
 {
 	uint8_t buf[8];
@@ -606,7 +735,10 @@ static void test_status_table(void **state)
 		if (v != OTA_STATUS_OK)
 			assert_true(strlen(ota_status_hint((uint8_t)v)) > 10);
 	}
-	assert_int_equal(known, 31);
+	assert_int_equal(known, 33);
+	assert_string_equal(ota_status_name(OTA_STATUS_WRONG_BASE),
+			    "WRONG_BASE");
+	assert_string_equal(ota_status_name(OTA_STATUS_BAD_PATCH), "BAD_PATCH");
 	assert_string_equal(ota_status_name(OTA_STATUS_TOO_LARGE), "TOO_LARGE");
 	assert_int_equal(ota_status_from_errno(-ENOSPC), OTA_STATUS_TOO_LARGE);
 	assert_int_equal(ota_status_from_errno(-EIO), OTA_STATUS_FLASH_ERROR);
@@ -633,6 +765,8 @@ int main(void)
 		cmocka_unit_test(test_manifest_rejects),
 		cmocka_unit_test(test_manifest_signature),
 		cmocka_unit_test(test_manifest_skips_unknown),
+		cmocka_unit_test(test_manifest_delta),
+		cmocka_unit_test(test_manifest_delta_rejects),
 		cmocka_unit_test(test_manifest_tag),
 		cmocka_unit_test(test_tlv_writer_overflow),
 		cmocka_unit_test(test_status_table),

@@ -265,6 +265,34 @@ static void test_decode_bad(void **state)
 }
 
 /* More than OTA_INFO_MAX_KEYS digests: the first ones are kept. */
+/* RUN_SHA256 (0x0d) is sent only when the device knows the hash, after
+ * the trusted keys, and read back with its flag. */
+static void test_run_sha256(void **state)
+{
+	struct ota_info_attr a, b;
+	uint8_t buf[256];
+	int n;
+
+	(void)state;
+	sample_info(&a);
+	a.dev.caps |= OTA_CAP_DELTA;
+	a.dev.has_run_sha256 = true;
+	memset(a.dev.run_sha256, 0x5a, 32);
+	n = ota_info_encode(buf, sizeof(buf), &a);
+	assert_int_equal(n, sizeof(info_bytes) + 34);
+	assert_int_equal(buf[5],
+			 OTA_CAP_RESUME | OTA_CAP_ROLLBACK | OTA_CAP_DELTA);
+	assert_memory_equal(buf + 6, info_bytes + 6, sizeof(info_bytes) - 6);
+	assert_int_equal(buf[sizeof(info_bytes)], OTA_INFO_RUN_SHA256);
+	assert_int_equal(buf[sizeof(info_bytes) + 1], 32);
+	assert_int_equal(ota_info_decode(buf, (size_t)n, &b), 0);
+	assert_true(b.dev.has_run_sha256);
+	assert_memory_equal(&a, &b, sizeof(a));
+	/* not 32 bytes: corrupt */
+	buf[sizeof(info_bytes) + 1] = 31;
+	assert_int_equal(ota_info_decode(buf, (size_t)n - 1, &b), -EBADMSG);
+}
+
 static void test_keys_beyond_max(void **state)
 {
 	uint8_t in[2 + 4 * 32];
@@ -351,6 +379,7 @@ int main(void)
 		{ "/info/decode/keys-beyond-max", test_keys_beyond_max, NULL,
 		  NULL, NULL },
 		{ "/info/run-tag", test_run_tag, NULL, NULL, NULL },
+		{ "/info/info/run-sha256", test_run_sha256, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests_name("info", tests, NULL, NULL);

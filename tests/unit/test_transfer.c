@@ -580,6 +580,49 @@ static void test_loaded_lossy_device_never_waits_for_ack_timer(void **state)
 	run_loaded_device(50);
 }
 
+/*
+ * ENCODING DELTA: the stream is the patch (PATCH_SIZE bytes), not the
+ * image it rebuilds; blocks, chunks and CRCs run over the patch bytes and
+ * the sink receives them at patch offsets.
+ */
+static void test_delta_stream_is_the_patch(void **state)
+{
+	struct ota_tx_cfg tc = { .max_value = 244, .first_token = 0x30 };
+	struct ota_manifest m = { .image_size = 300000,
+				  .encoding = OTA_ENCODING_DELTA,
+				  .patch_size = 9000 };
+	struct link_cfg lc = { .seed = 3 };
+	struct run *r = run_new();
+	uint8_t *patch = malloc(9000);
+	struct ota_tx_event ev, done = { .err = -EINPROGRESS };
+	struct link *l;
+
+	(void)state;
+	assert_non_null(patch);
+	test_fill_random(patch, 9000, 7);
+	memset(m.sha256, 0x42, 32);
+	rx_start(r, 244, 32768);
+	assert_int_equal(ota_tx_init(&r->tx, &tc), 0);
+	/* the length pushed must be the patch's */
+	assert_int_equal(ota_tx_push(&r->tx, patch, 300000, &m, 0, 0), -EINVAL);
+	assert_int_equal(ota_tx_push(&r->tx, patch, 9000, &m, 0, 0), 0);
+	l = link_new(&lc);
+	assert_int_equal(link_run(l, &r->tx, &r->rx), 0);
+	link_free(l);
+	while (ota_tx_next_event(&r->tx, &ev) == 0)
+		if (ev.type == OTA_TX_EV_DONE)
+			done = ev;
+	assert_int_equal(done.err, 0);
+	assert_int_equal(r->sink.m.encoding, OTA_ENCODING_DELTA);
+	assert_int_equal(r->sink.m.patch_size, 9000);
+	assert_true(slot_matches(r, patch, 9000));
+	assert_true(mem_sink_block_verified(&r->sink, 2));
+	assert_false(mem_sink_block_verified(&r->sink, 3));
+	assert_int_equal(ota_tx_get_progress(&r->tx)->acked_bytes, 9000);
+	free(patch);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -594,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_loaded_device_never_waits_for_ack_timer),
 		cmocka_unit_test(
 			test_loaded_lossy_device_never_waits_for_ack_timer),
+		cmocka_unit_test(test_delta_stream_is_the_patch),
 	};
 
 	return cmocka_run_group_tests_name("transfer", tests, NULL, NULL);
