@@ -133,6 +133,10 @@ static void handle_line(struct serve_op *op, const char *line)
 		copy(r->state, sizeof(r->state), str_member(o, "state"));
 		copy(r->last_boot, sizeof(r->last_boot),
 		     str_member(o, "last_boot"));
+		copy(r->run_version, sizeof(r->run_version),
+		     str_member(o, "version"));
+		r->has_run_tag = json_object_has_member(o, "tag");
+		copy(r->run_tag, sizeof(r->run_tag), str_member(o, "tag"));
 		goto out;
 	}
 	if (!strcmp(name, "device")) {

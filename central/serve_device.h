@@ -50,6 +50,9 @@ struct serve_dev_result {
 	bool confirmed;
 	struct serve_dev_info info; /* info: what was read */
 	char last_boot[64];         /* status: the last_boot detail ("" none) */
+	char run_version[33];       /* status: the running app's version */
+	char run_tag[129];          /* status: its stored version tag, if any */
+	bool has_run_tag;
 };
 
 /* One event line of a push: "progress" (bytes, total), "resumed" (bytes =

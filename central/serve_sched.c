@@ -273,15 +273,30 @@ static void on_confirm_done(const struct serve_dev_result *r, void *user_data)
 	serve_read_boot(d, DS_IN_SYNC, msg);
 }
 
-/* The boot state as the device reports it (`bleota status`), for the
- * devices document; then settle as serve_read_boot() was asked. */
+/* What the device's STATUS says (`bleota status`), for the devices
+ * document: the boot state, and what runs now (version, stored tag). */
+static void note_boot(struct device *d, const struct serve_dev_result *r)
+{
+	serve_set_str(&d->boot_state, r->code ? NULL : r->state);
+	serve_set_str(&d->last_boot, r->code ? NULL : r->last_boot);
+	if (r->code)
+		return;
+	if (r->run_version[0])
+		snprintf(d->info.version, sizeof(d->info.version), "%s",
+			 r->run_version);
+	if (r->has_run_tag) {
+		d->info.has_tag = true;
+		snprintf(d->info.tag, sizeof(d->info.tag), "%s", r->run_tag);
+	}
+}
+
+/* Then settle as serve_read_boot() was asked. */
 static void on_boot_read(const struct serve_dev_result *r, void *user_data)
 {
 	struct device *d = user_data;
 
 	d->op = NULL;
-	serve_set_str(&d->boot_state, r->code ? NULL : r->state);
-	serve_set_str(&d->last_boot, r->code ? NULL : r->last_boot);
+	note_boot(d, r);
 	serve_settle(d, d->after_boot, d->reached_msg);
 }
 
@@ -308,8 +323,7 @@ static void on_status(const struct serve_dev_result *r, void *user_data)
 		serve_fail_retry(d, msg);
 		return;
 	}
-	serve_set_str(&d->boot_state, r->state);
-	serve_set_str(&d->last_boot, r->last_boot);
+	note_boot(d, r);
 	if (strcmp(r->state, "PENDING_VERIFY")) {
 		serve_settle(d, DS_IN_SYNC, d->reached_msg);
 		return;

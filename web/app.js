@@ -134,7 +134,8 @@ function outcome(d) {
   if (d.state === 'failed')
     return el('p', { class: 'msg warn', 'data-role': 'message' },
       '⚠ ' + withoutId(d, d.message) + (d.retry_in ? ' (retry in ' + d.retry_in + ' s)' : ''));
-  if (d.state === 'in_sync' || d.state === 'no_rule') return null; // the facts say it
+  // the badge, the facts and the progress bar say it
+  if (['in_sync', 'no_rule', 'checking', 'pushing'].includes(d.state)) return null;
   return el('p', { class: 'msg', 'data-role': 'message' }, d.message);
 }
 
@@ -167,7 +168,7 @@ function deviceCard(d) {
     : el('dd', { 'data-role': 'running' }, 'not read yet');
   const facts = el('dl', { class: 'facts', id: cbId + '-d' },
     el('dt', {}, 'Runs'), runs,
-    boot ? el('dt', {}, 'Boot') : null,
+    boot ? el('dt', {}, 'Boot state') : null,
     boot ? el('dd', { 'data-role': 'boot-text' }, boot[0] + ' — ' + boot[2]) : null,
     el('dt', {}, 'Chip'), el('dd', {}, run.chip || '?'),
     el('dt', {}, 'Should run'), el('dd', {}, d.desired ? d.desired + ' (section 3)' : 'no rule (section 3)'),
