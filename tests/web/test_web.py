@@ -436,7 +436,8 @@ def main():
                   badge == b.get('state') == 'VALID' and not b.get('last_boot'),
                   'badge %r, status %r' % (badge, b))
             i = info(s)
-            tag = page.js(card(s, "c.querySelector('[data-role=tag]').textContent"))
+            tag = page.js(card(s, "c.querySelector('[data-role=tag]') && "
+                               "c.querySelector('[data-role=tag]').textContent"))
             check('web/update/tag_as_info_says_%s' % os.path.basename(s),
                   tag == ('tag ' + i['tag'] if i.get('tag') else 'no tag'),
                   'page %r, info %r' % (tag, i))
