@@ -268,6 +268,12 @@ function refreshUpdateButton() {
   else if (!picked.size) why = 'Tick at least one device.';
   else if (busy.length) why = 'Wait: ' + busy.length + (busy.length === 1 ? ' ticked device is' : ' ticked devices are') + ' being worked on.';
   b.disabled = !!why;
+  const already = !why && [...picked].every((id) => devices.has(id) &&
+    devices.get(id).running && devices.get(id).running.version === image.version &&
+    devices.get(id).running.project === image.project);
+  if (already)
+    why = picked.size === 1 ? 'It already runs this version.'
+      : 'They all run this version already.';
   b.textContent = image && picked.size
     ? 'Update ' + picked.size + (picked.size === 1 ? ' device' : ' devices') +
       ' to ' + image.project + ' ' + image.version

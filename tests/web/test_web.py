@@ -425,6 +425,9 @@ def main():
         check('web/update/both_confirmed_on_page', ok,
               str([page.js(card(s, 'c.textContent')) for s in socks]))
         page.shot('3-updated.png')
+        why = page.js("document.getElementById('update-why').textContent")
+        check('web/update/button_says_already_there', why == 'They all run this version '
+              'already.' and not page.js("document.getElementById('update').disabled"), why)
         for s in socks:
             st = status(s)
             check('web/update/status_%s' % os.path.basename(s),
