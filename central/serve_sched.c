@@ -418,7 +418,7 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 	if ((r->code == BLEOTA_EXIT_REFUSED && strcmp(r->status, "BUSY")) ||
 	    r->code == BLEOTA_EXIT_BAD_IMAGE) {
 		d->pushing = false;
-		serve_settle(d, DS_REFUSED, msg);
+		serve_read_boot(d, DS_REFUSED, msg); /* e.g. PENDING_VERIFY */
 		return;
 	}
 	/* no connection, lost link, failed verification, killed: the device

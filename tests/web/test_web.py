@@ -28,11 +28,13 @@
 #                  sending (labelled as the gateway's check).
 #   web/desired:   a rule removed and one added on the page: the
 #                  configuration file and the device follow.
-#   web/rollback:  outside the page, dev2 gets an image it reboots into and
-#                  never confirms, then reboots again (the bootloader rolls
-#                  back); "Check now" on its card: the badge says "rolled
-#                  back" with the device's last_boot words, as `bleota
-#                  status` does.
+#   web/pending, web/rollback: outside the page, dev2 gets an image it
+#                  reboots into and does not confirm: "Check now" on its
+#                  card, the gateway's push of 2.0.0 is refused by the device
+#                  (PENDING_CONFIRM) and the badge is PENDING_VERIFY as
+#                  `bleota status` says; dev2 reboots again (the bootloader
+#                  rolls back); "Check now": the badge says "rolled back"
+#                  with the device's last_boot words, as `bleota status`.
 #   web/phone:     the page at 375 and 390 px width has no horizontal
 #                  scrolling.
 #   web/keyboard:  Tab reaches the file input first.
@@ -236,6 +238,16 @@ class Page:
 def card(sock, what):
     return "(() => { const c = document.querySelector('.card[data-id=\"unix:%s\"]'); " \
            "return c ? %s : null; })()" % (sock, what)
+
+
+def check_now(page, sock, what, cond, timeout=30):
+    """Press the card's "Check now" and wait until @cond (a JS expression
+    over the card `c`) is truthy: its value, or the card's text."""
+    page.js(card(sock, "c.querySelector('[data-role=check]').click()"))
+    try:
+        return page.wait(what, card(sock, cond), timeout)
+    except TimeoutError:
+        return page.js(card(sock, 'c.textContent'))
 
 
 def http(url, method='GET', data=None, headers=None):
@@ -504,14 +516,10 @@ def main():
               after.get('last_result') == 'WRONG_CHIP' and info_version(socks[0]) == '2.0.0',
               '%s -> %s' % (before, after))
         # the reconcile loop (desired state) refuses before sending
-        page.js(card(socks[0], "c.querySelector('[data-role=check]').click()"))
-        try:
-            msg = page.wait("the gateway's own refusal", card(socks[0],
-                            "c.dataset.state === 'refused' && "
-                            "c.querySelector('[data-role=message]').dataset.from === 'gateway' && "
-                            "c.querySelector('[data-role=message]').textContent"), 30)
-        except TimeoutError:
-            msg = page.js(card(socks[0], 'c.textContent'))
+        msg = check_now(page, socks[0], "the gateway's own refusal",
+                        "c.dataset.state === 'refused' && "
+                        "c.querySelector('[data-role=message]').dataset.from === 'gateway' && "
+                        "c.querySelector('[data-role=message]').textContent")
         pushes = [e for e in events(log, 'push') if e['device'] == 'unix:' + socks[0] and
                   e['version'] == '3.0.0']
         check('web/wrongchip/reconcile_refuses_before_sending',
@@ -539,26 +547,35 @@ def main():
               str(rules))
         page.shot('6-desired-edited.png')
 
-        # --- a rollback made outside the page: dev2 reboots into 3.0.0,
-        # never confirms it, reboots again; the bootloader goes back
+        # --- made outside the page: dev2 reboots into 3.0.0 and does not
+        # confirm it (PENDING_VERIFY); "Check now": the gateway sends its
+        # rule's 2.0.0, the device refuses (an image awaits confirmation)
+        # and the badge is the device's PENDING_VERIFY
         r = run(BLEOTA, 'push', '--json', '--reboot', 'unix:' + socks[1], img['v3'])
+        b = boot(socks[1])
+        seen = check_now(page, socks[1], 'the pending badge',
+                         "c.dataset.state === 'refused' && "
+                         "c.querySelector('[data-role=boot]') && "
+                         "c.querySelector('[data-role=boot]').textContent + ' ' + "
+                         "c.querySelector('[data-role=message]').dataset.status")
+        check('web/pending/badge_from_device_status', r.returncode == 0 and
+              b.get('state') == 'PENDING_VERIFY' and
+              seen == 'PENDING_VERIFY PENDING_CONFIRM', 'page %r, status %r' % (seen, b))
+        page.shot('7-pending-verify.png')
+        # ... it reboots again, never confirmed: the bootloader goes back
         r2 = run(BLEOTA, 'reboot', 'unix:' + socks[1])
         b = boot(socks[1])
         check('web/rollback/made', r.returncode == 0 and r2.returncode == 0 and
               b.get('version') == '2.0.0' and 'rejected' in b.get('last_boot', ''),
               r.stdout[-300:] + r.stderr + r2.stderr + str(b))
-        page.js(card(socks[1], "c.querySelector('[data-role=check]').click()"))
-        try:
-            badge = page.wait('the rolled back badge', card(socks[1],
-                              "c.dataset.state === 'in_sync' && "
-                              "c.querySelector('[data-role=boot]') && "
-                              "c.querySelector('[data-role=boot]').textContent === 'rolled back' && "
-                              "c.querySelector('[data-role=boot-text]').textContent"), 30)
-        except TimeoutError:
-            badge = page.js(card(socks[1], 'c.textContent'))
+        badge = check_now(page, socks[1], 'the rolled back badge',
+                          "c.dataset.state === 'in_sync' && "
+                          "c.querySelector('[data-role=boot]') && "
+                          "c.querySelector('[data-role=boot]').textContent === 'rolled back' && "
+                          "c.querySelector('[data-role=boot-text]').textContent")
         check('web/rollback/badge_from_device_status',
               b.get('last_boot', '?') in str(badge), 'page %r, status %r' % (badge, b))
-        page.shot('7-rolled-back.png')
+        page.shot('8-rolled-back.png')
 
         # --- a phone's screen
         for width in (375, 390):
