@@ -405,11 +405,11 @@ char *api_update(const void *body, size_t len, unsigned int *status,
 	/* the user chose this image for these devices: pre-flight warns,
 	 * the device decides (serve_firmware.c; the checks start from the
 	 * main loop, after this) */
-	for (i = 0; *status == 200 && i < json_array_get_length(ids); i++)
-		serve_set_str(
-			&serve_dev_find(json_array_get_string_element(ids, i))
-				 ->explicit_sha,
-			sha);
+	for (i = 0; *status == 200 && i < json_array_get_length(ids); i++) {
+		id = json_array_get_string_element(ids, i);
+		serve_set_str(&serve_dev_find(id)->explicit_sha, sha);
+		api_push(id, NULL); /* now, even if the rules did not change */
+	}
 	json_node_unref(doc);
 out:
 	g_free(img);

@@ -212,7 +212,7 @@ function deviceCard(d) {
   const problem = fitProblem(d);
   if (problem && picked.has(d.id) && !['refused', 'pushing'].includes(d.state))
     card.append(el('p', { class: 'msg warn', 'data-role': 'fit' }, '⚠ ' + problem));
-  if (d.warning)
+  if (d.warning && ['pushing', 'refused', 'failed'].includes(d.state)) // that push's
     card.append(el('p', { class: 'msg warn', 'data-role': 'warning' },
       '⚠ The gateway warned before sending: ' + d.warning.split(d.id).join(name)));
   const out = outcome(d);

@@ -525,6 +525,20 @@ def main():
         check('web/wrongchip/reconcile_refuses_before_sending',
               'wrong chip' in str(msg) and 'esp32s3' in str(msg) and len(pushes) == 1,
               '%s; pushes %d' % (msg, len(pushes)))
+        # Update again: an explicit order is sent again, the device refuses
+        page.js("document.getElementById('update').click()")
+        try:
+            again = page.wait('the second refusal', "(() => { const p = [...document"
+                              ".querySelectorAll('.card')].find(c => c.dataset.id === "
+                              "'unix:%s'); const m = p && p.querySelector("
+                              "'[data-role=message][data-from=device]'); return m && "
+                              "m.dataset.status; })()" % socks[0], 30)
+        except TimeoutError:
+            again = page.js(card(socks[0], 'c.textContent'))
+        pushes = [e for e in events(log, 'push') if e['device'] == 'unix:' + socks[0] and
+                  e['version'] == '3.0.0']
+        check('web/wrongchip/update_again_sends_again', again == 'WRONG_CHIP' and
+              len(pushes) == 2, '%s; pushes %d' % (again, len(pushes)))
 
         # --- the desired state edited on the page: remove dev1's rule, then
         # add one for it naming the uploaded v2 file
@@ -546,6 +560,9 @@ def main():
               rules[0]['version'] == '2.0.0' and rules[0]['sha256'] and len(rules) == 2,
               str(rules))
         page.shot('6-desired-edited.png')
+        stale = page.js(card(socks[0], "c.dataset.state + ' ' + "
+                             "!!c.querySelector('[data-role=warning],[data-role=message]')"))
+        check('web/desired/in_sync_card_without_old_refusal', stale == 'in_sync false', stale)
 
         # --- made outside the page: dev2 reboots into 3.0.0 and does not
         # confirm it (PENDING_VERIFY); "Check now": the gateway sends its
