@@ -43,24 +43,56 @@ static void key_list(char *out, size_t cap, const struct dev_info *i,
 	}
 }
 
+/*
+ * The version tag as a JSON member: ,"tag":"v1" or ,"tag":null (none
+ * stored); nothing at all when the device does not store tags (@stores).
+ */
+static void json_tag(char *out, size_t cap, const char *tag, bool stores)
+{
+	char esc[6 * OTA_INFO_TAG_MAX + 8]; /* json_escape() wants 7 spare */
+
+	out[0] = '\0';
+	if (!stores)
+		return;
+	if (!tag[0]) {
+		snprintf(out, cap, ",\"tag\":null");
+		return;
+	}
+	json_escape(esc, sizeof(esc), tag);
+	snprintf(out, cap, ",\"tag\":\"%s\"", esc);
+}
+
+/* The human line for a tag: its text, or what "no tag" means here. */
+static const char *tag_text(const char *tag, bool stores)
+{
+	if (!stores)
+		return "not stored (the device's firmware keeps no tags)";
+	if (!tag[0])
+		return "none (the running image was installed without a tag)";
+	return tty_text(tag);
+}
+
 static void print_info(const struct dev_info *i)
 {
 	char slot[16], size[32], esc[2][80], keys[256];
+	char tag[6 * OTA_INFO_TAG_MAX + 24];
+	bool stores = i->caps & OTA_CAP_TAG;
 
 	if (report_mode() == REPORT_JSON) {
 		json_escape(esc[0], sizeof(esc[0]), i->version);
 		json_escape(esc[1], sizeof(esc[1]), i->project);
 		key_list(keys, sizeof(keys), i, ",", "\"");
+		json_tag(tag, sizeof(tag), i->tag, stores);
 		printf("{\"event\":\"info\",\"protocol\":%u,\"chip\":\"%s\","
 		       "\"chip_id\":%u,\"running_slot\":%d,\"version\":\"%s\","
 		       "\"project\":\"%s\",\"secure_version\":%u,"
 		       "\"slot_size\":%u,\"rollback\":%s,\"max_value\":%u,"
-		       "\"signed_only\":%s,\"trusted_keys\":[%s]}\n",
+		       "\"signed_only\":%s,\"trusted_keys\":[%s]%s}\n",
 		       i->proto, ota_image_chip_name(i->chip_id), i->chip_id,
 		       i->slot, esc[0], esc[1], i->secure_version, i->slot_size,
 		       i->caps & OTA_CAP_ROLLBACK ? "true" : "false",
 		       i->max_value,
-		       i->caps & OTA_CAP_SIGNED ? "true" : "false", keys);
+		       i->caps & OTA_CAP_SIGNED ? "true" : "false", keys, tag);
 		return;
 	}
 	slot_name(slot, sizeof(slot), i->slot);
@@ -68,6 +100,7 @@ static void print_info(const struct dev_info *i)
 	printf("chip:            %s\n", ota_image_chip_name(i->chip_id));
 	printf("running:         %s %s (%s)\n", tty_text(i->project),
 	       tty_text(i->version), slot);
+	printf("version tag:     %s\n", tag_text(i->tag, stores));
 	printf("secure_version:  %u\n", i->secure_version);
 	printf("update slot:     %s\n", size);
 	printf("rollback:        %s\n", i->caps & OTA_CAP_ROLLBACK
@@ -91,20 +124,22 @@ static void print_info(const struct dev_info *i)
 
 static void print_status(const struct dev_status *s)
 {
-	char slot[16], esc[2][160];
+	char slot[16], esc[2][160], tag[6 * OTA_INFO_TAG_MAX + 24];
 
 	if (report_mode() == REPORT_JSON) {
 		json_escape(esc[0], sizeof(esc[0]), s->run_version);
 		json_escape(esc[1], sizeof(esc[1]), s->last_detail);
+		/* STATUS has no caps: "none" and "not stored" read alike */
+		json_tag(tag, sizeof(tag), s->tag, true);
 		printf("{\"event\":\"status\",\"running_slot\":%d,"
 		       "\"version\":\"%s\",\"state\":\"%s\","
 		       "\"other_state\":\"%s\",\"session\":\"%s\","
 		       "\"held\":%u,\"image_size\":%u,\"last_result\":\"%s\","
-		       "\"last_boot\":\"%s\"}\n",
+		       "\"last_boot\":\"%s\"%s}\n",
 		       s->run_slot, esc[0], ota_otadata_state_str(s->run_state),
 		       ota_otadata_state_str(s->other_state),
 		       ota_rx_state_name(s->rx_state), s->held, s->image_size,
-		       ota_status_name((uint8_t)s->last_status), esc[1]);
+		       ota_status_name((uint8_t)s->last_status), esc[1], tag);
 		return;
 	}
 	slot_name(slot, sizeof(slot), s->run_slot);
@@ -118,6 +153,7 @@ static void print_status(const struct dev_status *s)
 		printf("running:         %s %s, %s\n", slot,
 		       tty_text(s->run_version),
 		       ota_otadata_state_str(s->run_state));
+	printf("version tag:     %s\n", s->tag[0] ? tty_text(s->tag) : "none");
 	printf("other slot:      %s\n", ota_otadata_state_str(s->other_state));
 	if (s->has_session)
 		printf("update session:  %s, %u of %u bytes held\n",

@@ -39,6 +39,7 @@ static int parse_info(const uint8_t *buf, size_t len, struct dev_info *d)
 	d->caps = a.dev.caps;
 	d->nkeys = a.dev.n_trusted_keys;
 	memcpy(d->keys, a.dev.trusted_keys, sizeof(d->keys));
+	memcpy(d->tag, a.dev.run_tag, sizeof(d->tag));
 	return r;
 }
 
@@ -58,6 +59,7 @@ static int parse_status(const uint8_t *buf, size_t len, struct dev_status *d)
 	memcpy(d->run_version, a.dev.run_version, sizeof(d->run_version));
 	d->last_status = a.last_status;
 	snprintf(d->last_detail, sizeof(d->last_detail), "%s", a.dev.last_boot);
+	memcpy(d->tag, a.dev.run_tag, sizeof(d->tag));
 	return r;
 }
 
@@ -271,7 +273,7 @@ static int malformed(const char *device, const char *attr)
 
 int read_info(struct client *c, const char *device, struct dev_info *i)
 {
-	uint8_t buf[256];
+	uint8_t buf[OTA_ATTR_MAX_LEN];
 	size_t len;
 	int r = read_attr(c, device, OTA_ATTR_INFO, buf, &len);
 
@@ -282,7 +284,7 @@ int read_info(struct client *c, const char *device, struct dev_info *i)
 
 int read_status(struct client *c, const char *device, struct dev_status *s)
 {
-	uint8_t buf[256];
+	uint8_t buf[OTA_ATTR_MAX_LEN];
 	size_t len;
 	int r = read_attr(c, device, OTA_ATTR_STATUS, buf, &len);
 

@@ -31,6 +31,7 @@ struct dev_info {
 	unsigned int max_value;
 	uint8_t keys[OTA_INFO_MAX_KEYS][OTA_SHA256_LEN]; /* trusted keys */
 	unsigned int nkeys;
+	char tag[OTA_INFO_TAG_MAX + 1]; /* "" none (see caps & OTA_CAP_TAG) */
 };
 
 /* The STATUS attribute, as the CLI shows it. */
@@ -45,6 +46,7 @@ struct dev_status {
 	char run_version[33];
 	unsigned int last_status;
 	char last_detail[80];
+	char tag[OTA_INFO_TAG_MAX + 1]; /* running image's version tag */
 };
 
 /** slot_name() - "ota_N", or "no slot" for a negative @slot. */

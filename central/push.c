@@ -40,6 +40,7 @@ struct push {
 	struct ota_manifest m;
 	struct manifest_sig sig;
 	uint8_t flags;
+	const char *tag; /* --tag, or NULL */
 	bool reboot;
 	bool confirm;
 	unsigned int retries;
@@ -73,6 +74,10 @@ static void push_usage(FILE *fp)
 		"this image\n"
 		"  --fresh         start over instead of resuming a partial "
 		"upload\n"
+		"  --tag TAG       the version tag (1..128 bytes) the device "
+		"stores with the\n"
+		"                  image and reports while it runs "
+		"(bleota:fw_tag in NVS)\n"
 		"  --mtu N         use values of at most N-3 bytes "
 		"(23..517)\n"
 		"  --retries N     reconnect and resume up to N times after a "
@@ -266,6 +271,17 @@ static int push_attempt(struct push *p, bool *lost)
 		client_free(c);
 		return r;
 	}
+	if (p->tag && !(info.caps & OTA_CAP_TAG)) {
+		snprintf(fields, sizeof(fields),
+			 "%s: its firmware does not store version tags (no "
+			 "TAG capability in INFO)",
+			 p->device);
+		report_error(BLEOTA_EXIT_REFUSED, "NO_TAG", fields,
+			     "nothing was sent; push without --tag, or update "
+			     "the device's firmware to one that stores tags");
+		client_free(c);
+		return BLEOTA_EXIT_REFUSED;
+	}
 	if (!p->begun && !(p->flags & OTA_TX_F_FORCE)) {
 		r = pending_same(c, p, &info);
 		if (r) {
@@ -449,6 +465,7 @@ int cmd_push(int argc, char **argv)
 		{ "confirm", no_argument, NULL, 'c' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "fresh", no_argument, NULL, 'F' },
+		{ "tag", required_argument, NULL, 'T' },
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "retries", required_argument, NULL, 'R' },
 		{ "adapter", required_argument, NULL, 'i' },
@@ -491,6 +508,16 @@ int cmd_push(int argc, char **argv)
 			break;
 		case 'F':
 			p.flags |= OTA_TX_F_FRESH;
+			break;
+		case 'T':
+			if (!*optarg || strlen(optarg) > OTA_TAG_MAX) {
+				fprintf(stderr,
+					"bleota: --tag: use 1..%u bytes (leave "
+					"--tag out for an image without one)\n",
+					OTA_TAG_MAX);
+				return BLEOTA_EXIT_USAGE;
+			}
+			p.tag = optarg;
 			break;
 		case 'm':
 			v = strtoul(optarg, &end, 0);
@@ -542,6 +569,10 @@ int cmd_push(int argc, char **argv)
 	r = load_image(&p);
 	if (r)
 		goto out;
+	if (p.tag) {
+		p.m.tag = p.tag;
+		p.m.tag_len = (uint16_t)strlen(p.tag);
+	}
 
 	p.t0 = now_ms();
 	for (attempt = 0, busy = 0;; attempt++) {

@@ -11,11 +11,14 @@
  * --recheck, or for POST /api/push. serve_schedule() queues one run_schedule()
  * on the main loop, which starts every due device a slot allows.
  *
- * Comparison (provisional until devices store a version tag): a device
- * whose INFO carries "tag" is compared by tag; otherwise by the running
- * app's version string, and if that differs, by the firmware image's own
- * app version and project after download; a push answered SAME_AS_RUNNING
- * also means "already there".
+ * Comparison: a device that stores version tags (INFO caps TAG; `bleota
+ * info --json` then has "tag", a string or null for none) is compared by
+ * the tag of the image it runs with the rule's "version", and is pushed
+ * with --tag, so the tag it stores is the rule's. A device without tags is
+ * compared by the running app's version string, and if that differs, by
+ * the firmware image's own app version and project after download. A push
+ * answered SAME_AS_RUNNING means "already there" either way (with tags:
+ * the image, not the tag, which stays what it was: docs/serve.md).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -399,8 +402,15 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 	if (r->code == BLEOTA_EXIT_REFUSED &&
 	    !strcmp(r->status, "SAME_AS_RUNNING")) {
 		d->pushing = false;
-		snprintf(msg, sizeof(msg), "already runs this image (%s)",
-			 d->want_version);
+		if (d->info.has_tag)
+			snprintf(msg, sizeof(msg),
+				 "already runs this image (%s); its stored "
+				 "version tag stays \"%s\"",
+				 d->want_version, d->info.tag);
+		else
+			snprintf(msg, sizeof(msg),
+				 "already runs this image (%s)",
+				 d->want_version);
 		serve_settle(d, DS_IN_SYNC, msg);
 		return;
 	}

@@ -348,6 +348,8 @@ int ota_engine_boot(struct ota_engine *eng)
 	eng->running_desc_ok = true;
 	if (boot_raise_efuse(eng, slot))
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(EFUSE_IO));
+	/* bleota:fw_tag follows what runs; a failure is logged, boot stands */
+	eng_tag_sync(eng);
 	eng_log_with(eng, OTA_ENGINE_LOG_INFO, M_(BOOTING),
 		     .n = { (uint32_t)slot },
 		     .s = { eng->running_desc.version });
@@ -476,6 +478,8 @@ int ota_engine_confirm(struct ota_engine *eng)
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(EFUSE_IO));
 	eng_log(eng, OTA_ENGINE_LOG_INFO, M_(CONFIRM_DONE),
 		(uint32_t)eng->running);
+	/* written at boot already; again in case that write failed */
+	eng_tag_sync(eng);
 	eng_ok(eng);
 	return 0;
 err_io:

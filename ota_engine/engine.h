@@ -165,6 +165,9 @@ enum ota_engine_msg {
 	OTA_ENGINE_MSG_COMMITTED_AGAIN, /* s0 version */
 	OTA_ENGINE_MSG_BLOCK_RETRY,     /* n0 block */
 	OTA_ENGINE_MSG_ABORT_COMMITTED,
+	/* the version tag (tag.c) */
+	OTA_ENGINE_MSG_TAG_INVALID, /* longer than 128 or with a NUL */
+	OTA_ENGINE_MSG_TAG_IO,      /* n0: -errno of the NVS call */
 	OTA_ENGINE_MSG_COUNT
 };
 
@@ -577,5 +580,41 @@ const char *ota_engine_note_format(const struct ota_engine_note *n, char *buf,
  * overwrites. Host builds only.
  */
 const char *ota_engine_last_detail(const struct ota_engine *eng);
+
+/*
+ * The firmware version tag (tag.c, docs/ota-engine.md §16.6). The device
+ * keeps the tag of the image that runs in its nvs partition, as
+ * bleota:fw_tag, where firmware reads it with nvs_get_str(). Needs the
+ * first data/nvs partition (3 pages or more) and the journal partition;
+ * without them the calls below do nothing and there is no tag.
+ */
+#define OTA_ENGINE_TAG_MAX 128u
+
+/** True if this device stores version tags (INFO caps bit TAG). */
+bool ota_engine_has_tags(const struct ota_engine *eng);
+
+/**
+ * ota_engine_set_tag() - bind the version tag @tag (@len bytes, no NUL,
+ * not terminated; 0 = the image has no tag) to the session's image. Call
+ * after a successful ota_engine_begin*() (also after commit, for the same
+ * image again). Stored in NVS for the target slot together with the
+ * image's SHA-256; the tag counts once the slot's COMMIT record names that
+ * SHA-256, so a tag never outlives or precedes its image. A device without
+ * tag storage ignores it (0).
+ * Returns 0; -EPROTO (NO_SESSION); -EINVAL (BAD_MANIFEST: over 128 bytes
+ * or a NUL); NVS errors (FLASH_ERROR): -ENOSPC, -EIO, -EPROTO.
+ * Power loss: the running slot's tag is not touched.
+ */
+int ota_engine_set_tag(struct ota_engine *eng, const char *tag, size_t len);
+
+/**
+ * ota_engine_running_tag() - the tag of the image that runs into @out
+ * (NUL-terminated; "" when it has none: never pushed with a tag, factory
+ * or unknown). Also what ota_engine_boot() and ota_engine_confirm() store
+ * as bleota:fw_tag. Returns 0, -ENODEV (no tag storage: @out is ""),
+ * -EIO.
+ */
+int ota_engine_running_tag(struct ota_engine *eng,
+			   char out[OTA_ENGINE_TAG_MAX + 1]);
 
 #endif /* BLEOTA_OTA_ENGINE_ENGINE_H */

@@ -214,4 +214,14 @@ int eng_desc_vs_manifest(struct ota_engine *eng,
 int eng_last_failed(struct ota_engine *eng, uint8_t sha[OTA_SHA256_LEN],
 		    int *slot);
 
+/* tag.c */
+
+/**
+ * Store the running image's tag as bleota:fw_tag if it differs (nothing is
+ * written when it is already there, or when both are none). A failure is
+ * logged (TAG_IO) and returned; the caller's transition stands.
+ * 0, -EIO, -ENOSPC, -EPROTO.
+ */
+int eng_tag_sync(struct ota_engine *eng);
+
 #endif /* BLEOTA_OTA_ENGINE_ENGINE_PRIV_H */

@@ -153,6 +153,11 @@ static enum ota_status sink_begin(void *ctx, const struct ota_manifest *m,
 		*detail = refusal_detail(s, st);
 		return st;
 	}
+	/* the TAG (or none) goes with the image into its slot's NVS key */
+	if (ota_engine_set_tag(s->eng, m->tag, m->tag_len) < 0) {
+		*detail = (uint32_t)ota_engine_last_reason(s->eng);
+		return failed(s, OTA_ENGINE_CALL_BEGIN);
+	}
 	return OTA_STATUS_OK;
 }
 
@@ -277,6 +282,10 @@ static void sink_get_info(void *ctx, struct ota_dev_info *out)
 		memcpy(out->trusted_keys[i], cfg->trusted_key_digest[i],
 		       sizeof(out->trusted_keys[i]));
 	out->n_trusted_keys = (uint8_t)i;
+	if (ota_engine_has_tags(s->eng)) {
+		out->caps |= OTA_CAP_TAG;
+		ota_engine_running_tag(s->eng, out->run_tag);
+	}
 }
 
 /* Appends @str to the NUL-terminated @buf of @cap bytes. */
@@ -307,6 +316,7 @@ static void sink_get_status(void *ctx, struct ota_dev_status *out)
 	out->run_state = es.running_state;
 	out->other_state = es.other_state;
 	copy_field(out->run_version, es.running_version);
+	ota_engine_running_tag(s->eng, out->run_tag);
 	if (!es.has_last_invalid || es.last_invalid_slot < 0)
 		return;
 	/* "ota_N was rejected (...)", N < 16 */

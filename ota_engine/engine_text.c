@@ -243,6 +243,10 @@ static const char *const templates[OTA_ENGINE_MSG_COUNT] = {
 				       "for it again",
 	[OTA_ENGINE_MSG_ABORT_COMMITTED] = "abort after commit: the committed "
 					   "image still boots next",
+	[OTA_ENGINE_MSG_TAG_INVALID] = "the version tag is longer than 128 "
+				       "bytes or holds a NUL byte",
+	[OTA_ENGINE_MSG_TAG_IO] = "cannot store the version tag in the nvs "
+				  "partition (error -%0)",
 };
 
 static const char *const calls[] = {

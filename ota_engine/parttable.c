@@ -194,6 +194,11 @@ int ota_layout_add(struct ota_layout *l, const struct ota_part *p,
 		l->has_journal = true;
 		l->journal_off = p->offset;
 		l->journal_size = p->size;
+	} else if (p->type == OTA_PART_TYPE_DATA &&
+		   p->subtype == OTA_PART_SUBTYPE_DATA_NVS && !l->has_nvs) {
+		l->has_nvs = true;
+		l->nvs_off = p->offset;
+		l->nvs_size = p->size;
 	}
 	return 0;
 }

@@ -115,6 +115,8 @@ struct ota_layout {
 	bool has_otadata, has_factory, has_test, has_journal;
 	uint32_t otadata_off, factory_off, factory_size, test_off, test_size;
 	uint32_t journal_off, journal_size;
+	bool has_nvs; /* the first data/nvs partition (the version tag) */
+	uint32_t nvs_off, nvs_size;
 };
 
 /** Empty layout. */
@@ -122,7 +124,8 @@ void ota_layout_init(struct ota_layout *l);
 
 /**
  * Account one partition (as the bootloader does: app ota_N by subtype & 0xF,
- * one data/ota). Returns 0 or -EILSEQ with *@err (DUP, OTADATA_SIZE).
+ * one data/ota; the first data/nvs, as nvs_flash_init() takes the one
+ * labelled "nvs", which is first in ESP-IDF's layouts). Returns 0 or -EILSEQ with *@err (DUP, OTADATA_SIZE).
  */
 int ota_layout_add(struct ota_layout *l, const struct ota_part *p,
 		   enum ota_parttable_err *err);

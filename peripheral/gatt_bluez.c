@@ -43,6 +43,7 @@
 
 #include "host/hlog.h"
 #include "protocol/frame.h"
+#include "protocol/info.h"
 
 #define APP_PATH      "/org/bleota"
 #define SVC_PATH      APP_PATH "/service0"
@@ -441,7 +442,7 @@ static void chrc_method(GDBusConnection *conn, const char *sender,
 	(void)path;
 	(void)interface;
 	if (!strcmp(method, "ReadValue") && c->id == CHRC_INFO) {
-		uint8_t buf[256];
+		uint8_t buf[OTA_ATTR_MAX_LEN];
 		guint16 off = 0;
 		GVariant *opts;
 		int n;

@@ -60,6 +60,7 @@ static const struct field info_fields[] = {
 	INFO(OTA_INFO_RUN_SLOT, K_U8, ALWAYS, dev.run_slot),
 	FIELD(struct ota_info_attr, OTA_INFO_TRUSTED_KEYS, K_KEYS, IF_EMPTY,
 	      dev.trusted_keys, dev.n_trusted_keys),
+	INFO(OTA_INFO_RUN_TAG, K_STR, IF_EMPTY, dev.run_tag),
 };
 
 static const struct field status_fields[] = {
@@ -73,6 +74,7 @@ static const struct field status_fields[] = {
 	STAT(OTA_ST_OTHER_STATE, K_U32, ALWAYS, dev.other_state),
 	STAT(OTA_ST_RUN_VERSION, K_STR, ALWAYS, dev.run_version),
 	STAT(OTA_ST_LAST_DETAIL, K_STR, IF_EMPTY, dev.last_boot),
+	STAT(OTA_ST_RUN_TAG, K_STR, IF_EMPTY, dev.run_tag),
 };
 
 #define N_FIELDS(t) (sizeof(t) / sizeof((t)[0]))

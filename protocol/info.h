@@ -32,11 +32,20 @@ enum ota_info_tlv {
 	OTA_INFO_RUN_SLOT = 0x09,      /* u8 */
 	OTA_INFO_CAPS = 0x0a,          /* u32, OTA_CAP_* */
 	OTA_INFO_TRUSTED_KEYS = 0x0b,  /* n x 32: SHA-256 of trusted keys */
+	OTA_INFO_RUN_TAG = 0x0c,       /* string <= 128: running image's tag */
 };
 #define OTA_INFO_MAX_KEYS 3 /* trusted key digests INFO can list */
 #define OTA_CAP_RESUME    0x01
 #define OTA_CAP_ROLLBACK  0x02
 #define OTA_CAP_SIGNED    0x04
+#define OTA_CAP_TAG       0x10 /* stores the manifest's TAG (RUN_TAG) */
+#define OTA_INFO_TAG_MAX  128  /* characters of a version tag */
+/*
+ * Longest INFO or STATUS attribute a device sends (INFO with three key
+ * digests and a 128-character tag is 334 bytes; room is left for a few
+ * more fields). READ buffers on both sides are this size.
+ */
+#define OTA_ATTR_MAX_LEN  384
 
 /* STATUS attribute TLV types (session and boot state). */
 enum ota_status_tlv {
@@ -50,6 +59,7 @@ enum ota_status_tlv {
 	OTA_ST_OTHER_STATE = 0x08, /* u32 */
 	OTA_ST_LAST_STATUS = 0x09, /* u8: last session outcome */
 	OTA_ST_LAST_DETAIL = 0x0a, /* string: what happened at last boot */
+	OTA_ST_RUN_TAG = 0x0b,     /* string <= 128: running image's tag */
 };
 
 /* What the device reports about itself (INFO attribute). */
@@ -64,6 +74,8 @@ struct ota_dev_info {
 	/* digests of the signing keys the device trusts (INFO 0x0b) */
 	uint8_t trusted_keys[OTA_INFO_MAX_KEYS][32];
 	uint8_t n_trusted_keys;
+	/* the running image's version tag (INFO 0x0c); "" none or unknown */
+	char run_tag[OTA_INFO_TAG_MAX + 1];
 };
 
 /* Boot state (STATUS attribute); session fields are the receiver's own. */
@@ -73,6 +85,7 @@ struct ota_dev_status {
 	uint32_t other_state; /* the other OTA slot's entry state */
 	char run_version[33];
 	char last_boot[64]; /* e.g. "rolled back: new image not confirmed" */
+	char run_tag[OTA_INFO_TAG_MAX + 1]; /* as ota_dev_info's */
 };
 
 /* The INFO attribute: the sink's description plus the link's limits. */
@@ -96,7 +109,7 @@ struct ota_status_attr {
 
 /**
  * ota_info_encode() - @a as INFO TLVs into @buf, in the order of §6.1
- * (TRUSTED_KEYS only when there are any). Strings end at their NUL or at
+ * (TRUSTED_KEYS only when there are any, RUN_TAG only when not empty). Strings end at their NUL or at
  * their field's end.
  *
  * Return: the length, or -EMSGSIZE if @cap is too small.
@@ -114,7 +127,8 @@ int ota_info_decode(const uint8_t *buf, size_t len, struct ota_info_attr *a);
 
 /**
  * ota_status_attr_encode() - @a as STATUS TLVs, in the order of §6.2: the
- * session entries only with has_session, LAST_DETAIL only when non-empty.
+ * session entries only with has_session, LAST_DETAIL and RUN_TAG only when
+ * non-empty.
  *
  * Return: the length, or -EMSGSIZE if @cap is too small.
  */

@@ -13,11 +13,19 @@
 #include "protocol/stream.h"
 #include "protocol/tlv.h"
 
+/* A tag is stored as an NVS string: 1..128 bytes, none of them NUL. */
+static bool tag_ok(const void *tag, size_t len)
+{
+	return tag && len >= 1 && len <= OTA_TAG_MAX && !memchr(tag, '\0', len);
+}
+
 int ota_manifest_encode(uint8_t *buf, size_t cap, const struct ota_manifest *m)
 {
 	struct ota_tlv_writer w = { .buf = buf, .cap = cap };
 
 	if (strlen(m->version) > 32 || strlen(m->project) > 32)
+		return -EINVAL;
+	if (m->tag_len && !tag_ok(m->tag, m->tag_len))
 		return -EINVAL;
 	ota_tlv_put_u32(&w, OTA_TLV_IMAGE_SIZE, m->image_size);
 	ota_tlv_put(&w, OTA_TLV_SHA256, m->sha256, sizeof(m->sha256));
@@ -29,6 +37,8 @@ int ota_manifest_encode(uint8_t *buf, size_t cap, const struct ota_manifest *m)
 		ota_tlv_put_u16(&w, OTA_TLV_CHIP_ID, m->chip_id);
 	if (m->has_secure_version)
 		ota_tlv_put_u32(&w, OTA_TLV_SECURE_VERSION, m->secure_version);
+	if (m->tag_len)
+		ota_tlv_put(&w, OTA_TLV_TAG, m->tag, m->tag_len);
 	if (m->sig_len) {
 		if (m->sig_len != OTA_SIG_BLOCK_LEN || !m->sig)
 			return -EINVAL;
@@ -94,6 +104,12 @@ int ota_manifest_decode(const uint8_t *buf, size_t len,
 				return -EBADMSG;
 			out->secure_version = ota_get_le32(val);
 			out->has_secure_version = true;
+			break;
+		case OTA_TLV_TAG:
+			if (!tag_ok(val, vlen))
+				return -EBADMSG;
+			out->tag = (const char *)val;
+			out->tag_len = vlen;
 			break;
 		case OTA_TLV_SIGNATURE:
 			if (vlen != OTA_SIG_BLOCK_LEN || out->sig)

@@ -539,7 +539,7 @@ int ota_rx_read_attr(struct ota_rx *rx, uint8_t attr, uint8_t *buf, size_t cap)
  */
 static void handle_read(struct ota_rx *rx, const struct ota_msg *msg)
 {
-	uint8_t tlv[256];
+	uint8_t tlv[OTA_ATTR_MAX_LEN];
 	uint16_t off;
 	int n;
 
@@ -574,7 +574,7 @@ static void handle_read(struct ota_rx *rx, const struct ota_msg *msg)
 
 static int poll_read(struct ota_rx *rx, uint8_t *buf, size_t cap)
 {
-	uint8_t tlv[256];
+	uint8_t tlv[OTA_ATTR_MAX_LEN];
 	size_t room, n, max = cap < rx->cfg.max_value ? cap : rx->cfg.max_value;
 	int total;
 

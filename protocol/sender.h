@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "protocol/frame.h"
+#include "protocol/info.h"
 #include "protocol/manifest.h"
 #include "protocol/status.h"
 #include "protocol/stream.h"
@@ -106,7 +107,7 @@ struct ota_tx {
 	size_t manifest_len;
 	size_t manifest_sent;
 	uint8_t read_attr;
-	uint8_t readbuf[256];
+	uint8_t readbuf[OTA_ATTR_MAX_LEN];
 	size_t read_len;
 	size_t read_total;
 

@@ -41,6 +41,8 @@ struct world {
 	uint8_t sha1[32], sha2[32];
 	unsigned long cuts_plain, cuts_torn, countdown_runs;
 	unsigned long by_resume, by_retry, by_force, by_confirm, by_none;
+	bool tagged; /* v1 runs tagged "one", v2 is pushed tagged "two" */
+	unsigned long tag_checks;
 };
 
 static struct world w;
@@ -76,6 +78,7 @@ struct scenario {
 	phase_fn phase[MAX_PHASES];
 	unsigned int nphases;
 	void (*complete)(struct world *w); /* after a cut: finish the job */
+	bool tagged;
 };
 
 /* Puts the starting flash back, rewriting only the 64 KiB that differ. */
@@ -125,6 +128,29 @@ static int run_phase(struct world *wd, phase_fn fn)
 	return rc;
 }
 
+/*
+ * Tagged scenarios: the tag the device reports and bleota:fw_tag in NVS
+ * (what firmware's nvs_get_str() reads) are those of the image that runs.
+ */
+static void check_tag(struct world *wd, const char *version, const char *what)
+{
+	const char *want = !strcmp(version, "1.0.0") ? "one" : "two";
+	char run[OTA_ENGINE_TAG_MAX + 1], nvs[OTA_ENGINE_TAG_MAX + 1];
+	int rc;
+
+	if (!wd->tagged)
+		return;
+	rc = ota_engine_running_tag(&wd->d.eng, run);
+	if (rc || strcmp(run, want))
+		fail_msg("%s: runs %s, reports tag '%s' (%d), want '%s'", what,
+			 version, run, rc, want);
+	rc = dev_fw_tag(&wd->d, nvs, sizeof(nvs));
+	if (rc || strcmp(nvs, want))
+		fail_msg("%s: runs %s, bleota:fw_tag '%s' (%d), want '%s'",
+			 what, version, rc ? "" : nvs, rc, want);
+	wd->tag_checks++;
+}
+
 /* After a reboot: the running image must be v1 or v2, bytes included. */
 static void check_boots_valid(struct world *wd, const char *what)
 {
@@ -149,6 +175,7 @@ static void check_boots_valid(struct world *wd, const char *what)
 	} else {
 		fail_msg("%s: runs unknown '%s'", what, st.running_version);
 	}
+	check_tag(wd, st.running_version, what);
 }
 
 static void expect_final(struct world *wd, const char *version, uint32_t state,
@@ -163,6 +190,7 @@ static void expect_final(struct world *wd, const char *version, uint32_t state,
 			 st.running_version,
 			 ota_otadata_state_str(st.running_state), version,
 			 ota_otadata_state_str(state));
+	check_tag(wd, st.running_version, what);
 }
 
 /* ---- scenario A: update v1 -> v2, reboot, confirm ---- */
@@ -202,7 +230,8 @@ static void complete_update(struct world *wd)
 				 ota_engine_reason_name(
 					 ota_engine_last_reason(&wd->d.eng)),
 				 ota_engine_last_detail(&wd->d.eng));
-		assert_int_equal(dev_power_on(&wd->d), 1);
+		/* tagged: v1 runs from ota_1, so v2 goes to ota_0 */
+		assert_int_equal(dev_power_on(&wd->d), wd->tagged ? 0 : 1);
 		assert_int_equal(ota_engine_status(&wd->d.eng, &st), 0);
 	}
 	assert_string_equal(st.running_version, "2.0.0");
@@ -265,6 +294,30 @@ static int prep_full_log(struct world *wd)
 	return wd->d.eng.jr.log_next == 60 ? 0 : -1;
 }
 
+/*
+ * ---- scenarios D, E: A and B with version tags: v1 runs from ota_1
+ * tagged "one" (pushed, booted, confirmed), v2 is pushed tagged "two" ----
+ */
+
+static int prep_tagged(struct world *wd)
+{
+	if (prep_update(wd))
+		return -1;
+	wd->d.tag = "one";
+	if (dev_update(&wd->d, wd->v1, wd->v1_len, OTA_ENGINE_FORCE) ||
+	    dev_power_on(&wd->d) != 1 || ota_engine_confirm(&wd->d.eng))
+		return -1;
+	wd->d.tag = "two";
+	return 0;
+}
+
+static int prep_tagged_rollback(struct world *wd)
+{
+	if (prep_tagged(wd))
+		return -1;
+	return dev_update(&wd->d, wd->v2, wd->v2_len, 0);
+}
+
 static const struct scenario scenarios[] = {
 	{ "update+commit+boot+confirm",
 	  prep_update,
@@ -281,6 +334,18 @@ static const struct scenario scenarios[] = {
 	  { ph_rollback, ph_nothing },
 	  2,
 	  complete_rollback },
+	{ "tagged update+commit+boot+confirm",
+	  prep_tagged,
+	  { ph_update, ph_confirm, ph_nothing },
+	  3,
+	  complete_update,
+	  true },
+	{ "tagged boot+rollback+boot",
+	  prep_tagged_rollback,
+	  { ph_rollback, ph_nothing },
+	  2,
+	  complete_rollback,
+	  true },
 };
 
 static void run_scenario(const struct scenario *sc)
@@ -290,6 +355,7 @@ static void run_scenario(const struct scenario *sc)
 	uint64_t i;
 	int torn;
 
+	w.tagged = sc->tagged;
 	assert_int_equal(sc->prepare(&w), 0);
 	dev_power_off(&w.d);
 	free(w.golden);
@@ -356,6 +422,18 @@ static void test_powercut_rollback(void **state)
 {
 	(void)state;
 	run_scenario(&scenarios[2]);
+}
+
+static void test_powercut_tag_update(void **state)
+{
+	(void)state;
+	run_scenario(&scenarios[3]);
+}
+
+static void test_powercut_tag_rollback(void **state)
+{
+	(void)state;
+	run_scenario(&scenarios[4]);
 }
 
 static void use_images(uint8_t mmu_page_log2);
@@ -458,6 +536,8 @@ static int group_teardown(void **state)
 	(void)state;
 	printf("power cut: %lu cut points covered (%lu plain + %lu torn)\n",
 	       w.cuts_plain + w.cuts_torn, w.cuts_plain, w.cuts_torn);
+	printf("power cut: %lu tag checks (reported and bleota:fw_tag)\n",
+	       w.tag_checks);
 	printf("power cut: update completed by resume %lu, fresh retry %lu, "
 	       "forced retry %lu; then confirm %lu, already valid %lu\n",
 	       w.by_resume, w.by_retry, w.by_force, w.by_confirm, w.by_none);
@@ -480,6 +560,10 @@ int main(int argc, char **argv)
 		  NULL, NULL },
 		{ "/countdown/update", test_countdown_update, NULL, NULL,
 		  NULL },
+		{ "/powercut/tag/update-commit-boot-confirm",
+		  test_powercut_tag_update, NULL, NULL, NULL },
+		{ "/powercut/tag/boot-rollback-boot",
+		  test_powercut_tag_rollback, NULL, NULL, NULL },
 	};
 
 	/* -t PATTERN runs a subset, e.g. -t '/countdown/update' */

@@ -345,6 +345,88 @@ static void test_reboot_without_confirm_rolls_back(void **state)
 	assert_string_equal(v.running_version, "1.0.0");
 }
 
+/*
+ * push --tag: the device stores the tag with the image and reports the
+ * tag of what runs (info, status, their JSON, bleota:fw_tag in NVS): none
+ * before, the new one on the trial boot, none again after a reboot
+ * without confirm, the new one once confirmed.
+ */
+static void test_tag(void **state)
+{
+	struct fx *f = *state;
+	char long_tag[130];
+
+	e2e_flash(f->flash, sizeof(f->flash), "tag.flash", &f->v1);
+	e2e_periph_start(&f->per, f->flash, "tag", "");
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock),
+		0);
+	assert_non_null(strstr(f->out, "version tag:     none (the running "
+				       "image was installed without a tag)"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "info --json unix:%s", f->per.sock),
+			 0);
+	assert_non_null(strstr(f->out, ",\"tag\":null}"));
+
+	/* usage: 1..128 bytes */
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "push --tag '' unix:%s %s", f->per.sock,
+				    f->v2.path),
+			 2);
+	assert_non_null(strstr(f->out, "--tag: use 1..128 bytes"));
+	memset(long_tag, 'x', 129);
+	long_tag[129] = '\0';
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "push --tag %s unix:%s %s", long_tag,
+				    f->per.sock, f->v2.path),
+			 2);
+
+	/* the trial boot runs the tagged image */
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "push --reboot --tag build-42 unix:%s %s",
+				    f->per.sock, f->v2.path),
+			 0);
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "status unix:%s",
+				    f->per.sock),
+			 0);
+	assert_non_null(strstr(f->out, "PENDING_VERIFY"));
+	assert_non_null(strstr(f->out, "version tag:     build-42"));
+	/* not confirmed: the old image, and no tag, again */
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "reboot unix:%s",
+				    f->per.sock),
+			 0);
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "status --json unix:%s", f->per.sock),
+			 0);
+	assert_non_null(strstr(f->out, "\"version\":\"1.0.0\""));
+	assert_non_null(strstr(f->out, ",\"tag\":null}"));
+
+	/* confirmed: the tag stays, quotes and all */
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "push --confirm --force --tag 'v2 \"rc\"' "
+				    "unix:%s %s",
+				    f->per.sock, f->v2.path),
+			 0);
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "info --json unix:%s", f->per.sock),
+			 0);
+	assert_non_null(strstr(f->out, ",\"tag\":\"v2 \\\"rc\\\"\"}"));
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out), "reboot unix:%s",
+				    f->per.sock),
+			 0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "info unix:%s", f->per.sock),
+		0);
+	assert_non_null(strstr(f->out, "version tag:     v2 \"rc\""));
+	e2e_periph_stop(&f->per);
+	/* where firmware reads it: bleota:fw_tag in the nvs partition */
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "flash info %s", f->flash),
+		0);
+	assert_non_null(strstr(f->out, "firmware version tag (bleota:fw_tag)"));
+	assert_non_null(strstr(f->out, "v2 \\\"rc\\\""));
+}
+
 static void test_confirm_keeps_new_image(void **state)
 {
 	struct fx *f = *state;
@@ -541,6 +623,7 @@ int main(void)
 		T("/push/confirm-keeps-new-image",
 		  test_confirm_keeps_new_image),
 		T("/push/rollback-command", test_rollback_command),
+		T("/push/tag", test_tag),
 		T("/push/usage-and-connect-errors",
 		  test_usage_and_connect_errors),
 	};

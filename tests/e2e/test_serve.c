@@ -6,9 +6,11 @@
  * HTTP, a desired-state file, and the gateway as a child process observed
  * through its --json event lines and its HTTP API.
  *
- * Version comparison is provisional in this phase (docs/serve.md): the
- * devices report no version tag yet, so "runs version X" is read back as
- * the running app's version from `bleota info --json`.
+ * The devices store version tags (INFO caps TAG): the gateway compares
+ * the tag of what runs with the rule's "version" and pushes with --tag, so
+ * "runs version X" is read back from each device twice: the tag `bleota
+ * info --json` reports and bleota:fw_tag in its flash's nvs partition
+ * (`bleota flash info`), where firmware reads it with nvs_get_str().
  *
  * Waits are on events, bounded; nothing asserts on elapsed time.
  */
@@ -469,6 +471,33 @@ static void assert_runs(int i, const char *version)
 }
 
 /*
+ * Device @i stores the version tag @tag (NULL: none) for the image it
+ * runs: in INFO, and as bleota:fw_tag in the nvs partition of its flash.
+ */
+static void assert_tag(int i, const char *tag)
+{
+	char out[16384], want[200];
+
+	assert_int_equal(e2e_bleota(out, sizeof(out), "info --json unix:%s",
+				    fx.per[i].sock),
+			 0);
+	if (tag)
+		snprintf(want, sizeof(want), ",\"tag\":\"%s\"}", tag);
+	else
+		snprintf(want, sizeof(want), ",\"tag\":null}");
+	assert_non_null(strstr(out, want));
+	assert_int_equal(
+		e2e_bleota(out, sizeof(out), "flash info %s", fx.flash[i]), 0);
+	if (tag) {
+		snprintf(want, sizeof(want),
+			 "firmware version tag (bleota:fw_tag): \"%s\"", tag);
+		assert_non_null(strstr(out, want));
+	} else {
+		assert_null(strstr(out, "bleota:fw_tag  str  \""));
+	}
+}
+
+/*
  * The whole story: all to A (the esp32s3 is refused, the others go on);
  * the file changes to B; the gateway is killed in the middle and started
  * again, and the pushes resume; the API shows the fleet; versions read
@@ -496,6 +525,10 @@ static void test_serve_fleet_a_then_b_with_restart(void **state)
 	assert_int_equal(f.state[NDEV - 1], REFUSED);
 	assert_non_null(strstr(f.message[NDEV - 1], "wrong chip"));
 	assert_non_null(strstr(f.message[NDEV - 1], "esp32s3"));
+	/* the tags the devices stored: A's, none on the refused one */
+	for (i = 0; i < NDEV - 1; i++)
+		assert_tag(i, "1.1.0");
+	assert_tag(NDEV - 1, NULL);
 
 	/* 2. the API: devices, desired state, events, per-device push */
 	assert_int_equal(api(base, "/api/devices", NULL, NULL, body), 200);
@@ -562,9 +595,12 @@ static void test_serve_fleet_a_then_b_with_restart(void **state)
 	assert_int_equal(bgproc_stop(&g, SIGTERM), 0);
 
 	/* 6. read back from the devices themselves */
-	for (i = 0; i < NDEV - 1; i++)
+	for (i = 0; i < NDEV - 1; i++) {
 		assert_runs(i, "2.0.0");
+		assert_tag(i, "2.0.0");
+	}
 	assert_runs(NDEV - 1, "1.0.0");
+	assert_tag(NDEV - 1, NULL);
 	g_string_free(body, TRUE);
 }
 
@@ -760,8 +796,9 @@ static void test_serve_scanned_devices(void **state)
 	print_message("device operations run:\n%s", log);
 	assert_non_null(strstr(log, "scan --adapter hci7"));
 	assert_non_null(strstr(log, "scan --adapter hci8"));
-	assert_non_null(strstr(log, "--adapter hci7 --json --confirm "
-				    "AA:BB:CC:DD:EE:02"));
+	/* the devices store tags: pushed with the rule's version as tag */
+	assert_non_null(strstr(log, "--adapter hci7 --json --confirm --tag "
+				    "1.1.0 AA:BB:CC:DD:EE:02"));
 	g_free(log);
 	assert_runs(0, "1.1.0");
 	assert_runs(1, "1.1.0");
@@ -913,14 +950,16 @@ static void test_serve_confirms_pending_image(void **state)
 	bool confirming = false;
 
 	(void)state;
+	/* pushed with the desired version's tag: it runs that version */
 	assert_int_equal(e2e_bleota(out, sizeof(out),
-				    "push --reboot unix:%s %s", fx.per[0].sock,
-				    fx.b.path),
+				    "push --reboot --tag 2.0.0 unix:%s %s",
+				    fx.per[0].sock, fx.b.path),
 			 0);
 	assert_int_equal(e2e_bleota(out, sizeof(out), "status --json unix:%s",
 				    fx.per[0].sock),
 			 0);
 	assert_non_null(strstr(out, "\"state\":\"PENDING_VERIFY\""));
+	assert_non_null(strstr(out, "\"tag\":\"2.0.0\""));
 	tmpdir_path(cfg, sizeof(cfg), "pending.json");
 	snprintf(line, sizeof(line),
 		 "{\"devices\": [{\"match\": \"unix:%s\", \"file\": \"%s\", "
@@ -939,6 +978,7 @@ static void test_serve_confirms_pending_image(void **state)
 			 0);
 	assert_non_null(strstr(out, "\"state\":\"VALID\""));
 	assert_runs(0, "2.0.0");
+	assert_tag(0, "2.0.0");
 }
 
 /* SIGHUP makes a URL-configured gateway poll now (here: --poll is a day). */

@@ -6,6 +6,7 @@
  */
 #include "tests/harness/device.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "common/crc32.h"
 #include "ota_engine/crypto.h"
 #include "ota_engine/image.h"
+#include "ota_engine/nvs.h"
 #include "tests/harness/tmpdir.h"
 
 static void die(const char *what)
@@ -153,6 +155,8 @@ int dev_update(struct dev *d, const uint8_t *img, size_t len,
 
 	dev_manifest(img, len, &m);
 	rc = ota_engine_begin(&d->eng, &m, flags);
+	if (!rc && d->tag)
+		rc = ota_engine_set_tag(&d->eng, d->tag, strlen(d->tag));
 	if (!rc)
 		rc = dev_send_blocks(d, img, len, OTA_ENGINE_BLOCK_SIZE);
 	if (!rc)
@@ -160,6 +164,20 @@ int dev_update(struct dev *d, const uint8_t *img, size_t len,
 	if (!rc)
 		rc = ota_engine_commit(&d->eng);
 	return rc;
+}
+
+int dev_fw_tag(struct dev *d, char *buf, size_t cap)
+{
+	const struct ota_layout *l = &d->eng.layout;
+	struct ota_nvs_part p = { .flash = d->cfg.flash,
+				  .flash_ctx = d->f,
+				  .off = l->nvs_off,
+				  .size = l->nvs_size };
+
+	if (!l->has_nvs)
+		return -ENODEV;
+	return ota_nvs_get_str(&p, OTA_NVS_TAG_NAMESPACE, OTA_NVS_TAG_KEY, buf,
+			       cap, NULL);
 }
 
 uint8_t *dev_snapshot(struct dev *d)

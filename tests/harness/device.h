@@ -23,6 +23,8 @@ struct dev {
 	struct ota_flash_file *f;
 	struct ota_engine eng;
 	struct ota_engine_cfg cfg;
+	/* dev_update(): ota_engine_set_tag() after begin; NULL: not called */
+	const char *tag;
 };
 
 /**
@@ -57,6 +59,13 @@ int dev_send_blocks(struct dev *d, const uint8_t *img, size_t len,
 /** begin(@flags) + dev_send_blocks + finish + commit. */
 int dev_update(struct dev *d, const uint8_t *img, size_t len,
 	       unsigned int flags);
+
+/**
+ * bleota:fw_tag as stored in the nvs partition (read with the NVS reader,
+ * as firmware's nvs_get_str() would) into @buf. Needs the device on.
+ * Returns 0, -ENOENT (no tag stored), or the reader's error.
+ */
+int dev_fw_tag(struct dev *d, char *buf, size_t cap);
 
 /** Whole flash file contents (malloc'd) for unchanged-state checks. */
 uint8_t *dev_snapshot(struct dev *d);

@@ -61,7 +61,7 @@ nvs_objs=$(ls "$out"/ota_engine_nvs.o "$out"/ota_engine_nvs_write.o \
 if [ -n "$nvs_objs" ]; then
 	# shellcheck disable=SC2046,SC2086
 	set -- $(${CROSS}size -t $nvs_objs | tail -1)
-	echo "   of which ota_engine/nvs.c + nvs_write.c (NVS version tag, not in 2/2b):" \
+	echo "   of which ota_engine/nvs.c + nvs_write.c (NVS version tag; in 2b/2c, not in 2):" \
 		".text $1 .data $2 .bss $3"
 fi
 

@@ -718,22 +718,28 @@ static void test_no_resume_and_abort(void **state)
 	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
 }
 
-static void test_fallback_over_corrupt_slot(void **state)
+/* Power off and overwrite 64 bytes inside ota_1's image with zeros. */
+static void break_ota1(struct fx *fx)
 {
-	struct fx *fx = *state;
-	struct ota_engine_status st;
-	uint8_t junk[64];
+	uint8_t junk[64] = { 0 };
 	FILE *fp;
 
-	assert_int_equal(dev_power_on(&fx->d), 0);
-	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
 	dev_power_off(&fx->d);
-	memset(junk, 0, sizeof(junk));
 	fp = fopen(fx->d.path, "r+b");
 	assert_non_null(fp);
 	fseek(fp, 0x110000 + 0x2000, SEEK_SET);
 	fwrite(junk, 1, sizeof(junk), fp);
 	fclose(fp);
+}
+
+static void test_fallback_over_corrupt_slot(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_status st;
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	break_ota1(fx);
 	/* otadata says ota_1, its image is broken: ota_0 runs, otadata kept */
 	assert_int_equal(dev_power_on(&fx->d), 0);
 	assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
@@ -949,6 +955,209 @@ static void test_note_words(void **state)
 			    "block 3: CRC 0x000000ab, expected 0xdeadbeef");
 }
 
+/* ---- the version tag (tag.c) ---- */
+
+/* What runs, what INFO reports and what bleota:fw_tag holds agree. */
+static void expect_tag(struct fx *fx, const char *tag)
+{
+	char run[OTA_ENGINE_TAG_MAX + 1], nvs[OTA_ENGINE_TAG_MAX + 1];
+	int rc;
+
+	assert_int_equal(ota_engine_running_tag(&fx->d.eng, run), 0);
+	assert_string_equal(run, tag);
+	rc = dev_fw_tag(&fx->d, nvs, sizeof(nvs));
+	if (rc == -ENOENT && !tag[0])
+		return; /* never stored, and none to store */
+	assert_int_equal(rc, 0);
+	assert_string_equal(nvs, tag);
+}
+
+/* Push @img tagged @tag, boot it (in @slot) and confirm it. */
+static void installed(struct fx *fx, const uint8_t *img, size_t len,
+		      const char *tag, unsigned int flags, int slot)
+{
+	fx->d.tag = tag;
+	assert_int_equal(dev_update(&fx->d, img, len, flags), 0);
+	assert_int_equal(dev_power_on(&fx->d), slot);
+	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
+	expect_tag(fx, tag);
+}
+
+static void test_tag_update_confirm(void **state)
+{
+	struct fx *fx = *state;
+	char nvs[OTA_ENGINE_TAG_MAX + 1];
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_true(ota_engine_has_tags(&fx->d.eng));
+	/* a flashed image has no tag, and nothing is written for it */
+	expect_tag(fx, "");
+	assert_int_equal(dev_fw_tag(&fx->d, nvs, sizeof(nvs)), -ENOENT);
+	fx->d.tag = "v2.0.0+build.7";
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	/* committed, not running yet: still the old image's (none) */
+	expect_tag(fx, "");
+	assert_int_equal(dev_fw_tag(&fx->d, nvs, sizeof(nvs)), -ENOENT);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	expect_tag(fx, "v2.0.0+build.7");
+	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
+	expect_tag(fx, "v2.0.0+build.7");
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	expect_tag(fx, "v2.0.0+build.7");
+	/* a 128-character tag, back into ota_0 */
+	{
+		static char longest[OTA_ENGINE_TAG_MAX + 1];
+
+		memset(longest, 'x', OTA_ENGINE_TAG_MAX);
+		fx->d.tag = longest;
+		assert_int_equal(dev_update(&fx->d, fx->v1, fx->v1_len, 0), 0);
+		expect_tag(fx, "v2.0.0+build.7");
+		assert_int_equal(dev_power_on(&fx->d), 0);
+		assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
+		expect_tag(fx, longest);
+	}
+}
+
+/* Not confirmed, rolled back: the old image's tag comes back with it. */
+static void test_tag_reverted(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+	size_t len;
+	uint8_t *v3 = mk("3.0.0", 1, 33, ESP_CORRUPT_NONE, &len);
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	installed(fx, fx->v2, fx->v2_len, "two", 0, 1);
+
+	/* reboot without confirm: ABORTED, ota_1 runs again */
+	fx->d.tag = "three";
+	assert_int_equal(dev_update(&fx->d, v3, len, 0), 0);
+	expect_tag(fx, "two");
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	expect_running(fx, 0, "3.0.0", OTA_IMG_PENDING_VERIFY);
+	expect_tag(fx, "three");
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	expect_running(fx, 1, "2.0.0", OTA_IMG_VALID);
+	expect_tag(fx, "two");
+
+	/* rollback from the trial boot */
+	assert_int_equal(dev_update(&fx->d, v3, len, OTA_ENGINE_FORCE), 0);
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	expect_tag(fx, "three");
+	assert_int_equal(ota_engine_rollback(&fx->d.eng), 0);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	expect_tag(fx, "two");
+
+	/* refused BEGINs and bad tags change nothing */
+	dev_manifest(fx->v2, fx->v2_len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), -EALREADY);
+	assert_int_equal(ota_engine_set_tag(&fx->d.eng, "x", 1), -EPROTO);
+	dev_manifest(v3, len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, OTA_ENGINE_FORCE), 0);
+	{
+		char big[OTA_ENGINE_TAG_MAX + 1];
+
+		memset(big, 'b', sizeof(big));
+		assert_int_equal(
+			ota_engine_set_tag(&fx->d.eng, big, sizeof(big)),
+			-EINVAL);
+		assert_int_equal(ota_engine_last_reason(&fx->d.eng),
+				 OTA_ENGINE_REASON_BAD_MANIFEST);
+		assert_int_equal(ota_engine_set_tag(&fx->d.eng, "a\0b", 3),
+				 -EINVAL);
+	}
+	assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	expect_tag(fx, "two");
+	free(v3);
+}
+
+/* An image pushed without a tag runs with none: the old tag is erased. */
+static void test_tag_untagged_push(void **state)
+{
+	struct fx *fx = *state;
+	char nvs[OTA_ENGINE_TAG_MAX + 1];
+
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	installed(fx, fx->v2, fx->v2_len, "two", 0, 1);
+	/* the same image (same SHA-256) once more, now without a tag */
+	fx->d.tag = "";
+	assert_int_equal(
+		dev_update(&fx->d, fx->v2, fx->v2_len, OTA_ENGINE_FORCE), 0);
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	expect_tag(fx, "");
+	/* stored as an empty string: nvs_get_str() finds "", not NOT_FOUND */
+	assert_int_equal(dev_fw_tag(&fx->d, nvs, sizeof(nvs)), 0);
+	assert_string_equal(nvs, "");
+}
+
+/* Rollback disabled: the image is valid once it boots (UNDEFINED). */
+static void test_tag_rollback_disabled(void **state)
+{
+	struct fx *fx = *state;
+
+	fx->d.cfg.rollback_disabled = true;
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	fx->d.tag = "two";
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	expect_tag(fx, "");
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	expect_running(fx, 1, "2.0.0", OTA_IMG_UNDEFINED);
+	expect_tag(fx, "two");
+}
+
+/*
+ * The tag is bound to the image's SHA-256: a slot whose BEGIN stored a new
+ * tag but which still holds an older image (here: booted by the
+ * bootloader's walk because the selected slot is broken) reports no tag,
+ * never the new one; with its COMMIT record the tag counts.
+ */
+static void test_tag_bound_to_image(void **state)
+{
+	struct fx *fx = *state;
+	struct ota_engine_manifest m;
+	size_t len;
+	uint8_t *v3 = mk("3.0.0", 1, 33, ESP_CORRUPT_NONE, &len);
+
+	/* ota_1 "two", then ota_0 "one", then ota_1 "two-b": all confirmed */
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	installed(fx, fx->v2, fx->v2_len, "two", 0, 1);
+	installed(fx, fx->v1, fx->v1_len, "one", 0, 0);
+	installed(fx, fx->v2, fx->v2_len, "two-b", OTA_ENGINE_FORCE, 1);
+	/* v3 begun for ota_0 with its tag, nothing written: v1 is there */
+	dev_manifest(v3, len, &m);
+	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
+	assert_int_equal(ota_engine_set_tag(&fx->d.eng, "three", 5), 0);
+	assert_int_equal(ota_engine_abort(&fx->d.eng), 0);
+	expect_tag(fx, "two-b");
+	break_ota1(fx);
+	/* ota_1 is broken: the walk boots v1 in ota_0, which is not v3 */
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	expect_running(fx, 0, "1.0.0", OTA_IMG_UNDEFINED);
+	expect_tag(fx, "");
+	free(v3);
+}
+
+/* Without an nvs partition there are no tags, and a tag is dropped. */
+static void test_tag_no_nvs(void **state)
+{
+	static const char csv[] = "otadata, data, ota, 0xd000, 0x2000\n"
+				  "ota_0, app, ota_0, 0x10000, 1M\n"
+				  "ota_1, app, ota_1, , 1M\n"
+				  "otajournal, 0x40, 0x00, , 0x4000\n";
+	struct fx *fx = *state;
+	char run[OTA_ENGINE_TAG_MAX + 1];
+
+	dev_create(&fx->d, "nonvs.bin", csv, fx->v1, fx->v1_len);
+	assert_int_equal(dev_power_on(&fx->d), 0);
+	assert_false(ota_engine_has_tags(&fx->d.eng));
+	fx->d.tag = "two";
+	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
+	assert_int_equal(dev_power_on(&fx->d), 1);
+	assert_int_equal(ota_engine_running_tag(&fx->d.eng, run), -ENODEV);
+	assert_string_equal(run, "");
+}
+
 int main(void)
 {
 #define T(name, fn)                             \
@@ -985,6 +1194,12 @@ int main(void)
 		T("/engine/finish/hash-once", test_finish_hash_once),
 		T("/engine/begin/receiver-policy", test_begin_receiver_policy),
 		T("/engine/notes/words", test_note_words),
+		T("/engine/tag/update-confirm", test_tag_update_confirm),
+		T("/engine/tag/reverted", test_tag_reverted),
+		T("/engine/tag/untagged-push", test_tag_untagged_push),
+		T("/engine/tag/rollback-disabled", test_tag_rollback_disabled),
+		T("/engine/tag/no-nvs", test_tag_no_nvs),
+		T("/engine/tag/bound-to-image", test_tag_bound_to_image),
 	};
 	int rc = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 

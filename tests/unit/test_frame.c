@@ -493,6 +493,87 @@ static void test_manifest_skips_unknown(void **state)
 	assert_false(m.has_chip_id);
 }
 
+/* IMAGE_SIZE 4096 and a SHA256 as TLVs into @buf; their length. */
+static size_t required_tlvs(uint8_t *buf)
+{
+	size_t n = 0;
+
+	buf[n++] = OTA_TLV_IMAGE_SIZE;
+	buf[n++] = 4;
+	ota_put_le32(buf + n, 4096);
+	n += 4;
+	buf[n++] = OTA_TLV_SHA256;
+	buf[n++] = 32;
+	memset(buf + n, 7, 32);
+	n += 32;
+	return n;
+}
+
+/* TAG (0x07): 1..128 bytes, no NUL; decoded, it points into the TLVs. */
+static void test_manifest_tag(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+		bool nul;
+		int enc, dec;
+	} cases[] = {
+		{ "one byte", 1, false, 0, 0 },
+		{ "128 bytes", 128, false, 0, 0 },
+		{ "129 bytes", 129, false, -EINVAL, -EBADMSG },
+		{ "nul inside", 10, true, -EINVAL, -EBADMSG },
+	};
+	char tag[200];
+	uint8_t buf[OTA_MANIFEST_MAX], bad;
+	struct ota_manifest m, d;
+	size_t i, n;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		print_message("case %s\n", cases[i].name);
+		memset(tag, 'a' + (int)i, sizeof(tag));
+		if (cases[i].nul)
+			tag[4] = '\0';
+		memset(&m, 0, sizeof(m));
+		m.image_size = 4096;
+		m.tag = tag;
+		m.tag_len = (uint16_t)cases[i].len;
+		rc = ota_manifest_encode(buf, sizeof(buf), &m);
+		if (cases[i].enc) {
+			assert_int_equal(rc, cases[i].enc);
+		} else {
+			/* size, sha256, then the tag */
+			assert_int_equal(rc, 6 + 34 + 2 + (int)cases[i].len);
+			assert_int_equal(buf[40], OTA_TLV_TAG);
+		}
+		/* the decoder, on hand-made TLVs */
+		n = required_tlvs(buf);
+		buf[n++] = OTA_TLV_TAG;
+		buf[n++] = (uint8_t)cases[i].len;
+		memcpy(buf + n, tag, cases[i].len);
+		n += cases[i].len;
+		rc = ota_manifest_decode(buf, n, &d, &bad);
+		assert_int_equal(rc, cases[i].dec);
+		if (rc) {
+			assert_int_equal(bad, OTA_TLV_TAG);
+			continue;
+		}
+		assert_int_equal(d.tag_len, cases[i].len);
+		assert_ptr_equal(d.tag, buf + n - cases[i].len);
+		assert_memory_equal(d.tag, tag, cases[i].len);
+	}
+	/* an empty TAG is refused (none is said by leaving it out) */
+	n = required_tlvs(buf);
+	buf[n++] = OTA_TLV_TAG;
+	buf[n++] = 0;
+	assert_int_equal(ota_manifest_decode(buf, n, &d, &bad), -EBADMSG);
+	/* and without a TAG there is none */
+	assert_int_equal(ota_manifest_decode(buf, n - 2, &d, &bad), 0);
+	assert_null(d.tag);
+	assert_int_equal(d.tag_len, 0);
+}
+
 static void test_tlv_writer_overflow(void **state)
 {
 	uint8_t buf[8];
@@ -552,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_rejects),
 		cmocka_unit_test(test_manifest_signature),
 		cmocka_unit_test(test_manifest_skips_unknown),
+		cmocka_unit_test(test_manifest_tag),
 		cmocka_unit_test(test_tlv_writer_overflow),
 		cmocka_unit_test(test_status_table),
 	};

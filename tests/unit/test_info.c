@@ -281,6 +281,62 @@ static void test_keys_beyond_max(void **state)
 	assert_int_equal(a.dev.trusted_keys[2][31], 0xa2);
 }
 
+/*
+ * RUN_TAG (INFO 0x0c, STATUS 0x0b): sent last, only when there is a tag,
+ * and the longest attributes (three key digests, a 128-character tag, the
+ * longest boot detail) still fit OTA_ATTR_MAX_LEN, the READ buffers' size.
+ */
+static void test_run_tag(void **state)
+{
+	struct ota_info_attr a, b;
+	struct ota_status_attr s, t;
+	uint8_t buf[OTA_ATTR_MAX_LEN];
+	int n, k;
+
+	(void)state;
+	sample_info(&a);
+	strcpy(a.dev.run_tag, "v1.2.3-rc1");
+	a.dev.caps |= OTA_CAP_TAG;
+	n = ota_info_encode(buf, sizeof(buf), &a);
+	assert_int_equal(n, sizeof(info_bytes) + 2 + 10);
+	assert_int_equal(buf[sizeof(info_bytes)], OTA_INFO_RUN_TAG);
+	assert_int_equal(buf[sizeof(info_bytes) + 1], 10);
+	assert_memory_equal(buf + sizeof(info_bytes) + 2, "v1.2.3-rc1", 10);
+	assert_int_equal(ota_info_decode(buf, (size_t)n, &b), 0);
+	assert_string_equal(b.dev.run_tag, "v1.2.3-rc1");
+	assert_memory_equal(&a, &b, sizeof(a));
+
+	/* the longest INFO */
+	for (k = 0; k < OTA_INFO_MAX_KEYS; k++)
+		memset(a.dev.trusted_keys[k], 0xb0 + k, 32);
+	a.dev.n_trusted_keys = OTA_INFO_MAX_KEYS;
+	memset(a.dev.run_version, 'v', 32);
+	memset(a.dev.run_project, 'p', 32);
+	memset(a.dev.run_tag, 't', OTA_INFO_TAG_MAX);
+	a.dev.run_tag[OTA_INFO_TAG_MAX] = '\0';
+	n = ota_info_encode(buf, sizeof(buf), &a);
+	assert_true(n > 256); /* what the READ buffers held before */
+	assert_int_equal(ota_info_decode(buf, (size_t)n, &b), 0);
+	assert_int_equal(strlen(b.dev.run_tag), OTA_INFO_TAG_MAX);
+	assert_memory_equal(&a, &b, sizeof(a));
+
+	sample_status(&s);
+	memset(s.dev.run_version, 'v', 32);
+	memset(s.dev.last_boot, 'd', sizeof(s.dev.last_boot) - 1);
+	memset(s.dev.run_tag, 't', OTA_INFO_TAG_MAX);
+	n = ota_status_attr_encode(buf, sizeof(buf), &s);
+	assert_true(n > 0);
+	assert_int_equal(buf[n - 2 - OTA_INFO_TAG_MAX], OTA_ST_RUN_TAG);
+	assert_int_equal(ota_status_attr_decode(buf, (size_t)n, &t), 0);
+	assert_memory_equal(&s, &t, sizeof(s));
+	/* no tag: no entry, read back as "" */
+	sample_status(&s);
+	n = ota_status_attr_encode(buf, sizeof(buf), &s);
+	assert_int_equal(n, sizeof(status_bytes));
+	assert_int_equal(ota_status_attr_decode(buf, (size_t)n, &t), 0);
+	assert_string_equal(t.dev.run_tag, "");
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -294,6 +350,7 @@ int main(void)
 		{ "/info/decode/bad", test_decode_bad, NULL, NULL, NULL },
 		{ "/info/decode/keys-beyond-max", test_keys_beyond_max, NULL,
 		  NULL, NULL },
+		{ "/info/run-tag", test_run_tag, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests_name("info", tests, NULL, NULL);

@@ -54,6 +54,36 @@ static void test_two_ota_builtin(void **state)
 	assert_true(l.has_journal);
 	assert_int_equal(l.journal_off, 0x210000);
 	assert_int_equal(l.journal_size, 0x4000);
+	/* the nvs partition, where the version tag lives */
+	assert_true(l.has_nvs);
+	assert_int_equal(l.nvs_off, 0x9000);
+	assert_int_equal(l.nvs_size, 0x4000);
+}
+
+/* Two data/nvs partitions: the first one holds the tag; none: no tag. */
+static void test_nvs_first(void **state)
+{
+	static const char two_nvs[] =
+		"nvs,      data, nvs,   0x9000,  0x4000,\n"
+		"otadata,  data, ota,   0xd000,  0x2000,\n"
+		"ota_0,    app,  ota_0, 0x10000, 1M,\n"
+		"nvs_keys, data, nvs,   0x110000, 0x3000,\n";
+	static const char no_nvs[] = "otadata,  data, ota,   0xd000,  0x2000,\n"
+				     "ota_0,    app,  ota_0, 0x10000, 1M,\n";
+	uint8_t bin[OTA_PARTTABLE_MAX_LEN];
+	struct ota_layout l;
+
+	(void)state;
+	build(two_nvs, bin, true);
+	assert_int_equal(
+		ota_parttable_parse(bin, sizeof(bin), CHIP_4M, &l, NULL), 0);
+	assert_true(l.has_nvs);
+	assert_int_equal(l.nvs_off, 0x9000);
+	assert_int_equal(l.nvs_size, 0x4000);
+	build(no_nvs, bin, true);
+	assert_int_equal(
+		ota_parttable_parse(bin, sizeof(bin), CHIP_4M, &l, NULL), 0);
+	assert_false(l.has_nvs);
 }
 
 /* partitions_two_ota.csv from ESP-IDF, offsets left to the tool */
@@ -474,6 +504,8 @@ int main(void)
 	static const struct CMUnitTest tests[] = {
 		{ "/parttable/layout/two-ota-builtin", test_two_ota_builtin,
 		  NULL, NULL, NULL },
+		{ "/parttable/layout/nvs-first", test_nvs_first, NULL, NULL,
+		  NULL },
 		{ "/parttable/csv/auto-offsets", test_csv_auto_offsets, NULL,
 		  NULL, NULL },
 		{ "/parttable/csv/numbers-vars-flags", test_csv_numbers, NULL,

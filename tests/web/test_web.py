@@ -274,12 +274,13 @@ def main():
         img[name] = os.path.join(W, 'blinky-%s.bin' % name)
         r = run(MKIMAGE, '--project', 'blinky', *args, img[name])
         assert r.returncode == 0, r.stderr
-    # a signing key: dev2 trusts it; 2.0.0 and the never-confirmed 3.0.0
-    # are signed with it
+    # a signing key: dev2 trusts it; 1.0.0 (so that a gateway that compares
+    # version tags can send it to dev2, which answers SAME_AS_RUNNING), 2.0.0
+    # and the never-confirmed 3.0.0 are signed with it
     key = os.path.join(W, 'key.pem')
     r = run('openssl', 'ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key)
     assert r.returncode == 0, r.stderr
-    for name in ('v2', 'v3'):
+    for name in ('v1', 'v2', 'v3'):
         signed = os.path.join(W, 'blinky-%s-signed.bin' % name)
         r = run(BLEOTA, 'image', 'sign', '--key', key, img[name], signed)
         assert r.returncode == 0, r.stderr
