@@ -411,7 +411,7 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 			snprintf(msg, sizeof(msg),
 				 "already runs this image (%s)",
 				 d->want_version);
-		serve_settle(d, DS_IN_SYNC, msg);
+		serve_read_boot(d, DS_IN_SYNC, msg);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "%s%s%s%s", r->message,

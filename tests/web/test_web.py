@@ -365,6 +365,11 @@ def main():
         page.size(1100, 800)
         page.goto(url)
         page.wait('two device cards', "document.querySelectorAll('.card').length === 2")
+        badges = page.js("[...document.querySelectorAll('.card')].map(c => "
+                         "c.querySelector('[data-role=boot]') ? "
+                         "c.querySelector('[data-role=boot]').textContent : '')")
+        check('web/start/boot_badges_as_status_says', badges ==
+              [boot(s).get('state') for s in socks] == ['VALID', 'VALID'], str(badges))
         page.shot('1-start.png')
         page.size(1100, 800)
 
