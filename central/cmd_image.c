@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "central/commands.h"
+#include "central/imagecheck.h"
 #include "central/report.h"
 #include "host/fileutil.h"
 #include "host/imgsign.h"
@@ -79,8 +80,8 @@ static void hex(char *out, const uint8_t *b, size_t n)
 		sprintf(out + 2 * i, "%02x", b[i]);
 }
 
-/* A short hint of what to do for each error. */
-static const char *advice(enum ota_image_err e)
+/* A short hint of what to do for each error (imagecheck.h). */
+const char *image_advice(enum ota_image_err e)
 {
 	switch (e) {
 	case OTA_IMAGE_OK:
@@ -116,27 +117,15 @@ static const char *spi_mode(uint8_t m)
 	return m < 6 ? names[m] : "unknown";
 }
 
-/* One signature block of a file, checked against the file itself. */
-struct sig_result {
-	struct ota_sigblock b;
-	bool present;
-	bool digest_ok;
-	int verify; /* ota_sigblock_verify() */
-};
-
-static bool sig_ok(const struct sig_result *r)
+bool image_sig_ok(const struct image_sig *r)
 {
 	return r->present && !r->b.err && r->digest_ok && !r->verify;
 }
 
-/*
- * Parse the signature sector after the image as IDF finds it and check
- * each block against the digest of the signed region. Returns the number
- * of present (non-erased) block slots.
- */
-static unsigned int check_sigs(const uint8_t *buf, size_t len,
-			       uint32_t image_len,
-			       struct sig_result r[OTA_SIGBLOCK_MAX])
+/* The signature sector as IDF finds it (imagecheck.h). */
+unsigned int image_check_sigs(const uint8_t *buf, size_t len,
+			      uint32_t image_len,
+			      struct image_sig r[OTA_SIGBLOCK_MAX])
 {
 	uint32_t at = ota_sigblock_sector_offset(image_len);
 	struct ota_sigblock b[OTA_SIGBLOCK_MAX];
@@ -166,7 +155,7 @@ static unsigned int check_sigs(const uint8_t *buf, size_t len,
 	return n;
 }
 
-static const char *sig_problem(const struct sig_result *r)
+const char *image_sig_problem(const struct image_sig *r)
 {
 	if (r->b.err)
 		return ota_sigblock_strerror(r->b.err);
@@ -181,11 +170,11 @@ static const char *sig_problem(const struct sig_result *r)
 
 static void print_sigs(const uint8_t *buf, size_t len, uint32_t image_len)
 {
-	struct sig_result r[OTA_SIGBLOCK_MAX];
+	struct image_sig r[OTA_SIGBLOCK_MAX];
 	char kd[65];
 	unsigned int i;
 
-	if (!check_sigs(buf, len, image_len, r)) {
+	if (!image_check_sigs(buf, len, image_len, r)) {
 		printf("signature:       none\n");
 		return;
 	}
@@ -196,13 +185,14 @@ static void print_sigs(const uint8_t *buf, size_t len, uint32_t image_len)
 			continue;
 		if (r[i].b.err) {
 			printf("  block %u:       INVALID: %s\n", i,
-			       sig_problem(&r[i]));
+			       image_sig_problem(&r[i]));
 			continue;
 		}
 		hex(kd, r[i].b.key_digest, OTA_SHA256_LEN);
 		printf("  block %u:       %s, key digest %s (%s%s)\n", i,
 		       ota_sig_scheme_name(r[i].b.scheme), kd,
-		       sig_ok(&r[i]) ? "" : "INVALID: ", sig_problem(&r[i]));
+		       image_sig_ok(&r[i]) ? "" : "INVALID: ",
+		       image_sig_problem(&r[i]));
 	}
 }
 
@@ -373,7 +363,7 @@ out:
 static int verify_key(const char *path, const uint8_t *buf, size_t len,
 		      uint32_t image_len, const char *key)
 {
-	struct sig_result r[OTA_SIGBLOCK_MAX];
+	struct image_sig r[OTA_SIGBLOCK_MAX];
 	uint8_t digest[OTA_SHA256_LEN];
 	mbedtls_pk_context pk;
 	const char *why = "no signature block is made with this key";
@@ -383,7 +373,7 @@ static int verify_key(const char *path, const uint8_t *buf, size_t len,
 	mbedtls_pk_init(&pk);
 	if (load_keys(&pk, &key, 1, false) || imgsign_key_digest(&pk, digest))
 		goto out;
-	if (!check_sigs(buf, len, image_len, r)) {
+	if (!image_check_sigs(buf, len, image_len, r)) {
 		fprintf(stderr,
 			"bleota: %s: not signed (no signature sector "
 			"at 0x%06x)\n",
@@ -394,7 +384,7 @@ static int verify_key(const char *path, const uint8_t *buf, size_t len,
 		if (!r[i].present || r[i].b.err ||
 		    memcmp(r[i].b.key_digest, digest, sizeof(digest)))
 			continue;
-		if (sig_ok(&r[i])) {
+		if (image_sig_ok(&r[i])) {
 			printf("%s: signature block %u (%s) verifies with "
 			       "%s\n",
 			       path, i, ota_sig_scheme_name(r[i].b.scheme),
@@ -402,7 +392,7 @@ static int verify_key(const char *path, const uint8_t *buf, size_t len,
 			rc = 0;
 			goto out;
 		}
-		why = sig_problem(&r[i]);
+		why = image_sig_problem(&r[i]);
 	}
 	fprintf(stderr, "bleota: %s: %s: %s\n", path, key, why);
 out:
@@ -499,7 +489,7 @@ int cmd_image(int argc, char **argv)
 	} else if (rc) {
 		fprintf(stderr, "bleota: %s: %s: %s\n", path,
 			ota_image_describe(&v, text, sizeof(text)),
-			advice(v.err));
+			image_advice(v.err));
 	} else if (nkeys) {
 		rc = verify_key(path, buf, len, v.info.image_len, keys[0]);
 	} else {

@@ -13,6 +13,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "central/imagecheck.h"
 #include "central/manifest.h"
 #include "ota_engine/image.h"
 #include "central/serve_priv.h"
@@ -127,12 +128,15 @@ static char *upload_path(const char *sha)
 	return g_build_filename(serve_gw.cache_dir, "sha256", sha, NULL);
 }
 
-/* The facts `bleota image info` shows, as JSON. */
-static void image_facts(JsonBuilder *b, const struct ota_manifest *m,
-			const struct manifest_sig *sig, size_t len)
+/* The facts `bleota image info` shows, as JSON: the signature blocks as
+ * its image_check_sigs() checks them against the file. */
+static void image_facts(JsonBuilder *b, const struct ota_image_verify *v,
+			const struct ota_manifest *m, const uint8_t *img,
+			size_t len)
 {
+	struct image_sig r[OTA_SIGBLOCK_MAX];
 	char kd[2 * OTA_SHA256_LEN + 1];
-	unsigned int i, j;
+	unsigned int i, j, n;
 
 	serve_ev_int(b, "size", (gint64)len);
 	serve_ev_str(b, "project", m->project);
@@ -140,22 +144,28 @@ static void image_facts(JsonBuilder *b, const struct ota_manifest *m,
 	serve_ev_str(b, "chip",
 		     m->has_chip_id ? ota_image_chip_name(m->chip_id) : NULL);
 	serve_ev_int(b, "secure_version", m->secure_version);
+	n = image_check_sigs(img, len, v->info.image_len, r);
+	serve_ev_int(b, "signature_sector",
+		     n ? ota_sigblock_sector_offset(v->info.image_len) : 0);
 	json_builder_set_member_name(b, "signatures");
 	json_builder_begin_array(b);
-	for (i = 0; sig->region && i < OTA_SIGBLOCK_MAX; i++) {
-		const struct ota_sigblock *k = &sig->blk[i];
+	for (i = 0; i < OTA_SIGBLOCK_MAX; i++) {
+		const struct image_sig *k = &r[i];
 
-		if (k->err == OTA_SIGBLOCK_ERR_ABSENT)
+		if (!k->present)
 			continue;
 		json_builder_begin_object(b);
 		serve_ev_int(b, "block", i);
 		serve_ev_str(b, "scheme",
-			     k->err ? NULL : ota_sig_scheme_name(k->scheme));
+			     k->b.err ? NULL
+				      : ota_sig_scheme_name(k->b.scheme));
 		for (j = 0; j < OTA_SHA256_LEN; j++)
-			sprintf(kd + 2 * j, "%02x", k->key_digest[j]);
-		serve_ev_str(b, "key_digest", k->err ? NULL : kd);
+			sprintf(kd + 2 * j, "%02x", k->b.key_digest[j]);
+		serve_ev_str(b, "key_digest", k->b.err ? NULL : kd);
+		json_builder_set_member_name(b, "valid");
+		json_builder_add_boolean_value(b, image_sig_ok(k));
 		serve_ev_str(b, "problem",
-			     k->err ? ota_sigblock_strerror(k->err) : NULL);
+			     image_sig_ok(k) ? NULL : image_sig_problem(k));
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -164,6 +174,7 @@ static void image_facts(JsonBuilder *b, const struct ota_manifest *m,
 char *api_upload(const void *body, size_t len, unsigned int *status,
 		 void *user_data)
 {
+	struct ota_image_verify v;
 	struct ota_manifest m;
 	struct manifest_sig sig;
 	char msg[700], *sha, *path, *s;
@@ -173,7 +184,7 @@ char *api_upload(const void *body, size_t len, unsigned int *status,
 	(void)user_data;
 	if (!len)
 		return api_error(status, 400, "the file is empty");
-	if (serve_image_problem(body, len, "the file", &m, &sig, msg,
+	if (serve_image_problem(body, len, "the file", &v, &m, &sig, msg,
 				sizeof(msg)))
 		return api_error(status, 422, msg);
 	sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256, body, len);
@@ -193,7 +204,7 @@ char *api_upload(const void *body, size_t len, unsigned int *status,
 	json_builder_begin_object(b);
 	serve_ev_str(b, "sha256", sha);
 	serve_ev_str(b, "file", path);
-	image_facts(b, &m, &sig, len);
+	image_facts(b, &v, &m, body, len);
 	json_builder_end_object(b);
 	s = serve_builder_text(b);
 	g_object_unref(b);
@@ -297,7 +308,9 @@ static bool in_array(JsonArray *ids, const char *id)
 /*
  * {"sha256": HEX, "devices": [ID, ...], "version": TAG (optional)}: the
  * desired state gets, first, one rule per device naming the uploaded file;
- * the rules that named exactly these devices go.
+ * the rules that named exactly these devices go. The image is sent to
+ * these devices even if pre-flight expects a refusal (a warning then):
+ * the outcome is the device's answer.
  */
 char *api_update(const void *body, size_t len, unsigned int *status,
 		 void *user_data)
@@ -306,6 +319,7 @@ char *api_update(const void *body, size_t len, unsigned int *status,
 	JsonObject *o, *root, *rule;
 	JsonArray *ids, *old, *rules;
 	const char *sha, *version, *id, *match;
+	struct ota_image_verify v;
 	struct ota_manifest m;
 	struct manifest_sig sig;
 	char msg[700], *path = NULL, *s = NULL;
@@ -345,7 +359,7 @@ char *api_update(const void *body, size_t len, unsigned int *status,
 			      "first");
 		goto out;
 	}
-	if (serve_image_problem(img, ilen, "the file", &m, &sig, msg,
+	if (serve_image_problem(img, ilen, "the file", &v, &m, &sig, msg,
 				sizeof(msg))) {
 		s = api_error(status, 422, msg);
 		goto out;
@@ -388,6 +402,14 @@ char *api_update(const void *body, size_t len, unsigned int *status,
 	}
 	json_object_set_array_member(root, "devices", rules);
 	s = write_desired(doc, status);
+	/* the user chose this image for these devices: pre-flight warns,
+	 * the device decides (serve_firmware.c; the checks start from the
+	 * main loop, after this) */
+	for (i = 0; *status == 200 && i < json_array_get_length(ids); i++) {
+		id = json_array_get_string_element(ids, i);
+		serve_set_str(&serve_dev_find(id)->explicit_sha, sha);
+		api_push(id, NULL); /* now, even if the rules did not change */
+	}
 	json_node_unref(doc);
 out:
 	g_free(img);

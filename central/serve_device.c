@@ -78,6 +78,29 @@ static void copy(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src);
 }
 
+/* INFO's "signed_only" and "trusted_keys" (hex digests). */
+static void info_keys(struct serve_dev_info *i, JsonObject *o)
+{
+	JsonNode *n = json_object_get_member(o, "trusted_keys");
+	JsonArray *a =
+		n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+	guint k;
+
+	n = json_object_get_member(o, "signed_only");
+	i->signed_only = n && JSON_NODE_HOLDS_VALUE(n) &&
+			 json_node_get_value_type(n) == G_TYPE_BOOLEAN &&
+			 json_node_get_boolean(n);
+	i->nkeys = 0;
+	for (k = 0; a && k < json_array_get_length(a) && i->nkeys < 3; k++) {
+		JsonNode *e = json_array_get_element(a, k);
+
+		if (JSON_NODE_HOLDS_VALUE(e) &&
+		    json_node_get_value_type(e) == G_TYPE_STRING)
+			copy(i->keys[i->nkeys++], sizeof(i->keys[0]),
+			     json_node_get_string(e));
+	}
+}
+
 static void handle_line(struct serve_op *op, const char *line)
 {
 	struct serve_dev_event ev = { 0 };
@@ -103,10 +126,17 @@ static void handle_line(struct serve_op *op, const char *line)
 		/* the stored version tag, once devices report one */
 		r->info.has_tag = json_object_has_member(o, "tag");
 		copy(r->info.tag, sizeof(r->info.tag), str_member(o, "tag"));
+		info_keys(&r->info, o);
 		goto out;
 	}
 	if (!strcmp(name, "status")) {
 		copy(r->state, sizeof(r->state), str_member(o, "state"));
+		copy(r->last_boot, sizeof(r->last_boot),
+		     str_member(o, "last_boot"));
+		copy(r->run_version, sizeof(r->run_version),
+		     str_member(o, "version"));
+		r->has_run_tag = json_object_has_member(o, "tag");
+		copy(r->run_tag, sizeof(r->run_tag), str_member(o, "tag"));
 		goto out;
 	}
 	if (!strcmp(name, "device")) {

@@ -32,6 +32,9 @@ struct serve_dev_info {
 	bool has_tag;
 	uint32_t slot_size;
 	int running_slot;
+	bool signed_only;   /* accepts only signed images */
+	unsigned int nkeys; /* trusted key digests listed (INFO 0x0b) */
+	char keys[3][65];   /* each in hex */
 };
 
 /* How an operation ended. */
@@ -46,6 +49,10 @@ struct serve_dev_result {
 	char state[24];  /* otadata state: after confirm, or from status */
 	bool confirmed;
 	struct serve_dev_info info; /* info: what was read */
+	char last_boot[64];         /* status: the last_boot detail ("" none) */
+	char run_version[33];       /* status: the running app's version */
+	char run_tag[129];          /* status: its stored version tag, if any */
+	bool has_run_tag;
 };
 
 /* One event line of a push: "progress" (bytes, total), "resumed" (bytes =

@@ -88,6 +88,7 @@ void G_GNUC_PRINTF(3, 4)
 static void device_json(JsonBuilder *b, const struct device *d)
 {
 	gint64 now = g_get_monotonic_time();
+	unsigned int k;
 
 	json_builder_begin_object(b);
 	serve_ev_str(b, "id", d->id);
@@ -103,6 +104,13 @@ static void device_json(JsonBuilder *b, const struct device *d)
 		serve_ev_str(b, "chip", d->info.chip);
 		serve_ev_int(b, "slot_size", d->info.slot_size);
 		serve_ev_str(b, "tag", d->info.has_tag ? d->info.tag : NULL);
+		json_builder_set_member_name(b, "signed_only");
+		json_builder_add_boolean_value(b, d->info.signed_only);
+		json_builder_set_member_name(b, "trusted_keys");
+		json_builder_begin_array(b);
+		for (k = 0; k < d->info.nkeys; k++)
+			json_builder_add_string_value(b, d->info.keys[k]);
+		json_builder_end_array(b);
 		json_builder_end_object(b);
 	} else {
 		json_builder_add_null_value(b);
@@ -120,6 +128,11 @@ static void device_json(JsonBuilder *b, const struct device *d)
 		     d->due && d->next_try > now
 			     ? (d->next_try - now) / G_USEC_PER_SEC
 			     : 0);
+	/* what the device itself said (docs/serve.md, DEVICE) */
+	serve_ev_str(b, "boot_state", d->boot_state);
+	serve_ev_str(b, "last_boot", d->last_boot);
+	serve_ev_str(b, "device_status", d->dev_status);
+	serve_ev_str(b, "warning", d->warning);
 	json_builder_end_object(b);
 }
 

@@ -7,7 +7,8 @@
  * checked against the rule's sha256. Before a push, pre-flight reads the
  * image and refuses what cannot work on that device (serve_image_problem: not an
  * app image, a merged flash image, wrong chip, too big for its slot, bad
- * signature); /api/upload runs the same checks.
+ * signature); /api/upload runs the same checks. For the page's explicit
+ * Update of a device, chip and size only warn: the device decides.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +18,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "central/imagecheck.h"
 #include "central/manifest.h"
 #include "ota_engine/image.h"
 #include "protocol/stream.h"
@@ -34,18 +36,18 @@ static bool is_merged(const uint8_t *img, size_t len)
 
 /*
  * The checks every image gets on the gateway (pre-flight, and /api/upload):
- * 0, or -EINVAL with the reason in plain words in @msg. @what names the
- * file in the messages.
+ * 0, or -EINVAL with the reason in plain words in @msg (and what to do,
+ * as `bleota image verify` says it). @what names the file in the messages.
+ * @v: the verifier's findings, for the caller.
  */
 int serve_image_problem(const uint8_t *img, size_t len, const char *what,
-			struct ota_manifest *m, struct manifest_sig *sig,
-			char *msg, size_t cap)
+			struct ota_image_verify *v, struct ota_manifest *m,
+			struct manifest_sig *sig, char *msg, size_t cap)
 {
-	struct ota_image_verify v;
 	char desc[200];
 	int r;
 
-	r = manifest_from_image(img, len, &v, m, sig);
+	r = manifest_from_image(img, len, v, m, sig);
 	/* only a file that is not a valid app image is looked at as a
 	 * merged one (an app could hold 0xAA 0x50 at 0x8000) */
 	if ((r == -EILSEQ || r == -EMSGSIZE) && is_merged(img, len))
@@ -55,14 +57,15 @@ int serve_image_problem(const uint8_t *img, size_t len, const char *what,
 			 "image itself (build/PROJECT.bin)",
 			 what);
 	else if (r == -EILSEQ)
-		snprintf(msg, cap, "%s is not a valid app image: %s", what,
-			 ota_image_describe(&v, desc, sizeof(desc)));
+		snprintf(msg, cap, "%s is not a valid app image: %s: %s", what,
+			 ota_image_describe(v, desc, sizeof(desc)),
+			 image_advice(v->err));
 	else if (r == -EMSGSIZE)
 		snprintf(msg, cap,
 			 "%s has %zu bytes after the app image's end "
 			 "(a merged or padded binary?): serve the app image "
 			 "itself",
-			 what, len - v.info.image_len);
+			 what, len - v->info.image_len);
 	else if (r)
 		snprintf(msg, cap,
 			 "%s ends in a signature sector with no valid block",
@@ -70,12 +73,55 @@ int serve_image_problem(const uint8_t *img, size_t len, const char *what,
 	return r ? -EINVAL : 0;
 }
 
+/*
+ * A problem the device itself would refuse (another chip, larger than its
+ * update slot): @msg says it, in the words of a warning when @warn.
+ */
+static bool fit_problem(const struct device *d, const struct ota_manifest *m,
+			size_t len, bool warn, char *msg, size_t cap)
+{
+	if (m->has_chip_id && m->chip_id != d->info.chip_id) {
+		if (warn)
+			snprintf(msg, cap,
+				 "this image is for %s; %s reports %s: the "
+				 "device will refuse it",
+				 ota_image_chip_name(m->chip_id), d->id,
+				 d->info.chip);
+		else
+			snprintf(msg, cap,
+				 "wrong chip: the firmware is for %s, the "
+				 "device is %s",
+				 ota_image_chip_name(m->chip_id), d->info.chip);
+		return true;
+	}
+	if (d->info.slot_size && len > d->info.slot_size) {
+		snprintf(msg, cap,
+			 warn ? "this image (%zu bytes) is larger than the "
+				"device's update slot (%u bytes): the device "
+				"will refuse it"
+			      : "the firmware (%zu bytes) does not fit the "
+				"device's update slot (%u bytes)",
+			 len, d->info.slot_size);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Pre-flight: the desired state's images that cannot work on the device
+ * are refused here, before anything is sent. An image the page's Update
+ * chose for this device (d->explicit_sha) is sent anyway after a warning
+ * event: the outcome shown is then the device's own answer (once; the
+ * reconcile loop's later checks refuse it here again).
+ */
 static void preflight(struct device *d, const struct firmware *fw)
 {
+	struct ota_image_verify v;
 	struct ota_manifest m;
 	struct manifest_sig sig;
 	char msg[700];
 	unsigned char *img;
+	bool explicit;
 	gsize len;
 
 	if (!g_file_get_contents(fw->path, (gchar **)&img, &len, NULL)) {
@@ -83,20 +129,23 @@ static void preflight(struct device *d, const struct firmware *fw)
 		return;
 	}
 	if (serve_image_problem(img, len, fw->url ? "the firmware" : fw->file,
-				&m, &sig, msg, sizeof(msg)))
+				&v, &m, &sig, msg, sizeof(msg)))
 		goto refuse;
-	if (m.has_chip_id && m.chip_id != d->info.chip_id) {
-		snprintf(msg, sizeof(msg),
-			 "wrong chip: the firmware is for %s, the device is %s",
-			 ota_image_chip_name(m.chip_id), d->info.chip);
-		goto refuse;
-	}
-	if (d->info.slot_size && len > d->info.slot_size) {
-		snprintf(msg, sizeof(msg),
-			 "the firmware (%zu bytes) does not fit the device's "
-			 "update slot (%u bytes)",
-			 (size_t)len, d->info.slot_size);
-		goto refuse;
+	serve_set_str(&d->dev_status, NULL); /* the next push's, if any */
+	explicit = d->explicit_sha && !strcmp(d->explicit_sha, fw->sha256);
+	if (explicit) /* once: a later check follows the desired state */
+		serve_set_str(&d->explicit_sha, NULL);
+	serve_set_str(&d->warning, NULL);
+	if (fit_problem(d, &m, len, explicit, msg, sizeof(msg))) {
+		JsonBuilder *b;
+
+		if (!explicit)
+			goto refuse;
+		serve_set_str(&d->warning, msg);
+		b = ev_begin("warning");
+		serve_ev_str(b, "device", d->id);
+		serve_ev_end(b, "warning", "%s: %s; sending it as asked", d->id,
+			     msg);
 	}
 	snprintf(d->img_version, sizeof(d->img_version), "%s", m.version);
 	snprintf(d->img_project, sizeof(d->img_project), "%s", m.project);

@@ -35,6 +35,7 @@
 typedef struct _JsonBuilder JsonBuilder;
 struct ota_manifest;
 struct manifest_sig;
+struct ota_image_verify;
 
 enum dev_state {
 	DS_NEW,
@@ -96,6 +97,19 @@ struct device {
 	char img_project[33];
 	char *reached_msg; /* what to say once the boot state is checked */
 	struct serve_op *op;
+	/* the page's Update (POST /api/update) of this device to this image:
+	 * pre-flight warns instead of refusing (chip, slot size), so the
+	 * device itself decides; cleared when that push starts */
+	char *explicit_sha;
+	char *warning;    /* what the gateway warned before that push */
+	char *dev_status; /* the device's status name that ended the last
+			   * push (WRONG_CHIP, ...), from the push's error
+			   * event; NULL: none */
+	char *boot_state; /* the device's STATUS: running image's otadata
+			   * state, as last read (`bleota status`) */
+	char *last_boot;  /* STATUS last_boot detail ("ota_1 was rejected
+			   * (...)": the last update rolled back), or "" */
+	enum dev_state after_boot; /* serve_read_boot(): state to settle in */
 };
 
 /* The gateway: one per process, defined in serve.c. */
@@ -171,12 +185,13 @@ void serve_settle(struct device *d, enum dev_state s, const char *msg);
 void serve_fail_retry(struct device *d, const char *msg);
 void serve_reached(struct device *d, const char *msg);
 void serve_start_push(struct device *d, const struct firmware *fw);
+void serve_read_boot(struct device *d, enum dev_state then, const char *msg);
 void serve_schedule(void);
 
 /* serve_firmware.c: firmware download/cache and pre-flight */
 int serve_image_problem(const uint8_t *img, size_t len, const char *what,
-			struct ota_manifest *m, struct manifest_sig *sig,
-			char *msg, size_t cap);
+			struct ota_image_verify *v, struct ota_manifest *m,
+			struct manifest_sig *sig, char *msg, size_t cap);
 void serve_fetch_thread(GTask *task, gpointer src, gpointer data,
 			GCancellable *c);
 void serve_fetch_job_free(gpointer p);

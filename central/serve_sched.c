@@ -4,9 +4,9 @@
  * device is one job at a time holding one slot: INFO (on_info) ->
  * compare with its rule -> firmware (serve_need_firmware, serve_firmware.c) ->
  * pre-flight -> push --confirm (serve_start_push, on_push_event, on_push_done)
- * -> boot state (on_status) -> outcome. Slots: at most --jobs in total and
- * --per-adapter per Bluetooth adapter; unix: devices count only against
- * the total. Transient failures retry with exponential back-off
+ * -> boot state (on_status; after a push or a confirm, serve_read_boot) ->
+ * outcome. Slots: at most --jobs in total and --per-adapter per Bluetooth
+ * adapter; unix: devices count only against the total. Transient failures retry with exponential back-off
  * (serve_fail_retry); refusals settle until the desired state changes, for
  * --recheck, or for POST /api/push. serve_schedule() queues one run_schedule()
  * on the main loop, which starts every due device a slot allows.
@@ -76,6 +76,11 @@ void serve_dev_free(gpointer p)
 	g_free(d->push_sha);
 	g_free(d->installed);
 	g_free(d->reached_msg);
+	g_free(d->explicit_sha);
+	g_free(d->warning);
+	g_free(d->dev_status);
+	g_free(d->boot_state);
+	g_free(d->last_boot);
 	g_free(d);
 }
 
@@ -268,7 +273,43 @@ static void on_confirm_done(const struct serve_dev_result *r, void *user_data)
 	serve_ev_end(b, "updated", "%s: now runs %s (VALID, confirmed)", d->id,
 		     d->info.version);
 	snprintf(msg, sizeof(msg), "runs %s", d->want_version);
-	serve_settle(d, DS_IN_SYNC, msg);
+	serve_read_boot(d, DS_IN_SYNC, msg);
+}
+
+/* What the device's STATUS says (`bleota status`), for the devices
+ * document: the boot state, and what runs now (version, stored tag). */
+static void note_boot(struct device *d, const struct serve_dev_result *r)
+{
+	serve_set_str(&d->boot_state, r->code ? NULL : r->state);
+	serve_set_str(&d->last_boot, r->code ? NULL : r->last_boot);
+	if (r->code)
+		return;
+	if (r->run_version[0])
+		snprintf(d->info.version, sizeof(d->info.version), "%s",
+			 r->run_version);
+	if (r->has_run_tag) {
+		d->info.has_tag = true;
+		snprintf(d->info.tag, sizeof(d->info.tag), "%s", r->run_tag);
+	}
+}
+
+/* Then settle as serve_read_boot() was asked. */
+static void on_boot_read(const struct serve_dev_result *r, void *user_data)
+{
+	struct device *d = user_data;
+
+	d->op = NULL;
+	note_boot(d, r);
+	serve_settle(d, d->after_boot, d->reached_msg);
+}
+
+void serve_read_boot(struct device *d, enum dev_state then, const char *msg)
+{
+	struct serve_dev_cfg cfg = dev_cfg(d);
+
+	serve_set_str(&d->reached_msg, msg);
+	d->after_boot = then;
+	d->op = serve_dev_status(&cfg, d->id, on_boot_read, d);
 }
 
 static void on_status(const struct serve_dev_result *r, void *user_data)
@@ -285,6 +326,7 @@ static void on_status(const struct serve_dev_result *r, void *user_data)
 		serve_fail_retry(d, msg);
 		return;
 	}
+	note_boot(d, r);
 	if (strcmp(r->state, "PENDING_VERIFY")) {
 		serve_settle(d, DS_IN_SYNC, d->reached_msg);
 		return;
@@ -317,6 +359,8 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 	char msg[900];
 
 	d->op = NULL;
+	if (r->code == BLEOTA_EXIT_REFUSED || r->code == BLEOTA_EXIT_VERIFY)
+		serve_set_str(&d->dev_status, r->status[0] ? r->status : NULL);
 	if (r->code == BLEOTA_EXIT_OK) {
 		d->pushing = false;
 		serve_set_str(&d->installed, d->want_version);
@@ -334,7 +378,7 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 			     r->booted, r->state,
 			     r->resumed ? ", resumed" : "");
 		snprintf(msg, sizeof(msg), "runs %s", d->want_version);
-		serve_settle(d, DS_IN_SYNC, msg);
+		serve_read_boot(d, DS_IN_SYNC, msg);
 		return;
 	}
 	if (r->code == BLEOTA_EXIT_REFUSED &&
@@ -367,7 +411,7 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 			snprintf(msg, sizeof(msg),
 				 "already runs this image (%s)",
 				 d->want_version);
-		serve_settle(d, DS_IN_SYNC, msg);
+		serve_read_boot(d, DS_IN_SYNC, msg);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "%s%s%s%s", r->message,
@@ -378,13 +422,13 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 		serve_ev_str(b, "device", d->id);
 		serve_ev_str(b, "version", d->want_version);
 		serve_ev_end(b, "rollback", "%s: %s", d->id, r->message);
-		serve_settle(d, DS_REFUSED, msg);
+		serve_read_boot(d, DS_REFUSED, msg);
 		return;
 	}
 	if ((r->code == BLEOTA_EXIT_REFUSED && strcmp(r->status, "BUSY")) ||
 	    r->code == BLEOTA_EXIT_BAD_IMAGE) {
 		d->pushing = false;
-		serve_settle(d, DS_REFUSED, msg);
+		serve_read_boot(d, DS_REFUSED, msg); /* e.g. PENDING_VERIFY */
 		return;
 	}
 	/* no connection, lost link, failed verification, killed: the device

@@ -85,11 +85,17 @@ function liveOf(id) {
   return live.get(id);
 }
 
-function bootState(d, lv) {
-  if (lv.rolledBack) return ['rolled back', 'bad'];
-  if (d.state === 'in_sync') return ['VALID', 'ok'];
-  if (lv.steps.has('booted') && !lv.steps.has('confirmed'))
-    return ['PENDING_VERIFY', 'warn'];
+// The boot state as the device reported it (its STATUS, read by the
+// gateway after each update and check): never guessed here.
+function bootState(d) {
+  if (d.last_boot)
+    return ['rolled back', 'bad', 'the device reports: ' + d.last_boot +
+      '; it went back to the image it ran before'];
+  if (d.boot_state === 'VALID')
+    return ['VALID', 'ok', 'confirmed, it stays after a reboot'];
+  if (d.boot_state === 'PENDING_VERIFY')
+    return ['PENDING_VERIFY', 'warn', 'not confirmed yet: the next reboot goes back to the image before'];
+  if (d.boot_state) return [d.boot_state, 'neutral', 'boot state reported by the device'];
   return null;
 }
 
@@ -104,35 +110,72 @@ function fitProblem(d) {
   return null;
 }
 
+function shortName(d) {
+  return d.name || d.id.replace(/^unix:.*\//, '');
+}
+
+// A message of the push child starts with the device's address: drop it.
+function withoutId(d, msg) {
+  return msg.startsWith(d.id + ' ') ? msg.slice(d.id.length + 1) : msg;
+}
+
+function outcome(d) {
+  if (!d.message) return null;
+  if (d.state === 'refused' && d.device_status) {
+    return el('p', { class: 'msg bad', 'data-role': 'message', 'data-from': 'device',
+      'data-status': d.device_status },
+      '✗ The device refused the image: ',
+      el('code', {}, d.device_status), ' — ',
+      withoutId(d, d.message).replace(/ \[[A-Z_]+\]$/, ''));
+  }
+  if (d.state === 'refused')
+    return el('p', { class: 'msg bad', 'data-role': 'message', 'data-from': 'gateway' },
+      '✗ Not sent — the gateway\'s check: ' + d.message);
+  if (d.state === 'failed')
+    return el('p', { class: 'msg warn', 'data-role': 'message' },
+      '⚠ ' + withoutId(d, d.message) + (d.retry_in ? ' (retry in ' + d.retry_in + ' s)' : ''));
+  // the badge, the facts and the progress bar say it
+  if (['in_sync', 'no_rule', 'checking', 'pushing'].includes(d.state)) return null;
+  return el('p', { class: 'msg', 'data-role': 'message' }, d.message);
+}
+
 function deviceCard(d) {
   const lv = liveOf(d.id);
   const st = STATES[d.state] || [d.state, 'neutral', ''];
   const run = d.running || {};
-  const name = d.name || d.id.replace(/^unix:.*\//, '');
+  const name = shortName(d);
   const cbId = 'pick-' + btoa(d.id).replace(/[^a-zA-Z0-9]/g, '');
   const cb = el('input', { type: 'checkbox', id: cbId, name: 'dev', value: d.id,
     checked: picked.has(d.id), 'aria-describedby': cbId + '-d' });
   cb.addEventListener('change', () => {
     if (cb.checked) picked.add(d.id); else picked.delete(d.id);
     refreshUpdateButton();
+    renderTrust();
   });
-  const boot = bootState(d, lv);
+  const boot = bootState(d);
   const head = el('div', { class: 'card-head' },
     cb,
     el('label', { for: cbId, class: 'dname' }, name),
     el('span', { class: 'badge ' + st[1], title: st[2], 'data-role': 'state' }, st[0]),
-    boot ? el('span', { class: 'badge boot ' + boot[1], 'data-role': 'boot' }, boot[0]) : null);
+    boot ? el('span', { class: 'badge boot ' + boot[1], title: boot[2],
+      'data-role': 'boot' }, boot[0]) : null);
 
+  const runs = run.version
+    ? el('dd', { 'data-role': 'running' }, (run.project || '?') + ' ' + run.version + ' ',
+      run.tag ? el('span', { class: 'tag', 'data-role': 'tag', title: 'the version tag the device stored' },
+        'tag ' + run.tag)
+        : el('span', { class: 'tag none', 'data-role': 'tag', title: 'the device stores no version tag' }, 'no tag'))
+    : el('dd', { 'data-role': 'running' }, 'not read yet');
   const facts = el('dl', { class: 'facts', id: cbId + '-d' },
-    el('dt', {}, 'Runs'), el('dd', { 'data-role': 'running' },
-      run.version ? (run.project || '?') + ' ' + run.version +
-        (run.tag ? ' (tag ' + run.tag + ')' : '') : 'not read yet'),
+    el('dt', {}, 'Runs'), runs,
+    boot ? el('dt', {}, 'Boot state') : null,
+    boot ? el('dd', { 'data-role': 'boot-text' }, boot[0] + ' — ' + boot[2]) : null,
     el('dt', {}, 'Chip'), el('dd', {}, run.chip || '?'),
-    el('dt', {}, 'Should run'), el('dd', {}, d.desired || '(no rule)'),
+    el('dt', {}, 'Should run'), el('dd', {}, d.desired ? d.desired + ' (section 3)' : 'no rule (section 3)'),
     el('dt', {}, 'Address'), el('dd', { class: 'mono' }, d.id),
-    d.pushing ? el('dt', {}, 'Session') : null,
-    d.pushing ? el('dd', {}, 'open: sending image ' +
-      (d.push_sha256 || '').slice(0, 12) + '…') : null);
+    d.pushing ? el('dt', {}, 'Sending') : null,
+    d.pushing ? el('dd', {}, 'image ' + (d.push_sha256 || '').slice(0, 12) +
+      '… (an interrupted transfer resumes)') : null);
 
   const card = el('article', { class: 'card', 'data-id': d.id,
     'data-state': d.state, 'data-running': run.version || '' }, head, facts);
@@ -140,7 +183,10 @@ function deviceCard(d) {
   // this page's figures once it saw the push start, else the gateway's
   const total = lv.pushed ? lv.total : d.total || 0;
   const done = lv.pushed ? lv.bytes || 0 : d.bytes || 0;
-  if ((d.state === 'pushing' || lv.pushed) && total) {
+  // a refusal before the first byte (BEGIN) has no transfer to show
+  const sentSome = d.state === 'pushing' || done > 0 || lv.sent ||
+    STEPS.some(([k]) => lv.steps.has(k));
+  if ((d.state === 'pushing' || lv.pushed) && total && sentSome) {
     const pct = total ? Math.min(100, Math.floor((done * 100) / total)) : 0;
     const eta = lv.rate > 0 ? (total - done) / lv.rate : NaN;
     card.append(el('div', { class: 'prog' },
@@ -151,7 +197,7 @@ function deviceCard(d) {
         (lv.rate > 0 ? ' — ' + bytes(lv.rate) + '/s — ' +
           (done >= total ? 'sent' : duration(eta) + ' left') : ''))));
   }
-  if (lv.steps.size) {
+  if ((lv.steps.size || lv.sent) && sentSome) {
     const ol = el('ol', { class: 'steps', 'aria-label': 'steps' });
     for (const [key, label] of STEPS) {
       const on = key === 'sent' ? lv.steps.has('verified') || lv.sent
@@ -164,14 +210,25 @@ function deviceCard(d) {
     card.append(ol);
   }
   const problem = fitProblem(d);
-  if (problem && picked.has(d.id) && d.state !== 'refused')
-    card.append(el('p', { class: 'msg warn' }, '⚠ ' + problem));
-  if (d.message) {
-    const cls = d.state === 'refused' ? 'msg bad' : d.state === 'failed' ? 'msg warn' : 'msg';
-    card.append(el('p', { class: cls, 'data-role': 'message' },
-      (d.state === 'refused' ? 'Refused: ' : '') + d.message +
-      (d.state === 'failed' && d.retry_in ? ' (retry in ' + d.retry_in + ' s)' : '')));
-  }
+  if (problem && picked.has(d.id) && !['refused', 'pushing'].includes(d.state))
+    card.append(el('p', { class: 'msg warn', 'data-role': 'fit' }, '⚠ ' + problem));
+  if (d.warning && ['pushing', 'refused', 'failed'].includes(d.state)) // that push's
+    card.append(el('p', { class: 'msg warn', 'data-role': 'warning' },
+      '⚠ The gateway warned before sending: ' + d.warning.split(d.id).join(name)));
+  const out = outcome(d);
+  if (out) card.append(out);
+  const again = el('button', { type: 'button', class: 'small', 'data-role': 'check',
+    id: 'check-' + cbId,
+    'aria-label': 'read ' + name + ' again', title: 'read what it runs and its boot state now' },
+    'Check now');
+  again.disabled = ['checking', 'fetching', 'pushing'].includes(d.state);
+  again.addEventListener('click', () => {
+    again.disabled = true;
+    api('api/push', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ device: d.id }) })
+      .catch((e) => show('update-error', 'Cannot check ' + name + ': ' + e.message));
+  });
+  card.append(el('div', { class: 'card-foot' }, again));
   return card;
 }
 
@@ -185,6 +242,7 @@ function renderDevices() {
   }
   for (const d of devices.values()) box.append(deviceCard(d));
   if (focused && $(focused)) $(focused).focus();
+  renderTrust();
   const ids = $('r-ids');
   ids.replaceChildren(...[...devices.keys()].map((id) => el('option', { value: id })));
   refreshUpdateButton();
@@ -210,6 +268,12 @@ function refreshUpdateButton() {
   else if (!picked.size) why = 'Tick at least one device.';
   else if (busy.length) why = 'Wait: ' + busy.length + (busy.length === 1 ? ' ticked device is' : ' ticked devices are') + ' being worked on.';
   b.disabled = !!why;
+  const already = !why && [...picked].every((id) => devices.has(id) &&
+    devices.get(id).running && devices.get(id).running.version === image.version &&
+    devices.get(id).running.project === image.project);
+  if (already)
+    why = picked.size === 1 ? 'It already runs this version.'
+      : 'They all run this version already.';
   b.textContent = image && picked.size
     ? 'Update ' + picked.size + (picked.size === 1 ? ' device' : ' devices') +
       ' to ' + image.project + ' ' + image.version
@@ -217,21 +281,63 @@ function refreshUpdateButton() {
   $('update-why').textContent = why;
 }
 
+function sigText(s) {
+  if (!s.valid)
+    return 'block ' + s.block + ': INVALID — ' + s.problem +
+      (s.scheme ? ' (' + s.scheme + ', key ' + s.key_digest.slice(0, 16) + '…)' : '');
+  return 'block ' + s.block + ': ' + s.scheme + ', key ' + s.key_digest.slice(0, 16) + '… — valid';
+}
+
+// Will this device accept the image's signature? As the device decides:
+// a device that requires signed images takes a valid block whose key
+// digest it lists (INFO trusted keys); listing none, the key of its
+// running app's block 0, which only the device knows.
+function trustOf(d) {
+  const run = d.running;
+  if (!image || !run) return null;
+  const ok = image.signatures.filter((s) => s.valid);
+  const keys = run.trusted_keys || [];
+  const hit = ok.find((s) => keys.includes(s.key_digest));
+  if (hit) return ['ok', 'trusts the key of block ' + hit.block];
+  if (!run.signed_only)
+    return ['ok', image.signatures.length
+      ? 'does not require a signature (lists no key of this image)'
+      : 'does not require a signature'];
+  if (!ok.length) return ['bad', 'requires a signed image: it will refuse this one'];
+  if (!keys.length)
+    return ['warn', 'accepts only its running app\'s key: the device decides'];
+  return ['bad', 'trusts none of this image\'s keys: it will refuse it'];
+}
+
+function renderTrust() {
+  const ul = $('fw-trust');
+  if (!image) { ul.replaceChildren(); return; }
+  const ids = picked.size ? [...picked] : [...devices.keys()];
+  ul.replaceChildren(...ids.filter((id) => devices.has(id)).map((id) => {
+    const d = devices.get(id);
+    const t = trustOf(d);
+    return el('li', { class: t ? t[0] : '', 'data-id': id },
+      shortName(d) + ': ' + (t ? t[1] : 'not read yet'));
+  }));
+  $('fw-trust-h').textContent = picked.size ? 'Signature, for the ticked devices'
+    : 'Signature, for each device';
+}
+
 function showImage(j, name) {
   const dl = $('fw-facts');
-  const sigs = j.signatures.length
-    ? j.signatures.map((s) => 'block ' + s.block + ': ' +
-        (s.problem ? 'INVALID (' + s.problem + ')' : s.scheme + ', key ' + s.key_digest.slice(0, 16) + '…')).join('; ')
-    : 'not signed';
   const rows = [
     ['File', name], ['Project', j.project], ['Version', j.version],
     ['Chip', j.chip || 'not stated'], ['Size', bytes(j.size) + ' (' + j.size + ' bytes)'],
-    ['Signature', sigs], ['SHA-256', j.sha256],
+    ['Secure version', String(j.secure_version)],
+    ['Signature', j.signatures.length ? j.signatures.map(sigText).join('; ') : 'not signed'],
+    ['SHA-256', j.sha256],
   ];
   dl.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k),
-    el('dd', { class: k === 'SHA-256' ? 'mono' : null, 'data-fact': k.toLowerCase() }, v)]));
+    el('dd', { class: k === 'SHA-256' ? 'mono' : null,
+      'data-fact': k.toLowerCase().replace(/ /g, '_') }, v)]));
   $('fw-title').textContent = '✓ A valid app image: ' + j.project + ' ' + j.version;
   $('fw-info').hidden = false;
+  renderTrust();
 }
 
 function upload(file) {
@@ -354,6 +460,9 @@ function onEvent(name, j) {
     case 'updated':
       lv.steps.add('confirmed');
       break;
+    case 'device': // a new check: the last push's figures are history
+      if (j.state === 'checking') live.delete(id);
+      break;
     case 'desired':
       loadDesired();
       break;
@@ -369,7 +478,7 @@ function connect() {
   es.onopen = () => { $('live').textContent = '● live'; $('live').className = 'live on'; loadDevices(); loadDesired(); };
   es.onerror = () => { $('live').textContent = 'connection lost, reconnecting…'; $('live').className = 'live off'; };
   for (const n of ['device', 'push', 'progress', 'resumed', 'step', 'updated', 'rollback',
-    'desired', 'desired_error', 'fetched', 'fetch_failed']) {
+    'desired', 'desired_error', 'fetched', 'fetch_failed', 'warning']) {
     es.addEventListener(n, (m) => { try { onEvent(n, JSON.parse(m.data)); } catch (e) { /* keep going */ } });
   }
 }

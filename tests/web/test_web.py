@@ -6,19 +6,38 @@
 # python3-websocket; run with /usr/bin/python3).
 #
 # Two simulated ESP32-C3 devices (bleota-peripheral on unix sockets, link
-# throttled to 150 KiB/s so progress is visible) run blinky 1.0.0; the
+# throttled to 150 KiB/s so progress is visible) run blinky 1.0.0; dev2
+# accepts only images signed with a key made here (--trusted-key). The
 # gateway's desired state names both at 1.0.0, so it knows them and pushes
 # nothing. Then, as a user would:
 #   web/upload:    a text file shows the reason on the page; a file
 #                  dropped on the drop zone is checked and described.
-#   web/update:    upload blinky 2.0.0 through the file input, tick both
+#   web/update:    upload blinky 2.0.0 (signed) through the file input: the
+#                  facts are `bleota image info`'s (signature block, key
+#                  digest) and each device's trust of that key; tick both
 #                  devices, press Update, wait until both cards show 2.0.0
-#                  confirmed; `bleota status` says both run 2.0.0 VALID.
-#   web/wrongchip: upload an ESP32-S3 image, tick one device, Update: the
-#                  card shows the refusal; `bleota status` is unchanged.
+#                  confirmed; `bleota status` says both run 2.0.0 VALID and
+#                  the boot badge says what the device's STATUS says; the
+#                  running version shows its tag or "no tag" as INFO has.
+#   web/wrongchip: upload an ESP32-S3 image, untick dev2 and press Update
+#                  with the keyboard only: the gateway warns but sends it,
+#                  the DEVICE refuses (WRONG_CHIP in the card, from the push's
+#                  outcome; the peripheral's own log says it refused);
+#                  `bleota status` is unchanged. "Check now" then runs the
+#                  reconcile loop, whose pre-flight refuses it without
+#                  sending (labelled as the gateway's check).
 #   web/desired:   a rule removed and one added on the page: the
 #                  configuration file and the device follow.
-#   web/phone:     the page at 375 px width has no horizontal scrolling.
+#   web/pending, web/rollback: outside the page, dev2 gets an image it
+#                  reboots into and does not confirm: "Check now" on its
+#                  card, the gateway's push of 2.0.0 is refused by the device
+#                  (PENDING_CONFIRM) and the badge is PENDING_VERIFY as
+#                  `bleota status` says; dev2 reboots again (the bootloader
+#                  rolls back); "Check now": the badge says "rolled back"
+#                  with the device's last_boot words, as `bleota status`.
+#   web/phone:     the page at 375 and 390 px width has no horizontal
+#                  scrolling.
+#   web/keyboard:  Tab reaches the file input first.
 #   web/security:  a path outside the page's files is 404; an upload
 #                  without "X-Bleota: 1" is refused; the CSP header is set.
 # Screenshots go to BUILD/web/*.png. Prints "web: N passed, N failed".
@@ -87,16 +106,39 @@ def status(sock):
     return r.stdout if r.returncode == 0 else 'ERROR ' + r.stderr
 
 
-def info_version(sock):
-    r = run(BLEOTA, 'info', '--json', 'unix:' + sock)
-    for line in r.stdout.splitlines():
+def event_of(out, name):
+    for line in out.splitlines():
         try:
             j = json.loads(line)
         except ValueError:
             continue
-        if 'version' in j:
-            return j['version']
-    return None
+        if j.get('event') == name:
+            return j
+    return {}
+
+
+def info(sock):
+    return event_of(run(BLEOTA, 'info', '--json', 'unix:' + sock).stdout, 'info')
+
+
+def info_version(sock):
+    return info(sock).get('version')
+
+
+def boot(sock):
+    return event_of(status(sock), 'status')
+
+
+def events(log, name):
+    out = []
+    for line in open(log):
+        try:
+            j = json.loads(line)
+        except ValueError:
+            continue
+        if j.get('event') == name:
+            out.append(j)
+    return out
 
 
 class Page:
@@ -149,6 +191,25 @@ class Page:
     def wait(self, what, expr, timeout=60.0):
         return wait_for(what, lambda: self.js(expr), timeout, 0.1)
 
+    def key(self, name):
+        code = {'Tab': 9, 'Enter': 13, ' ': 32}[name]
+        extra = {'Enter': {'text': '\r'}, ' ': {'text': ' '}}.get(name, {})
+        self.call('Input.dispatchKeyEvent', type='keyDown', key=name,
+                  code='Space' if name == ' ' else name,
+                  windowsVirtualKeyCode=code, **extra)
+        self.call('Input.dispatchKeyEvent', type='keyUp', key=name,
+                  code='Space' if name == ' ' else name, windowsVirtualKeyCode=code)
+
+    def tab_to(self, expr, limit=40):
+        """Tab until document.activeElement satisfies @expr (a JS
+        expression over `a`); False if it never does."""
+        for _ in range(limit):
+            self.key('Tab')
+            if self.js('(() => { const a = document.activeElement; return !!(%s); })()'
+                       % expr):
+                return True
+        return False
+
     def set_file(self, selector, path):
         root = self.call('DOM.getDocument')['root']['nodeId']
         node = self.call('DOM.querySelector', nodeId=root, selector=selector)['nodeId']
@@ -179,6 +240,16 @@ def card(sock, what):
            "return c ? %s : null; })()" % (sock, what)
 
 
+def check_now(page, sock, what, cond, timeout=30):
+    """Press the card's "Check now" and wait until @cond (a JS expression
+    over the card `c`) is truthy: its value, or the card's text."""
+    page.js(card(sock, "c.querySelector('[data-role=check]').click()"))
+    try:
+        return page.wait(what, card(sock, cond), timeout)
+    except TimeoutError:
+        return page.js(card(sock, 'c.textContent'))
+
+
 def http(url, method='GET', data=None, headers=None):
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
@@ -198,10 +269,22 @@ def main():
     for name, args in (('v1', ['--version', '1.0.0', '--segments', 'drom:40000,irom:100000,dram:4096']),
                        ('v2', ['--version', '2.0.0', '--segments', 'drom:90000,irom:300000,dram:4096']),
                        ('s3', ['--version', '3.0.0', '--chip', 'esp32s3',
-                               '--segments', 'drom:40000,irom:100000,dram:4096'])):
+                               '--segments', 'drom:40000,irom:100000,dram:4096']),
+                       ('v3', ['--version', '3.0.0', '--segments', 'drom:4000,irom:10000,dram:4096'])):
         img[name] = os.path.join(W, 'blinky-%s.bin' % name)
         r = run(MKIMAGE, '--project', 'blinky', *args, img[name])
         assert r.returncode == 0, r.stderr
+    # a signing key: dev2 trusts it; 1.0.0 (so that a gateway that compares
+    # version tags can send it to dev2, which answers SAME_AS_RUNNING), 2.0.0
+    # and the never-confirmed 3.0.0 are signed with it
+    key = os.path.join(W, 'key.pem')
+    r = run('openssl', 'ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key)
+    assert r.returncode == 0, r.stderr
+    for name in ('v1', 'v2', 'v3'):
+        signed = os.path.join(W, 'blinky-%s-signed.bin' % name)
+        r = run(BLEOTA, 'image', 'sign', '--key', key, img[name], signed)
+        assert r.returncode == 0, r.stderr
+        img[name] = signed
     socks = []
     for i in (1, 2):
         flash = os.path.join(W, 'dev%d.flash' % i)
@@ -209,7 +292,8 @@ def main():
         r = run(BLEOTA, 'flash', 'create', flash, '--size', '4M', '--layout', 'two-ota',
                 '--app', img['v1'])
         assert r.returncode == 0, r.stderr
-        start([PERIPH, '--flash', flash, '--listen', 'unix:' + sock, '--impair', 'rate=150K'],
+        start([PERIPH, '--flash', flash, '--listen', 'unix:' + sock, '--impair', 'rate=150K']
+              + (['--trusted-key', key] if i == 2 else []),
               os.path.join(OUT, 'dev%d.log' % i))
         socks.append(sock)
     for s in socks:
@@ -281,6 +365,11 @@ def main():
         page.size(1100, 800)
         page.goto(url)
         page.wait('two device cards', "document.querySelectorAll('.card').length === 2")
+        badges = page.js("[...document.querySelectorAll('.card')].map(c => "
+                         "c.querySelector('[data-role=boot]') ? "
+                         "c.querySelector('[data-role=boot]').textContent : '')")
+        check('web/start/boot_badges_as_status_says', badges ==
+              [boot(s).get('state') for s in socks] == ['VALID', 'VALID'], str(badges))
         page.shot('1-start.png')
         page.size(1100, 800)
 
@@ -314,8 +403,20 @@ def main():
         page.set_file('#file', img['v2'])
         page.wait('the image facts', "!document.getElementById('fw-info').hidden")
         facts = page.js("document.getElementById('fw-facts').textContent")
+        # the key digest and validity `bleota image info` prints
+        cli = run(BLEOTA, 'image', 'info', img['v2']).stdout
+        blk = [ln.split() for ln in cli.splitlines() if ln.strip().startswith('block 0:')]
+        digest = blk[0][blk[0].index('digest') + 1] if blk else '?'
+        sig = page.js("document.querySelector('[data-fact=signature]').textContent")
         check('web/update/image_facts', all(s in facts for s in
-              ('blinky', '2.0.0', 'esp32c3', 'not signed')), facts)
+              ('blinky', '2.0.0', 'esp32c3', 'Secure version')) and
+              'ECDSA-P256' in sig and digest[:16] in sig and 'valid' in sig and
+              '(valid)' in cli, facts + ' | ' + cli)
+        trust = page.js("[...document.querySelectorAll('#fw-trust li')].map(l => "
+                        "l.dataset.id + ' => ' + l.textContent)")
+        check('web/update/image_trust_per_device', len(trust) == 2 and
+              'does not require a signature' in trust[0] and
+              'trusts the key of block 0' in trust[1], str(trust))
         for s in socks:
             page.js(card(s, "c.querySelector('input[name=dev]').click()"))
         check('web/update/button_names_target',
@@ -342,33 +443,108 @@ def main():
         check('web/update/both_confirmed_on_page', ok,
               str([page.js(card(s, 'c.textContent')) for s in socks]))
         page.shot('3-updated.png')
+        why = page.js("document.getElementById('update-why').textContent")
+        check('web/update/button_says_already_there', why == 'They all run this version '
+              'already.' and not page.js("document.getElementById('update').disabled"), why)
         for s in socks:
             st = status(s)
             check('web/update/status_%s' % os.path.basename(s),
                   info_version(s) == '2.0.0' and 'VALID' in st, st)
+            b = boot(s)
+            badge = page.js(card(s, "c.querySelector('[data-role=boot]') ? "
+                                 "c.querySelector('[data-role=boot]').textContent : ''"))
+            check('web/update/boot_badge_is_device_status_%s' % os.path.basename(s),
+                  badge == b.get('state') == 'VALID' and not b.get('last_boot'),
+                  'badge %r, status %r' % (badge, b))
+            i = info(s)
+            tag = page.js(card(s, "c.querySelector('[data-role=tag]') && "
+                               "c.querySelector('[data-role=tag]').textContent"))
+            check('web/update/tag_as_info_says_%s' % os.path.basename(s),
+                  tag == ('tag ' + i['tag'] if i.get('tag') else 'no tag'),
+                  'page %r, info %r' % (tag, i))
 
-        # --- wrong chip: the refusal on the page, nothing changed on the device
+        # --- wrong chip, with the keyboard only: the gateway warns, sends
+        # it anyway (an explicit Update), and the device refuses
         before = status(socks[0])
         page.size(1100, 800)
         page.set_file('#file', img['s3'])
         page.wait('the S3 image facts', "document.getElementById('fw-facts').textContent"
                   ".includes('esp32s3')")
-        # both are still ticked: untick the second, the first gets the S3 image
-        page.js(card(socks[1], "c.querySelector('input[name=dev]').click()"))
-        page.wait('one device ticked', "document.getElementById('update').textContent"
-                  " === 'Update 1 device to blinky 3.0.0'", 10)
-        page.js("document.getElementById('update').click()")
+        # both are still ticked: untick the second with Space, the first
+        # gets the S3 image; then Tab to Update and press Enter
+        page.js("document.getElementById('file').focus()")
+        cb2 = card(socks[1], "c.querySelector('input[name=dev]').id")
+        reached = page.tab_to("a.id === %s" % json.dumps(page.js(cb2)))
+        if reached:
+            page.key(' ')
+        ok = reached and page.js("document.getElementById('update').textContent") == \
+            'Update 1 device to blinky 3.0.0'
+        fit = page.js(card(socks[0], "c.querySelector('[data-role=fit]') ? "
+                           "c.querySelector('[data-role=fit]').textContent : ''"))
+        ok = ok and page.tab_to("a.id === 'update'")
+        if ok:
+            page.key('Enter')
+        check('web/keyboard/untick_and_update_with_keys', ok and
+              page.wait('the push of the S3 image', "!!document.querySelector("
+                        "'.card[data-id=\"unix:%s\"][data-state=pushing], "
+                        ".card[data-id=\"unix:%s\"][data-state=refused]')" % (socks[0], socks[0]), 30),
+              page.js('document.activeElement.outerHTML'))
+        check('web/wrongchip/page_warns_before', 'esp32s3' in fit and 'refuse' in fit, fit)
         try:
             msg = page.wait('the refusal', card(socks[0],
                             "c.dataset.state === 'refused' && "
-                            "c.querySelector('[data-role=message]').textContent"), 60)
+                            "c.querySelector('[data-role=message]') && "
+                            "[c.querySelector('[data-role=message]').dataset.from, "
+                            "c.querySelector('[data-role=message]').dataset.status, "
+                            "c.querySelector('[data-role=message]').textContent, "
+                            "c.querySelector('[data-role=warning]') ? "
+                            "c.querySelector('[data-role=warning]').textContent : '']"), 60)
         except TimeoutError:
-            msg = page.js(card(socks[0], 'c.textContent'))
-        check('web/wrongchip/refusal_on_page', bool(msg) and 'wrong chip' in msg and
-              'esp32s3' in msg, str(msg))
+            msg = [None, None, page.js(card(socks[0], 'c.textContent')), '']
+        pushes = [e for e in events(log, 'push') if e['device'] == 'unix:' + socks[0] and
+                  e['version'] == '3.0.0']
+        dev_log = open(os.path.join(OUT, 'dev1.log')).read()
+        check('web/wrongchip/device_refusal_on_page',
+              msg[0] == 'device' and msg[1] == 'WRONG_CHIP' and 'esp32c3' in msg[2] and
+              'esp32s3' in msg[2] and 'refused' in msg[2] and len(pushes) == 1 and
+              'update refused: WRONG_CHIP' in dev_log, '%s; pushes %d' % (msg, len(pushes)))
+        check('web/wrongchip/gateway_warned', 'will refuse' in msg[3] and 'esp32s3' in msg[3]
+              and [e for e in events(log, 'warning') if e['device'] == 'unix:' + socks[0]],
+              msg[3])
         page.shot('4-wrong-chip.png')
-        check('web/wrongchip/device_unchanged', status(socks[0]) == before and
-              info_version(socks[0]) == '2.0.0', status(socks[0]))
+        page.size(1100, 800)
+        # nothing changed but the device's record of its last refusal
+        after = boot(socks[0])
+        same = ('running_slot', 'version', 'state', 'other_state', 'session', 'held',
+                'last_boot')
+        check('web/wrongchip/device_unchanged',
+              all(after.get(k) == event_of(before, 'status').get(k) for k in same) and
+              after.get('last_result') == 'WRONG_CHIP' and info_version(socks[0]) == '2.0.0',
+              '%s -> %s' % (before, after))
+        # the reconcile loop (desired state) refuses before sending
+        msg = check_now(page, socks[0], "the gateway's own refusal",
+                        "c.dataset.state === 'refused' && "
+                        "c.querySelector('[data-role=message]').dataset.from === 'gateway' && "
+                        "c.querySelector('[data-role=message]').textContent")
+        pushes = [e for e in events(log, 'push') if e['device'] == 'unix:' + socks[0] and
+                  e['version'] == '3.0.0']
+        check('web/wrongchip/reconcile_refuses_before_sending',
+              'wrong chip' in str(msg) and 'esp32s3' in str(msg) and len(pushes) == 1,
+              '%s; pushes %d' % (msg, len(pushes)))
+        # Update again: an explicit order is sent again, the device refuses
+        page.js("document.getElementById('update').click()")
+        try:
+            again = page.wait('the second refusal', "(() => { const p = [...document"
+                              ".querySelectorAll('.card')].find(c => c.dataset.id === "
+                              "'unix:%s'); const m = p && p.querySelector("
+                              "'[data-role=message][data-from=device]'); return m && "
+                              "m.dataset.status; })()" % socks[0], 30)
+        except TimeoutError:
+            again = page.js(card(socks[0], 'c.textContent'))
+        pushes = [e for e in events(log, 'push') if e['device'] == 'unix:' + socks[0] and
+                  e['version'] == '3.0.0']
+        check('web/wrongchip/update_again_sends_again', again == 'WRONG_CHIP' and
+              len(pushes) == 2, '%s; pushes %d' % (again, len(pushes)))
 
         # --- the desired state edited on the page: remove dev1's rule, then
         # add one for it naming the uploaded v2 file
@@ -390,18 +566,52 @@ def main():
               rules[0]['version'] == '2.0.0' and rules[0]['sha256'] and len(rules) == 2,
               str(rules))
         page.shot('6-desired-edited.png')
+        stale = page.js(card(socks[0], "c.dataset.state + ' ' + "
+                             "!!c.querySelector('[data-role=warning],[data-role=message]')"))
+        check('web/desired/in_sync_card_without_old_refusal', stale == 'in_sync false', stale)
+
+        # --- made outside the page: dev2 reboots into 3.0.0 and does not
+        # confirm it (PENDING_VERIFY); "Check now": the gateway sends its
+        # rule's 2.0.0, the device refuses (an image awaits confirmation)
+        # and the badge is the device's PENDING_VERIFY
+        r = run(BLEOTA, 'push', '--json', '--reboot', 'unix:' + socks[1], img['v3'])
+        b = boot(socks[1])
+        seen = check_now(page, socks[1], 'the pending badge',
+                         "c.dataset.state === 'refused' && "
+                         "c.querySelector('[data-role=boot]') && "
+                         "c.querySelector('[data-role=boot]').textContent + ' ' + "
+                         "c.querySelector('[data-role=message]').dataset.status")
+        check('web/pending/badge_from_device_status', r.returncode == 0 and
+              b.get('state') == 'PENDING_VERIFY' and
+              seen == 'PENDING_VERIFY PENDING_CONFIRM', 'page %r, status %r' % (seen, b))
+        page.shot('7-pending-verify.png')
+        # ... it reboots again, never confirmed: the bootloader goes back
+        r2 = run(BLEOTA, 'reboot', 'unix:' + socks[1])
+        b = boot(socks[1])
+        check('web/rollback/made', r.returncode == 0 and r2.returncode == 0 and
+              b.get('version') == '2.0.0' and 'rejected' in b.get('last_boot', ''),
+              r.stdout[-300:] + r.stderr + r2.stderr + str(b))
+        badge = check_now(page, socks[1], 'the rolled back badge',
+                          "c.dataset.state === 'in_sync' && "
+                          "c.querySelector('[data-role=boot]') && "
+                          "c.querySelector('[data-role=boot]').textContent === 'rolled back' && "
+                          "c.querySelector('[data-role=boot-text]').textContent")
+        check('web/rollback/badge_from_device_status',
+              b.get('last_boot', '?') in str(badge), 'page %r, status %r' % (badge, b))
+        page.shot('8-rolled-back.png')
 
         # --- a phone's screen
-        page.size(375, 740, True)
-        page.goto(url)
-        page.wait('two device cards', "document.querySelectorAll('.card').length === 2")
-        sw = page.js('document.documentElement.scrollWidth')
-        wide = page.js("[...document.querySelectorAll('body *')].filter(e => "
-                       "e.getBoundingClientRect().right > 376).slice(-3).map(e => "
-                       "e.tagName + '.' + e.className + '#' + e.id).join(' ')")
-        check('web/phone/no_horizontal_scroll', sw <= 375,
-              'scrollWidth %s, too wide: %s' % (sw, wide))
-        page.shot('5-phone-375.png')
+        for width in (375, 390):
+            page.size(width, 740, True)
+            page.goto(url)
+            page.wait('two device cards', "document.querySelectorAll('.card').length === 2")
+            sw = page.js('document.documentElement.scrollWidth')
+            wide = page.js("[...document.querySelectorAll('body *')].filter(e => "
+                           "e.getBoundingClientRect().right > %d).slice(-3).map(e => "
+                           "e.tagName + '.' + e.className + '#' + e.id).join(' ')" % (width + 1))
+            check('web/phone/no_horizontal_scroll_%d' % width, sw <= width,
+                  'scrollWidth %s, too wide: %s' % (sw, wide))
+            page.shot('5-phone-%d.png' % width)
         check('web/page/no_script_errors', not page.errors, str(page.errors))
 
         # --- keyboard: the first Tab reaches the file input (the drop
