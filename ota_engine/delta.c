@@ -320,7 +320,8 @@ int ota_delta_feed(struct ota_delta *d, const uint8_t *buf, size_t len,
 {
 	const uint8_t *p = buf;
 	size_t left = len;
-	uint8_t b;
+	uint8_t b =
+		0; /* set before use; LTO cannot see through ota_hs_next() */
 	int rc = 0;
 
 	*out_used = 0;

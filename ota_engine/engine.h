@@ -402,6 +402,7 @@ struct ota_engine {
 	bool stream_failed;
 	bool stream_on;   /* iv holds this session's stream */
 	bool sig_snapped; /* sig_calc holds the signed region's digest */
+	bool delta_live;  /* @delta holds the session's decoder */
 	/* a delta session decodes while it receives and checks the image
 	 * at finish: the decoder and the stream never live at once */
 	union {
@@ -417,13 +418,12 @@ struct ota_engine {
 	/* SHA-256 of the signature sector bytes BEGIN carried and wrote */
 	uint8_t sig_sector_sha[OTA_SHA256_LEN];
 	uint16_t sig_len;
+	int8_t run_hash_slot; /* run_hash_at is for this slot */
 	enum ota_engine_reason reason;
 	struct ota_engine_note note; /* of the last failure */
 	/* delta sessions (session_delta.c) */
-	bool delta_live;      /* @delta holds the session's decoder */
 	uint32_t delta_fed;   /* patch bytes decoded: the next write's offset */
 	uint32_t delta_crc;   /* CRC-32 of the current block's bytes so far */
-	int8_t run_hash_slot; /* running_hash_at is for this slot */
 	uint32_t run_hash_at; /* offset of the running image's hash, 0 none */
 };
 

@@ -347,7 +347,7 @@ int eng_delta_write(struct ota_engine *eng, uint32_t offset,
 static int checkpoint(struct ota_engine *eng, uint32_t b)
 {
 	uint8_t fixed[OTA_DELTA_CKPT_FIXED];
-	struct ota_delta_run run[2];
+	struct ota_delta_run run[2] = { { 0 } };
 	struct ota_journal_piece p[3];
 	struct ota_journal_ckpt c;
 	uint32_t to = ota_delta_to_pos(&eng->delta);
