@@ -408,7 +408,8 @@ int nvs_find_ns(const struct ota_nvs_part *p, const char *name, uint8_t index,
 		    r.type != OTA_NVS_TYPE_U8 || r.data[0] == 0 ||
 		    r.data[0] == NS_ANY)
 			continue;
-		if (name ? strcmp(r.key, name) : r.data[0] != index)
+		if (name ? strncmp(r.key, name, sizeof(r.key))
+			 : r.data[0] != index)
 			continue;
 		if (!found || nvs_newer(out, &r)) {
 			*out = r;
@@ -439,7 +440,7 @@ int nvs_next_match(struct ota_nvs_iter *it, uint8_t ns, const char *key,
 
 	while (!(err = ota_nvs_iter_next(it, r)))
 		if (r->kind == OTA_NVS_REC_ITEM && r->ns_index == ns &&
-		    !strcmp(r->key, key))
+		    !strncmp(r->key, key, sizeof(r->key)))
 			return 0;
 	return err;
 }

@@ -78,8 +78,8 @@ static int scan(const struct ota_nvs_part *p, const char *ns, struct scan *s)
 		    r.type == OTA_NVS_TYPE_U8) {
 			s->ns_used[r.data[0] / 8] |=
 				(uint8_t)(1u << (r.data[0] % 8));
-			if (!strcmp(r.key, ns) && r.data[0] != 0 &&
-			    r.data[0] != NS_ANY &&
+			if (!strncmp(r.key, ns, sizeof(r.key)) &&
+			    r.data[0] != 0 && r.data[0] != NS_ANY &&
 			    (!s->have_ns || nvs_newer(&ns_rec, &r))) {
 				ns_rec = r;
 				s->have_ns = true;

@@ -213,7 +213,7 @@ int eng_tag_sync(struct ota_engine *eng)
 	/* absent reads as no tag; anything unreadable is replaced */
 	if (rc == -ENOENT && !want[0])
 		return 0;
-	if (!rc && !strcmp(want, have))
+	if (!rc && !strncmp(want, have, sizeof(want)))
 		return 0;
 	if (rc && rc != -ENOENT && rc != -EMSGSIZE)
 		goto fail;
