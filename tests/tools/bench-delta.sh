@@ -151,18 +151,24 @@ cg=$(mktemp -d)
 trap 'rm -rf "$cg"' EXIT
 k=0
 while line=$("$O/tests/bench_delta" --name "$k" "$out" 2>/dev/null); do
-	valgrind --tool=callgrind --callgrind-out-file="$cg/cg.$k" \
+	# bench_delta --apply fails if the decoder's output is not the new image
+	if ! valgrind --tool=callgrind --callgrind-out-file="$cg/cg.$k" \
 		--collect-atstart=no --toggle-collect='ota_delta_feed' \
 		--toggle-collect='ota_delta_finish' \
-		"$O/tests/bench_delta" --apply "$k" "$out" >/dev/null 2>&1
+		"$O/tests/bench_delta" --apply "$k" "$out" >/dev/null 2>&1; then
+		echo "bench-delta: pair $k ($line): applying the patch failed or" \
+			"did not give the new image" >&2
+		exit 1
+	fi
 	ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$cg/cg.$k")
 	[ -n "$ir" ] || ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$cg/cg.$k")
-	echo "$ir $line"
+	echo "$ir $line" >>"$cg/rows"
 	k=$((k + 1))
-done | awk '{
+done
+awk '{
 	ir = $1; b = $2; $1 = ""; $2 = ""; sub(/^ +/, "")
 	v = ir / b; sum += v; n++
 	if (v > worst) { worst = v; wname = $0 }
 	printf "  %-40s %6.2f instr/byte (%d instr, %d B)\n", $0, v, ir, b }
 	END { printf "  %-40s %6.2f instr/byte; worst %.2f (%s)\n",
-		"mean over the pairs", sum / n, worst, wname }'
+		"mean over the pairs", sum / n, worst, wname }' "$cg/rows"
