@@ -344,8 +344,8 @@ format-check:
 #                bringing 8 devices to a new version (bench_serve.c,
 #                --jobs 1/2/4/8 at 150 KiB/s), receiver CPU cost
 #                per payload byte under callgrind (bench_rxcost.c), delta
-#                patch sizes for Cortex-M4 builds (bench-delta.sh,
-#                bench_delta.c)
+#                patch sizes for a corpus of Cortex-M4 firmware builds
+#                (bench-delta.sh, bench_delta.c; alone: make bench-delta)
 #   make size    protocol/ (+ ota_engine/ when present), receiver side, for
 #                Cortex-M4 at -Os with arm-none-eabi-gcc: sections, contexts
 
@@ -360,7 +360,7 @@ $(O)/tests/$(basename $(notdir $(1))): $(O)/$(1:.c=.o) $(HARNESS_OBJS) $(LINK_LI
 endef
 $(foreach b,$(BENCH_SRCS),$(eval $(call bench_rule,$(b))))
 
-.PHONY: bench bench-build bench-plots size
+.PHONY: bench bench-build bench-plots bench-delta size
 bench-build: $(BENCH_BINS)
 
 # The pictures (gnuplot, SVG): into $(O)/plots by default; PLOTS=docs/img
@@ -384,7 +384,15 @@ bench: $(BENCH_BINS)
 	@echo
 	@$(MAKE) --no-print-directory bench-plots
 	@echo
-	@tests/tools/ensure-deps.sh gcc-arm-none-eabi libnewlib-arm-none-eabi
+	@tests/tools/ensure-deps.sh gcc-arm-none-eabi libnewlib-arm-none-eabi \
+		ca-certificates
+	@tests/tools/bench-delta.sh $(O)
+
+# The delta part alone (docs/performance.md §3.5): the corpus of version
+# pairs built for Cortex-M4, patch sizes, link-model times, decoder cost.
+bench-delta: $(O)/tests/bench_delta
+	@tests/tools/ensure-deps.sh valgrind gcc-arm-none-eabi \
+		libnewlib-arm-none-eabi ca-certificates
 	@tests/tools/bench-delta.sh $(O)
 
 size:

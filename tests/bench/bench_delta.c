@@ -1,28 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * make bench, delta part (run by tests/tools/bench-delta.sh with two
- * Cortex-M4 builds of bleota's device side): each build is wrapped as an
+ * make bench, delta part (run by tests/tools/bench-delta.sh, which builds
+ * the corpus: firmware for Cortex-M4 at several versions, in DIR as
+ * v1.bin, fix.bin, nodelta.bin, o2.bin). Each build is wrapped as an
  * ESP-IDF app image (esp32c3 header, DROM segment with esp_app_desc_t and
- * half the code, IROM segment with the rest, checksum, appended SHA-256),
- * and for three version pairs the patch size is printed as a share of the
- * new image, for heatshrink W8 L7 (esp_delta_ota's), W10 L5 and none,
- * next to heatshrink over the whole new image. Also the host-side speed
- * of the device decoder. Nothing is asserted.
+ * half the code, IROM segment with the rest, checksum, appended SHA-256)
+ * carrying the pair's version string, and for the four kinds of pair
+ * (version-string bump, one-function fix, feature addition, compiler-flag
+ * change) the patch size is printed as a share of the new image, for
+ * heatshrink W8 L7 (esp_delta_ota's), W10 L5 and none, beside heatshrink
+ * over the whole new image; mean and worst over the pairs. Also the
+ * host-side speed of the device decoder. Nothing is asserted.
  *
- * Then what the bytes saved are worth on the air: each pair's W8 L7 patch
- * and the full image pushed over the BLE link model at bench_model.c's
- * case (a) (lmb_run(): the real sender and receiver, virtual time, so the
- * same on every machine), the effective throughput in new-image KiB/s, and
- * the anchor protocol models (anchor_run()) moving the same new image over
- * the same link; mean and worst over the pairs. The decoder's CPU time is
- * not in the model (it is far below the link's time: see the callgrind
+ * Then what the bytes saved are worth on the air: each pair's W8 L7 patch,
+ * its compressed new image and its plain new image pushed over the BLE link
+ * model at bench_model.c's case (a) (lmb_run(): the real sender and
+ * receiver, virtual time, so the same on every machine), the effective
+ * throughput in new-image KiB/s, and the anchor protocol models
+ * (anchor_run()) moving the one-function fix's new image over the same
+ * link. The decoder's CPU time is not in the model (see the callgrind
  * line bench-delta.sh prints from `bench_delta --apply K`).
  *
- * usage: bench_delta V1.bin V2.bin
- *        bench_delta --apply K V1.bin V2.bin   apply pair K's patch only
- *                                              (for callgrind); prints the
- *                                              output bytes
+ * usage: bench_delta DIR
+ *        bench_delta --apply K DIR   apply pair K's patch only (for
+ *                                    callgrind); prints the output bytes
+ *        bench_delta --name K DIR    print pair K's output bytes and name;
+ *                                    exit 1 past the last pair
+ *        bench_delta --sizes DIR     the patch size table only
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,16 +48,24 @@ static const struct lm_link CASE_A = {
 	LM_PHY_2M, 251, 247, false, 15000, 0, 0
 };
 
-#define NPAIRS 3
-static const struct {
+#define NPAIRS  4
+#define FIX     1 /* the one-function fix */
+#define FEATURE 2 /* the feature addition */
+static const struct pair {
 	const char *what;
-	int to; /* 1: b, 2: c */
-	int from_b;
+	const char *base, *base_ver; /* DIR/base.bin, wrapped as base_ver */
+	const char *to, *to_ver;
 } pairs[NPAIRS] = {
-	{ "version-string bump (1.0.0 -> 1.0.1)", 1, 0 },
-	{ "one-function change", 2, 0 },
-	{ "one-function change + version bump", 2, 1 },
+	{ "version-string bump (1.0.0 -> 1.0.1)", "v1", "1.0.0", "v1",
+	  "1.0.1" },
+	{ "one-function fix (otadata.c)", "v1", "1.0.0", "fix", "1.0.1" },
+	{ "feature addition (delta updates)", "nodelta", "1.0.0", "v1",
+	  "1.1.0" },
+	{ "compiler flags (receiver.c -O2)", "v1", "1.0.0", "o2", "1.0.1" },
 };
+
+/* Targets of issue 13, share of the new image (W8 L7 patch). */
+static const double target_pct[NPAIRS] = { 0, 5.0, 15.0, 0 };
 
 /* An app image around @code: returns it malloc'd, length in *out_len. */
 static uint8_t *wrap(const uint8_t *code, size_t len, const char *version,
@@ -226,70 +240,138 @@ static double kib_s(size_t bytes, double s)
 	return s > 0 ? (double)bytes / 1024.0 / s : 0;
 }
 
+/* The pairs' images, wrapped. */
+static struct {
+	uint8_t *base, *to;
+	size_t blen, tlen;
+} im[NPAIRS];
+
+static uint8_t *load(const char *dir, const char *name, const char *ver,
+		     size_t *len)
+{
+	char path[4096];
+	size_t n;
+	uint8_t *code, *img;
+
+	snprintf(path, sizeof(path), "%s/%s.bin", dir, name);
+	code = fileutil_read(path, 1u << 24, &n);
+	if (!code) {
+		fprintf(stderr, "bench_delta: cannot read %s\n", path);
+		exit(1);
+	}
+	img = wrap(code, n, ver, len);
+	free(code);
+	return img;
+}
+
+static void print_mean_worst(const char *what, const double *v, bool max)
+{
+	double sum = 0, w = v[0];
+	size_t k, wk = 0;
+
+	for (k = 0; k < NPAIRS; k++) {
+		sum += v[k];
+		if (max ? v[k] > w : v[k] < w) {
+			w = v[k];
+			wk = k;
+		}
+	}
+	printf("  %s: mean %.2f, worst %.2f (%s)\n", what, sum / NPAIRS, w,
+	       pairs[wk].what);
+}
+
+/* Patch sizes as a share of the new image; the compressed full image. */
+static void size_table(void)
+{
+	double h8p[NPAIRS], h10p[NPAIRS], nop[NPAIRS], fullp[NPAIRS];
+	size_t k;
+
+	printf("Delta patches: the firmware builds as ESP-IDF app images, "
+	       "share of the new image\n");
+	printf("%-38s %8s %15s %15s %16s %16s\n", "pair (base -> new)", "new B",
+	       "heatshrink 8/7", "heatshrink 10/5", "none", "full image hs8/7");
+	for (k = 0; k < NPAIRS; k++) {
+		size_t h8 = patch_len(im[k].base, im[k].blen, im[k].to,
+				      im[k].tlen, 8, 7);
+		size_t h10 = patch_len(im[k].base, im[k].blen, im[k].to,
+				       im[k].tlen, 10, 5);
+		size_t none = patch_len(im[k].base, im[k].blen, im[k].to,
+					im[k].tlen, 0, 0);
+		size_t full = patch_len((const uint8_t *)"", 0, im[k].to,
+					im[k].tlen, 8, 7);
+
+		h8p[k] = pct(h8, im[k].tlen);
+		h10p[k] = pct(h10, im[k].tlen);
+		nop[k] = pct(none, im[k].tlen);
+		fullp[k] = pct(full, im[k].tlen);
+		printf("%-38s %8zu %7zu (%4.1f%%) %7zu (%4.1f%%) %7zu "
+		       "(%5.1f%%) %7zu (%5.1f%%)\n",
+		       pairs[k].what, im[k].tlen, h8, h8p[k], h10, h10p[k],
+		       none, nop[k], full, fullp[k]);
+	}
+	printf("mean and worst over the pairs (%% of the new image)\n");
+	print_mean_worst("heatshrink 8/7 ", h8p, true);
+	print_mean_worst("heatshrink 10/5", h10p, true);
+	print_mean_worst("none           ", nop, true);
+	print_mean_worst("full image hs  ", fullp, true);
+	printf("targets (heatshrink 8/7 patch):\n");
+	for (k = 0; k < NPAIRS; k++)
+		if (target_pct[k] > 0)
+			printf("  %-36s %5.2f %% vs <= %.0f %%: %s\n",
+			       pairs[k].what, h8p[k], target_pct[k],
+			       h8p[k] <= target_pct[k] ? "met" : "NOT met");
+}
+
 /*
- * Each pair's W8 L7 patch against its full new image over the link model
- * at case (a), mean and worst over the pairs, then the anchors moving the
- * same new image over the same link.
+ * Each pair's W8 L7 patch against its compressed and plain new image over
+ * the link model at case (a), mean and worst over the pairs, then the
+ * anchors moving the one-function fix's new image over the same link.
  */
-static void link_table(const uint8_t *a, size_t la, const uint8_t *b, size_t lb,
-		       const uint8_t *c, size_t lc)
+static void link_table(void)
 {
 	static const struct anchor_cfg an[] = {
 		{ .kind = ANCHOR_ESP },
 		{ .kind = ANCHOR_NORDIC, .prn = 0 },
 		{ .kind = ANCHOR_NORDIC, .prn = 12 },
 		{ .kind = ANCHOR_SMP, .depth = 1 },
+		{ .kind = ANCHOR_SMP, .depth = 3, .smp_buf = 2475 },
 		{ .kind = ANCHOR_SMP, .depth = 6, .smp_buf = 2475 },
 	};
 	struct lm_cfg link = { .link = CASE_A };
-	double full_s[NPAIRS], delta_s[NPAIRS], eff[NPAIRS], best = 0;
-	double sum_x = 0, worst_x = 1e30, sum_e = 0, worst_e = 1e30;
-	size_t plen[NPAIRS], tlen[NPAIRS], k, worst_k = 0;
-	char nm[64];
+	double full_s[NPAIRS], delta_s[NPAIRS], eff[NPAIRS], x[NPAIRS];
+	double best = 0;
+	size_t k, lc = im[FIX].tlen;
+	char nm[64], bestnm[64] = "";
 
 	printf("\nOn the air: BLE link model, bench_model.c's case (a) (2M "
 	       "PHY, LL 251, MTU 247, CI 15 ms),\nreal sender and receiver, "
-	       "virtual time; W8 L7 patch against the full new image\n");
-	printf("%-38s %9s %8s %8s %8s %14s\n", "pair", "patch B", "full s",
-	       "delta s", "speedup", "eff. KiB/s");
+	       "virtual time; the plain new image, heatshrink 8/7 over it, "
+	       "and the W8 L7 patch\n");
+	printf("%-38s %9s %8s %8s %8s %8s %11s\n", "pair", "patch B", "full s",
+	       "compr s", "delta s", "speedup", "eff. KiB/s");
 	for (k = 0; k < NPAIRS; k++) {
-		const uint8_t *from = pairs[k].from_b ? b : a;
-		size_t flen = pairs[k].from_b ? lb : la;
-		const uint8_t *to = pairs[k].to == 1 ? b : c;
-		double x;
+		size_t pl = patch_len(im[k].base, im[k].blen, im[k].to,
+				      im[k].tlen, 8, 7);
+		size_t cl = patch_len((const uint8_t *)"", 0, im[k].to,
+				      im[k].tlen, 8, 7);
+		double cs = link_time_a(cl);
 
-		tlen[k] = pairs[k].to == 1 ? lb : lc;
-		plen[k] = patch_len(from, flen, to, tlen[k], 8, 7);
-		full_s[k] = link_time_a(tlen[k]);
-		delta_s[k] = link_time_a(plen[k]);
-		eff[k] = kib_s(tlen[k], delta_s[k]);
-		x = full_s[k] / delta_s[k];
-		printf("%-38s %9zu %8.3f %8.3f %7.1fx %14.1f\n", pairs[k].what,
-		       plen[k], full_s[k], delta_s[k], x, eff[k]);
-		sum_x += x;
-		sum_e += eff[k];
-		if (x < worst_x) {
-			worst_x = x;
-			worst_k = k;
-		}
-		if (eff[k] < worst_e)
-			worst_e = eff[k];
+		full_s[k] = link_time_a(im[k].tlen);
+		delta_s[k] = link_time_a(pl);
+		eff[k] = kib_s(im[k].tlen, delta_s[k]);
+		x[k] = full_s[k] / delta_s[k];
+		printf("%-38s %9zu %8.3f %8.3f %8.3f %7.1fx %11.1f\n",
+		       pairs[k].what, pl, full_s[k], cs, delta_s[k], x[k],
+		       eff[k]);
 	}
-	printf("%-38s %9s %8s %8s %7.1fx %14.1f\n", "mean over the pairs", "",
-	       "", "", sum_x / NPAIRS, sum_e / NPAIRS);
-	printf("%-38s %9s %8s %8s %7.1fx %14.1f  (%s)\n", "worst pair", "", "",
-	       "", worst_x, worst_e, pairs[worst_k].what);
-	{
-		size_t cl = patch_len((const uint8_t *)"", 0, c, lc, 8, 7);
-		double fs = link_time_a(lc), cs = link_time_a(cl);
-
-		printf("%-38s %9zu %8.3f %8.3f %7.1fx %14.1f\n",
-		       "whole image compressed (no base)", cl, fs, cs, fs / cs,
-		       kib_s(lc, cs));
-		printf("%-38s %9zu %8.3f %8s %8s %14.1f\n",
-		       "bleota, plain image", lc, fs, "", "", kib_s(lc, fs));
-	}
-	printf("anchor models, plain image of %zu B over the same link:\n", lc);
+	printf("mean and worst over the pairs\n");
+	print_mean_worst("speedup over the plain push", x, false);
+	print_mean_worst("effective KiB/s            ", eff, false);
+	printf("%-38s %9zu %8.3f %8s %8s %8s %11.1f\n", "bleota, plain image",
+	       lc, full_s[FIX], "", "", "", kib_s(lc, full_s[FIX]));
+	printf("anchor models, plain image of %zu B (the fix's) over the same "
+	       "link:\n",
+	       lc);
 	for (k = 0; k < sizeof(an) / sizeof(an[0]); k++) {
 		struct anchor_result r;
 		double v;
@@ -300,85 +382,81 @@ static void link_table(const uint8_t *a, size_t la, const uint8_t *b, size_t lb,
 			continue;
 		}
 		v = kib_s(lc, (double)r.time_us / 1e6);
-		printf("  %-36s %9s %8.3f %8s %8s %14.1f\n", nm, "",
-		       (double)r.time_us / 1e6, "", "", v);
-		if (v > best)
+		printf("  %-36s %9s %8.3f %8s %8s %8s %11.1f\n", nm, "",
+		       (double)r.time_us / 1e6, "", "", "", v);
+		if (v > best) {
 			best = v;
+			snprintf(bestnm, sizeof(bestnm), "%s", nm);
+		}
 	}
-	printf("one-function change, effective vs the best anchor: %.1f / %.1f "
-	       "KiB/s = %.1fx (target >= 10x)\n",
-	       eff[1], best, best > 0 ? eff[1] / best : 0);
+	printf("target: one-function fix, effective vs the best anchor: %.1f / "
+	       "%.1f KiB/s = %.1fx vs >= 10x: %s (best: %s)\n",
+	       eff[FIX], best, best > 0 ? eff[FIX] / best : 0,
+	       best > 0 && eff[FIX] >= 10 * best ? "met" : "NOT met", bestnm);
 }
 
 int main(int argc, char **argv)
 {
 	struct delta_diff_opts hs = { .heatshrink = true, .w = 8, .l = 7 };
-	uint8_t *v1, *v2, *a, *b, *c, *p;
-	size_t l1, l2, la, lb, lc, plen, k;
-	long apply = -1;
+	uint8_t *p;
+	size_t plen, k;
+	long one = -1;
+	bool apply = false, sizes = false;
 
-	if (argc == 5 && !strcmp(argv[1], "--apply")) {
-		apply = strtol(argv[2], NULL, 10);
+	if (argc == 3 && !strcmp(argv[1], "--sizes")) {
+		sizes = true;
+		argv++;
+		argc--;
+	}
+	if (argc == 4 &&
+	    (!strcmp(argv[1], "--apply") || !strcmp(argv[1], "--name"))) {
+		apply = !strcmp(argv[1], "--apply");
+		one = strtol(argv[2], NULL, 10);
 		argv += 2;
 		argc -= 2;
 	}
-	if (argc != 3 || apply >= NPAIRS) {
-		fprintf(stderr, "usage: bench_delta [--apply K] V1.bin "
-				"V2.bin\n");
+	if (argc != 2) {
+		fprintf(stderr, "usage: bench_delta [--apply K | --name K | "
+				"--sizes] DIR\n");
 		return 2;
 	}
-	v1 = fileutil_read(argv[1], 1u << 24, &l1);
-	v2 = v1 ? fileutil_read(argv[2], 1u << 24, &l2) : NULL;
-	if (!v2)
+	if (one >= NPAIRS)
 		return 1;
-	a = wrap(v1, l1, "1.0.0", &la);
-	b = wrap(v1, l1, "1.0.1", &lb);
-	c = wrap(v2, l2, "1.0.0", &lc);
-	if (apply >= 0) {
-		const uint8_t *from = pairs[apply].from_b ? b : a;
-		size_t flen = pairs[apply].from_b ? lb : la;
-		const uint8_t *to = pairs[apply].to == 1 ? b : c;
-		size_t tlen = pairs[apply].to == 1 ? lb : lc;
-
-		p = delta_diff(from, flen, to, tlen, &hs, &plen);
-		if (!p || apply_once(from, flen, p, plen, to, tlen))
-			return 1;
-		printf("%zu %s\n", tlen, pairs[apply].what);
+	for (k = 0; k < NPAIRS; k++) {
+		if (one >= 0 && k != (size_t)one)
+			continue;
+		im[k].base = load(argv[1], pairs[k].base, pairs[k].base_ver,
+				  &im[k].blen);
+		im[k].to = load(argv[1], pairs[k].to, pairs[k].to_ver,
+				&im[k].tlen);
+	}
+	if (one >= 0) {
+		if (apply) {
+			p = delta_diff(im[one].base, im[one].blen, im[one].to,
+				       im[one].tlen, &hs, &plen);
+			if (!p || apply_once(im[one].base, im[one].blen, p,
+					     plen, im[one].to, im[one].tlen))
+				return 1;
+			free(p);
+		}
+		printf("%zu %s\n", im[one].tlen, pairs[one].what);
 		return 0;
 	}
-	printf("Delta patches: bleota's device side for Cortex-M4 (-Os) as "
-	       "ESP-IDF app images, %zu / %zu bytes\n",
-	       la, lc);
-	printf("%-38s %15s %15s %15s\n", "pair (base -> new)", "heatshrink 8/7",
-	       "heatshrink 10/5", "none");
-	for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
-		const uint8_t *from = pairs[k].from_b ? b : a;
-		size_t flen = pairs[k].from_b ? lb : la;
-		const uint8_t *to = pairs[k].to == 1 ? b : c;
-		size_t tlen = pairs[k].to == 1 ? lb : lc;
-		size_t h8 = patch_len(from, flen, to, tlen, 8, 7);
-		size_t h10 = patch_len(from, flen, to, tlen, 10, 5);
-		size_t none = patch_len(from, flen, to, tlen, 0, 0);
-
-		printf("%-38s %7zu (%4.1f%%) %7zu (%4.1f%%) %7zu (%5.1f%%)\n",
-		       pairs[k].what, h8, pct(h8, tlen), h10, pct(h10, tlen),
-		       none, pct(none, tlen));
-	}
-	plen = patch_len((const uint8_t *)"", 0, c, lc, 8, 7);
-	printf("%-38s %7zu (%4.1f%%)\n", "whole new image, heatshrink 8/7",
-	       plen, pct(plen, lc));
-	p = delta_diff(a, la, c, lc, &hs, &plen);
+	size_table();
+	if (sizes)
+		return 0;
+	p = delta_diff(im[FIX].base, im[FIX].blen, im[FIX].to, im[FIX].tlen,
+		       &hs, &plen);
 	if (!p)
 		return 1;
 	printf("device decoder on this host: %.0f MB/s of output "
-	       "(one-function patch, heatshrink 8/7)\n",
-	       apply_rate(a, la, p, plen, lc));
+	       "(one-function fix, heatshrink 8/7)\n",
+	       apply_rate(im[FIX].base, im[FIX].blen, p, plen, im[FIX].tlen));
 	free(p);
-	link_table(a, la, b, lb, c, lc);
-	free(a);
-	free(b);
-	free(c);
-	free(v1);
-	free(v2);
+	link_table();
+	for (k = 0; k < NPAIRS; k++) {
+		free(im[k].base);
+		free(im[k].to);
+	}
 	return 0;
 }
