@@ -20,7 +20,9 @@
 #   6. info, status, rollback and reboot over BlueZ;
 #   7. a delta: v6 is v2 with another version string; push --base v2.bin
 #      sends a patch of a few hundred bytes, the device rebuilds v6 from
-#      its running v2, boots and confirms it.
+#      its running v2, boots and confirms it; then a compressed push: v7
+#      (data that repeats) without a base goes as a heatshrink stream of
+#      under half its size, and the device boots and confirms it.
 #
 # Prints the throughput of each path. Exit status 0 = PASS.
 set -eu
@@ -78,6 +80,10 @@ run "$B/tests/tools/mkimage" --project blinky --version 6.0.0 --seed 2 \
 size=$(wc -c <"$W/v2.bin")
 size4=$(wc -c <"$W/v4.bin")
 size6=$(wc -c <"$W/v6.bin")
+# v7: compressible (its data repeats every 200 bytes), for the compressed push
+run "$B/tests/tools/mkimage" --project blinky --version 7.0.0 --repeat 200 \
+	--segments "drom:60000,irom:190000,dram:4096" "$W/v7.bin"
+size7=$(wc -c <"$W/v7.bin")
 run "$B/bleota" flash create "$W/dev.flash" --size 4M --layout two-ota \
 	--app "$W/v1.bin"
 
@@ -161,6 +167,19 @@ air=$(bleota_done_field "$HCI_OUT/delta.json" air_bytes)
 t_delta=$(bleota_done_field "$HCI_OUT/delta.json" seconds)
 log "delta path: $air bytes on the air for a $size6-byte image in" \
 	"${t_delta}s = $(bleota_kibps "$size6" "$t_delta") KiB/s effective"
+
+log "7b. a compressed push: v7 with no base"
+push compressed --confirm --no-image-cache "$HCI_P_ADDR" "$W/v7.bin" ||
+	hci_fail "compressed push failed: $(cat "$HCI_OUT/compressed.err")"
+grep -q '"event":"plan","encoding":"compressed"' "$HCI_OUT/compressed.json" ||
+	hci_fail "push did not compress: $(grep '"plan"' "$HCI_OUT/compressed.json")"
+grep -q '"event":"confirmed".*"state":"VALID"' "$HCI_OUT/compressed.json" ||
+	hci_fail "v7 not confirmed"
+airz=$(bleota_done_field "$HCI_OUT/compressed.json" air_bytes)
+[ "$airz" -lt $((size7 / 2)) ] || hci_fail "the compressed push sent $airz bytes"
+t_z=$(bleota_done_field "$HCI_OUT/compressed.json" seconds)
+log "compressed path: $airz bytes on the air for a $size7-byte image in" \
+	"${t_z}s = $(bleota_kibps "$size7" "$t_z") KiB/s effective"
 stop_device
 
 # --- encrypted device (the default) ---------------------------------------
@@ -194,5 +213,6 @@ log "throughput: AcquireWrite $(bleota_kibps "$size" "$t_acq") KiB/s," \
 	"encrypted $(bleota_kibps "$size" "$t_enc") KiB/s ($size-byte image)," \
 	"WriteValue/StartNotify $(bleota_kibps "$size4" "$t_wv") KiB/s" \
 	"($size4-byte image), delta $(bleota_kibps "$size6" "$t_delta") KiB/s" \
-	"effective ($air bytes on the air)"
+	"effective ($air bytes on the air), compressed" \
+	"$(bleota_kibps "$size7" "$t_z") KiB/s effective ($airz bytes)"
 hci_pass

@@ -6,7 +6,8 @@
  *   mkimage [--chip esp32c3|ID] [--version V] [--project P]
  *           [--secure-version N] [--idf-ver S] [--min-rev N] [--max-rev N]
  *           [--segments drom:4096,iram:2048,irom:8192] [--mmu-page-log2 N]
- *           [--no-hash] [--pad-to BYTES] [--seed N] [--corrupt NAME] OUT
+ *           [--no-hash] [--pad-to BYTES] [--seed N] [--repeat N]
+ *           [--corrupt NAME] OUT
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -24,8 +25,10 @@ static void usage(FILE *fp)
 		"N] [--max-rev N]\n"
 		"               [--segments KIND:LEN,...] [--mmu-page-log2 N] "
 		"[--no-hash]\n"
-		"               [--pad-to BYTES] [--seed N] [--corrupt NAME] "
-		"OUT\n"
+		"               [--pad-to BYTES] [--seed N] [--repeat N] "
+		"[--corrupt NAME] OUT\n"
+		"--repeat N: segment data repeats every N bytes (compresses "
+		"well).\n"
 		"KIND is drom, irom, iram or dram (segment 0 must be drom).\n"
 		"NAME for --corrupt:");
 	for (int c = 0; c < ESP_CORRUPT_COUNT; c++)
@@ -96,6 +99,7 @@ int main(int argc, char **argv)
 		{ "no-hash", no_argument, NULL, 'n' },
 		{ "pad-to", required_argument, NULL, 'T' },
 		{ "seed", required_argument, NULL, 'r' },
+		{ "repeat", required_argument, NULL, 'R' },
 		{ "corrupt", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -153,6 +157,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			sp.seed = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'R':
+			sp.repeat = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
 		case 'x':
 			for (k = 0; k < ESP_CORRUPT_COUNT; k++)
