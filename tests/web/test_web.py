@@ -18,7 +18,9 @@
 #                  devices, press Update, wait until both cards show 2.0.0
 #                  confirmed; `bleota status` says both run 2.0.0 VALID and
 #                  the boot badge says what the device's STATUS says; the
-#                  running version shows its tag or "no tag" as INFO has.
+#                  running version shows its tag or "no tag" as INFO has;
+#                  the card says what went on the air (the whole image or
+#                  compressed: no delta base yet) as /api/devices does.
 #   web/wrongchip: upload an ESP32-S3 image, untick dev2 and press Update
 #                  with the keyboard only: the gateway warns but sends it,
 #                  the DEVICE refuses (WRONG_CHIP in the card, from the push's
@@ -443,6 +445,24 @@ def main():
         check('web/update/both_confirmed_on_page', ok,
               str([page.js(card(s, 'c.textContent')) for s in socks]))
         page.shot('3-updated.png')
+        # what went on the air, in words on the card, as /api/devices says
+        # (1.0.0 was flashed, not pushed: no delta base in the gateway's cache)
+        _, _, body = http(url + 'api/devices')
+        devs = {d['id']: d for d in json.loads(body)['devices']}
+        for s in socks:
+            d = devs.get('unix:' + s, {})
+            line = page.js(card(s, "c.querySelector('[data-role=plan]') ? "
+                                "c.querySelector('[data-role=plan]').textContent : ''"))
+            enc = d.get('encoding')
+            words = {'plain': 'Last update sent the whole image, ',
+                     'compressed': 'Last update went compressed: ',
+                     'delta': 'Last update went as a delta'}.get(enc, '?')
+            check('web/update/plan_on_card_%s' % os.path.basename(s),
+                  enc in ('plain', 'compressed') and line.startswith(words) and
+                  (enc != 'compressed' or '% of the image' in line) and
+                  (enc != 'plain' or 'this gateway did not send' in line),
+                  'page %r, api %r' % (line, {k: d.get(k) for k in
+                                               ('encoding', 'air_total', 'total', 'plan')}))
         why = page.js("document.getElementById('update-why').textContent")
         check('web/update/button_says_already_there', why == 'They all run this version '
               'already.' and not page.js("document.getElementById('update').disabled"), why)
