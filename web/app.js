@@ -141,7 +141,7 @@ function outcome(d) {
 
 // What the push sends (its plan), in plain words: a delta, the image
 // compressed, or the whole image and why no delta. During the push and after
-// it ("Last update ..."), from the devices document and the 'plan' event.
+// it ("Last push was ..."), from the devices document and the 'plan' event.
 function planLine(d, lv) {
   const enc = lv.encoding || d.encoding;
   if (!enc) return null;
@@ -153,10 +153,10 @@ function planLine(d, lv) {
   const onAir = bytes(air) + ' on the air for the ' + bytes(image) + ' image' + share;
   let text;
   if (enc === 'delta') {
-    text = (now ? 'Sending a delta' : 'Last update went as a delta') +
+    text = (now ? 'Sending a delta' : 'Last push was a delta') +
       ' (only what changed): ' + onAir;
   } else if (enc === 'compressed') {
-    text = (now ? 'Sending the image compressed' : 'Last update went compressed') +
+    text = (now ? 'Sending the image compressed' : 'Last push was the image compressed') +
       ': ' + onAir;
   } else {
     let why = '';
@@ -165,7 +165,7 @@ function planLine(d, lv) {
     else if (plan.includes('not in the image cache') || plan.includes('image cache is off'))
       why = 'it runs an image this gateway did not send';
     else if (plan.includes('would not be smaller')) why = 'a delta would not be smaller';
-    text = (now ? 'Sending the whole image' : 'Last update sent the whole image') + ', ' +
+    text = (now ? 'Sending the whole image' : 'Last push was the whole image') + ', ' +
       bytes(image) + (why ? ' (no delta: ' + why + ')' : '');
   }
   return el('p', { class: 'plan', 'data-role': 'plan', 'data-encoding': enc,
