@@ -22,6 +22,10 @@
  *   persistence    STATE/devices.json after every state change: which
  *                  device was being pushed which image, so a restarted
  *                  gateway pushes it again and the device resumes
+ *   delta          every push uses the gateway's own image cache,
+ *                  STATE/images (push --image-cache): it holds what the
+ *                  gateway delivered, so the next push to a device that
+ *                  runs it sends a delta (--no-delta: push --full)
  *
  * This file is the command: options, the main loop's tick and signals,
  * scanning, start-up and shut-down. The rest lives in serve_sched.c (the
@@ -158,7 +162,7 @@ static void usage(FILE *fp)
 		"(re-read on change\n"
 		"                       and SIGHUP) or an http(s) URL "
 		"(polled)\n"
-		"  --state-dir DIR      state and download cache "
+		"  --state-dir DIR      state, download and image caches "
 		"(default $STATE_DIRECTORY,\n"
 		"                       else ./bleota-serve)\n"
 		"  --listen ADDR:PORT   the HTTP API (default 127.0.0.1:8417; "
@@ -180,6 +184,9 @@ static void usage(FILE *fp)
 		"  --once               exit when every device is settled: 0 "
 		"if all run\n"
 		"                       their desired version, 1 otherwise\n"
+		"  --no-delta           push the plain image (push --full), "
+		"never a delta\n"
+		"                       or a compressed image\n"
 		"  --json               one JSON event per line on stdout\n"
 		"  -v                   more detail\n");
 }
@@ -260,6 +267,7 @@ int cmd_serve(int argc, char **argv)
 		{ "recheck", required_argument, NULL, 'R' },
 		{ "retry-max", required_argument, NULL, 'M' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "no-delta", no_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -315,6 +323,9 @@ int cmd_serve(int argc, char **argv)
 		case 'o':
 			serve_gw.once = true;
 			break;
+		case 'D':
+			serve_gw.no_delta = true;
+			break;
 		case 'J':
 			serve_gw.json = true;
 			break;
@@ -344,6 +355,9 @@ int cmd_serve(int argc, char **argv)
 	serve_gw.state_dir = g_strdup(state_dir ? state_dir : "bleota-serve");
 	serve_gw.cache_dir =
 		g_build_filename(serve_gw.state_dir, "cache", NULL);
+	/* the pushes' own image cache (delta bases), kept with the state */
+	serve_gw.images_dir =
+		g_build_filename(serve_gw.state_dir, "images", NULL);
 	if (g_mkdir_with_parents(serve_gw.cache_dir, 0700) < 0) {
 		fprintf(stderr, "bleota: cannot create %s: %s\n",
 			serve_gw.cache_dir, strerror(errno));
@@ -435,6 +449,7 @@ out:
 	g_free(serve_gw.config);
 	g_free(serve_gw.state_dir);
 	g_free(serve_gw.cache_dir);
+	g_free(serve_gw.images_dir);
 	g_free(serve_gw.bearer);
 	g_free(serve_gw.ca_file);
 	g_free(token);

@@ -151,11 +151,23 @@ static void handle_line(struct serve_op *op, const char *line)
 		copy(r->hint, sizeof(r->hint), str_member(o, "hint"));
 		goto out;
 	}
+	if (!strcmp(name, "done")) {
+		copy(r->encoding, sizeof(r->encoding),
+		     str_member(o, "encoding"));
+		r->air_bytes = num_member(o, "air_bytes");
+	}
 	ev.event = name;
 	ev.message = str_member(o, "message");
-	if (!strcmp(name, "progress")) {
+	if (!strcmp(name, "plan")) {
+		ev.encoding = str_member(o, "encoding");
+		ev.base = str_member(o, "base");
+		ev.air_total = num_member(o, "stream");
+		ev.total = num_member(o, "image");
+	} else if (!strcmp(name, "progress")) {
 		ev.bytes = num_member(o, "bytes");
 		ev.total = num_member(o, "total");
+		ev.air = num_member(o, "air");
+		ev.air_total = num_member(o, "air_total");
 	} else if (!strcmp(name, "resumed")) {
 		r->resumed = true;
 		r->resumed_from = (uint32_t)num_member(o, "held");
@@ -328,6 +340,12 @@ struct serve_op *serve_dev_push(const struct serve_dev_cfg *cfg,
 	struct serve_op *op;
 
 	g_ptr_array_add(a, g_strdup("--confirm"));
+	if (cfg->full)
+		g_ptr_array_add(a, g_strdup("--full"));
+	if (cfg->image_cache) {
+		g_ptr_array_add(a, g_strdup("--image-cache"));
+		g_ptr_array_add(a, g_strdup(cfg->image_cache));
+	}
 	if (tag) {
 		g_ptr_array_add(a, g_strdup("--tag"));
 		g_ptr_array_add(a, g_strdup(tag));

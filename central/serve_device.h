@@ -20,6 +20,11 @@ struct serve_dev_cfg {
 	const char *exe;     /* the bleota program (/proc/self/exe resolved) */
 	const char *adapter; /* hciN, or NULL: BlueZ's default / unix: */
 	int verbose;         /* pass -v to the children */
+	/* push only: the image cache its delta bases come from and the
+	 * images it delivers go to (`push --image-cache DIR`); NULL: the
+	 * CLI's default. @full: `push --full`, the plain image. */
+	const char *image_cache;
+	bool full;
 };
 
 /* What `bleota info --json` reports. */
@@ -53,16 +58,23 @@ struct serve_dev_result {
 	char run_version[33];       /* status: the running app's version */
 	char run_tag[129];          /* status: its stored version tag, if any */
 	bool has_run_tag;
+	char encoding[12];  /* push: what the "done" event says was sent */
+	uint64_t air_bytes; /* push: of it, bytes on the air */
 };
 
-/* One event line of a push: "progress" (bytes, total), "resumed" (bytes =
- * held), "verified", "committed", "rebooting", "booted", "confirmed",
- * "reconnecting", ... */
+/* One event line of a push: "plan" (encoding, air_total = bytes on the
+ * air, total = image bytes, base), "progress" (bytes, total: image bytes;
+ * air, air_total for a patch), "resumed" (bytes = held), "verified",
+ * "committed", "rebooting", "booted", "confirmed", "reconnecting", ... */
 struct serve_dev_event {
 	const char *event;
 	uint64_t bytes;
 	uint64_t total;
 	const char *message;
+	const char *encoding; /* plan: "plain", "compressed", "delta" */
+	const char *base;     /* plan, delta: "cache" or "file" */
+	uint64_t air;
+	uint64_t air_total;
 };
 
 typedef void (*serve_dev_event_cb_t)(const struct serve_dev_event *ev,

@@ -133,6 +133,11 @@ static void device_json(JsonBuilder *b, const struct device *d)
 	serve_ev_str(b, "last_boot", d->last_boot);
 	serve_ev_str(b, "device_status", d->dev_status);
 	serve_ev_str(b, "warning", d->warning);
+	/* the current or last push's plan: what goes on the air */
+	serve_ev_str(b, "encoding", d->encoding);
+	serve_ev_int(b, "air_bytes", (gint64)d->air_bytes);
+	serve_ev_int(b, "air_total", (gint64)d->air_total);
+	serve_ev_str(b, "plan", d->plan);
 	json_builder_end_object(b);
 }
 

@@ -110,6 +110,12 @@ struct device {
 	char *last_boot;  /* STATUS last_boot detail ("ota_1 was rejected
 			   * (...)": the last update rolled back), or "" */
 	enum dev_state after_boot; /* serve_read_boot(): state to settle in */
+	/* the current or last push's plan (its "plan" event): what went on
+	 * the air for the image; NULL/0 before this gateway's first push */
+	char *encoding;     /* "plain", "compressed", "delta" */
+	char *plan;         /* the push's one line: what and why */
+	uint64_t air_bytes; /* bytes on the air acknowledged so far */
+	uint64_t air_total; /* bytes on the air in all (the stream) */
 };
 
 /* The gateway: one per process, defined in serve.c. */
@@ -124,6 +130,8 @@ struct serve_gw {
 	bool config_is_url;
 	char *state_dir;
 	char *cache_dir;
+	char *images_dir; /* STATE/images: the pushes' image cache */
+	bool no_delta;    /* --no-delta: push --full */
 	char *bearer;
 	char *ca_file;
 	char **adapters;

@@ -81,6 +81,8 @@ void serve_dev_free(gpointer p)
 	g_free(d->dev_status);
 	g_free(d->boot_state);
 	g_free(d->last_boot);
+	g_free(d->encoding);
+	g_free(d->plan);
 	g_free(d);
 }
 
@@ -203,11 +205,45 @@ static struct serve_dev_cfg dev_cfg(const struct device *d)
 	return (struct serve_dev_cfg){
 		.exe = serve_gw.exe,
 		.adapter = g_str_has_prefix(d->id, "unix:") ? NULL : d->adapter,
-		.verbose = serve_gw.verbose
+		.verbose = serve_gw.verbose,
+		.image_cache = serve_gw.images_dir,
+		.full = serve_gw.no_delta
 	};
 }
 
 /* ---- push ---------------------------------------------------------------------- */
+
+/* A child's message without its leading "DEVICE: ". */
+static const char *without_id(const struct device *d, const char *msg)
+{
+	size_t n = strlen(d->id);
+
+	if (g_str_has_prefix(msg, d->id) && msg[n] == ':')
+		msg += n + 1 + (msg[n + 1] == ' ');
+	return msg;
+}
+
+/* What the push sends (its "plan" event; again after a WRONG_BASE): the
+ * devices document and the page say it next to the progress. */
+static void on_plan(struct device *d, const struct serve_dev_event *ev)
+{
+	const char *msg = without_id(d, ev->message);
+	JsonBuilder *b;
+
+	serve_set_str(&d->encoding, ev->encoding[0] ? ev->encoding : NULL);
+	serve_set_str(&d->plan, msg);
+	d->air_bytes = 0;
+	d->air_total = ev->air_total;
+	if (ev->total)
+		d->total = ev->total;
+	b = ev_begin("plan");
+	serve_ev_str(b, "device", d->id);
+	serve_ev_str(b, "encoding", d->encoding);
+	serve_ev_int(b, "air_total", (gint64)ev->air_total);
+	serve_ev_int(b, "image", (gint64)ev->total);
+	serve_ev_str(b, "base", ev->base[0] ? ev->base : NULL);
+	serve_ev_end(b, "plan", "%s: %s", d->id, msg);
+}
 
 static void on_push_event(const struct serve_dev_event *ev, void *user_data)
 {
@@ -215,13 +251,23 @@ static void on_push_event(const struct serve_dev_event *ev, void *user_data)
 	const char *msg;
 	JsonBuilder *b;
 
+	if (!strcmp(ev->event, "plan")) {
+		on_plan(d, ev);
+		return;
+	}
 	if (!strcmp(ev->event, "progress")) {
 		d->bytes = ev->bytes;
 		d->total = ev->total;
+		/* the plain image: what is on the air is the image itself */
+		d->air_bytes = ev->air_total ? ev->air : ev->bytes;
+		if (ev->air_total)
+			d->air_total = ev->air_total;
 		b = ev_begin("progress");
 		serve_ev_str(b, "device", d->id);
 		serve_ev_int(b, "bytes", (gint64)ev->bytes);
 		serve_ev_int(b, "total", (gint64)ev->total);
+		serve_ev_int(b, "air", (gint64)d->air_bytes);
+		serve_ev_int(b, "air_total", (gint64)d->air_total);
 		serve_ev_end(b, "progress", "%s: %llu of %llu bytes", d->id,
 			     (unsigned long long)ev->bytes,
 			     (unsigned long long)ev->total);
@@ -241,9 +287,7 @@ static void on_push_event(const struct serve_dev_event *ev, void *user_data)
 			(unsigned long long)ev->total);
 		return;
 	}
-	msg = ev->message;
-	if (g_str_has_prefix(msg, d->id) && msg[strlen(d->id)] == ':')
-		msg += strlen(d->id) + 1 + (msg[strlen(d->id) + 1] == ' ');
+	msg = without_id(d, ev->message);
 	b = ev_begin("step");
 	serve_ev_str(b, "device", d->id);
 	serve_ev_str(b, "step", ev->event);
@@ -374,6 +418,9 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 		serve_ev_str(b, "state", r->state);
 		serve_ev_int(b, "resumed_from",
 			     r->resumed ? r->resumed_from : 0);
+		serve_ev_str(b, "encoding",
+			     r->encoding[0] ? r->encoding : d->encoding);
+		serve_ev_int(b, "air_bytes", (gint64)r->air_bytes);
 		serve_ev_end(b, "updated", "%s: now runs %s (%s)%s", d->id,
 			     r->booted, r->state,
 			     r->resumed ? ", resumed" : "");
@@ -448,6 +495,10 @@ void serve_start_push(struct device *d, const struct firmware *fw)
 	d->bytes = 0;
 	d->total = fw->size;
 	d->resumed_from = 0;
+	serve_set_str(&d->encoding, NULL); /* until its "plan" says */
+	serve_set_str(&d->plan, NULL);
+	d->air_bytes = 0;
+	d->air_total = 0;
 	serve_ev_str(b, "device", d->id);
 	serve_ev_str(b, "version", d->want_version);
 	serve_ev_str(b, "sha256", fw->sha256);

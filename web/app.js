@@ -139,6 +139,39 @@ function outcome(d) {
   return el('p', { class: 'msg', 'data-role': 'message' }, d.message);
 }
 
+// What the push sends (its plan), in plain words: a delta, the image
+// compressed, or the whole image and why no delta. During the push and after
+// it ("Last push was ..."), from the devices document and the 'plan' event.
+function planLine(d, lv) {
+  const enc = lv.encoding || d.encoding;
+  if (!enc) return null;
+  const air = lv.encoding ? lv.airTotal : d.air_total;
+  const image = lv.encoding ? lv.image : d.total;
+  const plan = (lv.encoding ? lv.plan : d.plan) || '';
+  const now = d.state === 'pushing';
+  const share = image ? ' — ' + (100 * air / image).toFixed(1) + ' % of the image' : '';
+  const onAir = bytes(air) + ' on the air for the ' + bytes(image) + ' image' + share;
+  let text;
+  if (enc === 'delta') {
+    text = (now ? 'Sending a delta' : 'Last push was a delta') +
+      ' (only what changed): ' + onAir;
+  } else if (enc === 'compressed') {
+    text = (now ? 'Sending the image compressed' : 'Last push was the image compressed') +
+      ': ' + onAir;
+  } else {
+    let why = '';
+    if (plan.includes('(--full)')) why = 'the gateway runs with --no-delta';
+    else if (plan.includes('no delta capability')) why = 'the device does not take deltas';
+    else if (plan.includes('not in the image cache') || plan.includes('image cache is off'))
+      why = 'it runs an image this gateway did not send';
+    else if (plan.includes('would not be smaller')) why = 'a delta would not be smaller';
+    text = (now ? 'Sending the whole image' : 'Last push was the whole image') + ', ' +
+      bytes(image) + (why ? ' (no delta: ' + why + ')' : '');
+  }
+  return el('p', { class: 'plan', 'data-role': 'plan', 'data-encoding': enc,
+    title: plan }, text);
+}
+
 function deviceCard(d) {
   const lv = liveOf(d.id);
   const st = STATES[d.state] || [d.state, 'neutral', ''];
@@ -197,6 +230,8 @@ function deviceCard(d) {
         (lv.rate > 0 ? ' — ' + bytes(lv.rate) + '/s — ' +
           (done >= total ? 'sent' : duration(eta) + ' left') : ''))));
   }
+  const plan = planLine(d, lv);
+  if (plan) card.append(plan);
   if ((lv.steps.size || lv.sent) && sentSome) {
     const ol = el('ol', { class: 'steps', 'aria-label': 'steps' });
     for (const [key, label] of STEPS) {
@@ -439,7 +474,11 @@ function onEvent(name, j) {
   switch (name) {
     case 'push':
       lv.steps = new Set(); lv.t0 = 0; lv.rate = 0; lv.pushed = true; lv.sent = false;
-      lv.rolledBack = false; lv.total = j.bytes; lv.bytes = 0;
+      lv.rolledBack = false; lv.total = j.bytes; lv.bytes = 0; lv.encoding = null;
+      break;
+    case 'plan':
+      lv.encoding = j.encoding; lv.airTotal = j.air_total; lv.image = j.image;
+      lv.plan = j.message;
       break;
     case 'progress': {
       const now = performance.now() / 1000;
@@ -477,7 +516,7 @@ function connect() {
   const es = new EventSource('api/events' + (token ? '?access_token=' + encodeURIComponent(token) : ''));
   es.onopen = () => { $('live').textContent = '● live'; $('live').className = 'live on'; loadDevices(); loadDesired(); };
   es.onerror = () => { $('live').textContent = 'connection lost, reconnecting…'; $('live').className = 'live off'; };
-  for (const n of ['device', 'push', 'progress', 'resumed', 'step', 'updated', 'rollback',
+  for (const n of ['device', 'push', 'plan', 'progress', 'resumed', 'step', 'updated', 'rollback',
     'desired', 'desired_error', 'fetched', 'fetch_failed', 'warning']) {
     es.addEventListener(n, (m) => { try { onEvent(n, JSON.parse(m.data)); } catch (e) { /* keep going */ } });
   }

@@ -57,6 +57,11 @@ static struct {
 	struct bgproc files;
 	int port;
 	pid_t live[4]; /* children of the running test (gateway, SSE) */
+	/* each device's last "plan" event (what its push sent), across
+	 * wait_fleet() calls; the test clears it */
+	char enc[NDEV][16];
+	char plan_base[NDEV][8];
+	gint64 air_total[NDEV], image[NDEV];
 } fx;
 
 /* Remember a child of the running test, so that a failed assertion does
@@ -206,6 +211,7 @@ struct fleet {
 	bool updated[NDEV];
 	bool busy[NDEV];
 	int max_busy; /* devices being worked on at once, at most */
+	int deltas;   /* "plan" events that said delta */
 };
 
 static bool busy_state(const char *st)
@@ -247,6 +253,15 @@ static bool wait_fleet(struct bgproc *g, const char *version, struct fleet *f,
 			f->resumed[i] = true;
 		if (i >= 0 && !strcmp(name, "updated"))
 			f->updated[i] = true;
+		if (i >= 0 && !strcmp(name, "plan")) {
+			snprintf(fx.enc[i], sizeof(fx.enc[i]), "%s",
+				 ev_s(&e, "encoding"));
+			snprintf(fx.plan_base[i], sizeof(fx.plan_base[i]), "%s",
+				 ev_s(&e, "base"));
+			fx.air_total[i] = ev_n(&e, "air_total");
+			fx.image[i] = ev_n(&e, "image");
+			f->deltas += !strcmp(fx.enc[i], "delta");
+		}
 		if (i >= 0 && !strcmp(name, "push")) {
 			JsonNode *n = json_object_get_member(e.o, "again");
 
@@ -401,7 +416,9 @@ static int group_setup(void **state)
 		  ESP_CORRUPT_NONE);
 	e2e_image(&fx.base_s3, "base-s3.bin", "1.0.0", CHIP_S3, 0, 100000,
 		  ESP_CORRUPT_NONE);
-	e2e_image(&fx.a, "a.bin", "1.1.0", DEV_CHIP, 0, 120000,
+	/* B is A grown by 80 KB (same generator): A's pushes leave A in the
+	 * gateway's image cache, so B goes as a delta, a fraction of B */
+	e2e_image(&fx.a, "a.bin", "1.1.0", DEV_CHIP, 0, 320000,
 		  ESP_CORRUPT_NONE);
 	e2e_image(&fx.b, "b.bin", "2.0.0", DEV_CHIP, 0, 400000,
 		  ESP_CORRUPT_NONE);
@@ -497,11 +514,94 @@ static void assert_tag(int i, const char *tag)
 	}
 }
 
+/* A desired-state file @name (path into @cfg) with one rule: device 0
+ * runs @file as @version. */
+static void one_rule(const char *name, const char *file, const char *version,
+		     char *cfg, size_t cap)
+{
+	char doc[1400];
+
+	tmpdir_path(cfg, cap, name);
+	snprintf(doc, sizeof(doc),
+		 "{\"devices\": [{\"match\": \"unix:%s\", \"file\": \"%s\", "
+		 "\"version\": \"%s\"}]}",
+		 fx.per[0].sock, file, version);
+	assert_true(g_file_set_contents(cfg, doc, -1, NULL));
+}
+
+/* Forget the plans seen so far. */
+static void plans_clear(void)
+{
+	memset(fx.enc, 0, sizeof(fx.enc));
+	memset(fx.plan_base, 0, sizeof(fx.plan_base));
+	memset(fx.air_total, 0, sizeof(fx.air_total));
+	memset(fx.image, 0, sizeof(fx.image));
+}
+
+/* How many images the gateway's own image cache (STATE/images) holds. */
+static int cached_images(void)
+{
+	char dir[700];
+	const char *n;
+	GDir *d;
+	int k = 0;
+
+	snprintf(dir, sizeof(dir), "%s/images", fx.state);
+	d = g_dir_open(dir, 0, NULL);
+	if (!d)
+		return 0;
+	while ((n = g_dir_read_name(d)))
+		k += g_str_has_suffix(n, ".bin");
+	g_dir_close(d);
+	return k;
+}
+
+/* /api/devices says device @i's last push went as a delta of B. */
+static void assert_api_delta(const char *base, int i)
+{
+	GString *body = g_string_new(NULL);
+	char id[700];
+	JsonParser *p = json_parser_new();
+	JsonArray *a;
+	guint k;
+	bool seen = false;
+
+	assert_int_equal(api(base, "/api/devices", NULL, NULL, body), 200);
+	assert_true(json_parser_load_from_data(p, body->str, -1, NULL));
+	a = json_object_get_array_member(
+		json_node_get_object(json_parser_get_root(p)), "devices");
+	snprintf(id, sizeof(id), "unix:%s", fx.per[i].sock);
+	for (k = 0; k < json_array_get_length(a); k++) {
+		JsonObject *d = json_array_get_object_element(a, k);
+
+		if (strcmp(json_object_get_string_member(d, "id"), id))
+			continue;
+		seen = true;
+		assert_string_equal(
+			json_object_get_string_member(d, "encoding"), "delta");
+		assert_int_equal(json_object_get_int_member(d, "total"),
+				 fx.b.len);
+		assert_true(json_object_get_int_member(d, "air_total") > 0);
+		assert_true(json_object_get_int_member(d, "air_total") * 4 <
+			    (gint64)fx.b.len);
+		assert_int_equal(json_object_get_int_member(d, "air_bytes"),
+				 json_object_get_int_member(d, "air_total"));
+		assert_non_null(strstr(json_object_get_string_member(d, "plan"),
+				       "delta"));
+	}
+	assert_true(seen);
+	g_object_unref(p);
+	g_string_free(body, TRUE);
+}
+
 /*
  * The whole story: all to A (the esp32s3 is refused, the others go on);
  * the file changes to B; the gateway is killed in the middle and started
  * again, and the pushes resume; the API shows the fleet; versions read
- * back from the devices.
+ * back from the devices. A's pushes have no base (the devices ran 1.0.0,
+ * which no cache holds) and fill the gateway's own image cache
+ * (STATE/images); B's go as deltas against A from that cache, also those
+ * the restarted gateway resumes; the slots hold B byte for byte.
  */
 static void test_serve_fleet_a_then_b_with_restart(void **state)
 {
@@ -512,6 +612,7 @@ static void test_serve_fleet_a_then_b_with_restart(void **state)
 	int i, resumed = 0, again = 0, rc;
 
 	(void)state;
+	plans_clear();
 	write_desired(fx.config, "a.bin", "1.1.0");
 	gw_start(&g, fx.config, base, sizeof(base), "");
 
@@ -529,6 +630,14 @@ static void test_serve_fleet_a_then_b_with_restart(void **state)
 	for (i = 0; i < NDEV - 1; i++)
 		assert_tag(i, "1.1.0");
 	assert_tag(NDEV - 1, NULL);
+	/* nothing to make a delta from; A is now in the gateway's cache */
+	for (i = 0; i < NDEV - 1; i++) {
+		assert_true(fx.enc[i][0]);
+		assert_string_not_equal(fx.enc[i], "delta");
+		assert_int_equal(fx.image[i], fx.a.len);
+	}
+	assert_int_equal(f.deltas, 0);
+	assert_int_equal(cached_images(), 1);
 
 	/* 2. the API: devices, desired state, events, per-device push */
 	assert_int_equal(api(base, "/api/devices", NULL, NULL, body), 200);
@@ -572,6 +681,7 @@ static void test_serve_fleet_a_then_b_with_restart(void **state)
 	assert_non_null(strstr(line, "not valid JSON"));
 
 	/* 4. B; kill the gateway in the middle of the pushes */
+	plans_clear();
 	write_desired(fx.config, "b.bin", "2.0.0");
 	assert_true(bgproc_until(&g, line, sizeof(line), WAIT_MS,
 				 "\"event\":\"desired\"", NULL));
@@ -592,16 +702,72 @@ static void test_serve_fleet_a_then_b_with_restart(void **state)
 	assert_int_equal(f.state[NDEV - 1], REFUSED);
 	assert_true(again >= 1);   /* it knew a push was under way */
 	assert_true(resumed >= 1); /* and the device kept what it had */
+	/* the new gateway found A in STATE/images: its pushes are deltas */
+	assert_true(f.deltas >= again);
+	for (i = 0; i < NDEV - 1; i++)
+		if (f.again[i])
+			assert_api_delta(base, i);
 	assert_int_equal(bgproc_stop(&g, SIGTERM), 0);
+	/* every B push (either gateway) was a delta against A, a fraction
+	 * of the image on the air */
+	for (i = 0; i < NDEV - 1; i++) {
+		print_message("dev%d: %s, %lld of %lld bytes on the air\n",
+			      i + 1, fx.enc[i], (long long)fx.air_total[i],
+			      (long long)fx.image[i]);
+		assert_string_equal(fx.enc[i], "delta");
+		assert_string_equal(fx.plan_base[i], "cache");
+		assert_int_equal(fx.image[i], fx.b.len);
+		assert_true(fx.air_total[i] > 0);
+		assert_true(fx.air_total[i] * 4 < (gint64)fx.b.len);
+	}
+	assert_int_equal(cached_images(), 2);
 
 	/* 6. read back from the devices themselves */
 	for (i = 0; i < NDEV - 1; i++) {
+		struct e2e_flash_view v;
+
 		assert_runs(i, "2.0.0");
 		assert_tag(i, "2.0.0");
+		e2e_view_flash(fx.flash[i], fx.b.len, &v);
+		assert_int_equal(v.running_state, 2 /* VALID */);
+		e2e_assert_slot_holds(fx.flash[i], v.running_slot, &fx.b);
 	}
 	assert_runs(NDEV - 1, "1.0.0");
 	assert_tag(NDEV - 1, NULL);
 	g_string_free(body, TRUE);
+}
+
+/*
+ * --no-delta: device 0 runs B (the fleet test left it there) and the
+ * gateway's image cache holds B and A, so a push of A would be a delta;
+ * with --no-delta it is the plain image (push --full), and lands as well.
+ */
+static void test_serve_no_delta_pushes_plain(void **state)
+{
+	char path[700], line[8192], base[256];
+	char enc[16] = "", msg[512] = "";
+	struct bgproc g;
+
+	(void)state;
+	assert_runs(0, "2.0.0");
+	assert_int_equal(cached_images(), 2);
+	one_rule("no-delta.json", fx.a.path, "1.1.0", path, sizeof(path));
+	gw_start(&g, path, base, sizeof(base), "--once --no-delta");
+	while (bgproc_line(&g, line, sizeof(line), WAIT_MS)) {
+		struct ev e;
+
+		if (ev_parse(&e, line) && !strcmp(ev_s(&e, "event"), "plan")) {
+			snprintf(enc, sizeof(enc), "%s", ev_s(&e, "encoding"));
+			snprintf(msg, sizeof(msg), "%s", ev_s(&e, "message"));
+		}
+		ev_free(&e);
+	}
+	assert_int_equal(bgproc_wait(&g, WAIT_MS), 0);
+	print_message("%s\n", msg);
+	assert_string_equal(enc, "plain");
+	assert_non_null(strstr(msg, "(--full)"));
+	assert_runs(0, "1.1.0");
+	assert_tag(0, "1.1.0");
 }
 
 /* Serve a one-rule desired state for device 0 as htdocs/@name (written
@@ -750,7 +916,7 @@ static void fake_start(struct bgproc *g, const char *match,
  */
 static void test_serve_scanned_devices(void **state)
 {
-	char flog[600], line[8192];
+	char flog[600], line[8192], want[900];
 	const char *ids[] = { "AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02",
 			      "AA:BB:CC:DD:EE:03" };
 	const char *final[3] = { "", "", "" };
@@ -796,9 +962,13 @@ static void test_serve_scanned_devices(void **state)
 	print_message("device operations run:\n%s", log);
 	assert_non_null(strstr(log, "scan --adapter hci7"));
 	assert_non_null(strstr(log, "scan --adapter hci8"));
-	/* the devices store tags: pushed with the rule's version as tag */
-	assert_non_null(strstr(log, "--adapter hci7 --json --confirm --tag "
-				    "1.1.0 AA:BB:CC:DD:EE:02"));
+	/* the devices store tags: pushed with the rule's version as tag,
+	 * with the gateway's own image cache (delta bases) */
+	snprintf(want, sizeof(want),
+		 "--adapter hci7 --json --confirm --image-cache %s/images "
+		 "--tag 1.1.0 AA:BB:CC:DD:EE:02",
+		 fx.state);
+	assert_non_null(strstr(log, want));
 	g_free(log);
 	assert_runs(0, "1.1.0");
 	assert_runs(1, "1.1.0");
@@ -960,12 +1130,7 @@ static void test_serve_confirms_pending_image(void **state)
 			 0);
 	assert_non_null(strstr(out, "\"state\":\"PENDING_VERIFY\""));
 	assert_non_null(strstr(out, "\"tag\":\"2.0.0\""));
-	tmpdir_path(cfg, sizeof(cfg), "pending.json");
-	snprintf(line, sizeof(line),
-		 "{\"devices\": [{\"match\": \"unix:%s\", \"file\": \"%s\", "
-		 "\"version\": \"2.0.0\"}]}",
-		 fx.per[0].sock, fx.b.path);
-	assert_true(g_file_set_contents(cfg, line, -1, NULL));
+	one_rule("pending.json", fx.b.path, "2.0.0", cfg, sizeof(cfg));
 	gw_start(&g, cfg, base, sizeof(base), "--once");
 	while (bgproc_line(&g, line, sizeof(line), WAIT_MS))
 		confirming = confirming ||
@@ -1054,6 +1219,8 @@ int main(void)
 		  test_serve_refuses_merged_image),
 		T("/serve/refuses-open-listen-without-token",
 		  test_serve_refuses_open_listen_without_token),
+		T("/serve/no-delta-pushes-plain",
+		  test_serve_no_delta_pushes_plain),
 		T("/serve/url-config-polled", test_serve_url_config_polled),
 		T("/serve/confirms-pending-image",
 		  test_serve_confirms_pending_image),

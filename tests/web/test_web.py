@@ -18,7 +18,9 @@
 #                  devices, press Update, wait until both cards show 2.0.0
 #                  confirmed; `bleota status` says both run 2.0.0 VALID and
 #                  the boot badge says what the device's STATUS says; the
-#                  running version shows its tag or "no tag" as INFO has.
+#                  running version shows its tag or "no tag" as INFO has;
+#                  the card says what went on the air (the whole image or
+#                  compressed: no delta base yet) as /api/devices does.
 #   web/wrongchip: upload an ESP32-S3 image, untick dev2 and press Update
 #                  with the keyboard only: the gateway warns but sends it,
 #                  the DEVICE refuses (WRONG_CHIP in the card, from the push's
@@ -35,6 +37,11 @@
 #                  `bleota status` says; dev2 reboots again (the bootloader
 #                  rolls back); "Check now": the badge says "rolled back"
 #                  with the device's last_boot words, as `bleota status`.
+#   web/delta:     dev1 (2.0.0, delivered by the gateway) updated on the
+#                  page to 2.1.0: sent as a delta from the gateway's image
+#                  cache, and the card says "Last push was a delta
+#                  (only what changed): ... — P % of the image" as
+#                  /api/devices says.
 #   web/phone:     the page at 375 and 390 px width has no horizontal
 #                  scrolling.
 #   web/keyboard:  Tab reaches the file input first.
@@ -265,12 +272,17 @@ def main():
         return 2
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(W)
+    # this test's own `bleota push` never touches the user's image cache
+    # (the gateway's pushes use its state directory's)
+    os.environ['BLEOTA_IMAGE_CACHE'] = 'off'
     img = {}
     for name, args in (('v1', ['--version', '1.0.0', '--segments', 'drom:40000,irom:100000,dram:4096']),
                        ('v2', ['--version', '2.0.0', '--segments', 'drom:90000,irom:300000,dram:4096']),
                        ('s3', ['--version', '3.0.0', '--chip', 'esp32s3',
                                '--segments', 'drom:40000,irom:100000,dram:4096']),
-                       ('v3', ['--version', '3.0.0', '--segments', 'drom:4000,irom:10000,dram:4096'])):
+                       ('v3', ['--version', '3.0.0', '--segments', 'drom:4000,irom:10000,dram:4096']),
+                       # 2.0.0 with another version string: a small delta
+                       ('v4', ['--version', '2.1.0', '--segments', 'drom:90000,irom:300000,dram:4096'])):
         img[name] = os.path.join(W, 'blinky-%s.bin' % name)
         r = run(MKIMAGE, '--project', 'blinky', *args, img[name])
         assert r.returncode == 0, r.stderr
@@ -280,7 +292,7 @@ def main():
     key = os.path.join(W, 'key.pem')
     r = run('openssl', 'ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key)
     assert r.returncode == 0, r.stderr
-    for name in ('v1', 'v2', 'v3'):
+    for name in ('v1', 'v2', 'v3', 'v4'):
         signed = os.path.join(W, 'blinky-%s-signed.bin' % name)
         r = run(BLEOTA, 'image', 'sign', '--key', key, img[name], signed)
         assert r.returncode == 0, r.stderr
@@ -443,6 +455,24 @@ def main():
         check('web/update/both_confirmed_on_page', ok,
               str([page.js(card(s, 'c.textContent')) for s in socks]))
         page.shot('3-updated.png')
+        # what went on the air, in words on the card, as /api/devices says
+        # (1.0.0 was flashed, not pushed: no delta base in the gateway's cache)
+        _, _, body = http(url + 'api/devices')
+        devs = {d['id']: d for d in json.loads(body)['devices']}
+        for s in socks:
+            d = devs.get('unix:' + s, {})
+            line = page.js(card(s, "c.querySelector('[data-role=plan]') ? "
+                                "c.querySelector('[data-role=plan]').textContent : ''"))
+            enc = d.get('encoding')
+            words = {'plain': 'Last push was the whole image, ',
+                     'compressed': 'Last push was the image compressed: ',
+                     'delta': 'Last push was a delta'}.get(enc, '?')
+            check('web/update/plan_on_card_%s' % os.path.basename(s),
+                  enc in ('plain', 'compressed') and line.startswith(words) and
+                  (enc != 'compressed' or '% of the image' in line) and
+                  (enc != 'plain' or 'this gateway did not send' in line),
+                  'page %r, api %r' % (line, {k: d.get(k) for k in
+                                               ('encoding', 'air_total', 'total', 'plan')}))
         why = page.js("document.getElementById('update-why').textContent")
         check('web/update/button_says_already_there', why == 'They all run this version '
               'already.' and not page.js("document.getElementById('update').disabled"), why)
@@ -599,6 +629,37 @@ def main():
         check('web/rollback/badge_from_device_status',
               b.get('last_boot', '?') in str(badge), 'page %r, status %r' % (badge, b))
         page.shot('8-rolled-back.png')
+
+        # --- a delta: dev1 runs 2.0.0, which the gateway delivered, so it is
+        # in the gateway's image cache; 2.1.0 (2.0.0 with another version
+        # string) goes as a delta, and the card says so in words
+        page.size(1100, 800)
+        page.set_file('#file', img['v4'])
+        page.wait('the 2.1.0 facts', "!document.getElementById('fw-info').hidden && "
+                  "document.getElementById('fw-facts').textContent.includes('2.1.0')")
+        for s, want in ((socks[0], True), (socks[1], False)):
+            if page.js(card(s, "c.querySelector('input[name=dev]').checked")) != want:
+                page.js(card(s, "c.querySelector('input[name=dev]').click()"))
+        page.js("document.getElementById('update').click()")
+        line = ''
+        try:
+            line = page.wait('2.1.0 confirmed', card(
+                socks[0], "c.dataset.running === '2.1.0' && c.dataset.state === 'in_sync' && "
+                "!!c.querySelector('[data-step=confirmed].done') && "
+                "c.querySelector('[data-role=plan]') && "
+                "c.querySelector('[data-role=plan]').textContent"), 60)
+        except TimeoutError:
+            pass
+        _, _, body = http(url + 'api/devices')
+        d = {d['id']: d for d in json.loads(body)['devices']}.get('unix:' + socks[0], {})
+        pct = '%.1f %% of the image' % (100.0 * d.get('air_total', 0) / max(1, d.get('total', 1)))
+        check('web/delta/plan_on_card', d.get('encoding') == 'delta' and
+              0 < d['air_total'] * 10 < d['total'] and
+              line.startswith('Last push was a delta (only what changed): ') and
+              line.endswith(pct) and info_version(socks[0]) == '2.1.0',
+              'page %r, api %r' % (line, {k: d.get(k) for k in
+                                           ('encoding', 'air_total', 'total', 'plan')}))
+        page.shot('9-delta.png')
 
         # --- a phone's screen
         for width in (375, 390):
