@@ -134,7 +134,8 @@ static void progress(uint64_t done, uint64_t total, uint64_t air_done,
 
 		human(a, sizeof(a), (double)air_done);
 		human(at, sizeof(at), (double)air_total);
-		snprintf(air, sizeof(air), "  air %s / %s (-%.0f%%)", a, at,
+		snprintf(air, sizeof(air), "  air %s / %s (%.0f%% saved)", a,
+			 at,
 			 total ? 100.0 - 100.0 * (double)air_total /
 						 (double)total
 			       : 0.0);

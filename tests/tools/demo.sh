@@ -5,7 +5,9 @@
 # two-OTA partition table), served by bleota-peripheral on a local socket
 # with a link throttled to a BLE-like 150 KiB/s; bleota pushes a v2 app,
 # reboots the device into it, shows it PENDING_VERIFY, confirms it, shows
-# it VALID, and stops the device.
+# it VALID; then pushes v2.1.0, a small change, which goes as a delta
+# against the image the device runs (bleota's image cache, kept under
+# BUILD_DIR/demo), and stops the device.
 #
 # usage: demo.sh BUILD_DIR
 # BLEOTA and BLEOTA_PERIPHERAL name the programs to run (default: the ones
@@ -19,6 +21,8 @@ D=$B/demo
 SOCK=$D/bleota.sock
 rm -rf "$D"
 mkdir -p "$D"
+# the images push remembers for deltas: the demo's own, not ~/.cache
+export BLEOTA_IMAGE_CACHE="$D/image-cache"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -28,6 +32,9 @@ run "$B/tests/tools/mkimage" --project blinky --version 1.0.0 \
 	--segments drom:60000,irom:150000,dram:4096 "$D/blinky-v1.bin"
 run "$B/tests/tools/mkimage" --project blinky --version 2.0.0 \
 	--segments drom:90000,irom:480000,dram:4096 "$D/blinky-v2.bin"
+# 2.1.0: 2.0.0 with another version string, as a one-line change would be
+run "$B/tests/tools/mkimage" --project blinky --version 2.1.0 \
+	--segments drom:90000,irom:480000,dram:4096 "$D/blinky-v2.1.bin"
 run "$BLEOTA" image info "$D/blinky-v2.bin"
 
 step "a simulated device flash: two-OTA table, v1 in ota_0"
@@ -66,6 +73,11 @@ step "confirm it"
 run "$BLEOTA" confirm "unix:$SOCK"
 run "$BLEOTA" status "unix:$SOCK"
 
+step "push v2.1.0: only what changed goes (a delta against the running v2)"
+dstart=$(date +%s.%N)
+run "$BLEOTA" push --confirm "unix:$SOCK" "$D/blinky-v2.1.bin"
+dend=$(date +%s.%N)
+
 step "stop the device (SIGTERM)"
 kill -TERM $PID
 wait $PID
@@ -77,6 +89,7 @@ cat "$D/peripheral.log"
 state=$("$BLEOTA" flash info "$D/device.flash" | grep -i 'would boot' | head -1)
 size=$(wc -c <"$D/blinky-v2.bin")
 secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+dsecs=$(awk -v a="$dstart" -v b="$dend" 'BEGIN { printf "%.1f", b - a }')
 echo
 echo "demo: pushed blinky 2.0.0 ($size bytes) to a simulated ESP32-C3 over a" \
-	"150 KiB/s link in $secs s; $state"
+	"150 KiB/s link in $secs s, then 2.1.0 as a delta in $dsecs s; $state"
