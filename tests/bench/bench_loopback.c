@@ -465,6 +465,8 @@ int main(void)
 	double mp, mr, mc, cli_mib, raw_mib;
 	int i;
 
+	/* the plain push is measured: no cache lookup, nothing stored */
+	setenv("BLEOTA_IMAGE_CACHE", "off", 1);
 	if (!img)
 		return 1;
 	cs.build = b && *b ? b : "build";
