@@ -342,6 +342,8 @@ struct serve_op *serve_dev_push(const struct serve_dev_cfg *cfg,
 	g_ptr_array_add(a, g_strdup("--confirm"));
 	if (cfg->full)
 		g_ptr_array_add(a, g_strdup("--full"));
+	if (cfg->force)
+		g_ptr_array_add(a, g_strdup("--force"));
 	if (cfg->image_cache) {
 		g_ptr_array_add(a, g_strdup("--image-cache"));
 		g_ptr_array_add(a, g_strdup(cfg->image_cache));

@@ -22,9 +22,12 @@ struct serve_dev_cfg {
 	int verbose;         /* pass -v to the children */
 	/* push only: the image cache its delta bases come from and the
 	 * images it delivers go to (`push --image-cache DIR`); NULL: the
-	 * CLI's default. @full: `push --full`, the plain image. */
+	 * CLI's default. @full: `push --full`, the plain image. @force:
+	 * `push --force`, install even the image the device runs (to store
+	 * another version tag with it). */
 	const char *image_cache;
 	bool full;
+	bool force;
 };
 
 /* What `bleota info --json` reports. */

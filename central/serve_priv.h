@@ -88,6 +88,7 @@ struct device {
 	char *want_source;
 	char *want_sha;
 	bool pushing;    /* persisted: a push started and did not end */
+	bool retag;      /* this push is --force: same image, new tag */
 	char *push_sha;  /* persisted: the image being pushed */
 	char *installed; /* persisted: the version this gateway installed */
 	uint64_t bytes;

@@ -399,10 +399,12 @@ void serve_reached(struct device *d, const char *msg)
 static void on_push_done(const struct serve_dev_result *r, void *user_data)
 {
 	struct device *d = user_data;
+	bool retag = d->retag;
 	JsonBuilder *b;
 	char msg[900];
 
 	d->op = NULL;
+	d->retag = false;
 	if (r->code == BLEOTA_EXIT_REFUSED || r->code == BLEOTA_EXIT_VERIFY)
 		serve_set_str(&d->dev_status, r->status[0] ? r->status : NULL);
 	if (r->code == BLEOTA_EXIT_OK) {
@@ -445,6 +447,30 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 			     d->id, d->img_project, d->img_version);
 		d->op = serve_dev_confirm(&cfg, d->id, on_confirm_done, d);
 		return;
+	}
+	if (r->code == BLEOTA_EXIT_REFUSED &&
+	    !strcmp(r->status, "SAME_AS_RUNNING") && !retag &&
+	    d->info.has_tag && strcmp(d->info.tag, d->want_version)) {
+		/* the version changed, the image did not: install it again
+		 * so the device stores the new tag (a delta of the image
+		 * against itself when STATE/images has it) */
+		const struct serve_rule *rule =
+			serve_rule_find(serve_gw.desired, d->id, d->name,
+					d->info.project, d->info.chip);
+
+		if (rule && !strcmp(rule->version, d->want_version)) {
+			d->retag = true;
+			b = ev_begin("step");
+			serve_ev_str(b, "device", d->id);
+			serve_ev_str(b, "step", "retag");
+			serve_ev_end(b, "step",
+				     "%s: already runs this image, tagged "
+				     "\"%s\": installing it again (push "
+				     "--force) to store the version tag \"%s\"",
+				     d->id, d->info.tag, d->want_version);
+			serve_need_firmware(d, rule);
+			return;
+		}
 	}
 	if (r->code == BLEOTA_EXIT_REFUSED &&
 	    !strcmp(r->status, "SAME_AS_RUNNING")) {
@@ -490,6 +516,7 @@ void serve_start_push(struct device *d, const struct firmware *fw)
 	bool again =
 		d->pushing && d->push_sha && !strcmp(d->push_sha, fw->sha256);
 
+	cfg.force = d->retag;
 	d->pushing = true;
 	serve_set_str(&d->push_sha, fw->sha256);
 	d->bytes = 0;

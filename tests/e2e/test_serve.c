@@ -770,6 +770,48 @@ static void test_serve_no_delta_pushes_plain(void **state)
 	assert_tag(0, "1.1.0");
 }
 
+/*
+ * Only the version changes: device 0 runs A tagged "1.1.0" (the test
+ * above), the rule now says A is "1.1.0-r2". The device refuses the same
+ * image (SAME_AS_RUNNING), so the gateway installs it again with --force,
+ * a delta of A against itself from STATE/images, and the device stores
+ * the new tag; the app it runs is the same.
+ */
+static void test_serve_version_change_retags(void **state)
+{
+	char path[700], line[8192], base[256];
+	char enc[16] = "", step[700] = "";
+	long long air = 0;
+	struct bgproc g;
+
+	(void)state;
+	assert_runs(0, "1.1.0");
+	assert_tag(0, "1.1.0");
+	one_rule("retag.json", fx.a.path, "1.1.0-r2", path, sizeof(path));
+	gw_start(&g, path, base, sizeof(base), "--once");
+	while (bgproc_line(&g, line, sizeof(line), WAIT_MS)) {
+		struct ev e;
+
+		if (!ev_parse(&e, line))
+			continue;
+		if (!strcmp(ev_s(&e, "event"), "step") &&
+		    !strcmp(ev_s(&e, "step"), "retag"))
+			snprintf(step, sizeof(step), "%s", ev_s(&e, "message"));
+		if (!strcmp(ev_s(&e, "event"), "plan")) {
+			snprintf(enc, sizeof(enc), "%s", ev_s(&e, "encoding"));
+			air = (long long)ev_n(&e, "air_total");
+		}
+		ev_free(&e);
+	}
+	assert_int_equal(bgproc_wait(&g, WAIT_MS), 0);
+	print_message("%s; then a %s of %lld bytes\n", step, enc, air);
+	assert_non_null(strstr(step, "to store the version tag \"1.1.0-r2\""));
+	assert_string_equal(enc, "delta");
+	assert_true(air > 0 && air * 10 < (long long)fx.a.len);
+	assert_runs(0, "1.1.0");
+	assert_tag(0, "1.1.0-r2");
+}
+
 /* Serve a one-rule desired state for device 0 as htdocs/@name (written
  * and renamed); its URL into @u. @cred: "user:password@" or "". */
 static void publish_doc(const char *name, const char *cred, const char *file,
@@ -1221,6 +1263,8 @@ int main(void)
 		  test_serve_refuses_open_listen_without_token),
 		T("/serve/no-delta-pushes-plain",
 		  test_serve_no_delta_pushes_plain),
+		T("/serve/version-change-retags",
+		  test_serve_version_change_retags),
 		T("/serve/url-config-polled", test_serve_url_config_polled),
 		T("/serve/confirms-pending-image",
 		  test_serve_confirms_pending_image),
