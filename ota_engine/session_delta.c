@@ -152,9 +152,9 @@ static int load(struct ota_engine *eng, const struct ota_journal_ckpt *c)
 	if (ota_delta_restore_fixed(&eng->delta, &cfg, fixed, c->len, run))
 		return -EINVAL;
 	for (k = 0; k < 2; off += run[k].len, k++)
-		if (run[k].len && ota_journal_delta_read(&eng->jr, c, off,
-							 run[k].ptr,
-							 run[k].len))
+		if (run[k].len &&
+		    ota_journal_delta_read(&eng->jr, c, off, run[k].ptr,
+					   run[k].len))
 			return -EIO;
 	if (ota_delta_patch_pos(&eng->delta) != block_end(eng, c->blocks - 1) ||
 	    ota_delta_to_pos(&eng->delta) != c->to_pos)
@@ -195,7 +195,8 @@ static int pick(struct ota_engine *eng, struct ota_journal_ckpt *c)
 		return ota_journal_delta_append(&eng->jr, c, none, 0) ? -EIO
 								      : 0;
 	*c = a;
-	return ota_journal_delta_copy(&eng->jr, &a, a.to_pos - a.to_pos % SECTOR)
+	return ota_journal_delta_copy(&eng->jr, &a,
+				      a.to_pos - a.to_pos % SECTOR)
 		       ? -EIO
 		       : 0;
 }
@@ -294,9 +295,9 @@ static int delta_failed(struct ota_engine *eng)
 		return eng_fail(eng, R_(WRONG_BASE), -EXDEV, M_(BASE_DIFFERS),
 				1);
 	if (err == OTA_DELTA_ERR_TOO_BIG)
-		return eng_fail_with(eng, R_(TOO_LARGE), -ENOSPC, M_(TOO_LARGE),
-				     .n = { to, eng->plan.slot,
-					    eng->plan.slot_size, 0 });
+		return eng_fail_with(
+			eng, R_(TOO_LARGE), -ENOSPC, M_(TOO_LARGE),
+			.n = { to, eng->plan.slot, eng->plan.slot_size, 0 });
 	rc = eng_fail(eng, R_(BAD_PATCH), -EBADMSG, M_(BAD_PATCH), err, at);
 	return rc;
 }
@@ -320,8 +321,8 @@ int eng_delta_write(struct ota_engine *eng, uint32_t offset,
 	if (len && (offset != fed ||
 		    (fed % OTA_ENGINE_BLOCK_SIZE == 0 && fed &&
 		     !eng_bit(eng->verified, fed / OTA_ENGINE_BLOCK_SIZE - 1))))
-		return eng_fail(eng, R_(OUT_OF_RANGE), -EINVAL,
-				M_(PATCH_ORDER), offset, fed);
+		return eng_fail(eng, R_(OUT_OF_RANGE), -EINVAL, M_(PATCH_ORDER),
+				offset, fed);
 	while (len) {
 		n = block_end(eng, eng->delta_fed / OTA_ENGINE_BLOCK_SIZE) -
 		    eng->delta_fed;

@@ -202,8 +202,9 @@ static void test_wrong_base(void **state)
 static void test_esp_header_other_base(void **state)
 {
 	struct fx *fx = *state;
-	struct delta_diff_opts o = { .heatshrink = true, .w = 8, .l = 7,
-				     .esp_header = true };
+	struct delta_diff_opts o = {
+		.heatshrink = true, .w = 8, .l = 7, .esp_header = true
+	};
 	struct ota_engine_manifest m;
 	uint8_t *p;
 	size_t plen;
@@ -246,8 +247,8 @@ static void test_bad_patches(void **state)
 		      -EBADMSG, OTA_ENGINE_REASON_BAD_PATCH);
 	assert_int_equal(ota_engine_last_note(&fx->d.eng)->n[0],
 			 OTA_DELTA_ERR_HEADER);
-	expect_reason(fx, ota_engine_write(&fx->d.eng, 16, p + 16, 16),
-		      -EPROTO, OTA_ENGINE_REASON_NO_SESSION);
+	expect_reason(fx, ota_engine_write(&fx->d.eng, 16, p + 16, 16), -EPROTO,
+		      OTA_ENGINE_REASON_NO_SESSION);
 
 	/* truncated heatshrink stream: the manifest says 3/4 of it */
 	dp_manifest(fx->v1, fx->v1_len, fx->v2, fx->v2_len, plen * 3 / 4, &m);
@@ -361,9 +362,8 @@ static void test_resume_after_reboot(void **state)
 	b = nb - 2;
 	send_whole_blocks(fx, p, 0, b);
 	fed = b * 4096 + 2000;
-	assert_int_equal(ota_engine_write(&fx->d.eng, b * 4096, p + b * 4096,
-					  2000),
-			 0);
+	assert_int_equal(
+		ota_engine_write(&fx->d.eng, b * 4096, p + b * 4096, 2000), 0);
 	dev_power_off(&fx->d);
 	assert_int_equal(dev_power_on(&fx->d), 0);
 	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
@@ -418,8 +418,7 @@ static void test_checkpoint_parts(void **state)
 	ota_delta_init(&d, &cfg);
 	/* far enough that the 256-byte window has wrapped */
 	assert_int_equal(ota_delta_feed(&d, p, 3001, &used), 0);
-	assert_int_equal(ota_delta_checkpoint(&d, whole, sizeof(whole), &n),
-			 0);
+	assert_int_equal(ota_delta_checkpoint(&d, whole, sizeof(whole), &n), 0);
 	assert_int_equal(ota_delta_checkpoint_parts(&d, fixed, run), 0);
 	assert_memory_equal(whole, fixed, sizeof(fixed));
 	assert_int_equal(sizeof(fixed) + run[0].len + run[1].len, n);
