@@ -136,9 +136,11 @@ void pump_kick(struct pump *p)
 
 /*
  * A transport that batches (t->batches) reads a burst of values and then
- * says so (on_drained): the burst is fed value by value and answered with
- * one kick, so a burst of data costs one poll of the machine's output, one
- * owner callback and one timer update instead of one per value.
+ * says so (on_drained): the burst's data and status values are fed value
+ * by value and answered with one kick, so a burst of data costs one poll
+ * of the machine's output, one owner callback and one timer update instead
+ * of one per value. Control values (requests, responses) are kicked one by
+ * one, as without batching.
  */
 static void on_recv(enum ota_chan chan, const uint8_t *buf, size_t len,
 		    void *user_data)
@@ -152,11 +154,22 @@ static void on_recv(enum ota_chan chan, const uint8_t *buf, size_t len,
 	now = p->burst_ms;
 	hlog_pdu('>', chan_name(chan), buf, len);
 	p->last_rx = now;
-	p->ops->feed(p->sm, chan, buf, len, now);
-	if (p->t->batches)
+	/*
+	 * A request (control channel) is answered at once, after what the
+	 * values before it produced: the machine holds one response and one
+	 * event, so a request fed behind unpolled output could overwrite it
+	 * or overtake it (a FINISH answered BAD_STATE before the FAILED event
+	 * of the data that ended the session).
+	 */
+	if (p->t->batches && chan != OTA_CHAN_CONTROL) {
+		p->ops->feed(p->sm, chan, buf, len, now);
 		p->kick_due = true;
-	else
+		return;
+	}
+	if (p->kick_due)
 		kick_at(p, now);
+	p->ops->feed(p->sm, chan, buf, len, now);
+	kick_at(p, now);
 }
 
 static void on_drained(void *user_data)

@@ -37,6 +37,7 @@
 #include "protocol/frame.h"
 #include "protocol/manifest.h"
 #include "protocol/status.h"
+#include "host/delta_diff.h"
 #include "host/transport.h"
 #include "tests/harness/device.h"
 #include "tests/harness/e2e.h"
@@ -533,6 +534,137 @@ static void setup_rev_image(const char *sock, const struct e2e_image *v2)
 	free(img);
 }
 
+/* ---- delta rows: a patch against the running v1 ------------------------------- */
+
+static const struct e2e_image *g_v1; /* the running image, the base */
+
+/* MANIFEST + BEGIN (P = 100) of @m; returns BEGIN's status. */
+static int raw_begin_m(int fd, const struct ota_manifest *m, uint8_t *tok,
+		       uint32_t *detail)
+{
+	struct ota_begin_req br = { .chunk_size = 100 };
+	uint8_t req[32];
+	int n;
+
+	raw_manifest(fd, m, tok, &br.manifest_len, &br.manifest_crc);
+	n = ota_frame_encode_begin(req, sizeof(req), (*tok)++, &br);
+	return raw_request(fd, req, (size_t)n, detail);
+}
+
+/*
+ * The patch as the framed stream (block CRC trailers) in 100-byte chunks
+ * (it fits the device's credit), then FINISH: the EVENT that ends the
+ * session, or FINISH's answer.
+ */
+static int raw_stream_finish(int fd, const uint8_t *p, size_t len, uint8_t *tok,
+			     uint32_t *detail)
+{
+	uint8_t st[2 * 4096 + 8], d[4 + 100], b[OTA_MAX_VALUE];
+	uint8_t fin[2] = { OTA_OP_FINISH, 0 };
+	size_t n = 0, off, k;
+	int r;
+
+	assert_true(len <= 2 * 4096);
+	for (off = 0; off < len; off += 4096) {
+		k = len - off < 4096 ? len - off : 4096;
+		memcpy(st + n, p + off, k);
+		ota_put_le32(st + n + k, ota_crc32(0, p + off, k));
+		n += k + 4;
+	}
+	d[0] = OTA_OP_DATA;
+	for (off = 0; off < n; off += 100) {
+		k = n - off < 100 ? n - off : 100;
+		ota_put_le24(d + 1, (uint32_t)(off / 100));
+		memcpy(d + 4, st + off, k);
+		raw_send(fd, d, 4 + k);
+	}
+	fin[1] = (*tok)++;
+	raw_send(fd, fin, sizeof(fin));
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pf, 1, 5000) <= 0)
+			return -1;
+		r = (int)recv(fd, b, sizeof(b), 0);
+		if (r <= 0)
+			return -1;
+		if (b[0] == OTA_OP_EVENT && r >= OTA_EVENT_LEN) {
+			*detail = ota_get_le32(b + 2);
+			return b[1];
+		}
+		if (b[0] == (OTA_OP_FINISH | OTA_OP_RSP_BIT)) {
+			*detail = r >= OTA_RSP_HDR_LEN + 4 ? ota_get_le32(b + 3)
+							   : 0;
+			return b[2];
+		}
+	}
+}
+
+/* v1 with 16 bytes changed: a one-block patch (the image itself is no
+ * longer valid, which none of these rows gets to see). */
+static uint8_t *delta_new(size_t *len)
+{
+	uint8_t *nw = malloc(g_v1->len);
+
+	assert_non_null(nw);
+	memcpy(nw, g_v1->data, g_v1->len);
+	memset(nw + g_v1->len / 2, 0x3c, 16);
+	*len = g_v1->len;
+	return nw;
+}
+
+static int raw_delta(const struct row *r, int fd, const struct e2e_image *v2,
+		     uint32_t *detail)
+{
+	struct delta_diff_opts o = { .heatshrink = true, .w = 8, .l = 7 };
+	struct ota_manifest m = { .encoding = OTA_ENCODING_DELTA,
+				  .has_base_sha256 = true };
+	size_t nlen, plen, cut = 0;
+	uint8_t *nw = delta_new(&nlen), *p, tok = 1;
+	bool is_app;
+	int st;
+
+	(void)v2;
+	p = delta_diff(g_v1->data, g_v1->len, nw, nlen, &o, &plen);
+	assert_non_null(p);
+	assert_true(plen < 4096);
+	m.image_size = (uint32_t)nlen;
+	dev_sha256(nw, nlen, m.sha256);
+	delta_esp_base_hash(g_v1->data, g_v1->len, m.base_sha256, &is_app);
+	if (!strcmp(r->name, "delta: patch for another base")) {
+		m.base_sha256[0] ^= 1;
+	} else if (!strcmp(r->name, "delta: corrupt heatshrink stream")) {
+		/* all-ones bits: literal 0xff bytes, an endless varint */
+		memset(p + 2, 0xff, plen - 2);
+	} else if (!strcmp(r->name, "delta: truncated heatshrink stream")) {
+		cut = 5;
+	} else if (!strcmp(r->name, "delta: reads outside the base")) {
+		m.has_base_sha256 = false; /* a compressed full image */
+	} else if (!strcmp(r->name, "delta: output hash differs")) {
+		m.sha256[0] ^= 1;
+	} else if (!strcmp(r->name, "delta: writes past to-size")) {
+		/* none: to-size 10, an extra record of 20 bytes */
+		static const uint8_t past[] = { 0x00, 10, 0, 0, 20 };
+
+		memset(p, 0xaa, 40);
+		memcpy(p, past, sizeof(past));
+		plen = 40;
+		m.image_size = 10;
+	} else if (!strcmp(r->name, "delta: to-size beyond the slot")) {
+		/* none: to-size 2 MiB, more than the 1 MiB slot */
+		p[0] = 0x00;
+		plen = 1 + delta_varint_put(p + 1, 2 * 1024 * 1024);
+		p[plen++] = 0;
+	}
+	m.patch_size = (uint32_t)(plen - cut);
+	st = raw_begin_m(fd, &m, &tok, detail);
+	if (st == OTA_STATUS_OK)
+		st = raw_stream_finish(fd, p, plen - cut, &tok, detail);
+	free(p);
+	free(nw);
+	return st;
+}
+
 static const struct row rows[] = {
 	/* image files: refused by the CLI before anything is sent */
 	{ "truncated image", CLI_PUSH, .chip = DEV_CHIP, .big = 100000,
@@ -641,6 +773,21 @@ static const struct row rows[] = {
 	  .status = OTA_STATUS_BAD_PDU },
 	{ "second client", RAW, .raw = raw_second_client,
 	  .status = OTA_STATUS_BUSY },
+	/* delta patches (ENCODING 1) against the running v1 */
+	{ "delta: patch for another base", RAW, .raw = raw_delta,
+	  .status = OTA_STATUS_WRONG_BASE },
+	{ "delta: corrupt heatshrink stream", RAW, .raw = raw_delta,
+	  .status = OTA_STATUS_BAD_PATCH },
+	{ "delta: truncated heatshrink stream", RAW, .raw = raw_delta,
+	  .status = OTA_STATUS_BAD_PATCH },
+	{ "delta: reads outside the base", RAW, .raw = raw_delta,
+	  .status = OTA_STATUS_BAD_PATCH },
+	{ "delta: writes past to-size", RAW, .raw = raw_delta,
+	  .status = OTA_STATUS_BAD_PATCH },
+	{ "delta: to-size beyond the slot", RAW, .raw = raw_delta,
+	  .status = OTA_STATUS_TOO_LARGE },
+	{ "delta: output hash differs", RAW, .raw = raw_delta,
+	  .status = OTA_STATUS_HASH_MISMATCH },
 	/* command order through the CLI */
 	{ "confirm with nothing pending", DEV_STATE,
 	  .periph_opts = "--no-rollback", .setup = setup_pending,
@@ -814,7 +961,15 @@ static void run_row(const struct row *r, struct e2e_image *v1,
 		rr.cmd = per.sock;
 		st = r->raw(&rr, fd, v2, &detail);
 		close(fd);
-		assert_int_equal(st, r->status);
+		if (st != r->status) {
+			size_t n;
+			uint8_t *log = e2e_read_all(per.log, &n);
+			size_t from = n > 900 ? n - 900 : 0;
+
+			fail_msg("%s: status %d, want %d; device log:\n%.*s",
+				 r->name, st, r->status, (int)(n - from),
+				 (char *)log + from);
+		}
 		/* and the CLI's text for it says something and what to do */
 		assert_true(ota_status_is_known((uint8_t)st));
 		if (st != OTA_STATUS_OK)
@@ -863,6 +1018,7 @@ static void test_matrix(void **state)
 		  ESP_CORRUPT_NONE);
 	e2e_image(&v3, "v3.bin", "3.0.0", DEV_CHIP, 0, 120000,
 		  ESP_CORRUPT_NONE);
+	g_v1 = &v1;
 	tmpdir_path(key, sizeof(key), "key0.pub.pem");
 	sigkey_write_pem(sigkey_get(OTA_SIG_ECDSA_P256, 0), key, false);
 	write_file("bad-row.csv", "# Name, Type, SubType, Offset, Size\n"
