@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,10 +27,17 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void bgproc_die_with_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+		_exit(127);
+}
+
 void bgproc_start(struct bgproc *p, const char *log, const char *fmt, ...)
 {
 	char cmd[8192];
 	va_list ap;
+	pid_t parent;
 	int fds[2];
 
 	va_start(ap, fmt);
@@ -38,12 +46,14 @@ void bgproc_start(struct bgproc *p, const char *log, const char *fmt, ...)
 	memset(p, 0, sizeof(*p));
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		abort();
+	parent = getpid();
 	p->pid = fork();
 	if (p->pid < 0)
 		abort();
 	if (p->pid == 0) {
 		int err = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
+		bgproc_die_with_parent(parent);
 		dup2(fds[1], 1);
 		if (err >= 0)
 			dup2(err, 2);

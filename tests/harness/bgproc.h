@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/types.h>
 
 struct bgproc {
 	pid_t pid;
@@ -18,6 +19,14 @@ struct bgproc {
 	size_t len;
 	bool eof;
 };
+
+/**
+ * bgproc_die_with_parent() - in a child just forked from @parent: have the
+ * kernel SIGTERM it when the parent dies (a failed assertion ends a test
+ * process without its cleanup; its daemons must not outlive it). Exits at
+ * once if @parent is already gone.
+ */
+void bgproc_die_with_parent(pid_t parent);
 
 /** bgproc_start() - run `sh -c CMD` with stderr appended to @log. */
 void bgproc_start(struct bgproc *p, const char *log, const char *fmt, ...)

@@ -23,6 +23,7 @@
 #include "ota_engine/crypto.h"
 #include "ota_engine/engine.h"
 #include "ota_engine/flash_file.h"
+#include "tests/harness/bgproc.h"
 #include "tests/harness/device.h"
 #include "tests/harness/tmpdir.h"
 
@@ -192,6 +193,7 @@ void e2e_periph_start(struct e2e_periph *p, const char *flash, const char *tag,
 		      const char *opts)
 {
 	char listen[700], cmd[2048];
+	pid_t parent;
 	uint64_t until;
 	struct stat st;
 
@@ -204,9 +206,11 @@ void e2e_periph_start(struct e2e_periph *p, const char *flash, const char *tag,
 	snprintf(cmd, sizeof(cmd),
 		 "exec %s --flash %s --listen %s %s >>%s 2>&1", e2e_bin_periph,
 		 flash, listen, opts, p->log);
+	parent = getpid();
 	p->pid = fork();
 	assert_true(p->pid >= 0);
 	if (p->pid == 0) {
+		bgproc_die_with_parent(parent);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
@@ -302,14 +306,17 @@ void e2e_bg_push(struct e2e_bg *b, const char *sock, const char *file,
 		 const char *opts)
 {
 	char cmd[2048];
+	pid_t parent;
 	int fds[2];
 
 	snprintf(cmd, sizeof(cmd), "exec %s push --json %s unix:%s %s",
 		 e2e_bin_bleota, opts, sock, file);
 	assert_int_equal(pipe(fds), 0);
+	parent = getpid();
 	b->pid = fork();
 	assert_true(b->pid >= 0);
 	if (b->pid == 0) {
+		bgproc_die_with_parent(parent);
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
