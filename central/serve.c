@@ -350,6 +350,17 @@ int cmd_serve(int argc, char **argv)
 	}
 	serve_gw.config_is_url = g_str_has_prefix(serve_gw.config, "http://") ||
 				 g_str_has_prefix(serve_gw.config, "https://");
+	/* a file that is not there is a mistake: say so before any state */
+	if (!serve_gw.config_is_url && access(serve_gw.config, R_OK) < 0) {
+		fprintf(stderr,
+			"bleota: serve --config %s: %s\n"
+			"bleota: give the desired state as a JSON file you can "
+			"read, or an http(s):// URL (bleota-desired(5) has the "
+			"format)\n",
+			serve_gw.config, strerror(errno));
+		r = BLEOTA_EXIT_FAIL;
+		goto out;
+	}
 	if (!state_dir)
 		state_dir = g_getenv("STATE_DIRECTORY"); /* systemd */
 	serve_gw.state_dir = g_strdup(state_dir ? state_dir : "bleota-serve");

@@ -850,6 +850,27 @@ static void test_serve_refuses_merged_image(void **state)
 	assert_runs(0, "2.0.0");
 }
 
+/* A desired-state file that is not there: exit 1 naming it, before any
+ * state directory is made or "serving" is said. */
+static void test_serve_missing_config_file(void **state)
+{
+	char out[4096], cfg[512], dir[512];
+	struct stat st;
+
+	(void)state;
+	tmpdir_path(cfg, sizeof(cfg), "no-such-desired.json");
+	tmpdir_path(dir, sizeof(dir), "never-made");
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "serve --config %s --state-dir %s "
+				    "--listen none",
+				    cfg, dir),
+			 1);
+	assert_non_null(strstr(out, "no-such-desired.json: No such file"));
+	assert_non_null(strstr(out, "bleota-desired(5)"));
+	assert_null(strstr(out, "serving"));
+	assert_int_equal(stat(dir, &st), -1);
+}
+
 static void test_serve_refuses_open_listen_without_token(void **state)
 {
 	char out[4096], tok[512], line[4096], base[256];
@@ -1259,6 +1280,7 @@ int main(void)
 		  test_serve_fleet_a_then_b_with_restart),
 		T("/serve/refuses-merged-image",
 		  test_serve_refuses_merged_image),
+		T("/serve/missing-config-file", test_serve_missing_config_file),
 		T("/serve/refuses-open-listen-without-token",
 		  test_serve_refuses_open_listen_without_token),
 		T("/serve/no-delta-pushes-plain",
