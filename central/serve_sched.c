@@ -450,10 +450,13 @@ static void on_push_done(const struct serve_dev_result *r, void *user_data)
 	}
 	if (r->code == BLEOTA_EXIT_REFUSED &&
 	    !strcmp(r->status, "SAME_AS_RUNNING") && !retag &&
-	    d->info.has_tag && strcmp(d->info.tag, d->want_version)) {
+	    d->info.has_tag && d->info.tag[0] &&
+	    strcmp(d->info.tag, d->want_version)) {
 		/* the version changed, the image did not: install it again
 		 * so the device stores the new tag (a delta of the image
-		 * against itself when STATE/images has it) */
+		 * against itself when STATE/images has it). An image that
+		 * runs with no tag at all (flashed, not pushed) is taken as
+		 * it is: re-installing every such device is not worth a tag */
 		const struct serve_rule *rule =
 			serve_rule_find(serve_gw.desired, d->id, d->name,
 					d->info.project, d->info.chip);
