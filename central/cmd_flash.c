@@ -212,8 +212,11 @@ static int info(const char *path, uint16_t chip)
 	}
 	if (l.has_journal) {
 		printf("journal (0x%x): ", l.journal_off);
+		/* no log header in its two log sectors, and they are not
+		 * erased either (the session records after them may be
+		 * written before the first log record) */
 		if (eng.jr.log_sector < 0 &&
-		    !region_erased(f, l.journal_off, l.journal_size))
+		    !region_erased(f, l.journal_off, 2 * OTA_FLASH_SECTOR_SIZE))
 			printf("NOT VALID: neither erased nor a journal "
 			       "(zeroed or overwritten?); the anti-rollback "
 			       "record and any resume state are lost\n");

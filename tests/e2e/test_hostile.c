@@ -814,6 +814,20 @@ static void test_flash_info_files(void **state)
 	assert_null(strstr(f->out, "Invalid argument"));
 	assert_non_null(strstr(f->out, "truncated"));
 
+	/* a journal in use is valid: after a push --no-commit it holds a
+	 * session and no log record yet (flash info said NOT VALID) */
+	e2e_periph_start(&f->per, f->flash, "info", "");
+	assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+				    "push --no-commit unix:%s %s", f->per.sock,
+				    f->v2.path),
+			 0);
+	e2e_periph_stop(&f->per);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out), "flash info %s", f->flash),
+		0);
+	assert_null(strstr(f->out, "NOT VALID"));
+	assert_non_null(strstr(f->out, "journal (0x210000): "));
+
 	/* a zeroed journal is not "no session in progress" */
 	assert_int_equal(e2e_sh(f->out, sizeof(f->out),
 				"dd if=/dev/zero of=%s bs=4096 seek=%u count=4 "
