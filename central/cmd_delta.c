@@ -6,7 +6,8 @@
  * with the device's decoder and compares the result with NEW before
  * writing anything; patch applies one with that same decoder
  * (ota_engine/delta.c), checking an esp_delta_ota header's base hash
- * first; info parses one without a base and prints what detools'
+ * first (without a header, an output that starts as an app image must be
+ * a valid one: else the base was the wrong one); info parses one without a base and prints what detools'
  * patch_info prints. Output files are written under a temporary name and
  * linked into place, so an existing file is never replaced without
  * --force and a failed run leaves nothing behind.
@@ -23,6 +24,7 @@
 #include "host/delta_diff.h"
 #include "host/fileutil.h"
 #include "ota_engine/delta.h"
+#include "ota_engine/image.h"
 
 #define MAX_FILE (64u * 1024 * 1024)
 
@@ -361,6 +363,18 @@ static bool base_matches(const uint8_t *want, const uint8_t *base, size_t blen,
 	return !memcmp(h, want, 32);
 }
 
+/* @buf is a whole valid ESP app image (any chip; a signature sector after it
+ * is fine) */
+static bool is_valid_app(const uint8_t *buf, size_t len)
+{
+	static struct ota_image_verify v;
+	struct ota_image_cfg cfg = { .chip_id = OTA_CHIP_ANY };
+
+	ota_image_verify_init(&v, &cfg);
+	return !ota_image_verify_update(&v, buf, len) &&
+	       !ota_image_verify_final(&v);
+}
+
 static int do_patch(int argc, char **argv)
 {
 	static struct ota_delta d;
@@ -368,7 +382,7 @@ static int do_patch(int argc, char **argv)
 	struct ota_delta_cfg cfg = { 0 };
 	uint8_t *base, *patch = NULL, *out = NULL;
 	size_t blen, plen, olen, used;
-	bool force = false;
+	bool force = false, has_hdr;
 	char want[65], have[65];
 	int rc = parse_opts(argc, argv, false, &unused, &force);
 
@@ -394,8 +408,23 @@ static int do_patch(int argc, char **argv)
 			argv[optind + 1], want, argv[optind], have);
 		goto out;
 	}
+	has_hdr = ota_delta_esp_hash(&d) != NULL;
 	out = apply(argv[optind + 1], base, blen, patch, plen, &olen);
-	if (!out || write_new(argv[optind + 2], out, olen, force))
+	if (!out)
+		goto out;
+	/* no header names the base: an output that starts as an app image
+	 * and is not a valid one is the sign of a wrong base */
+	if (!has_hdr && olen && out[0] == OTA_IMAGE_MAGIC &&
+	    !is_valid_app(out, olen)) {
+		fprintf(stderr,
+			"bleota: %s applied to %s gives no valid app image: is "
+			"BASE the image the patch was made from? (the patch "
+			"has no esp_delta_ota header to check it; 'bleota "
+			"image diff --esp-header' makes one); %s not written\n",
+			argv[optind + 1], argv[optind], argv[optind + 2]);
+		goto out;
+	}
+	if (write_new(argv[optind + 2], out, olen, force))
 		goto out;
 	printf("%s: %zu bytes from %s (%zu) and %s (%zu)\n", argv[optind + 2],
 	       olen, argv[optind], blen, argv[optind + 1], plen);
