@@ -782,6 +782,7 @@ static void test_serve_version_change_retags(void **state)
 	char path[700], line[8192], base[256];
 	char enc[16] = "", step[700] = "";
 	long long air = 0;
+	int pushes = 0, again = 0;
 	struct bgproc g;
 
 	(void)state;
@@ -801,10 +802,18 @@ static void test_serve_version_change_retags(void **state)
 			snprintf(enc, sizeof(enc), "%s", ev_s(&e, "encoding"));
 			air = (long long)ev_n(&e, "air_total");
 		}
+		/* the re-install is a push of its own, not a continuation */
+		if (!strcmp(ev_s(&e, "event"), "push")) {
+			pushes++;
+			again += !strstr(line, "\"again\":false") ||
+				 strstr(ev_s(&e, "message"), "continuing");
+		}
 		ev_free(&e);
 	}
 	assert_int_equal(bgproc_wait(&g, WAIT_MS), 0);
 	print_message("%s; then a %s of %lld bytes\n", step, enc, air);
+	assert_int_equal(pushes, 2);
+	assert_int_equal(again, 0);
 	assert_non_null(strstr(step, "to store the version tag \"1.1.0-r2\""));
 	assert_string_equal(enc, "delta");
 	assert_true(air > 0 && air * 10 < (long long)fx.a.len);
