@@ -859,6 +859,42 @@ static void test_serve_refuses_merged_image(void **state)
 	assert_runs(0, "2.0.0");
 }
 
+/*
+ * A desired state that cannot be read or parsed at start: exit 1 with what
+ * to do. There is no previous desired state to keep in force, so the
+ * message must not say so.
+ */
+static void test_serve_bad_config_at_start(void **state)
+{
+	static const struct {
+		const char *name, *text, *want; /* text NULL: no file */
+	} cases[] = {
+		{ "start-missing.json", NULL, "cannot read the desired state" },
+		{ "start-bad.json",
+		  "{\"devices\": [{\"match\": \"*\", \"file\": \"x.bin\"}]}",
+		  "\"version\" is missing; no desired state is in force" },
+	};
+	char out[4096], cfg[512], st[512];
+	size_t i;
+
+	(void)state;
+	tmpdir_path(st, sizeof(st), "start-state");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tmpdir_path(cfg, sizeof(cfg), cases[i].name);
+		if (cases[i].text)
+			assert_true(g_file_set_contents(cfg, cases[i].text, -1,
+							NULL));
+		assert_int_equal(e2e_bleota(out, sizeof(out),
+					    "serve --config %s --state-dir %s "
+					    "--listen none --once",
+					    cfg, st),
+				 1);
+		assert_non_null(strstr(out, cases[i].want));
+		assert_non_null(strstr(out, "bleota-desired"));
+		assert_null(strstr(out, "previous desired state"));
+	}
+}
+
 static void test_serve_refuses_open_listen_without_token(void **state)
 {
 	char out[4096], tok[512], line[4096], base[256];
@@ -1270,6 +1306,7 @@ int main(void)
 		  test_serve_refuses_merged_image),
 		T("/serve/refuses-open-listen-without-token",
 		  test_serve_refuses_open_listen_without_token),
+		T("/serve/bad-config-at-start", test_serve_bad_config_at_start),
 		T("/serve/no-delta-pushes-plain",
 		  test_serve_no_delta_pushes_plain),
 		T("/serve/version-change-retags",
