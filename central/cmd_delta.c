@@ -485,21 +485,24 @@ static uint32_t median(uint32_t *v, uint32_t n)
 	return v[n / 2];
 }
 
+#define N_TYPES 3u /* detools patch types */
+#define N_COMPS 7u /* detools compressions */
+
 static const char *type_name(unsigned int t)
 {
-	static const char *const names[] = { "sequential", "in-place",
-					     "hdiffpatch" };
+	static const char *const names[N_TYPES] = { "sequential", "in-place",
+						    "hdiffpatch" };
 
-	return t < 3 ? names[t] : "unknown";
+	return t < N_TYPES ? names[t] : "unknown";
 }
 
 static const char *comp_name(unsigned int c)
 {
-	static const char *const names[] = { "none", "lzma",       "crle",
-					     "bz2",  "heatshrink", "zstd",
-					     "lz4" };
+	static const char *const names[N_COMPS] = {
+		"none", "lzma", "crle", "bz2", "heatshrink", "zstd", "lz4"
+	};
 
-	return c < 7 ? names[c] : "unknown";
+	return c < N_COMPS ? names[c] : "unknown";
 }
 
 static int do_info(int argc, char **argv)
@@ -525,6 +528,20 @@ static int do_info(int argc, char **argv)
 	if (!rc)
 		rc = ota_delta_finish(&d);
 	ota_delta_get_info(&d, &in);
+	/* bit 7 clear was all that sent FILE here: a text file, a key... */
+	if (!ota_delta_esp_hash(&d) && in.have_header &&
+	    (in.type >= N_TYPES || in.compression >= N_COMPS)) {
+		fprintf(stderr,
+			"bleota: %s: neither an ESP app image (byte 0 would "
+			"be 0xe9) nor a detools patch (byte 0x%02x names no "
+			"patch type and compression): is this the app .bin "
+			"from the build directory?\n",
+			argv[1], patch[0]);
+		free(s.diff);
+		free(s.extra);
+		free(patch);
+		return BLEOTA_EXIT_FAIL;
+	}
 	printf("patch:             %s (%zu bytes)\n", argv[1], plen);
 	if (ota_delta_esp_hash(&d)) {
 		hex(hx, ota_delta_esp_hash(&d), 32);

@@ -230,6 +230,15 @@ static void test_refusals(void **state)
 	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", bad), 1);
 	assert_non_null(strstr(out, "compression:       lzma"));
 	assert_non_null(strstr(out, "status:            NOT SUPPORTED"));
+	/* a text file is no patch of any kind: said so, not "type unknown" */
+	fp = fopen(bad, "wb");
+	assert_non_null(fp);
+	fputs("{\"devices\": []}\n", fp);
+	fclose(fp);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", bad), 1);
+	assert_non_null(strstr(out, "neither an ESP app image"));
+	assert_non_null(strstr(out, "nor a detools patch"));
+	assert_null(strstr(out, "type:"));
 	/* the wrong base for a plain patch: caught by a record bound or
 	 * not at all (no hash): here the base is too short */
 	fp = fopen(bad, "wb");
