@@ -505,6 +505,36 @@ static const char *comp_name(unsigned int c)
 	return c < N_COMPS ? names[c] : "unknown";
 }
 
+/* @d, fed a file's start, has an esp header or names a known detools
+ * patch type and compression */
+static bool names_patch(const struct ota_delta *d,
+			const struct ota_delta_info *in)
+{
+	return ota_delta_esp_hash(d) ||
+	       (in->have_header && in->type < N_TYPES &&
+		in->compression < N_COMPS);
+}
+
+bool cmd_delta_buf_is_patch(const uint8_t *buf, size_t len)
+{
+	static struct ota_delta d;
+	struct ota_delta_cfg cfg = { 0 };
+	struct ota_delta_info in;
+	size_t used;
+
+	if (!len || buf[0] & 0x80)
+		return false;
+	ota_delta_init(&d, &cfg);
+	/* the esp header and the detools header byte */
+	ota_delta_feed(&d, buf,
+		       len < OTA_DELTA_ESP_HDR_LEN + 1
+			       ? len
+			       : OTA_DELTA_ESP_HDR_LEN + 1,
+		       &used);
+	ota_delta_get_info(&d, &in);
+	return names_patch(&d, &in);
+}
+
 static int do_info(int argc, char **argv)
 {
 	static struct ota_delta d;
@@ -529,8 +559,7 @@ static int do_info(int argc, char **argv)
 		rc = ota_delta_finish(&d);
 	ota_delta_get_info(&d, &in);
 	/* bit 7 clear was all that sent FILE here: a text file, a key... */
-	if (!ota_delta_esp_hash(&d) && in.have_header &&
-	    (in.type >= N_TYPES || in.compression >= N_COMPS)) {
+	if (in.have_header && !names_patch(&d, &in)) {
 		fprintf(stderr,
 			"bleota: %s: neither an ESP app image (byte 0 would "
 			"be 0xe9) nor a detools patch (byte 0x%02x names no "

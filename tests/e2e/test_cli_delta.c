@@ -101,6 +101,11 @@ static void test_round_trip(void **state)
 	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", v2), 0);
 	assert_non_null(strstr(out, "deltatest"));
 	assert_null(strstr(out, "to-size"));
+	/* verify of a patch: no valid app image, and it says what it is */
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image verify %s", pt),
+			 1);
+	assert_non_null(strstr(out, "it is a delta patch: 'bleota image info"));
+	assert_null(strstr(out, "is this the app .bin"));
 
 	/* --window 10 --lookahead 5: parameters in info */
 	assert_int_equal(e2e_bleota(out, sizeof(out),
