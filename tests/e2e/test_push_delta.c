@@ -225,6 +225,9 @@ static void test_delta_from_cache_not_base(void **state)
 		 f->v1.path);
 	assert_non_null(strstr(f->out, want));
 	assert_runs(f, 0, &f->v2b, "2.0.1");
+	/* a directory: tmpdir_cleanup() removes only files */
+	assert_int_equal(
+		e2e_sh(f->out, sizeof(f->out), "rm -rf '%s'", f->cache), 0);
 }
 
 /* No base: compressed when smaller, plain when not; --full: plain. */

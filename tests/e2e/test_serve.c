@@ -893,6 +893,8 @@ static void test_serve_bad_config_at_start(void **state)
 		assert_non_null(strstr(out, "bleota-desired"));
 		assert_null(strstr(out, "previous desired state"));
 	}
+	/* the state directory serve made (tmpdir_cleanup removes files) */
+	assert_int_equal(e2e_sh(out, sizeof(out), "rm -rf '%s'", st), 0);
 }
 
 static void test_serve_refuses_open_listen_without_token(void **state)
