@@ -6,7 +6,8 @@
  * with the device's decoder and compares the result with NEW before
  * writing anything; patch applies one with that same decoder
  * (ota_engine/delta.c), checking an esp_delta_ota header's base hash
- * first; info parses one without a base and prints what detools'
+ * first (without a header, an output that starts as an app image must be
+ * a valid one: else the base was the wrong one); info parses one without a base and prints what detools'
  * patch_info prints. Output files are written under a temporary name and
  * linked into place, so an existing file is never replaced without
  * --force and a failed run leaves nothing behind.
@@ -23,6 +24,7 @@
 #include "host/delta_diff.h"
 #include "host/fileutil.h"
 #include "ota_engine/delta.h"
+#include "ota_engine/image.h"
 
 #define MAX_FILE (64u * 1024 * 1024)
 
@@ -361,6 +363,18 @@ static bool base_matches(const uint8_t *want, const uint8_t *base, size_t blen,
 	return !memcmp(h, want, 32);
 }
 
+/* @buf is a whole valid ESP app image (any chip; a signature sector after it
+ * is fine) */
+static bool is_valid_app(const uint8_t *buf, size_t len)
+{
+	static struct ota_image_verify v;
+	struct ota_image_cfg cfg = { .chip_id = OTA_CHIP_ANY };
+
+	ota_image_verify_init(&v, &cfg);
+	return !ota_image_verify_update(&v, buf, len) &&
+	       !ota_image_verify_final(&v);
+}
+
 static int do_patch(int argc, char **argv)
 {
 	static struct ota_delta d;
@@ -368,7 +382,7 @@ static int do_patch(int argc, char **argv)
 	struct ota_delta_cfg cfg = { 0 };
 	uint8_t *base, *patch = NULL, *out = NULL;
 	size_t blen, plen, olen, used;
-	bool force = false;
+	bool force = false, has_hdr;
 	char want[65], have[65];
 	int rc = parse_opts(argc, argv, false, &unused, &force);
 
@@ -394,8 +408,23 @@ static int do_patch(int argc, char **argv)
 			argv[optind + 1], want, argv[optind], have);
 		goto out;
 	}
+	has_hdr = ota_delta_esp_hash(&d) != NULL;
 	out = apply(argv[optind + 1], base, blen, patch, plen, &olen);
-	if (!out || write_new(argv[optind + 2], out, olen, force))
+	if (!out)
+		goto out;
+	/* no header names the base: an output that starts as an app image
+	 * and is not a valid one is the sign of a wrong base */
+	if (!has_hdr && olen && out[0] == OTA_IMAGE_MAGIC &&
+	    !is_valid_app(out, olen)) {
+		fprintf(stderr,
+			"bleota: %s applied to %s gives no valid app image: is "
+			"BASE the image the patch was made from? (the patch "
+			"has no esp_delta_ota header to check it; 'bleota "
+			"image diff --esp-header' makes one); %s not written\n",
+			argv[optind + 1], argv[optind], argv[optind + 2]);
+		goto out;
+	}
+	if (write_new(argv[optind + 2], out, olen, force))
 		goto out;
 	printf("%s: %zu bytes from %s (%zu) and %s (%zu)\n", argv[optind + 2],
 	       olen, argv[optind], blen, argv[optind + 1], plen);
@@ -456,21 +485,54 @@ static uint32_t median(uint32_t *v, uint32_t n)
 	return v[n / 2];
 }
 
+#define N_TYPES 3u /* detools patch types */
+#define N_COMPS 7u /* detools compressions */
+
 static const char *type_name(unsigned int t)
 {
-	static const char *const names[] = { "sequential", "in-place",
-					     "hdiffpatch" };
+	static const char *const names[N_TYPES] = { "sequential", "in-place",
+						    "hdiffpatch" };
 
-	return t < 3 ? names[t] : "unknown";
+	return t < N_TYPES ? names[t] : "unknown";
 }
 
 static const char *comp_name(unsigned int c)
 {
-	static const char *const names[] = { "none", "lzma",       "crle",
-					     "bz2",  "heatshrink", "zstd",
-					     "lz4" };
+	static const char *const names[N_COMPS] = {
+		"none", "lzma", "crle", "bz2", "heatshrink", "zstd", "lz4"
+	};
 
-	return c < 7 ? names[c] : "unknown";
+	return c < N_COMPS ? names[c] : "unknown";
+}
+
+/* @d, fed a file's start, has an esp header or names a known detools
+ * patch type and compression */
+static bool names_patch(const struct ota_delta *d,
+			const struct ota_delta_info *in)
+{
+	return ota_delta_esp_hash(d) ||
+	       (in->have_header && in->type < N_TYPES &&
+		in->compression < N_COMPS);
+}
+
+bool cmd_delta_buf_is_patch(const uint8_t *buf, size_t len)
+{
+	static struct ota_delta d;
+	struct ota_delta_cfg cfg = { 0 };
+	struct ota_delta_info in;
+	size_t used;
+
+	if (!len || buf[0] & 0x80)
+		return false;
+	ota_delta_init(&d, &cfg);
+	/* the esp header and the detools header byte */
+	ota_delta_feed(&d, buf,
+		       len < OTA_DELTA_ESP_HDR_LEN + 1
+			       ? len
+			       : OTA_DELTA_ESP_HDR_LEN + 1,
+		       &used);
+	ota_delta_get_info(&d, &in);
+	return names_patch(&d, &in);
 }
 
 static int do_info(int argc, char **argv)
@@ -496,6 +558,19 @@ static int do_info(int argc, char **argv)
 	if (!rc)
 		rc = ota_delta_finish(&d);
 	ota_delta_get_info(&d, &in);
+	/* bit 7 clear was all that sent FILE here: a text file, a key... */
+	if (in.have_header && !names_patch(&d, &in)) {
+		fprintf(stderr,
+			"bleota: %s: neither an ESP app image (byte 0 would "
+			"be 0xe9) nor a detools patch (byte 0x%02x names no "
+			"patch type and compression): is this the app .bin "
+			"from the build directory?\n",
+			argv[1], patch[0]);
+		free(s.diff);
+		free(s.extra);
+		free(patch);
+		return BLEOTA_EXIT_FAIL;
+	}
 	printf("patch:             %s (%zu bytes)\n", argv[1], plen);
 	if (ota_delta_esp_hash(&d)) {
 		hex(hx, ota_delta_esp_hash(&d), 32);

@@ -79,10 +79,15 @@ static void print_slot(struct ota_flash_file *f, const char *name, uint32_t off,
 		       ota_image_describe(&v, text, sizeof(text)));
 		return;
 	}
-	printf("%s %s (%s, secure_version %u, %u bytes)\n",
+	printf("%s %s (%s, secure_version %u, %u bytes)",
 	       tty_text(v.info.desc.project), tty_text(v.info.desc.version),
 	       ota_image_chip_name(v.info.chip_id), v.info.desc.secure_version,
 	       v.info.image_len);
+	/* the chip is --chip's, or the first image's */
+	if (*chip != OTA_CHIP_ANY && v.info.chip_id != *chip)
+		printf(": not for %s, the bootloader skips it",
+		       ota_image_chip_name(*chip));
+	printf("\n");
 	if (*chip == OTA_CHIP_ANY)
 		*chip = v.info.chip_id;
 }

@@ -489,7 +489,12 @@ int cmd_image(int argc, char **argv)
 	} else if (rc) {
 		fprintf(stderr, "bleota: %s: %s: %s\n", path,
 			ota_image_describe(&v, text, sizeof(text)),
-			image_advice(v.err));
+			v.err == OTA_IMAGE_ERR_MAGIC &&
+					cmd_delta_buf_is_patch(buf, len)
+				? "it is a delta patch: 'bleota image info "
+				  "FILE' describes it, 'bleota image patch' "
+				  "applies it"
+				: image_advice(v.err));
 	} else if (nkeys) {
 		rc = verify_key(path, buf, len, v.info.image_len, keys[0]);
 	} else {

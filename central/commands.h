@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Exit codes, documented in docs/bleota.1.md. */
 #define BLEOTA_EXIT_OK        0 /* success */
@@ -32,6 +33,10 @@ int cmd_delta(int argc, char **argv);
 
 /** Whether `image info`'s FILE (last argument) is a patch, not an app. */
 bool cmd_delta_is_patch(int argc, char **argv);
+
+/** Whether @buf (@len bytes: a file's start) is a patch bleota knows of:
+ *  an esp_delta_ota header or a detools type and compression byte. */
+bool cmd_delta_buf_is_patch(const uint8_t *buf, size_t len);
 
 /** `bleota flash create|info FILE ...` */
 int cmd_flash(int argc, char **argv);

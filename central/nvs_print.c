@@ -126,6 +126,41 @@ static void put_value(FILE *out, const struct ota_nvs_part *part,
 	}
 }
 
+/*
+ * The engine's per-slot tag keys (bleota:tag_ota_N, docs/ota-engine.md
+ * §16.6) hold the image's SHA-256 as 64 hex digits and the tag, run
+ * together: spell the two apart on a line of their own. Anything else,
+ * or a value that does not start with 64 lower-case hex digits, gets none.
+ */
+static void put_slot_tag(FILE *out, const struct ota_nvs_part *part,
+			 const struct ota_nvs_rec *r, const char *ns)
+{
+	static const char prefix[] = "tag_ota_";
+	static uint8_t buf[OTA_NVS_STR_MAX];
+	const size_t hex = 64;
+	size_t n, i;
+
+	if (r->type != OTA_NVS_TYPE_SZ || strcmp(ns, OTA_NVS_TAG_NAMESPACE) ||
+	    strncmp(r->key, prefix, sizeof(prefix) - 1) ||
+	    ota_nvs_read_data(part, r, buf, sizeof(buf)) < 0)
+		return;
+	n = r->len && !buf[r->len - 1] ? r->len - 1 : r->len;
+	if (n < hex)
+		return;
+	for (i = 0; i < hex; i++)
+		if (!buf[i] || !strchr("0123456789abcdef", buf[i]))
+			return;
+	if (n == hex) {
+		fputs("      = no tag", out);
+	} else {
+		fputs("      = tag ", out);
+		put_escaped(out, buf + hex,
+			    n - hex < STR_SHOWN ? n - hex : STR_SHOWN, true);
+	}
+	fprintf(out, " for the image with SHA-256 %.16s...\n",
+		(const char *)buf);
+}
+
 int nvs_print(FILE *out, const struct ota_nvs_part *part, const char *label)
 {
 	struct ota_nvs_iter it;
@@ -178,6 +213,7 @@ int nvs_print(FILE *out, const struct ota_nvs_part *part, const char *label)
 			fprintf(out, "  %s  ", ota_nvs_type_str(r.type));
 			put_value(out, part, &r);
 			fputc('\n', out);
+			put_slot_tag(out, part, &r, ns);
 			break;
 		}
 	}

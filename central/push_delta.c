@@ -356,9 +356,15 @@ int push_delta_plan(const struct push_delta_opts *o, const uint8_t *img,
 			human_size(a, sizeof(a), plan->stream_len);
 			snprintf(plan->why, sizeof(plan->why),
 				 "sending a delta: %s patch (%s) against the "
-				 "running %s from %s, %.1f %% of the %s image",
+				 "running %s from %s%s%s%s, %.1f %% of the %s "
+				 "image",
 				 a, plan->heatshrink ? "heatshrink" : "none",
 				 tty_text(info->version), plan->base_from,
+				 own && o->base_file ? " (--base " : "",
+				 own && o->base_file ? o->base_file : "",
+				 own && o->base_file
+					 ? " is not the running image)"
+					 : "",
 				 100.0 * plan->stream_len / (double)len, b);
 			return 0;
 		}

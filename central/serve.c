@@ -353,10 +353,9 @@ int cmd_serve(int argc, char **argv)
 	/* a file that is not there is a mistake: say so before any state */
 	if (!serve_gw.config_is_url && access(serve_gw.config, R_OK) < 0) {
 		fprintf(stderr,
-			"bleota: serve --config %s: %s\n"
-			"bleota: give the desired state as a JSON file you can "
-			"read, or an http(s):// URL (bleota-desired(5) has the "
-			"format)\n",
+			"bleota: cannot read the desired state %s: %s\n"
+			"bleota: give --config a JSON file you can read, or an "
+			"http(s):// URL (bleota-desired(5) has the format)\n",
 			serve_gw.config, strerror(errno));
 		r = BLEOTA_EXIT_FAIL;
 		goto out;

@@ -21,9 +21,16 @@ static void desired_error(const char *from, const char *why)
 	JsonBuilder *b = ev_begin("desired_error");
 
 	serve_ev_str(b, "source", from);
-	serve_ev_end(b, "desired_error",
-		     "%s: %s; the previous desired state stays in force", from,
-		     why);
+	if (serve_gw.desired)
+		serve_ev_end(b, "desired_error",
+			     "%s: %s; the previous desired state stays in "
+			     "force",
+			     from, why);
+	else
+		serve_ev_end(b, "desired_error",
+			     "%s: %s; no desired state is in force: fix the "
+			     "document (man 5 bleota-desired)",
+			     from, why);
 }
 
 /* Parse @text; on success it becomes the desired state. */
@@ -106,7 +113,11 @@ bool serve_load_config_file(bool initial)
 		serve_gw.config_st = st;
 	if (!g_file_get_contents(serve_gw.config, &text, &len, &e)) {
 		if (initial)
-			fprintf(stderr, "bleota: %s\n", e->message);
+			fprintf(stderr,
+				"bleota: --config %s: cannot read the desired "
+				"state (%s): give a desired-state file (man 5 "
+				"bleota-desired)\n",
+				serve_gw.config, e->message);
 		else
 			desired_error(serve_gw.config, e->message);
 		g_error_free(e);

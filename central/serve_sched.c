@@ -516,8 +516,9 @@ void serve_start_push(struct device *d, const struct firmware *fw)
 {
 	struct serve_dev_cfg cfg = dev_cfg(d);
 	JsonBuilder *b = ev_begin("push");
-	bool again =
-		d->pushing && d->push_sha && !strcmp(d->push_sha, fw->sha256);
+	/* a retag's forced push follows a refused one: it continues nothing */
+	bool again = !d->retag && d->pushing && d->push_sha &&
+		     !strcmp(d->push_sha, fw->sha256);
 
 	cfg.force = d->retag;
 	d->pushing = true;

@@ -9,14 +9,19 @@
  * The flash is built under a temporary name next to PATH and renamed over
  * PATH only when complete: a full file system (-ENOSPC from the simulator's
  * allocation) or a failed write leaves no partial file and leaves an
- * existing PATH as it was.
+ * existing PATH as it was. An existing PATH is locked (flock, exclusive, as
+ * the flash simulator locks it) until the rename: a bleota-peripheral
+ * running on it makes the command fail instead of leaving that daemon on a
+ * file no longer at PATH.
  */
 #include "host/flashimg.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "host/fileutil.h"
@@ -65,6 +70,30 @@ static int load_table(const char *csv_path, const char *layout,
 	return 0;
 }
 
+/*
+ * Lock an existing @path as a daemon running on it holds it. Return an fd
+ * to keep until the new file is renamed over @path, -1 when @path does not
+ * exist or cannot be opened (the rename then decides), or -EBUSY (message
+ * printed) when another program holds the lock.
+ */
+static int lock_existing(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+		close(fd);
+		fprintf(stderr,
+			"bleota: %s: another program (a bleota-peripheral?) "
+			"has the flash open: stop it before recreating the "
+			"flash; nothing was changed\n",
+			path);
+		return -EBUSY;
+	}
+	return fd;
+}
+
 int flashimg_create(const char *path, unsigned long size, const char *csv,
 		    const char *layout, const char *app)
 {
@@ -79,7 +108,7 @@ int flashimg_create(const char *path, unsigned long size, const char *csv,
 	uint32_t app_off = 0, app_size = 0;
 	const char *app_slot = NULL;
 	char text[200], tmp[4096];
-	int err = 0, rc = -EINVAL;
+	int err = 0, rc = -EINVAL, old_fd = -1;
 
 	if (size < 0x10000 || size % 0x1000 || size > 0x10000000) {
 		fprintf(stderr,
@@ -130,6 +159,9 @@ int flashimg_create(const char *path, unsigned long size, const char *csv,
 			goto out;
 		}
 	}
+	old_fd = lock_existing(path);
+	if (old_fd == -EBUSY)
+		goto out;
 	if (snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid()) >=
 	    (int)sizeof(tmp)) {
 		fprintf(stderr, "bleota: %s: path too long\n", path);
@@ -171,6 +203,8 @@ int flashimg_create(const char *path, unsigned long size, const char *csv,
 	printf("\n");
 	rc = 0;
 out:
+	if (old_fd >= 0)
+		close(old_fd);
 	free(img);
 	return rc;
 }

@@ -89,6 +89,14 @@ static void test_flash_and_part(void **state)
 			 0);
 	assert_non_null(strstr(out, "bootloader would boot: ota_0 (clitest "
 				    "1.2.3"));
+	/* --chip another chip: the slot line says why nothing boots */
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "flash info --chip esp32s3 %s", flash),
+			 0);
+	assert_non_null(strstr(out, "clitest 1.2.3 (esp32c3, secure_version "));
+	assert_non_null(strstr(out, "bytes): not for esp32s3, the bootloader "
+				    "skips it\n"));
+	assert_non_null(strstr(out, "bootloader would boot: nothing bootable"));
 	assert_int_equal(e2e_bleota(out, sizeof(out),
 				    "flash create %s --size 4M", flash),
 			 2);

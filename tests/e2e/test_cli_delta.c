@@ -101,6 +101,11 @@ static void test_round_trip(void **state)
 	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", v2), 0);
 	assert_non_null(strstr(out, "deltatest"));
 	assert_null(strstr(out, "to-size"));
+	/* verify of a patch: no valid app image, and it says what it is */
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image verify %s", pt),
+			 1);
+	assert_non_null(strstr(out, "it is a delta patch: 'bleota image info"));
+	assert_null(strstr(out, "is this the app .bin"));
 
 	/* --window 10 --lookahead 5: parameters in info */
 	assert_int_equal(e2e_bleota(out, sizeof(out),
@@ -163,11 +168,11 @@ static void test_esp_header(void **state)
 
 static void test_refusals(void **state)
 {
-	char out[8192], v1[512], v2[512], pt[512], bad[512], o[512];
-	size_t l1, l2, plen;
+	char out[8192], v1[512], v2[512], v3[512], pt[512], bad[512], o[512];
+	size_t l1, l2, l3, plen;
 	uint8_t *i1 = app("3.0.0", "r1.bin", v1, sizeof(v1), &l1);
 	uint8_t *i2 = app("3.0.1", "r2.bin", v2, sizeof(v2), &l2);
-	uint8_t *p, *keep;
+	uint8_t *p, *keep, *i3;
 	FILE *fp;
 
 	(void)state;
@@ -230,6 +235,15 @@ static void test_refusals(void **state)
 	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", bad), 1);
 	assert_non_null(strstr(out, "compression:       lzma"));
 	assert_non_null(strstr(out, "status:            NOT SUPPORTED"));
+	/* a text file is no patch of any kind: said so, not "type unknown" */
+	fp = fopen(bad, "wb");
+	assert_non_null(fp);
+	fputs("{\"devices\": []}\n", fp);
+	fclose(fp);
+	assert_int_equal(e2e_bleota(out, sizeof(out), "image info %s", bad), 1);
+	assert_non_null(strstr(out, "neither an ESP app image"));
+	assert_non_null(strstr(out, "nor a detools patch"));
+	assert_null(strstr(out, "type:"));
 	/* the wrong base for a plain patch: caught by a record bound or
 	 * not at all (no hash): here the base is too short */
 	fp = fopen(bad, "wb");
@@ -244,9 +258,36 @@ static void test_refusals(void **state)
 	assert_non_null(strstr(out, "is BASE the image the patch was made "
 				    "from?"));
 	assert_int_equal(access(o, F_OK), -1);
+	/* another app image of the same size as BASE: every record applies,
+	 * and what comes out starts like an app image but is no valid one
+	 * (a header-less patch names no base): refused, no OUT */
+	i3 = app("3.0.2", "r3.bin", v3, sizeof(v3), &l3);
+	assert_int_equal(l3, l1);
+	assert_int_equal(
+		e2e_bleota(out, sizeof(out), "image patch %s %s %s", v3, pt, o),
+		1);
+	assert_non_null(strstr(out, "gives no valid app image"));
+	assert_non_null(strstr(out, "is BASE the image the patch was made "
+				    "from?"));
+	assert_non_null(strstr(out, "--esp-header"));
+	assert_int_equal(access(o, F_OK), -1);
+	/* any pair of files works: a patch from an app image to a file that
+	 * does not start like one is applied as it is */
+	fp = fopen(bad, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite("not an app image\n", 1, 17, fp), 17);
+	fclose(fp);
+	assert_int_equal(e2e_bleota(out, sizeof(out),
+				    "image diff --force %s %s %s", v1, bad, pt),
+			 0);
+	assert_int_equal(
+		e2e_bleota(out, sizeof(out), "image patch %s %s %s", v1, pt, o),
+		0);
+	assert_file_is(o, (const uint8_t *)"not an app image\n", 17);
 	free(p);
 	free(i1);
 	free(i2);
+	free(i3);
 }
 
 int main(void)

@@ -289,6 +289,37 @@ static void test_flash_locked(void **state)
 	e2e_periph_stop(&f->per);
 }
 
+/*
+ * `bleota flash create` over the flash a daemon runs on is refused too: it
+ * would rename a new file over the path while the daemon keeps the old one,
+ * and `info` and `flash info` would then describe two different devices.
+ */
+static void test_flash_create_locked(void **state)
+{
+	struct fx *f = *state;
+	struct stat before, after;
+
+	e2e_flash(f->flash, sizeof(f->flash), "recreate.flash", &f->v1);
+	e2e_periph_start(&f->per, f->flash, "recreate", "");
+	assert_int_equal(stat(f->flash, &before), 0);
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out),
+			   "flash create %s --size 4M --layout two-ota",
+			   f->flash),
+		1);
+	assert_non_null(strstr(f->out, "has the flash open"));
+	assert_non_null(strstr(f->out, "stop it"));
+	assert_int_equal(stat(f->flash, &after), 0);
+	assert_true(before.st_ino == after.st_ino);
+	e2e_periph_stop(&f->per);
+	/* once the daemon has stopped, the same command replaces the file */
+	assert_int_equal(
+		e2e_bleota(f->out, sizeof(f->out),
+			   "flash create %s --size 4M --layout two-ota",
+			   f->flash),
+		0);
+}
+
 /* ---- availability ------------------------------------------------------------- */
 
 /* A silent client is dropped after the idle timeout; BUSY says who. */
@@ -904,6 +935,8 @@ int main(void)
 		T("/hostile/flash/create-enospc", test_create_enospc),
 		T("/hostile/flash/shrunk-under-daemon", test_flash_shrunk),
 		T("/hostile/flash/second-daemon", test_flash_locked),
+		T("/hostile/flash/create-over-daemon",
+		  test_flash_create_locked),
 		T("/hostile/avail/silent-client", test_silent_client),
 		T("/hostile/avail/push-busy-retry", test_push_busy_retry),
 		T("/hostile/avail/accept-emfile", test_accept_emfile),

@@ -194,6 +194,42 @@ static void test_delta_from_cache(void **state)
 	assert_runs(f, 0, &f->v2b, "2.0.1");
 }
 
+/*
+ * --base is another image but the cache holds the running one: the delta
+ * comes from the cache, and the plan line says --base was not used (the
+ * user named it and would otherwise think it was).
+ */
+static void test_delta_from_cache_not_base(void **state)
+{
+	struct fx *f = *state;
+	const struct e2e_image *push[2] = { &f->v2, &f->v2b };
+	char want[700], base[600];
+	int i;
+
+	start(f, "dcnb", "");
+	/* v2 goes to the device and into the cache; then v2b, naming v1 */
+	for (i = 0; i < 2; i++) {
+		snprintf(base, sizeof(base), i ? "--base %s" : "", f->v1.path);
+		assert_int_equal(e2e_bleota(f->out, sizeof(f->out),
+					    "push --json --confirm "
+					    "--image-cache %s %s unix:%s %s",
+					    f->cache, base, f->per.sock,
+					    push[i]->path),
+				 0);
+	}
+	assert_plan(f->out, "delta");
+	assert_non_null(strstr(f->out, "\"base\":\"cache\""));
+	snprintf(want, sizeof(want),
+		 "against the running 2.0.0 from the image cache (--base %s "
+		 "is not the running image), ",
+		 f->v1.path);
+	assert_non_null(strstr(f->out, want));
+	assert_runs(f, 0, &f->v2b, "2.0.1");
+	/* a directory: tmpdir_cleanup() removes only files */
+	assert_int_equal(
+		e2e_sh(f->out, sizeof(f->out), "rm -rf '%s'", f->cache), 0);
+}
+
 /* No base: compressed when smaller, plain when not; --full: plain. */
 static void test_compressed_and_full(void **state)
 {
@@ -381,6 +417,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_delta_from_base_file),
 		cmocka_unit_test(test_delta_from_cache),
+		cmocka_unit_test(test_delta_from_cache_not_base),
 		cmocka_unit_test(test_compressed_and_full),
 		cmocka_unit_test(test_base_mismatch),
 		cmocka_unit_test(test_wrong_base_falls_back),

@@ -782,6 +782,7 @@ static void test_serve_version_change_retags(void **state)
 	char path[700], line[8192], base[256];
 	char enc[16] = "", step[700] = "";
 	long long air = 0;
+	int pushes = 0, again = 0;
 	struct bgproc g;
 
 	(void)state;
@@ -801,10 +802,18 @@ static void test_serve_version_change_retags(void **state)
 			snprintf(enc, sizeof(enc), "%s", ev_s(&e, "encoding"));
 			air = (long long)ev_n(&e, "air_total");
 		}
+		/* the re-install is a push of its own, not a continuation */
+		if (!strcmp(ev_s(&e, "event"), "push")) {
+			pushes++;
+			again += !strstr(line, "\"again\":false") ||
+				 strstr(ev_s(&e, "message"), "continuing");
+		}
 		ev_free(&e);
 	}
 	assert_int_equal(bgproc_wait(&g, WAIT_MS), 0);
 	print_message("%s; then a %s of %lld bytes\n", step, enc, air);
+	assert_int_equal(pushes, 2);
+	assert_int_equal(again, 0);
 	assert_non_null(strstr(step, "to store the version tag \"1.1.0-r2\""));
 	assert_string_equal(enc, "delta");
 	assert_true(air > 0 && air * 10 < (long long)fx.a.len);
@@ -869,6 +878,44 @@ static void test_serve_missing_config_file(void **state)
 	assert_non_null(strstr(out, "bleota-desired(5)"));
 	assert_null(strstr(out, "serving"));
 	assert_int_equal(stat(dir, &st), -1);
+}
+
+/*
+ * A desired state that cannot be read or parsed at start: exit 1 with what
+ * to do. There is no previous desired state to keep in force, so the
+ * message must not say so.
+ */
+static void test_serve_bad_config_at_start(void **state)
+{
+	static const struct {
+		const char *name, *text, *want; /* text NULL: no file */
+	} cases[] = {
+		{ "start-missing.json", NULL, "cannot read the desired state" },
+		{ "start-bad.json",
+		  "{\"devices\": [{\"match\": \"*\", \"file\": \"x.bin\"}]}",
+		  "\"version\" is missing; no desired state is in force" },
+	};
+	char out[4096], cfg[512], st[512];
+	size_t i;
+
+	(void)state;
+	tmpdir_path(st, sizeof(st), "start-state");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tmpdir_path(cfg, sizeof(cfg), cases[i].name);
+		if (cases[i].text)
+			assert_true(g_file_set_contents(cfg, cases[i].text, -1,
+							NULL));
+		assert_int_equal(e2e_bleota(out, sizeof(out),
+					    "serve --config %s --state-dir %s "
+					    "--listen none --once",
+					    cfg, st),
+				 1);
+		assert_non_null(strstr(out, cases[i].want));
+		assert_non_null(strstr(out, "bleota-desired"));
+		assert_null(strstr(out, "previous desired state"));
+	}
+	/* the state directory serve made (tmpdir_cleanup removes files) */
+	assert_int_equal(e2e_sh(out, sizeof(out), "rm -rf '%s'", st), 0);
 }
 
 static void test_serve_refuses_open_listen_without_token(void **state)
@@ -1283,6 +1330,7 @@ int main(void)
 		T("/serve/missing-config-file", test_serve_missing_config_file),
 		T("/serve/refuses-open-listen-without-token",
 		  test_serve_refuses_open_listen_without_token),
+		T("/serve/bad-config-at-start", test_serve_bad_config_at_start),
 		T("/serve/no-delta-pushes-plain",
 		  test_serve_no_delta_pushes_plain),
 		T("/serve/version-change-retags",

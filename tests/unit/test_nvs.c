@@ -797,6 +797,51 @@ static void test_print(void **state)
 	ota_flash_file_close(x.f);
 }
 
+/*
+ * A slot's tag key holds the image's SHA-256 in hex and the tag run
+ * together ("...dd85e2.1.0"): the listing spells the two apart, and says
+ * "no tag" for the digits alone; a value that is not hex digits first is
+ * shown as it is.
+ */
+static void test_print_slot_tags(void **state)
+{
+	static const char hex[] = "7f0a2625ecfd9bd5bc974cce35b7b8da"
+				  "1a24e6f49ee27f18c760914d504dd85e";
+	char v[160], *text = NULL;
+	size_t len = 0;
+	struct fx x;
+	FILE *fp;
+
+	(void)state;
+	fx_new(&x, 3);
+	snprintf(v, sizeof(v), "%s2.1.0", hex);
+	assert_int_equal(ota_nvs_set_str(&x.part, "bleota", "tag_ota_0", v), 0);
+	assert_int_equal(ota_nvs_set_str(&x.part, "bleota", "tag_ota_1", hex),
+			 0);
+	assert_int_equal(
+		ota_nvs_set_str(&x.part, "bleota", "tag_ota_2", "short\x1b"),
+		0);
+	assert_int_equal(ota_nvs_set_str(&x.part, "app", "tag_ota_3", v), 0);
+	fp = open_memstream(&text, &len);
+	assert_non_null(fp);
+	assert_int_equal(nvs_print(fp, &x.part, "nvs"), 0);
+	fclose(fp);
+	assert_non_null(strstr(text, "    bleota:tag_ota_0  str  \""));
+	assert_non_null(strstr(text, "dd85e2.1.0\"\n"
+				     "      = tag \"2.1.0\" for the image with "
+				     "SHA-256 7f0a2625ecfd9bd5...\n"));
+	assert_non_null(strstr(text, "dd85e\"\n"
+				     "      = no tag for the image with "
+				     "SHA-256 7f0a2625ecfd9bd5...\n"));
+	assert_non_null(strstr(text, "    bleota:tag_ota_2  str  "
+				     "\"short\\x1b\"\n    namespace app"));
+	/* only the bleota namespace's keys are the engine's */
+	assert_non_null(strstr(text, "    app:tag_ota_3  str  \""));
+	assert_null(strstr(strstr(text, "app:tag_ota_3"), "= tag"));
+	free(text);
+	ota_flash_file_close(x.f);
+}
+
 /* `bleota flash info FILE` lists the tag a device stored, escaped. */
 static void test_flash_info(void **state)
 {
@@ -1023,6 +1068,8 @@ int main(void)
 		{ "/nvs/write/full-page-sealed", test_full_page_sealed, NULL,
 		  NULL, NULL },
 		{ "/nvs/print/listing", test_print, NULL, NULL, NULL },
+		{ "/nvs/print/slot-tags", test_print_slot_tags, NULL, NULL,
+		  NULL },
 		{ "/nvs/print/flash-info", test_flash_info, NULL, NULL, NULL },
 		{ "/nvs/write/power-cut", test_power_cut, NULL, NULL, NULL },
 	};
