@@ -76,11 +76,24 @@ static void on_scan_done(const struct serve_dev_result *r, void *user_data)
 	serve_gw.scans_done++;
 	serve_schedule();
 	if (r->code) {
+		/* a failed scan (bluetoothd busy, discovery timed out) is
+		 * tried again after 2, 4, 8 ... s, not a whole interval */
+		unsigned int shift = MIN(serve_gw.scan_failures, 5u);
+		unsigned int again = MIN(serve_gw.scan_s, 2u << shift);
+		gint64 at =
+			g_get_monotonic_time() + (gint64)again * G_USEC_PER_SEC;
 		JsonBuilder *b = ev_begin("scan_failed");
 
+		serve_gw.scan_failures++;
+		if (at < serve_gw.next_scan)
+			serve_gw.next_scan = at;
 		serve_ev_str(b, "adapter", adapter);
-		serve_ev_end(b, "scan_failed", "scanning on %s: %s", adapter,
-			     r->message);
+		serve_ev_int(b, "retry_s", again);
+		serve_ev_end(b, "scan_failed",
+			     "scanning on %s: %s; scanning again in %u s",
+			     adapter, r->message, again);
+	} else {
+		serve_gw.scan_failures = 0;
 	}
 }
 

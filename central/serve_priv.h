@@ -152,8 +152,9 @@ struct serve_gw {
 	gint64 next_scan;
 	unsigned int scans_running;
 	unsigned int scans_done;
-	GPtrArray *devices;   /* struct device *, in discovery order */
-	GHashTable *firmware; /* key -> struct firmware * */
+	unsigned int scan_failures; /* in a row: the next scan comes sooner */
+	GPtrArray *devices;         /* struct device *, in discovery order */
+	GHashTable *firmware;       /* key -> struct firmware * */
 	GHashTable *per_adapter_running; /* adapter -> count */
 	unsigned int running;
 	struct serve_http *http;

@@ -955,6 +955,13 @@ static void test_serve_refuses_open_listen_without_token(void **state)
 static const char fake_bleota[] =
 	"#!/bin/sh\n"
 	"echo \"$*\" >> \"$FAKE_LOG\"\n"
+	"if [ \"$1\" = scan ] && [ -n \"$FAKE_SCAN_FAIL_ONCE\" ] &&\n"
+	"   [ ! -e \"$FAKE_SCAN_FAIL_ONCE\" ]; then\n"
+	"  : > \"$FAKE_SCAN_FAIL_ONCE\"\n"
+	"  echo '{\"event\":\"error\",\"code\":5,\"status\":\"\",\"message\":"
+	"\"hci7: starting discovery timed out\",\"hint\":\"\"}'\n"
+	"  exit 5\n"
+	"fi\n"
 	"if [ \"$1\" = scan ]; then\n"
 	"  case \" $* \" in\n"
 	"  *\" hci7 \"*)\n"
@@ -1082,6 +1089,46 @@ static void test_serve_scanned_devices(void **state)
 	g_free(log);
 	assert_runs(0, "1.1.0");
 	assert_runs(1, "1.1.0");
+}
+
+/*
+ * A scan that fails (bluetoothd slow: "starting discovery timed out") is
+ * tried again within seconds, not after --scan-interval (an hour here):
+ * the lamps are found and updated by the second scan.
+ */
+static void test_serve_failed_scan_retried_soon(void **state)
+{
+	char flog[600], line[8192], marker[600];
+	bool failed = false;
+	int synced = 0;
+	struct bgproc g;
+
+	(void)state;
+	tmpdir_path(marker, sizeof(marker), "scan-failed-once");
+	unlink(marker);
+	setenv("FAKE_SCAN_FAIL_ONCE", marker, 1);
+	fake_start(&g, "name:lamp", &fx.a, "1.1.0",
+		   "--scan-interval 3600 --adapter hci7", flog, sizeof(flog));
+	unsetenv("FAKE_SCAN_FAIL_ONCE");
+	while (synced < 2 && bgproc_line(&g, line, sizeof(line), WAIT_MS)) {
+		struct ev e;
+
+		if (!ev_parse(&e, line))
+			continue;
+		if (!strcmp(ev_s(&e, "event"), "scan_failed")) {
+			failed = true;
+			print_message("%s\n", ev_s(&e, "message"));
+			assert_int_equal(ev_n(&e, "retry_s"), 2);
+		}
+		if (!strcmp(ev_s(&e, "event"), "device") &&
+		    !strcmp(ev_s(&e, "state"), "in_sync"))
+			synced++;
+		ev_free(&e);
+	}
+	assert_int_equal(bgproc_stop(&g, SIGTERM), 0);
+	assert_true(failed);
+	assert_int_equal(synced, 2);
+	unlink(marker);
 }
 
 /* A device that boots its old image after the update (the bootloader
@@ -1340,6 +1387,8 @@ int main(void)
 		  test_serve_confirms_pending_image),
 		T("/serve/sighup-polls-now", test_serve_sighup_polls_now),
 		T("/serve/scanned-devices", test_serve_scanned_devices),
+		T("/serve/failed-scan-retried-soon",
+		  test_serve_failed_scan_retried_soon),
 		T("/serve/rollback-reported", test_serve_rollback_reported),
 		T("/serve/per-adapter-bound", test_serve_per_adapter_bound),
 		T("/serve/retry-until-device-appears",
