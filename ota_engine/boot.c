@@ -187,7 +187,12 @@ static int efuse_raise(struct ota_engine *eng, uint32_t v)
 	return 0;
 }
 
-int eng_efuse_on_boot(struct ota_engine *eng, int slot)
+/*
+ * The bootloader burns the eFuse when it boots a VALID entry: raise the
+ * anti-rollback counter to the running image's secure_version if @slot's
+ * entry is VALID. 0 / -EIO.
+ */
+static int efuse_on_boot(struct ota_engine *eng, int slot)
 {
 	struct ota_otadata_entry e[2];
 	int i;
@@ -202,10 +207,22 @@ int eng_efuse_on_boot(struct ota_engine *eng, int slot)
 	return efuse_raise(eng, eng->running_desc.secure_version);
 }
 
+int eng_started(struct ota_engine *eng, int slot)
+{
+	eng->running = slot;
+	eng->running_desc_ok = true;
+	if (efuse_on_boot(eng, slot))
+		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(EFUSE_IO));
+	/* bleota:fw_tag follows what runs; a failure is logged, boot stands */
+	eng_tag_sync(eng);
+	return 0;
+}
+
 int ota_engine_set_running(struct ota_engine *eng, int slot)
 {
 	uint8_t raw[OTA_APP_DESC_LEN];
 	uint32_t off, size;
+	int rc;
 
 	if (!eng->table_ok)
 		return eng_fail(eng, R_(NO_SLOT), -ENODEV, M_(NO_TABLE));
@@ -220,12 +237,9 @@ int ota_engine_set_running(struct ota_engine *eng, int slot)
 		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(BOOT_READ));
 	if (ota_app_desc_parse(raw, &eng->running_desc))
 		return eng_fail(eng, R_(NO_BOOTABLE), -ENOENT, M_(NO_BOOTABLE));
-	eng->running = slot;
-	eng->running_desc_ok = true;
-	if (eng_efuse_on_boot(eng, slot))
-		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(EFUSE_IO));
-	/* bleota:fw_tag follows what runs; a failure is logged, boot stands */
-	eng_tag_sync(eng);
+	rc = eng_started(eng, slot);
+	if (rc)
+		return rc;
 	eng_ok(eng);
 	return 0;
 }

@@ -183,12 +183,8 @@ int ota_engine_boot(struct ota_engine *eng)
 		eng->running_desc_ok = false;
 		return eng_fail(eng, R_(NO_BOOTABLE), -ENOENT, M_(NO_BOOTABLE));
 	}
-	eng->running = slot;
-	eng->running_desc_ok = true;
-	if (eng_efuse_on_boot(eng, slot))
-		return eng_fail(eng, R_(FLASH_ERROR), -EIO, M_(EFUSE_IO));
-	/* bleota:fw_tag follows what runs; a failure is logged, boot stands */
-	eng_tag_sync(eng);
+	if (eng_started(eng, slot))
+		return -EIO;
 	eng_log_with(eng, OTA_ENGINE_LOG_INFO, M_(BOOTING),
 		     .n = { (uint32_t)slot },
 		     .s = { eng->running_desc.version });

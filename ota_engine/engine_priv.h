@@ -168,11 +168,12 @@ int eng_verify_slot(struct ota_engine *eng, int slot,
 		    struct ota_image_verify *iv, struct ota_app_desc *desc);
 
 /**
- * The bootloader burns the eFuse when it boots a VALID entry: raise the
- * anti-rollback counter to the running image's secure_version if @slot's
- * entry is VALID. 0 / -EIO.
+ * @slot runs, its app desc in eng->running_desc (the simulated bootloader
+ * or the port chose it): the anti-rollback counter is raised if its entry
+ * is VALID, as the bootloader burns the eFuse, and bleota:fw_tag follows
+ * it (a tag failure is logged; the boot stands). 0, or -EIO noted.
  */
-int eng_efuse_on_boot(struct ota_engine *eng, int slot);
+int eng_started(struct ota_engine *eng, int slot);
 
 /**
  * Load the anti-rollback counter: max(cfg.secure_version, the journal's
