@@ -7,15 +7,20 @@
 #include "tests/harness/device.h"
 
 #include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "host/partcsv.h"
 #include "common/crc32.h"
 #include "ota_engine/crypto.h"
 #include "ota_engine/image.h"
 #include "ota_engine/nvs.h"
+#include "tests/harness/esp_image_build.h"
 #include "tests/harness/tmpdir.h"
 
 static void die(const char *what)
@@ -90,6 +95,29 @@ void dev_power_off(struct dev *d)
 {
 	ota_flash_file_close(d->f);
 	d->f = NULL;
+}
+
+uint8_t *dev_image(const char *version, uint32_t secure_version, uint32_t seed,
+		   size_t *len)
+{
+	struct esp_image_spec sp = { .chip_id = DEV_CHIP,
+				     .version = version,
+				     .project = "demo",
+				     .secure_version = secure_version,
+				     .seed = seed };
+
+	return esp_image_build(&sp, len);
+}
+
+void dev_expect_running(struct dev *d, int slot, const char *version,
+			uint32_t state)
+{
+	struct ota_engine_status st;
+
+	assert_int_equal(ota_engine_status(&d->eng, &st), 0);
+	assert_int_equal(st.running_slot, slot);
+	assert_string_equal(st.running_version, version);
+	assert_int_equal(st.running_state, state);
 }
 
 void dev_sha256(const uint8_t *buf, size_t len, uint8_t out[32])

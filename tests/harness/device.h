@@ -70,6 +70,17 @@ int dev_fw_tag(struct dev *d, char *buf, size_t cap);
 /** Whole flash file contents (malloc'd) for unchanged-state checks. */
 uint8_t *dev_snapshot(struct dev *d);
 
+/**
+ * The test app: project "demo" for DEV_CHIP at @version, @secure_version,
+ * its bytes from @seed (esp_image_build(); the caller frees it).
+ */
+uint8_t *dev_image(const char *version, uint32_t secure_version, uint32_t seed,
+		   size_t *len);
+
+/** Assert (cmocka) that @slot runs @version in otadata state @state. */
+void dev_expect_running(struct dev *d, int slot, const char *version,
+			uint32_t state);
+
 /** SHA-256 of @len bytes of @buf. */
 void dev_sha256(const uint8_t *buf, size_t len, uint8_t out[32]);
 

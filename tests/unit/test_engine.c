@@ -68,17 +68,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void expect_running(struct fx *fx, int slot, const char *version,
-			   uint32_t state)
-{
-	struct ota_engine_status st;
-
-	assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
-	assert_int_equal(st.running_slot, slot);
-	assert_string_equal(st.running_version, version);
-	assert_int_equal(st.running_state, state);
-}
-
 static void test_fresh_boot(void **state)
 {
 	struct fx *fx = *state;
@@ -86,7 +75,7 @@ static void test_fresh_boot(void **state)
 
 	/* all-0xFF otadata, no factory: ota_0 boots and entry 0 is written */
 	assert_int_equal(dev_power_on(&fx->d), 0);
-	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 0, "1.0.0", OTA_IMG_VALID);
 	assert_int_equal(ota_engine_info(&fx->d.eng, &info), 0);
 	assert_int_equal(info.slot_size, 0x100000);
 	assert_int_equal(info.chip_id, DEV_CHIP);
@@ -123,12 +112,12 @@ static void test_update_confirm(void **state)
 	}
 
 	assert_int_equal(dev_power_on(&fx->d), 1);
-	expect_running(fx, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
+	dev_expect_running(&fx->d, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
 	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
-	expect_running(fx, 1, "2.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 1, "2.0.0", OTA_IMG_VALID);
 	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
 	assert_int_equal(dev_power_on(&fx->d), 1);
-	expect_running(fx, 1, "2.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 1, "2.0.0", OTA_IMG_VALID);
 
 	/* begin erases the stale VALID entry of the slot it overwrites */
 	{
@@ -159,7 +148,7 @@ static void test_reboot_without_confirm(void **state)
 	assert_int_equal(dev_power_on(&fx->d), 1);
 	/* crash before confirming: PENDING_VERIFY -> ABORTED -> old slot */
 	assert_int_equal(dev_power_on(&fx->d), 0);
-	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 0, "1.0.0", OTA_IMG_VALID);
 	assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
 	assert_true(st.has_last_invalid);
 	assert_int_equal(st.last_invalid_slot, 1);
@@ -198,7 +187,8 @@ static void test_cut_in_trial_transition(void **state)
 				ota_engine_init(&fx->d.eng, &fx->d.cfg), 0);
 			assert_int_equal(ota_engine_boot(&fx->d.eng), -EIO);
 			assert_int_equal(dev_power_on(&fx->d), 1);
-			expect_running(fx, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
+			dev_expect_running(&fx->d, 1, "2.0.0",
+					   OTA_IMG_PENDING_VERIFY);
 			dev_power_off(&fx->d);
 		}
 	}
@@ -217,9 +207,9 @@ static void test_rollback(void **state)
 	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
 	assert_int_equal(dev_power_on(&fx->d), 1);
 	assert_int_equal(ota_engine_rollback(&fx->d.eng), 0);
-	expect_running(fx, 1, "2.0.0", OTA_IMG_INVALID);
+	dev_expect_running(&fx->d, 1, "2.0.0", OTA_IMG_INVALID);
 	assert_int_equal(dev_power_on(&fx->d), 0);
-	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 0, "1.0.0", OTA_IMG_VALID);
 
 	/* the rejected image is refused again unless forced */
 	dev_manifest(fx->v2, fx->v2_len, &m);
@@ -255,7 +245,7 @@ static void test_rollback_disabled(void **state)
 	assert_int_equal(dev_power_on(&fx->d), 0);
 	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
 	assert_int_equal(dev_power_on(&fx->d), 1);
-	expect_running(fx, 1, "2.0.0", OTA_IMG_UNDEFINED);
+	dev_expect_running(&fx->d, 1, "2.0.0", OTA_IMG_UNDEFINED);
 	assert_int_equal(dev_power_on(&fx->d), 1);
 	assert_int_equal(ota_engine_confirm(&fx->d.eng), -EALREADY);
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
@@ -506,7 +496,7 @@ static void test_finish_refusals(void **state)
 
 	/* after all that, the old image still boots */
 	assert_int_equal(dev_power_on(&fx->d), 0);
-	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 0, "1.0.0", OTA_IMG_VALID);
 }
 
 static void test_session_misuse(void **state)
@@ -693,7 +683,7 @@ static void test_resume_after_reboot(void **state)
 		fail_msg("finish: %s", ota_engine_last_detail(&fx->d.eng));
 	assert_int_equal(ota_engine_commit(&fx->d.eng), 0);
 	assert_int_equal(dev_power_on(&fx->d), 1);
-	expect_running(fx, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
+	dev_expect_running(&fx->d, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
 }
 
 static void test_no_resume_and_abort(void **state)
@@ -715,7 +705,7 @@ static void test_no_resume_and_abort(void **state)
 	assert_int_equal(dev_power_on(&fx->d), 0);
 	assert_int_equal(ota_engine_begin(&fx->d.eng, &m, 0), 0);
 	assert_false(ota_engine_block_is_verified(&fx->d.eng, 0));
-	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 0, "1.0.0", OTA_IMG_VALID);
 }
 
 /* Power off and overwrite 64 bytes inside ota_1's image with zeros. */
@@ -767,7 +757,7 @@ static void test_log_compaction(void **state)
 		assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
 	}
 	assert_true(fx->d.eng.jr.log_gen >= 2);
-	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 0, "1.0.0", OTA_IMG_VALID);
 }
 
 static void test_no_journal_partition(void **state)
@@ -786,7 +776,7 @@ static void test_no_journal_partition(void **state)
 	assert_int_equal(dev_power_on(&fx->d), 0);
 	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
 	assert_int_equal(dev_power_on(&fx->d), 0);
-	expect_running(fx, 0, "2.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 0, "2.0.0", OTA_IMG_VALID);
 }
 
 static void test_no_slot_no_bootable_no_table(void **state)
@@ -1034,10 +1024,10 @@ static void test_tag_reverted(void **state)
 	assert_int_equal(dev_update(&fx->d, v3, len, 0), 0);
 	expect_tag(fx, "two");
 	assert_int_equal(dev_power_on(&fx->d), 0);
-	expect_running(fx, 0, "3.0.0", OTA_IMG_PENDING_VERIFY);
+	dev_expect_running(&fx->d, 0, "3.0.0", OTA_IMG_PENDING_VERIFY);
 	expect_tag(fx, "three");
 	assert_int_equal(dev_power_on(&fx->d), 1);
-	expect_running(fx, 1, "2.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 1, "2.0.0", OTA_IMG_VALID);
 	expect_tag(fx, "two");
 
 	/* rollback from the trial boot */
@@ -1102,7 +1092,7 @@ static void test_tag_rollback_disabled(void **state)
 	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
 	expect_tag(fx, "");
 	assert_int_equal(dev_power_on(&fx->d), 1);
-	expect_running(fx, 1, "2.0.0", OTA_IMG_UNDEFINED);
+	dev_expect_running(&fx->d, 1, "2.0.0", OTA_IMG_UNDEFINED);
 	expect_tag(fx, "two");
 }
 
@@ -1133,7 +1123,7 @@ static void test_tag_bound_to_image(void **state)
 	break_ota1(fx);
 	/* ota_1 is broken: the walk boots v1 in ota_0, which is not v3 */
 	assert_int_equal(dev_power_on(&fx->d), 0);
-	expect_running(fx, 0, "1.0.0", OTA_IMG_UNDEFINED);
+	dev_expect_running(&fx->d, 0, "1.0.0", OTA_IMG_UNDEFINED);
 	expect_tag(fx, "");
 	free(v3);
 }

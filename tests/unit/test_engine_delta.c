@@ -36,23 +36,12 @@ struct fx {
 	uint8_t run_sha[32]; /* ota_0's first v1_len bytes at start */
 };
 
-static uint8_t *mk(const char *version, uint32_t seed, size_t *len)
-{
-	struct esp_image_spec sp = { .chip_id = DEV_CHIP,
-				     .version = version,
-				     .project = "demo",
-				     .secure_version = 1,
-				     .seed = seed };
-
-	return esp_image_build(&sp, len);
-}
-
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
 
-	fx->v1 = mk("1.0.0", 11, &fx->v1_len);
-	fx->v2 = mk("2.0.0", 22, &fx->v2_len);
+	fx->v1 = dev_image("1.0.0", 1, 11, &fx->v1_len);
+	fx->v2 = dev_image("2.0.0", 1, 22, &fx->v2_len);
 	dev_create(&fx->d, "delta.bin", NULL, fx->v1, fx->v1_len);
 	dev_sha256(fx->v1, fx->v1_len, fx->run_sha);
 	*state = fx;

@@ -30,24 +30,12 @@ struct fx {
 	size_t v1_len, v2_len;
 };
 
-static uint8_t *mk(const char *version, uint32_t secure_version, uint32_t seed,
-		   size_t *len)
-{
-	struct esp_image_spec sp = { .chip_id = DEV_CHIP,
-				     .version = version,
-				     .project = "demo",
-				     .secure_version = secure_version,
-				     .seed = seed };
-
-	return esp_image_build(&sp, len);
-}
-
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
 
-	fx->v1 = mk("1.0.0", 3, 11, &fx->v1_len);
-	fx->v2 = mk("2.0.0", 3, 22, &fx->v2_len);
+	fx->v1 = dev_image("1.0.0", 3, 11, &fx->v1_len);
+	fx->v2 = dev_image("2.0.0", 3, 22, &fx->v2_len);
 	dev_create(&fx->d, "port.bin", NULL, fx->v1, fx->v1_len);
 	*state = fx;
 	return 0;
@@ -97,17 +85,6 @@ static int bootloader(struct dev *d)
 	return rc;
 }
 
-static void expect_running(struct fx *fx, int slot, const char *version,
-			   uint32_t state)
-{
-	struct ota_engine_status st;
-
-	assert_int_equal(ota_engine_status(&fx->d.eng, &st), 0);
-	assert_int_equal(st.running_slot, slot);
-	assert_string_equal(st.running_version, version);
-	assert_int_equal(st.running_state, state);
-}
-
 static void test_open_knows_no_slot(void **state)
 {
 	struct fx *fx = *state;
@@ -123,7 +100,7 @@ static void test_open_knows_no_slot(void **state)
 	assert_int_equal(ota_engine_last_reason(&fx->d.eng),
 			 OTA_ENGINE_REASON_NOTHING_PENDING);
 	assert_int_equal(ota_engine_set_running(&fx->d.eng, 0), 0);
-	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 0, "1.0.0", OTA_IMG_VALID);
 }
 
 static void test_update_confirm(void **state)
@@ -133,7 +110,7 @@ static void test_update_confirm(void **state)
 
 	assert_int_equal(bootloader(&fx->d), 0);
 	assert_int_equal(port_power_on(&fx->d, 0), 0);
-	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 0, "1.0.0", OTA_IMG_VALID);
 	assert_int_equal(ota_engine_info(&fx->d.eng, &info), 0);
 	assert_string_equal(info.version, "1.0.0");
 	assert_string_equal(info.project, "demo");
@@ -143,12 +120,12 @@ static void test_update_confirm(void **state)
 	assert_int_equal(dev_update(&fx->d, fx->v2, fx->v2_len, 0), 0);
 	assert_int_equal(bootloader(&fx->d), 1);
 	assert_int_equal(port_power_on(&fx->d, 1), 0);
-	expect_running(fx, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
+	dev_expect_running(&fx->d, 1, "2.0.0", OTA_IMG_PENDING_VERIFY);
 	assert_int_equal(ota_engine_confirm(&fx->d.eng), 0);
-	expect_running(fx, 1, "2.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 1, "2.0.0", OTA_IMG_VALID);
 	assert_int_equal(bootloader(&fx->d), 1);
 	assert_int_equal(port_power_on(&fx->d, 1), 0);
-	expect_running(fx, 1, "2.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 1, "2.0.0", OTA_IMG_VALID);
 }
 
 static void test_rollback(void **state)
@@ -162,10 +139,10 @@ static void test_rollback(void **state)
 	assert_int_equal(bootloader(&fx->d), 1);
 	assert_int_equal(port_power_on(&fx->d, 1), 0);
 	assert_int_equal(ota_engine_rollback(&fx->d.eng), 0);
-	expect_running(fx, 1, "2.0.0", OTA_IMG_INVALID);
+	dev_expect_running(&fx->d, 1, "2.0.0", OTA_IMG_INVALID);
 	assert_int_equal(bootloader(&fx->d), 0);
 	assert_int_equal(port_power_on(&fx->d, 0), 0);
-	expect_running(fx, 0, "1.0.0", OTA_IMG_VALID);
+	dev_expect_running(&fx->d, 0, "1.0.0", OTA_IMG_VALID);
 	/* the running image's desc feeds pre-flight: the failed one stays
 	 * refused, the running one is SAME_AS_RUNNING */
 	dev_manifest(fx->v2, fx->v2_len, &m);

@@ -32,18 +32,6 @@
 #define SECTOR        OTA_SIGBLOCK_SECTOR_LEN
 #define OTA1_OFF      0x110000u
 
-static uint8_t *mk(const char *version, uint32_t secure_version, uint32_t seed,
-		   size_t *len)
-{
-	struct esp_image_spec sp = { .chip_id = DEV_CHIP,
-				     .version = version,
-				     .project = "demo",
-				     .secure_version = secure_version,
-				     .seed = seed };
-
-	return esp_image_build(&sp, len);
-}
-
 /* A signed file: region (app + 0xFF to 4 KiB) then the sector. */
 struct signed_img {
 	uint8_t *buf;
@@ -56,7 +44,7 @@ static void sign(struct signed_img *s, const char *version, uint32_t secver,
 		 const unsigned int *idx, unsigned int n)
 {
 	size_t len;
-	uint8_t *img = mk(version, secver, seed, &len);
+	uint8_t *img = dev_image(version, secver, seed, &len);
 
 	s->buf = sigkey_sign_image(img, len, scheme, idx, n, &s->len);
 	s->region = s->len - SECTOR;
@@ -142,7 +130,7 @@ static void test_preflight_refusals(void **state)
 	struct signed_img good, other, ec;
 	uint8_t sig[OTA_SIGBLOCK_LEN];
 	size_t v1_len, i;
-	uint8_t *v1 = mk("1.0.0", 1, 11, &v1_len);
+	uint8_t *v1 = dev_image("1.0.0", 1, 11, &v1_len);
 	struct dev d;
 
 	(void)state;
@@ -236,7 +224,7 @@ static void test_update_schemes(void **state)
 	};
 	static const unsigned int k10[] = { 1, 0 };
 	size_t v1_len, i;
-	uint8_t *v1 = mk("1.0.0", 1, 11, &v1_len);
+	uint8_t *v1 = dev_image("1.0.0", 1, 11, &v1_len);
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(schemes); i++) {
@@ -281,7 +269,7 @@ static void test_sig_in_image(void **state)
 	struct signed_img s, s1;
 	struct ota_engine_manifest m;
 	size_t v1_len;
-	uint8_t *v1 = mk("1.0.0", 1, 11, &v1_len);
+	uint8_t *v1 = dev_image("1.0.0", 1, 11, &v1_len);
 	struct dev d;
 
 	(void)state;
@@ -327,7 +315,7 @@ static void test_sig_in_image_p384(void **state)
 	struct signed_img s, other;
 	struct ota_engine_manifest m;
 	size_t v1_len;
-	uint8_t *v1 = mk("1.0.0", 1, 11, &v1_len);
+	uint8_t *v1 = dev_image("1.0.0", 1, 11, &v1_len);
 	struct dev d;
 
 	(void)state;
@@ -369,7 +357,7 @@ static void test_finish_digest(void **state)
 	struct ota_engine_manifest m;
 	struct ota_engine_status st;
 	size_t v1_len;
-	uint8_t *v1 = mk("1.0.0", 1, 11, &v1_len);
+	uint8_t *v1 = dev_image("1.0.0", 1, 11, &v1_len);
 	struct dev d;
 
 	(void)state;
@@ -429,7 +417,7 @@ static void test_running_app_key(void **state)
 	dev_power_off(&d);
 
 	/* an unsigned running app trusts nothing */
-	plain = mk("1.0.0", 1, 11, &len);
+	plain = dev_image("1.0.0", 1, 11, &len);
 	dev_create(&d, "signed-running2.bin", NULL, plain, len);
 	d.cfg.trust_running_app_key = true;
 	assert_int_equal(dev_power_on(&d), 0);
@@ -451,7 +439,7 @@ static void test_optional(void **state)
 	static const unsigned int k1[] = { 1 };
 	struct signed_img s;
 	size_t v1_len;
-	uint8_t *v1 = mk("1.0.0", 1, 11, &v1_len);
+	uint8_t *v1 = dev_image("1.0.0", 1, 11, &v1_len);
 	uint8_t sig[OTA_SIGBLOCK_LEN];
 	struct ota_engine_manifest m;
 	struct dev d;
@@ -484,7 +472,7 @@ static void test_begin_sector_powercut(void **state)
 	static const unsigned int k0[] = { 0 };
 	struct signed_img s;
 	size_t v1_len;
-	uint8_t *v1 = mk("1.0.0", 1, 11, &v1_len);
+	uint8_t *v1 = dev_image("1.0.0", 1, 11, &v1_len);
 	uint64_t ops = 0, cut;
 	int torn;
 
@@ -558,10 +546,10 @@ static uint32_t efuse(struct dev *d)
 static void test_antirollback(void **state)
 {
 	size_t v1_len, v2_len, v3_len, old_len;
-	uint8_t *v1 = mk("1.0.0", 1, 11, &v1_len);
-	uint8_t *v2 = mk("2.0.0", 3, 22, &v2_len);
-	uint8_t *v3 = mk("3.0.0", 4, 33, &v3_len);
-	uint8_t *old = mk("1.5.0", 2, 15, &old_len);
+	uint8_t *v1 = dev_image("1.0.0", 1, 11, &v1_len);
+	uint8_t *v2 = dev_image("2.0.0", 3, 22, &v2_len);
+	uint8_t *v3 = dev_image("3.0.0", 4, 33, &v3_len);
+	uint8_t *old = dev_image("1.5.0", 2, 15, &old_len);
 	struct ota_engine_manifest m;
 	struct dev d;
 
@@ -647,8 +635,8 @@ static void test_antirollback(void **state)
 static void test_antirollback_powercut(void **state)
 {
 	size_t v1_len, v2_len;
-	uint8_t *v1 = mk("1.0.0", 1, 11, &v1_len);
-	uint8_t *v2 = mk("2.0.0", 5, 22, &v2_len);
+	uint8_t *v1 = dev_image("1.0.0", 1, 11, &v1_len);
+	uint8_t *v2 = dev_image("2.0.0", 5, 22, &v2_len);
 	struct dev d;
 	uint64_t base;
 
